@@ -1,0 +1,53 @@
+package optikpi
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Record is one Optikpi record as field name to value. Values are string,
+// json.Number (numbers keep their text, so integers stay integers), bool, nil,
+// and for the JSON fields (custom_data, ext_data, event_data) also
+// map[string]any, []any or json.RawMessage.
+type Record map[string]any
+
+// ValidateOptions tunes validation.
+type ValidateOptions struct {
+	// Strict adds the official SDKs' stricter rules (sdk-notes.md) to the
+	// guide's: a strict server may reject what they reject. Default false.
+	Strict bool
+}
+
+// ErrInvalid is matched by every *ValidationError.
+var ErrInvalid = errors.New("optikpi: invalid record")
+
+// ValidationError names the first field of a record that fails validation.
+type ValidationError struct {
+	Field string // JSON field name, such as "amount"
+	Issue string // what is wrong, such as "missing required field"
+}
+
+func (e *ValidationError) Error() string { return fmt.Sprintf("%s: %s", e.Field, e.Issue) }
+
+// Is makes errors.Is(err, ErrInvalid) true.
+func (e *ValidationError) Is(target error) bool { return target == ErrInvalid }
+
+// Encoded is one validated record, encoded, ready to join a batch.
+type Encoded struct {
+	Kind    Kind
+	UserID  string // for per-user ordering of state kinds; "" for system events
+	EventID string // event_id, or "" for kinds without one
+	JSON    []byte // one JSON object, never containing NaN or Infinity
+}
+
+// AppendBatch appends the JSON array of the given encoded objects to dst.
+func AppendBatch(dst []byte, objects [][]byte) []byte {
+	dst = append(dst, '[')
+	for i, o := range objects {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, o...)
+	}
+	return append(dst, ']')
+}
