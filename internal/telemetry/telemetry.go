@@ -1,0 +1,47 @@
+// Package telemetry builds the relay's logger, metrics registry and the HTTP
+// server that exposes /metrics, /healthz and /readyz.
+package telemetry
+
+import (
+	"fmt"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+)
+
+// Namespace prefixes every metric the relay registers.
+const Namespace = "optikpi_relay"
+
+// NewLogger returns a zap logger at level ("debug", "info", "warn", "error")
+// writing format ("json" or "console") to stderr.
+func NewLogger(level, format string) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("telemetry: log level: %w", err)
+	}
+	var cfg zap.Config
+	switch format {
+	case "", "json":
+		cfg = zap.NewProductionConfig()
+	case "console":
+		cfg = zap.NewDevelopmentConfig()
+	default:
+		return nil, fmt.Errorf("telemetry: log format %q: want json or console", format)
+	}
+	cfg.Level = zap.NewAtomicLevelAt(lvl)
+	cfg.Sampling = nil // a relay's warnings are rare and each one matters
+	return cfg.Build()
+}
+
+// NewRegistry returns a registry with the Go runtime and process collectors,
+// which every Prometheus-scraped daemon is expected to expose.
+func NewRegistry() *prometheus.Registry {
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return reg
+}
