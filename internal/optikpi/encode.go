@@ -1,0 +1,293 @@
+package optikpi
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"math/bits"
+	"slices"
+	"strconv"
+	"unicode/utf8"
+)
+
+// Encode validates r as a record of kind k and encodes it.
+func Encode(k Kind, r Record, opts ValidateOptions) (Encoded, error) {
+	if err := k.Validate(r, opts); err != nil {
+		return Encoded{}, err
+	}
+	b, err := k.AppendJSON(make([]byte, 0, 48*len(r)), r)
+	if err != nil {
+		return Encoded{}, err
+	}
+	uid, _ := r["user_id"].(string)
+	eid, _ := r["event_id"].(string)
+	return Encoded{Kind: k, UserID: uid, EventID: eid, JSON: b}, nil
+}
+
+// AppendJSON appends r to dst as one JSON object: k's fields in table order,
+// then any other fields sorted by name. The bytes depend only on r.
+//
+// Strings are escaped as JavaScript's JSON.stringify escapes them: `"`, `\`
+// and control characters only, so / < > & and U+2028/U+2029 stay as they are.
+// Invalid UTF-8 becomes U+FFFD, as encoding/json and the API's own decoder
+// do. Numbers keep a json.Number's text; floats are formatted as
+// encoding/json formats them, with -0 as 0. A json.RawMessage is checked and
+// compacted. NaN, Infinity, a malformed json.Number or a Go type outside
+// Record's documentation is a *ValidationError naming the top-level field;
+// dst is then returned unchanged.
+func (k Kind) AppendJSON(dst []byte, r Record) ([]byte, error) {
+	if !k.Valid() {
+		return dst, fmt.Errorf("optikpi: encode: invalid kind %d", uint8(k))
+	}
+	m := &models[k]
+	start := len(dst)
+
+	// Mark the table's fields present in r, then write them in table order.
+	var present [maxFields / 64]uint64
+	var values [maxFields]any
+	extra := 0
+	for name, v := range r {
+		if i, ok := m.index[name]; ok {
+			present[i/64] |= 1 << (i % 64)
+			values[i] = v
+		} else {
+			extra++
+		}
+	}
+	dst = append(dst, '{')
+	comma := false
+	var err error
+	for w, word := range present {
+		for word != 0 {
+			i := w*64 + bits.TrailingZeros64(word)
+			word &= word - 1
+			if comma {
+				dst = append(dst, ',')
+			}
+			comma = true
+			dst = append(dst, m.keys[i]...)
+			if dst, err = appendValue(dst, values[i], 0); err != nil {
+				return dst[:start], &ValidationError{Field: m.fields[i].Name, Issue: err.Error()}
+			}
+		}
+	}
+	if extra > 0 {
+		var buf [16]string
+		names := buf[:0]
+		for name := range r {
+			if _, ok := m.index[name]; !ok {
+				names = append(names, name)
+			}
+		}
+		slices.Sort(names)
+		for _, name := range names {
+			if comma {
+				dst = append(dst, ',')
+			}
+			comma = true
+			dst = append(appendString(dst, name), ':')
+			if dst, err = appendValue(dst, r[name], 0); err != nil {
+				return dst[:start], &ValidationError{Field: name, Issue: err.Error()}
+			}
+		}
+	}
+	return append(dst, '}'), nil
+}
+
+// maxDepth is encoding/json's nesting limit, so that whatever DecodeRecords
+// accepts can be encoded again.
+const maxDepth = 10000
+
+// encodeError is an issue found while encoding; AppendJSON names the field.
+type encodeError string
+
+func (e encodeError) Error() string { return string(e) }
+
+func appendValue(dst []byte, v any, depth int) ([]byte, error) {
+	switch x := v.(type) {
+	case nil:
+		return append(dst, "null"...), nil
+	case string:
+		return appendString(dst, x), nil
+	case json.Number:
+		if !isJSONNumber(string(x)) {
+			return dst, encodeError(fmt.Sprintf("invalid number %q", string(x)))
+		}
+		return append(dst, x...), nil
+	case bool:
+		return strconv.AppendBool(dst, x), nil
+	case float64:
+		return appendFloat(dst, x, 64)
+	case float32:
+		return appendFloat(dst, float64(x), 32)
+	case int:
+		return strconv.AppendInt(dst, int64(x), 10), nil
+	case int8:
+		return strconv.AppendInt(dst, int64(x), 10), nil
+	case int16:
+		return strconv.AppendInt(dst, int64(x), 10), nil
+	case int32:
+		return strconv.AppendInt(dst, int64(x), 10), nil
+	case int64:
+		return strconv.AppendInt(dst, x, 10), nil
+	case uint:
+		return strconv.AppendUint(dst, uint64(x), 10), nil
+	case uint8:
+		return strconv.AppendUint(dst, uint64(x), 10), nil
+	case uint16:
+		return strconv.AppendUint(dst, uint64(x), 10), nil
+	case uint32:
+		return strconv.AppendUint(dst, uint64(x), 10), nil
+	case uint64:
+		return strconv.AppendUint(dst, x, 10), nil
+	case map[string]any:
+		if depth >= maxDepth {
+			return dst, encodeError("nested too deeply")
+		}
+		dst = append(dst, '{')
+		keys := make([]string, 0, len(x))
+		for key := range x {
+			keys = append(keys, key)
+		}
+		slices.Sort(keys)
+		var err error
+		for i, key := range keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(appendString(dst, key), ':')
+			if dst, err = appendValue(dst, x[key], depth+1); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, '}'), nil
+	case []any:
+		if depth >= maxDepth {
+			return dst, encodeError("nested too deeply")
+		}
+		dst = append(dst, '[')
+		var err error
+		for i, e := range x {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, err = appendValue(dst, e, depth+1); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, ']'), nil
+	case json.RawMessage:
+		if !json.Valid(x) {
+			return dst, encodeError("invalid JSON in json.RawMessage")
+		}
+		return appendCompact(dst, x), nil
+	}
+	return dst, encodeError(fmt.Sprintf("unsupported Go type %T", v))
+}
+
+// appendFloat formats f as encoding/json does, which is JavaScript's
+// Number.prototype.toString except for -0.
+func appendFloat(dst []byte, f float64, bitSize int) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return dst, encodeError("NaN and Infinity are not JSON")
+	}
+	if f == 0 {
+		return append(dst, '0'), nil // also -0
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if bitSize == 64 && (abs < 1e-6 || abs >= 1e21) ||
+		bitSize == 32 && (float32(abs) < 1e-6 || float32(abs) >= 1e21) {
+		format = 'e'
+	}
+	dst = strconv.AppendFloat(dst, f, format, -1, bitSize)
+	if format == 'e' {
+		// 1e-07 → 1e-7, as JavaScript writes it.
+		n := len(dst)
+		if n >= 4 && dst[n-4] == 'e' && dst[n-3] == '-' && dst[n-2] == '0' {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst, nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// appendString appends s as a JSON string, escaped as JSON.stringify escapes.
+func appendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if c >= 0x20 && c != '"' && c != '\\' {
+				i++
+				continue
+			}
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\b':
+				dst = append(dst, '\\', 'b')
+			case '\f':
+				dst = append(dst, '\\', 'f')
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, "\uFFFD"...)
+			i++
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}
+
+// appendCompact appends the valid JSON src without insignificant white space,
+// leaving its escapes as they are but replacing invalid UTF-8 with U+FFFD.
+func appendCompact(dst, src []byte) []byte {
+	inString := false
+	for i := 0; i < len(src); {
+		c := src[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(src[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, "\uFFFD"...)
+			} else {
+				dst = append(dst, src[i:i+size]...)
+			}
+			i += size
+			continue
+		case inString && c == '\\':
+			dst = append(dst, c, src[i+1])
+			i += 2
+			continue
+		case c == '"':
+			inString = !inString
+		case !inString && isJSONSpace(c):
+			i++
+			continue
+		}
+		dst = append(dst, c)
+		i++
+	}
+	return dst
+}

@@ -1,0 +1,402 @@
+package optikpi
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+)
+
+// Issues reported by Validate.
+const (
+	issueMissing  = "missing required field"
+	issueEmpty    = "must not be empty"
+	issueString   = "must be a string"
+	issueNumber   = "must be a number"
+	issueFinite   = "must be a finite number"
+	issueInteger  = "must be an integer"
+	issueBoolean  = "must be a boolean"
+	issueDateTime = "must be an RFC 3339 UTC date-time such as 2024-01-15T10:30:00Z"
+	issueDate     = "must be a date such as 1990-05-15"
+	issueEmail    = "must be an email address"
+	issueJSON     = "must be an object or a string holding JSON"
+	issuePositive = "must be greater than 0"
+	issueNegative = "must not be negative"
+)
+
+// Validate checks r against k's model and returns a *ValidationError for the
+// first problem in table order, or nil.
+//
+// Required fields must be present, not null and, for strings, not "". An
+// empty string is otherwise a value like any other: it satisfies an optional
+// string field but not a format, an enumeration or a pattern. Fields outside
+// the table are not checked here; AppendJSON rejects the ones it cannot
+// encode. event_name is never checked against a list.
+func (k Kind) Validate(r Record, opts ValidateOptions) error {
+	if !k.Valid() {
+		return fmt.Errorf("optikpi: validate: invalid kind %d", uint8(k))
+	}
+	m := &models[k]
+	category := k.EventCategory()
+
+	// Visit the record rather than the table: records hold far fewer fields
+	// than the larger tables, and the lowest failing position wins.
+	first, issue := len(m.fields), ""
+	for name, v := range r {
+		i, ok := m.index[name]
+		if !ok || i >= first {
+			continue
+		}
+		if s := checkField(&m.fields[i], v, opts.Strict, category); s != "" {
+			first, issue = i, s
+		}
+	}
+	strict := 0
+	if opts.Strict {
+		strict = 1
+	}
+	for _, i := range m.required[strict] {
+		if i >= first {
+			break
+		}
+		if _, ok := r[m.fields[i].Name]; !ok {
+			first, issue = i, issueMissing
+			break
+		}
+	}
+	if issue == "" {
+		return nil
+	}
+	return &ValidationError{Field: m.fields[first].Name, Issue: issue}
+}
+
+// checkField returns what is wrong with the present value v of f, or "".
+func checkField(f *Field, v any, strict bool, category string) string {
+	required := f.Required || strict && f.Strict.Required
+	if v == nil {
+		if required {
+			return issueMissing
+		}
+		return ""
+	}
+	if s, ok := v.(string); ok && s == "" && required {
+		return issueEmpty
+	}
+	switch f.Type {
+	case TypeString:
+		s, ok := v.(string)
+		if !ok {
+			return issueString
+		}
+		if category != "" && f.Name == "event_category" && s != category {
+			return "must be " + strconv.Quote(category)
+		}
+		if strict {
+			return checkStrictString(&f.Strict, s)
+		}
+	case TypeNumber, TypeInteger:
+		x, issue := number(v, f.Type == TypeInteger)
+		if issue != "" {
+			return issue
+		}
+		if strict {
+			switch f.Strict.Min {
+			case Positive:
+				if !(x > 0) {
+					return issuePositive
+				}
+			case NonNegative:
+				if x < 0 {
+					return issueNegative
+				}
+			}
+		}
+	case TypeBoolean:
+		if _, ok := v.(bool); !ok {
+			return issueBoolean
+		}
+	case TypeDateTime:
+		if s, ok := v.(string); !ok || !isDateTime(s) {
+			return issueDateTime
+		}
+	case TypeDate:
+		if s, ok := v.(string); !ok || !isDate(s) {
+			return issueDate
+		}
+	case TypeEmail:
+		if s, ok := v.(string); !ok || !isEmail(s) {
+			return issueEmail
+		}
+	case TypeJSON:
+		if !isJSONField(v) {
+			return issueJSON
+		}
+	}
+	return ""
+}
+
+func checkStrictString(rules *StrictRules, s string) string {
+	if rules.OneOf != nil && !containsString(rules.OneOf, s) {
+		return "must be one of " + strings.Join(rules.OneOf, ", ")
+	}
+	if rules.Pattern != nil && !rules.Pattern.MatchString(s) {
+		return "must match " + rules.Pattern.String()
+	}
+	return ""
+}
+
+func containsString(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// number returns the value of a number field, or the issue with it.
+func number(v any, integer bool) (float64, string) {
+	var x float64
+	switch n := v.(type) {
+	case json.Number:
+		if !isJSONNumber(string(n)) {
+			return 0, issueNumber
+		}
+		f, err := strconv.ParseFloat(string(n), 64)
+		if err != nil { // only a range error is left: the API would see ±Infinity
+			return 0, issueFinite
+		}
+		if integer && !isIntegralText(string(n)) {
+			return 0, issueInteger
+		}
+		return f, ""
+	case float64:
+		x = n
+	case float32:
+		x = float64(n)
+	case int:
+		return float64(n), ""
+	case int8:
+		return float64(n), ""
+	case int16:
+		return float64(n), ""
+	case int32:
+		return float64(n), ""
+	case int64:
+		return float64(n), ""
+	case uint:
+		return float64(n), ""
+	case uint8:
+		return float64(n), ""
+	case uint16:
+		return float64(n), ""
+	case uint32:
+		return float64(n), ""
+	case uint64:
+		return float64(n), ""
+	default:
+		return 0, issueNumber
+	}
+	if math.IsNaN(x) || math.IsInf(x, 0) {
+		return 0, issueFinite
+	}
+	if integer && x != math.Trunc(x) {
+		return 0, issueInteger
+	}
+	return x, ""
+}
+
+// isJSONNumber reports whether s is a number in JSON's grammar (RFC 8259).
+func isJSONNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && '1' <= s[i] && s[i] <= '9':
+		i = skipDigits(s, i+1)
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		if i+1 >= len(s) || !isDigit(s[i+1]) {
+			return false
+		}
+		i = skipDigits(s, i+1)
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) || !isDigit(s[i]) {
+			return false
+		}
+		i = skipDigits(s, i)
+	}
+	return i == len(s)
+}
+
+func isDigit(c byte) bool { return '0' <= c && c <= '9' }
+
+func skipDigits(s string, i int) int {
+	for i < len(s) && isDigit(s[i]) {
+		i++
+	}
+	return i
+}
+
+// isIntegralText reports whether the valid JSON number s has an integral
+// value, exactly: "3", "3.0", "1e3" and "30e-1" do; "3.5" and "1e-1" do not.
+func isIntegralText(s string) bool {
+	mant, exp := s, ""
+	if j := strings.IndexAny(s, "eE"); j >= 0 {
+		mant, exp = s[:j], s[j+1:]
+	}
+	intPart, frac := mant, ""
+	if j := strings.IndexByte(mant, '.'); j >= 0 {
+		intPart, frac = mant[:j], mant[j+1:]
+	}
+	intPart = strings.TrimLeft(intPart, "-")
+	// value = digits × 10^scale, with digits free of trailing zeros.
+	digits := strings.TrimLeft(intPart+frac, "0")
+	if digits == "" {
+		return true // zero
+	}
+	trimmed := strings.TrimRight(digits, "0")
+	scale := int64(len(digits)-len(trimmed)) - int64(len(frac))
+	if exp != "" {
+		e, err := strconv.ParseInt(exp, 10, 64)
+		if err != nil { // an exponent beyond int64: its sign decides
+			return exp[0] != '-'
+		}
+		if e > 0 && scale > math.MaxInt64-e {
+			return true
+		}
+		scale += e
+	}
+	return scale >= 0
+}
+
+// isDateTime reports whether s is YYYY-MM-DDTHH:MM:SS[.f…]Z, a real instant.
+func isDateTime(s string) bool {
+	// 2024-01-15T10:30:00Z
+	// 0123456789012345678
+	if len(s) < 20 || !isDate(s[:10]) || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return false
+	}
+	hh, ok1 := twoDigits(s[11:13])
+	mm, ok2 := twoDigits(s[14:16])
+	ss, ok3 := twoDigits(s[17:19])
+	if !ok1 || !ok2 || !ok3 || hh > 23 || mm > 59 || ss > 59 {
+		return false
+	}
+	rest := s[19:]
+	if rest[0] == '.' {
+		n := skipDigits(rest, 1)
+		if n == 1 || n > 10 { // 1 to 9 fractional digits
+			return false
+		}
+		rest = rest[n:]
+	}
+	return rest == "Z"
+}
+
+// isDate reports whether s is YYYY-MM-DD, a real calendar date.
+func isDate(s string) bool {
+	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
+		return false
+	}
+	hi, ok1 := twoDigits(s[0:2])
+	lo, ok2 := twoDigits(s[2:4])
+	month, ok3 := twoDigits(s[5:7])
+	day, ok4 := twoDigits(s[8:10])
+	if !ok1 || !ok2 || !ok3 || !ok4 || month < 1 || month > 12 || day < 1 {
+		return false
+	}
+	return day <= daysIn(month, hi*100+lo)
+}
+
+func twoDigits(s string) (int, bool) {
+	if !isDigit(s[0]) || !isDigit(s[1]) {
+		return 0, false
+	}
+	return int(s[0]-'0')*10 + int(s[1]-'0'), true
+}
+
+func daysIn(month, year int) int {
+	switch month {
+	case 2:
+		if year%4 == 0 && (year%100 != 0 || year%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}
+
+// isEmail matches ^[^\s@]+@[^\s@]+\.[^\s@]+$ as JavaScript reads it: one @,
+// no white space, and a dot in the domain with something on both sides.
+func isEmail(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at < 1 || strings.IndexByte(s[at+1:], '@') >= 0 {
+		return false
+	}
+	for _, r := range s {
+		if isJSSpace(r) {
+			return false
+		}
+	}
+	domain := s[at+1:]
+	return len(domain) >= 3 && strings.IndexByte(domain[1:len(domain)-1], '.') >= 0
+}
+
+// isJSSpace is JavaScript's \s.
+func isJSSpace(r rune) bool {
+	switch r {
+	case '\t', '\n', '\v', '\f', '\r', ' ', 0xa0, 0x1680, 0x2028, 0x2029, 0x202f, 0x205f, 0x3000, 0xfeff:
+		return true
+	}
+	return 0x2000 <= r && r <= 0x200a
+}
+
+// isJSONField reports whether v fits a JSON field: an object, or a string
+// holding valid JSON.
+func isJSONField(v any) bool {
+	switch x := v.(type) {
+	case map[string]any:
+		return true
+	case string:
+		return json.Valid([]byte(x))
+	case json.RawMessage:
+		raw := trimSpace(x)
+		if len(raw) == 0 || !json.Valid(raw) {
+			return false
+		}
+		switch raw[0] {
+		case '{':
+			return true
+		case '"':
+			var s string
+			return json.Unmarshal(raw, &s) == nil && json.Valid([]byte(s))
+		}
+	}
+	return false
+}
+
+func trimSpace(b []byte) []byte {
+	for len(b) > 0 && isJSONSpace(b[0]) {
+		b = b[1:]
+	}
+	for len(b) > 0 && isJSONSpace(b[len(b)-1]) {
+		b = b[:len(b)-1]
+	}
+	return b
+}
+
+func isJSONSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
