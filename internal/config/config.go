@@ -1,0 +1,227 @@
+// Package config loads and validates the relay's YAML configuration.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// ErrInvalid is matched by every error of Load and Parse that is about the
+// content of the file (not about reading it).
+var ErrInvalid = errors.New("config: invalid")
+
+// Config is the whole configuration file. Parse fills every default.
+type Config struct {
+	Kafka         Kafka         `yaml:"kafka"`
+	Destinations  []Destination `yaml:"destinations"`
+	Sink          Sink          `yaml:"sink"`
+	DLQ           DLQ           `yaml:"dlq"`
+	Observability Observability `yaml:"observability"`
+	Shutdown      Shutdown      `yaml:"shutdown"`
+	Routing       Routing       `yaml:"routing"`
+
+	// Source names the file the configuration came from, for messages.
+	Source string `yaml:"-"`
+}
+
+// Kafka is the consumer's side.
+type Kafka struct {
+	// Brokers are the seed brokers, host:port. Required.
+	Brokers []string `yaml:"brokers"`
+	// Group is the consumer group. Required.
+	Group string `yaml:"group"`
+	// Topics are the topics consumed; regular expressions when TopicRegex.
+	Topics []string `yaml:"topics"`
+	// TopicRegex makes Topics regular expressions. Default false.
+	TopicRegex bool `yaml:"topic_regex"`
+	// ClientID is the Kafka client id. Default "optikpi-relay".
+	ClientID string `yaml:"client_id"`
+	TLS      TLS    `yaml:"tls"`
+	SASL     SASL   `yaml:"sasl"`
+	// MaxInFlightRecords bounds the records fetched but not yet done
+	// (delivered or dead-lettered). Default 10000.
+	MaxInFlightRecords int `yaml:"max_in_flight_records"`
+	// CommitInterval is how often done offsets are committed. Default 5s.
+	CommitInterval time.Duration `yaml:"commit_interval"`
+}
+
+// TLS configures TLS to the brokers.
+type TLS struct {
+	Enabled bool `yaml:"enabled"`
+	// CAFile is a PEM bundle of the CAs to trust; default the system's.
+	CAFile string `yaml:"ca_file"`
+	// CertFile and KeyFile are a client certificate (mutual TLS); both or
+	// neither.
+	CertFile           string `yaml:"cert_file"`
+	KeyFile            string `yaml:"key_file"`
+	ServerName         string `yaml:"server_name"`
+	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
+}
+
+// SASL configures SASL authentication to the brokers.
+type SASL struct {
+	// Mechanism is "" (none), "plain", "scram-sha-256" or "scram-sha-512".
+	Mechanism string `yaml:"mechanism"`
+	Username  string `yaml:"username"`
+	// PasswordEnv names the environment variable holding the password;
+	// PasswordFile is a file holding it. Exactly one when Mechanism is set.
+	PasswordEnv  string `yaml:"password_env"`
+	PasswordFile string `yaml:"password_file"`
+}
+
+// Destination is one Optikpi workspace. An operator with several brands has
+// several workspaces, so several destinations.
+type Destination struct {
+	// Name is what routes refer to. Required, unique.
+	Name string `yaml:"name"`
+	// BaseURL is the API base, such as https://gw.example.com/apigw/ingest.
+	BaseURL     string `yaml:"base_url"`
+	AccountID   string `yaml:"account_id"`
+	WorkspaceID string `yaml:"workspace_id"`
+	// TokenEnv names the environment variable holding the API token;
+	// TokenFile is a file holding it (a mounted Kubernetes Secret). Exactly
+	// one of the two: the token itself never lives in the file.
+	TokenEnv  string `yaml:"token_env"`
+	TokenFile string `yaml:"token_file"`
+}
+
+// Sink is batching and delivery to Optikpi.
+type Sink struct {
+	// BatchSize is the most records in one request, 1 to 500. Default 500.
+	BatchSize int `yaml:"batch_size"`
+	// MaxBatchBytes caps a request body. Default 1 MiB; at most 6 MiB, the
+	// payload limit of the serverless gateway behind the API.
+	MaxBatchBytes int `yaml:"max_batch_bytes"`
+	// Linger is how long a partial batch waits for more records. Default
+	// 200ms.
+	Linger time.Duration `yaml:"linger"`
+	// InFlight is the most concurrent requests per destination and
+	// endpoint. Default 4.
+	InFlight int `yaml:"in_flight"`
+	// RateLimits are requests per second keyed by model name ("customer",
+	// "deposit", …). Models not listed get the guide's limits: 50 for
+	// customer and ext_attributes, 250 for the event models.
+	RateLimits map[string]float64 `yaml:"rate_limits"`
+	// RequestTimeout bounds one HTTP request. Default 30s.
+	RequestTimeout time.Duration `yaml:"request_timeout"`
+	Retry          Retry         `yaml:"retry"`
+	// MisconfiguredRetry is how long to wait before retrying a batch that
+	// failed with 401, 403 or 404. Default 30s.
+	MisconfiguredRetry time.Duration `yaml:"misconfigured_retry"`
+	// Strict validates records with the official SDKs' stricter rules too,
+	// so that what a strict server would reject goes to the dead-letter
+	// topic without a request. Default false.
+	Strict bool `yaml:"strict"`
+}
+
+// Retry is the backoff of throttled and transient failures.
+type Retry struct {
+	// InitialBackoff is the first wait. Default 200ms.
+	InitialBackoff time.Duration `yaml:"initial_backoff"`
+	// MaxBackoff caps the wait. Default 30s.
+	MaxBackoff time.Duration `yaml:"max_backoff"`
+	// MaxAttempts bounds the attempts of one batch; 0 (the default) retries
+	// until delivered, since giving up means a dead letter.
+	MaxAttempts int `yaml:"max_attempts"`
+}
+
+// DLQ is the dead-letter topic.
+type DLQ struct {
+	// Topic receives every record that could not be delivered, with the
+	// reason in its headers. Required; must not be a consumed topic.
+	Topic string `yaml:"topic"`
+}
+
+// Observability is logs, metrics and health.
+type Observability struct {
+	// Listen is the address of /metrics, /healthz and /readyz. Default
+	// ":9090".
+	Listen string `yaml:"listen"`
+	// LogLevel is debug, info, warn or error. Default info.
+	LogLevel string `yaml:"log_level"`
+	// LogFormat is json or console. Default json.
+	LogFormat string `yaml:"log_format"`
+}
+
+// Shutdown is the graceful drain on SIGTERM.
+type Shutdown struct {
+	// Timeout bounds the drain. Default 25s; must be under 30s,
+	// Kubernetes' default termination grace period.
+	Timeout time.Duration `yaml:"timeout"`
+}
+
+// The values of Routing.Unmatched.
+const (
+	UnmatchedDLQ  = "dlq"
+	UnmatchedSkip = "skip"
+)
+
+// Routing turns Kafka records into Optikpi records.
+type Routing struct {
+	// Unmatched is what happens to a record no route matches: "dlq" (the
+	// default) dead-letters it with reason unrouted, "skip" counts and
+	// drops it.
+	Unmatched string `yaml:"unmatched"`
+	// Routes are tried in order; the first whose topic and condition match
+	// a record wins.
+	Routes []Route `yaml:"routes"`
+}
+
+// Default returns the configuration with every default filled and nothing
+// required set.
+func Default() Config {
+	return Config{
+		Kafka: Kafka{
+			ClientID:           "optikpi-relay",
+			MaxInFlightRecords: 10000,
+			CommitInterval:     5 * time.Second,
+		},
+		Sink: Sink{
+			BatchSize:      500,
+			MaxBatchBytes:  1 << 20,
+			Linger:         200 * time.Millisecond,
+			InFlight:       4,
+			RequestTimeout: 30 * time.Second,
+			Retry: Retry{
+				InitialBackoff: 200 * time.Millisecond,
+				MaxBackoff:     30 * time.Second,
+			},
+			MisconfiguredRetry: 30 * time.Second,
+		},
+		Observability: Observability{Listen: ":9090", LogLevel: "info", LogFormat: "json"},
+		Shutdown:      Shutdown{Timeout: 25 * time.Second},
+		Routing:       Routing{Unmatched: UnmatchedDLQ},
+	}
+}
+
+// Load reads and parses the file at path.
+func Load(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("config: %w", err)
+	}
+	return Parse(data, path)
+}
+
+// Parse decodes data strictly (an unknown key is an error), fills defaults
+// and validates. source names the data in messages. The error lists every
+// problem found, each as "source:line: key.path: what is wrong", joined
+// with errors.Join; each matches ErrInvalid.
+func Parse(data []byte, source string) (*Config, error) {
+	if source == "" {
+		source = "config"
+	}
+	cfg := Default()
+	cfg.Source = source
+	p := &problems{source: source}
+	lines := decodeFile(data, &cfg, p)
+	if lines != nil {
+		validate(&cfg, lines, p)
+	}
+	if err := p.err(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}

@@ -1,0 +1,235 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+const minimal = `
+kafka:
+  brokers: [localhost:9092]
+  group: relay
+  topics: [payments]
+destinations:
+  - name: main
+    base_url: https://gw.example.com/apigw/ingest
+    account_id: acc
+    workspace_id: ws
+    token_env: OPTIKPI_TOKEN
+dlq:
+  topic: optikpi.dlq
+routing:
+  routes:
+    - name: deposits
+      topic: payments
+      model: deposit
+      fields:
+        user_id: player_id
+        event_name: {const: Successful Deposit}
+        event_time: {path: ts, transform: unix_millis}
+        amount: amount
+`
+
+func TestParseMinimalFillsDefaults(t *testing.T) {
+	c, err := Parse([]byte(minimal), "test.yaml")
+	if err != nil {
+		t.Fatalf("Parse: %v", err)
+	}
+	checks := []struct {
+		name      string
+		got, want any
+	}{
+		{"kafka.client_id", c.Kafka.ClientID, "optikpi-relay"},
+		{"kafka.max_in_flight_records", c.Kafka.MaxInFlightRecords, 10000},
+		{"kafka.commit_interval", c.Kafka.CommitInterval, 5 * time.Second},
+		{"sink.batch_size", c.Sink.BatchSize, 500},
+		{"sink.max_batch_bytes", c.Sink.MaxBatchBytes, 1 << 20},
+		{"sink.linger", c.Sink.Linger, 200 * time.Millisecond},
+		{"sink.in_flight", c.Sink.InFlight, 4},
+		{"sink.rate_limits.customer", c.Sink.RateLimits["customer"], 50.0},
+		{"sink.rate_limits.ext_attributes", c.Sink.RateLimits["ext_attributes"], 50.0},
+		{"sink.rate_limits.deposit", c.Sink.RateLimits["deposit"], 250.0},
+		{"sink.rate_limits.system_event", c.Sink.RateLimits["system_event"], 250.0},
+		{"sink.request_timeout", c.Sink.RequestTimeout, 30 * time.Second},
+		{"sink.retry.initial_backoff", c.Sink.Retry.InitialBackoff, 200 * time.Millisecond},
+		{"sink.retry.max_backoff", c.Sink.Retry.MaxBackoff, 30 * time.Second},
+		{"sink.retry.max_attempts", c.Sink.Retry.MaxAttempts, 0},
+		{"sink.misconfigured_retry", c.Sink.MisconfiguredRetry, 30 * time.Second},
+		{"observability.listen", c.Observability.Listen, ":9090"},
+		{"observability.log_level", c.Observability.LogLevel, "info"},
+		{"observability.log_format", c.Observability.LogFormat, "json"},
+		{"shutdown.timeout", c.Shutdown.Timeout, 25 * time.Second},
+		{"routing.unmatched", c.Routing.Unmatched, "dlq"},
+		{"routes[0].destination", c.Routing.Routes[0].Destination, "main"},
+		{"routes[0].line", c.Routing.Routes[0].Line, 16},
+		{"routes[0].fields", len(c.Routing.Routes[0].Fields), 4},
+		{"fields[0] shorthand", c.Routing.Routes[0].Fields[0].Path, "player_id"},
+		{"fields[2].transform", strings.Join(c.Routing.Routes[0].Fields[2].Transform, ","), "unix_millis"},
+		{"fields[2].target", c.Routing.Routes[0].Fields[2].Target, "event_time"},
+		{"fields[2].line", c.Routing.Routes[0].Fields[2].Line, 22},
+	}
+	for _, ck := range checks {
+		if ck.got != ck.want {
+			t.Errorf("%s: got %v, want %v", ck.name, ck.got, ck.want)
+		}
+	}
+}
+
+// edit returns minimal with old replaced by new, failing if old is absent.
+func edit(t *testing.T, old, new string) string {
+	t.Helper()
+	if !strings.Contains(minimal, old) {
+		t.Fatalf("minimal config has no %q", old)
+	}
+	return strings.Replace(minimal, old, new, 1)
+}
+
+func TestParseProblems(t *testing.T) {
+	tests := []struct {
+		name  string
+		old   string
+		new   string
+		wants []string // each must appear in the error
+	}{
+		{"unknown key", "  group: relay\n", "  group: relay\n  groop: x\n", []string{"test.yaml:5: kafka.groop: unknown key (known: brokers, group"}},
+		{"bad duration", "dlq:\n", "sink:\n  linger: 5x\ndlq:\n", []string{`test.yaml:13: sink.linger: invalid duration "5x"`}},
+		{"bad integer", "dlq:\n", "sink:\n  batch_size: many\ndlq:\n", []string{`test.yaml:13: sink.batch_size: want an integer, got "many"`}},
+		{"batch too big", "dlq:\n", "sink:\n  batch_size: 501\ndlq:\n", []string{"test.yaml:13: sink.batch_size: must be 1 to 500, got 501"}},
+		{"bytes too big", "dlq:\n", "sink:\n  max_batch_bytes: 7000000\ndlq:\n", []string{"sink.max_batch_bytes: must be 1024 to 6291456"}},
+		{"missing group", "  group: relay\n", "", []string{"test.yaml:2: kafka.group: required"}},
+		{"missing dlq", "dlq:\n  topic: optikpi.dlq\n", "", []string{"test.yaml: dlq.topic: required"}},
+		{"dlq consumed", "topic: optikpi.dlq", "topic: payments", []string{`dlq.topic: "payments" is also consumed`}},
+		{"token in file", "    token_env: OPTIKPI_TOKEN\n", "    token: s3cret\n", []string{"destinations[0].token: unknown key: secrets never live", "destinations[0]: exactly one of token_env and token_file"}},
+		{"both token sources", "    token_env: OPTIKPI_TOKEN\n", "    token_env: X\n    token_file: /run/secret\n", []string{"destinations[0]: exactly one of token_env and token_file"}},
+		{"bad base url", "https://gw.example.com/apigw/ingest", "gw.example.com", []string{`destinations[0].base_url: want an absolute http or https URL`}},
+		{"shutdown too long", "dlq:\n", "shutdown:\n  timeout: 30s\ndlq:\n", []string{"shutdown.timeout: must be more than 0 and less than 30s"}},
+		{"bad sasl", "  topics: [payments]\n", "  topics: [payments]\n  sasl:\n    mechanism: gssapi\n", []string{`kafka.sasl.mechanism: want plain, scram-sha-256 or scram-sha-512, got "gssapi"`}},
+		{"sasl without password", "  topics: [payments]\n", "  topics: [payments]\n  sasl:\n    mechanism: plain\n    username: u\n", []string{"kafka.sasl: exactly one of password_env and password_file"}},
+		{"tls files without tls", "  topics: [payments]\n", "  topics: [payments]\n  tls:\n    ca_file: /ca.pem\n", []string{"kafka.tls.enabled: TLS settings are given but enabled is false"}},
+		{"bad rate limit model", "dlq:\n", "sink:\n  rate_limits:\n    deposits: 10\ndlq:\n", []string{"sink.rate_limits.deposits: unknown model"}},
+		{"bad log level", "dlq:\n", "observability:\n  log_level: loud\ndlq:\n", []string{`observability.log_level: want debug, info, warn or error, got "loud"`}},
+		{"route topic not consumed", "      topic: payments\n", "      topic: bets\n", []string{`test.yaml:17: routing.routes[0].topic: "bets" is not consumed`}},
+		{"unknown model", "model: deposit", "model: deposits", []string{`routing.routes[0].model: want one of customer, account,`}},
+		{"unknown destination", "      model: deposit\n", "      model: deposit\n      destination: other\n", []string{`routing.routes[0].destination: no destination named "other"`}},
+		{"unknown field", "        amount: amount\n", "        amount: amount\n        amout: x\n", []string{`test.yaml:24: routing.routes[0].fields.amout: model deposit has no field "amout" (set extra: true`}},
+		{"automatic field", "        amount: amount\n", "        amount: amount\n        account_id: acc\n", []string{"routing.routes[0].fields.account_id: filled by the relay"}},
+		{"missing required rule", "        amount: amount\n", "", []string{"test.yaml:19: routing.routes[0].fields: no rule for amount (the guide requires it)"}},
+		{"two sources", "amount: amount", "amount: {path: a, const: 1}", []string{"routing.routes[0].fields.amount: want exactly one of path, const and template"}},
+		{"unknown transform", "transform: unix_millis", "transform: epoch", []string{`routing.routes[0].fields.event_time.transform[0]: unknown transform "epoch"`}},
+		{"minor units without currency", "amount: amount", "amount: {path: a, transform: minor_units}", []string{"minor_units needs exactly one of exponent, currency and currency_path"}},
+		{"unknown currency", "amount: amount", "amount: {path: a, transform: minor_units, currency: XBT}", []string{`fields.amount.currency: no known exponent for "XBT"`}},
+		{"param without transform", "amount: amount", "amount: {path: a, exponent: 2}", []string{"are parameters of the minor_units transform"}},
+		{"layout required", "transform: unix_millis", "transform: time_layout", []string{"fields.event_time.layout: required by time_layout"}},
+		{"bad timezone", "transform: unix_millis", "transform: time_layout, layout: '2006', timezone: Mars/Base", []string{`fields.event_time.timezone: unknown time zone "Mars/Base"`}},
+		{"bad template", "event_name: {const: Successful Deposit}", "event_name: {template: 'x ${a'}", []string{"fields.event_name.template: unclosed ${"}},
+		{"fallback without map", "event_name: {const: Successful Deposit}", "event_name: {path: s, fallback: x}", []string{"fallback and keep_unmapped go with map"}},
+		{"condition two tests", "      model: deposit\n", "      model: deposit\n      when: {path: type, equals: a, exists: true}\n", []string{`routing.routes[0].when: want exactly one of equals, in, exists, matches with path "type"`}},
+		{"condition mixed", "      model: deposit\n", "      model: deposit\n      when: {path: type, all: [{path: a, exists: true}]}\n", []string{"routing.routes[0].when: a condition is either a test"}},
+		{"condition bad regex", "      model: deposit\n", "      model: deposit\n      when: {path: type, matches: '('}\n", []string{"routing.routes[0].when.matches: invalid regular expression"}},
+		{"nested condition", "      model: deposit\n", "      model: deposit\n      when: {any: [{path: a, exists: true}, {not: {path: b}}]}\n", []string{`routing.routes[0].when.any[1].not: want exactly one of equals, in, exists, matches with path "b"`}},
+		{"skip route with model", "      model: deposit\n", "      model: deposit\n      skip: true\n", []string{"routing.routes[0].skip: a skip route has no model or fields"}},
+		{"unmatched", "routing:\n", "routing:\n  unmatched: drop\n", []string{`routing.unmatched: want dlq or skip, got "drop"`}},
+		{"list for scalar", "  group: relay\n", "  group: [a, b]\n", []string{"kafka.group: want a single value, got a list"}},
+		{"not yaml", "  group: relay\n", "  group: relay\n\t bad", []string{"test.yaml"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse([]byte(edit(t, tt.old, tt.new)), "test.yaml")
+			if err == nil {
+				t.Fatalf("got no error, want %q", tt.wants)
+			}
+			if !errors.Is(err, ErrInvalid) && tt.name != "not yaml" {
+				t.Errorf("errors.Is(err, ErrInvalid) = false for %v", err)
+			}
+			for _, w := range tt.wants {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("got error:\n%v\nwant it to contain %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseListsEveryProblem(t *testing.T) {
+	src := strings.Replace(minimal, "  group: relay\n", "  group: relay\n  groop: x\n", 1)
+	src = strings.Replace(src, "dlq:\n", "sink:\n  linger: 5x\n  batch_size: 0\ndlq:\n", 1)
+	src = strings.Replace(src, "model: deposit", "model: nope", 1)
+	_, err := Parse([]byte(src), "c.yaml")
+	if err == nil {
+		t.Fatal("got no error")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	want := []string{
+		"c.yaml:5: kafka.groop: unknown key",
+		`c.yaml:14: sink.linger: invalid duration "5x"`,
+		"c.yaml:15: sink.batch_size: must be 1 to 500, got 0",
+		`c.yaml:22: routing.routes[0].model: want one of`,
+	}
+	if len(lines) != len(want) {
+		t.Fatalf("got %d problems:\n%v\nwant %d", len(lines), err, len(want))
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i], w) {
+			t.Errorf("problem %d: got %q, want prefix %q", i, lines[i], w)
+		}
+	}
+}
+
+func TestParseTemplate(t *testing.T) {
+	tests := []struct {
+		in, want, err string
+	}{
+		{in: "${first} ${last}", want: "{first}| |{last}"},
+		{in: "id-${ player.id }", want: "id-|{player.id}"},
+		{in: "cost $$5", want: "cost $5"},
+		{in: "plain", want: "plain"},
+		{in: "x ${a", err: "unclosed ${ at offset 2"},
+		{in: "x ${}", err: "empty ${} at offset 2"},
+		{in: "5$", err: "lone $ at offset 1 (write $$ for a dollar sign)"},
+	}
+	for _, tt := range tests {
+		parts, err := ParseTemplate(tt.in)
+		var got []string
+		for _, p := range parts {
+			if p.Path != "" {
+				got = append(got, "{"+p.Path+"}")
+			} else {
+				got = append(got, p.Literal)
+			}
+		}
+		gotErr := ""
+		if err != nil {
+			gotErr = err.Error()
+		}
+		if strings.Join(got, "|") != tt.want || gotErr != tt.err {
+			t.Errorf("ParseTemplate(%q) = %q, %q; want %q, %q", tt.in, strings.Join(got, "|"), gotErr, tt.want, tt.err)
+		}
+	}
+}
+
+func TestCurrencyExponent(t *testing.T) {
+	tests := []struct {
+		code string
+		over map[string]int
+		want int
+		ok   bool
+	}{
+		{"EUR", nil, 2, true},
+		{"USD", nil, 2, true},
+		{"JPY", nil, 0, true},
+		{"KWD", nil, 3, true},
+		{"CLF", nil, 4, true},
+		{"BTC", nil, 0, false},
+		{"BTC", map[string]int{"BTC": 8}, 8, true},
+		{"EUR", map[string]int{"EUR": 3}, 3, true},
+		{"eur", nil, 0, false},
+	}
+	for _, tt := range tests {
+		got, ok := CurrencyExponent(tt.code, tt.over)
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("CurrencyExponent(%q, %v) = %d, %v; want %d, %v", tt.code, tt.over, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -1,0 +1,298 @@
+package config
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// Problem is one thing wrong with a configuration file.
+type Problem struct {
+	Source string // file name
+	Line   int    // 1-based, 0 when unknown
+	Key    string // key path, such as "sink.linger" or "routing.routes[2].model"
+	Msg    string
+}
+
+func (p *Problem) Error() string {
+	var b strings.Builder
+	b.WriteString(p.Source)
+	if p.Line > 0 {
+		fmt.Fprintf(&b, ":%d", p.Line)
+	}
+	b.WriteString(": ")
+	if p.Key != "" {
+		b.WriteString(p.Key)
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Msg)
+	return b.String()
+}
+
+// Is makes errors.Is(p, ErrInvalid) true.
+func (p *Problem) Is(target error) bool { return target == ErrInvalid }
+
+// problems collects every Problem of one file.
+type problems struct {
+	source string
+	lines  map[string]int // key path -> line of its value
+	list   []*Problem
+}
+
+// add records a problem at key, on the line of key or of its nearest
+// ancestor present in the file (a missing key is reported on its parent).
+func (p *problems) add(key, format string, args ...any) {
+	p.list = append(p.list, &Problem{Source: p.source, Line: p.line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
+}
+
+func (p *problems) line(key string) int {
+	for k := key; k != ""; k = parentKey(k) {
+		if l, ok := p.lines[k]; ok {
+			return l
+		}
+	}
+	return 0
+}
+
+func parentKey(k string) string {
+	i := strings.LastIndexAny(k, ".[")
+	if i < 0 {
+		return ""
+	}
+	return k[:i]
+}
+
+func (p *problems) err() error {
+	if len(p.list) == 0 {
+		return nil
+	}
+	slices.SortStableFunc(p.list, func(a, b *Problem) int { return cmp.Compare(a.Line, b.Line) })
+	errs := make([]error, len(p.list))
+	for i, e := range p.list {
+		errs[i] = e
+	}
+	return errors.Join(errs...)
+}
+
+// nodeDecoder is implemented by types with a YAML shape of their own (a
+// scalar shorthand, a mapping whose order matters).
+type nodeDecoder interface {
+	decodeNode(d *decoder, n *yaml.Node, key string)
+}
+
+// decoder walks a yaml.Node tree into Go values by their yaml tags,
+// reporting every unknown key and bad value with its key path and line,
+// rather than stopping at the first as yaml.Decoder does.
+type decoder struct{ p *problems }
+
+var (
+	durationType = reflect.TypeFor[time.Duration]()
+	lineField    = "Line"
+)
+
+// decodeFile decodes data over cfg and returns the lines of its keys, nil
+// when data is not YAML at all.
+func decodeFile(data []byte, cfg *Config, p *problems) map[string]int {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		p.list = append(p.list, &Problem{Source: p.source, Msg: strings.TrimPrefix(err.Error(), "yaml: ")})
+		return nil
+	}
+	p.lines = map[string]int{}
+	if doc.Kind == 0 || len(doc.Content) == 0 {
+		p.add("", "the file is empty")
+		return nil
+	}
+	d := &decoder{p: p}
+	d.decode(doc.Content[0], reflect.ValueOf(cfg).Elem(), "")
+	return p.lines
+}
+
+func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	if _, ok := d.p.lines[key]; !ok && key != "" {
+		d.p.lines[key] = n.Line
+	}
+	if isNull(n) {
+		return // an empty value keeps the default
+	}
+	if v.CanAddr() {
+		if nd, ok := v.Addr().Interface().(nodeDecoder); ok {
+			nd.decodeNode(d, n, key)
+			return
+		}
+	}
+	switch {
+	case v.Type() == durationType:
+		if !d.scalar(n, key) {
+			return
+		}
+		dur, err := time.ParseDuration(n.Value)
+		if err != nil {
+			d.p.add(key, "invalid duration %q (want a Go duration such as 200ms, 5s, 1m)", n.Value)
+			return
+		}
+		v.SetInt(int64(dur))
+	case v.Kind() == reflect.Struct:
+		d.structure(n, v, key)
+	case v.Kind() == reflect.Slice:
+		if n.Kind != yaml.SequenceNode {
+			d.p.add(key, "want a list, got %s", describe(n))
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
+		for i, c := range n.Content {
+			d.decode(c, s.Index(i), fmt.Sprintf("%s[%d]", key, i))
+		}
+		v.Set(s)
+	case v.Kind() == reflect.Map:
+		if n.Kind != yaml.MappingNode {
+			d.p.add(key, "want a mapping, got %s", describe(n))
+			return
+		}
+		if v.IsNil() {
+			v.Set(reflect.MakeMap(v.Type()))
+		}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, val := n.Content[i], n.Content[i+1]
+			ck := join(key, k.Value)
+			d.p.lines[ck] = k.Line
+			ev := reflect.New(v.Type().Elem()).Elem()
+			d.decode(val, ev, ck)
+			v.SetMapIndex(reflect.ValueOf(k.Value), ev)
+		}
+	case v.Kind() == reflect.Pointer:
+		pv := reflect.New(v.Type().Elem())
+		d.decode(n, pv.Elem(), key)
+		v.Set(pv)
+	case v.Kind() == reflect.Interface:
+		var x any
+		if err := n.Decode(&x); err != nil {
+			d.p.add(key, "%v", yamlMsg(err))
+			return
+		}
+		if x != nil {
+			v.Set(reflect.ValueOf(x))
+		}
+	default:
+		if !d.scalar(n, key) {
+			return
+		}
+		if err := n.Decode(v.Addr().Interface()); err != nil {
+			d.p.add(key, "want %s, got %q", typeName(v.Type()), n.Value)
+		}
+	}
+}
+
+// structure decodes a mapping into a struct, field by yaml tag.
+func (d *decoder) structure(n *yaml.Node, v reflect.Value, key string) {
+	if n.Kind != yaml.MappingNode {
+		d.p.add(key, "want a mapping, got %s", describe(n))
+		return
+	}
+	if f := v.FieldByName(lineField); f.IsValid() && f.Kind() == reflect.Int {
+		f.SetInt(int64(n.Line))
+	}
+	t := v.Type()
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, val := n.Content[i], n.Content[i+1]
+		ck := join(key, k.Value)
+		d.p.lines[ck] = k.Line // a mapping value starts on the line after its key
+		idx := fieldIndex(t, k.Value)
+		if idx < 0 {
+			d.p.add(ck, "%s", unknownKeyMsg(t, k.Value))
+			continue
+		}
+		d.decode(val, v.Field(idx), ck)
+	}
+}
+
+// unknownKeyMsg explains an unknown key, and why a secret has no key.
+func unknownKeyMsg(t reflect.Type, name string) string {
+	switch name {
+	case "token", "password", "auth_token", "secret":
+		return "unknown key: secrets never live in the configuration file; use " + name + "_env or " + name + "_file where offered"
+	}
+	known := make([]string, 0, t.NumField())
+	for i := range t.NumField() {
+		if tag := yamlName(t.Field(i)); tag != "" {
+			known = append(known, tag)
+		}
+	}
+	return fmt.Sprintf("unknown key (known: %s)", strings.Join(known, ", "))
+}
+
+func fieldIndex(t reflect.Type, name string) int {
+	for i := range t.NumField() {
+		if yamlName(t.Field(i)) == name {
+			return i
+		}
+	}
+	return -1
+}
+
+func yamlName(f reflect.StructField) string {
+	tag, _, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	if tag == "-" || !f.IsExported() {
+		return ""
+	}
+	return tag
+}
+
+// scalar reports whether n is a scalar, reporting a problem otherwise.
+func (d *decoder) scalar(n *yaml.Node, key string) bool {
+	if n.Kind != yaml.ScalarNode {
+		d.p.add(key, "want a single value, got %s", describe(n))
+		return false
+	}
+	return true
+}
+
+func isNull(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null"
+}
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		return fmt.Sprintf("%q", n.Value)
+	}
+	return "something else"
+}
+
+func typeName(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Bool:
+		return "true or false"
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return "an integer"
+	case reflect.Float64, reflect.Float32:
+		return "a number"
+	case reflect.String:
+		return "a string"
+	}
+	return t.String()
+}
+
+func yamlMsg(err error) string {
+	return strings.TrimPrefix(strings.TrimPrefix(err.Error(), "yaml: unmarshal errors:\n  "), "yaml: ")
+}
+
+func join(key, name string) string {
+	if key == "" {
+		return name
+	}
+	return key + "." + name
+}

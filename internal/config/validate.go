@@ -1,0 +1,348 @@
+package config
+
+import (
+	"fmt"
+	"net/url"
+	"regexp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
+)
+
+// The limits validate enforces.
+const (
+	MaxBatchSize     = 500     // records per request, the API's limit
+	MaxBatchBytesCap = 6 << 20 // the serverless gateway's payload limit
+	MaxShutdown      = 30 * time.Second
+)
+
+// DefaultRateLimit returns the guide's rate limit of kind's endpoint, in
+// requests per second.
+func DefaultRateLimit(k optikpi.Kind) float64 {
+	if k == optikpi.KindCustomer || k == optikpi.KindExtAttributes {
+		return 50
+	}
+	return 250
+}
+
+var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+func validate(c *Config, lines map[string]int, p *problems) {
+	validateKafka(&c.Kafka, p)
+	validateDestinations(c.Destinations, p)
+	validateSink(&c.Sink, p)
+	validateDLQ(c, p)
+	validateObservability(&c.Observability, p)
+	if c.Shutdown.Timeout <= 0 || c.Shutdown.Timeout >= MaxShutdown {
+		p.add("shutdown.timeout", "must be more than 0 and less than %s (Kubernetes' default grace period), got %s", MaxShutdown, c.Shutdown.Timeout)
+	}
+	validateRouting(c, p)
+}
+
+func validateKafka(k *Kafka, p *problems) {
+	if len(k.Brokers) == 0 {
+		p.add("kafka.brokers", "required: at least one host:port")
+	}
+	for i, b := range k.Brokers {
+		if _, port, ok := strings.Cut(b, ":"); !ok || port == "" {
+			p.add(fmt.Sprintf("kafka.brokers[%d]", i), "want host:port, got %q", b)
+		}
+	}
+	if k.Group == "" {
+		p.add("kafka.group", "required: the consumer group")
+	}
+	if len(k.Topics) == 0 {
+		p.add("kafka.topics", "required: at least one topic")
+	}
+	for i, t := range k.Topics {
+		key := fmt.Sprintf("kafka.topics[%d]", i)
+		switch {
+		case t == "":
+			p.add(key, "empty topic")
+		case k.TopicRegex:
+			if _, err := regexp.Compile(t); err != nil {
+				p.add(key, "invalid regular expression: %v", err)
+			}
+		}
+	}
+	if k.ClientID == "" {
+		p.add("kafka.client_id", "must not be empty")
+	}
+	if k.MaxInFlightRecords < 1 {
+		p.add("kafka.max_in_flight_records", "must be at least 1, got %d", k.MaxInFlightRecords)
+	}
+	if k.CommitInterval <= 0 {
+		p.add("kafka.commit_interval", "must be more than 0, got %s", k.CommitInterval)
+	}
+	t := k.TLS
+	if !t.Enabled && (t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.ServerName != "" || t.InsecureSkipVerify) {
+		p.add("kafka.tls.enabled", "TLS settings are given but enabled is false; set enabled: true or remove them")
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		p.add("kafka.tls.cert_file", "cert_file and key_file go together")
+	}
+	s := k.SASL
+	switch s.Mechanism {
+	case "":
+		if s.Username != "" || s.PasswordEnv != "" || s.PasswordFile != "" {
+			p.add("kafka.sasl.mechanism", "required when SASL credentials are given (plain, scram-sha-256 or scram-sha-512)")
+		}
+	case "plain", "scram-sha-256", "scram-sha-512":
+		if s.Username == "" {
+			p.add("kafka.sasl.username", "required with mechanism %s", s.Mechanism)
+		}
+		if (s.PasswordEnv == "") == (s.PasswordFile == "") {
+			p.add("kafka.sasl", "exactly one of password_env and password_file is required")
+		}
+	default:
+		p.add("kafka.sasl.mechanism", "want plain, scram-sha-256 or scram-sha-512, got %q", s.Mechanism)
+	}
+}
+
+func validateDestinations(ds []Destination, p *problems) {
+	if len(ds) == 0 {
+		p.add("destinations", "required: at least one Optikpi destination")
+	}
+	seen := map[string]bool{}
+	for i, d := range ds {
+		key := fmt.Sprintf("destinations[%d]", i)
+		switch {
+		case d.Name == "":
+			p.add(key+".name", "required")
+		case !namePattern.MatchString(d.Name):
+			p.add(key+".name", "want letters, digits, '.', '_' or '-', got %q", d.Name)
+		case seen[d.Name]:
+			p.add(key+".name", "duplicate destination %q", d.Name)
+		}
+		seen[d.Name] = true
+		if d.BaseURL == "" {
+			p.add(key+".base_url", "required, such as https://gateway.example.com/apigw/ingest")
+		} else if u, err := url.Parse(d.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			p.add(key+".base_url", "want an absolute http or https URL, got %q", d.BaseURL)
+		}
+		if d.AccountID == "" {
+			p.add(key+".account_id", "required")
+		}
+		if d.WorkspaceID == "" {
+			p.add(key+".workspace_id", "required")
+		}
+		if (d.TokenEnv == "") == (d.TokenFile == "") {
+			p.add(key, "exactly one of token_env and token_file is required")
+		}
+	}
+}
+
+func validateSink(s *Sink, p *problems) {
+	if s.BatchSize < 1 || s.BatchSize > MaxBatchSize {
+		p.add("sink.batch_size", "must be 1 to %d, got %d", MaxBatchSize, s.BatchSize)
+	}
+	if s.MaxBatchBytes < 1024 || s.MaxBatchBytes > MaxBatchBytesCap {
+		p.add("sink.max_batch_bytes", "must be 1024 to %d (the gateway's payload limit), got %d", MaxBatchBytesCap, s.MaxBatchBytes)
+	}
+	if s.Linger < 0 {
+		p.add("sink.linger", "must not be negative, got %s", s.Linger)
+	}
+	if s.InFlight < 1 {
+		p.add("sink.in_flight", "must be at least 1, got %d", s.InFlight)
+	}
+	for name, v := range s.RateLimits {
+		key := "sink.rate_limits." + name
+		if _, err := optikpi.ParseKind(name); err != nil {
+			p.add(key, "unknown model (want one of %s)", strings.Join(modelNames(), ", "))
+		} else if v <= 0 {
+			p.add(key, "must be more than 0 requests per second, got %v", v)
+		}
+	}
+	if s.RateLimits == nil {
+		s.RateLimits = map[string]float64{}
+	}
+	for _, k := range optikpi.Kinds() {
+		if _, ok := s.RateLimits[k.String()]; !ok {
+			s.RateLimits[k.String()] = DefaultRateLimit(k)
+		}
+	}
+	if s.RequestTimeout <= 0 {
+		p.add("sink.request_timeout", "must be more than 0, got %s", s.RequestTimeout)
+	}
+	r := s.Retry
+	if r.InitialBackoff <= 0 {
+		p.add("sink.retry.initial_backoff", "must be more than 0, got %s", r.InitialBackoff)
+	}
+	if r.MaxBackoff < r.InitialBackoff {
+		p.add("sink.retry.max_backoff", "must be at least initial_backoff (%s), got %s", r.InitialBackoff, r.MaxBackoff)
+	}
+	if r.MaxAttempts < 0 {
+		p.add("sink.retry.max_attempts", "must not be negative (0 retries until delivered), got %d", r.MaxAttempts)
+	}
+	if s.MisconfiguredRetry <= 0 {
+		p.add("sink.misconfigured_retry", "must be more than 0, got %s", s.MisconfiguredRetry)
+	}
+}
+
+func validateDLQ(c *Config, p *problems) {
+	t := c.DLQ.Topic
+	if t == "" {
+		p.add("dlq.topic", "required: the dead-letter topic")
+		return
+	}
+	if consumes(&c.Kafka, t) {
+		p.add("dlq.topic", "%q is also consumed (kafka.topics): dead letters would be relayed again", t)
+	}
+}
+
+// consumes reports whether the Kafka section consumes topic.
+func consumes(k *Kafka, topic string) bool {
+	for _, t := range k.Topics {
+		if !k.TopicRegex {
+			if t == topic {
+				return true
+			}
+			continue
+		}
+		// Kafka clients anchor topic regexes.
+		if re, err := regexp.Compile("^(?:" + t + ")$"); err == nil && re.MatchString(topic) {
+			return true
+		}
+	}
+	return false
+}
+
+func validateObservability(o *Observability, p *problems) {
+	if o.Listen == "" {
+		p.add("observability.listen", "must not be empty (such as :9090)")
+	}
+	switch o.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		p.add("observability.log_level", "want debug, info, warn or error, got %q", o.LogLevel)
+	}
+	switch o.LogFormat {
+	case "json", "console":
+	default:
+		p.add("observability.log_format", "want json or console, got %q", o.LogFormat)
+	}
+}
+
+func modelNames() []string {
+	var out []string
+	for _, k := range optikpi.Kinds() {
+		out = append(out, k.String())
+	}
+	return out
+}
+
+func validateRouting(c *Config, p *problems) {
+	r := &c.Routing
+	if r.Unmatched != UnmatchedDLQ && r.Unmatched != UnmatchedSkip {
+		p.add("routing.unmatched", "want dlq or skip, got %q", r.Unmatched)
+	}
+	if len(r.Routes) == 0 {
+		p.add("routing.routes", "required: at least one route")
+	}
+	names := map[string]bool{}
+	for i := range r.Routes {
+		rt := &r.Routes[i]
+		key := fmt.Sprintf("routing.routes[%d]", i)
+		switch {
+		case rt.Name == "":
+			p.add(key+".name", "required")
+		case names[rt.Name]:
+			p.add(key+".name", "duplicate route %q", rt.Name)
+		}
+		names[rt.Name] = true
+		if rt.Topic == "" {
+			p.add(key+".topic", "required")
+		} else if !consumes(&c.Kafka, rt.Topic) {
+			p.add(key+".topic", "%q is not consumed (kafka.topics)", rt.Topic)
+		}
+		if rt.When != nil {
+			validateCondition(rt.When, key+".when", p)
+		}
+		if rt.Destination == "" && len(c.Destinations) == 1 {
+			rt.Destination = c.Destinations[0].Name
+		}
+		if rt.Skip {
+			if rt.Model != "" || len(rt.Fields) > 0 {
+				p.add(key+".skip", "a skip route has no model or fields")
+			}
+			continue
+		}
+		if rt.Destination == "" {
+			p.add(key+".destination", "required when several destinations are configured")
+		} else if !slices.ContainsFunc(c.Destinations, func(d Destination) bool { return d.Name == rt.Destination }) {
+			p.add(key+".destination", "no destination named %q", rt.Destination)
+		}
+		kind, err := optikpi.ParseKind(rt.Model)
+		if err != nil {
+			p.add(key+".model", "want one of %s, got %q", strings.Join(modelNames(), ", "), rt.Model)
+			continue
+		}
+		validateRules(kind, rt.Fields, key+".fields", c.Sink.Strict, p)
+	}
+}
+
+func validateCondition(c *Condition, key string, p *problems) {
+	branches := 0
+	if len(c.All) > 0 {
+		branches++
+	}
+	if len(c.Any) > 0 {
+		branches++
+	}
+	if c.Not != nil {
+		branches++
+	}
+	tests := 0
+	if c.Equals != nil {
+		tests++
+	}
+	if c.In != nil {
+		tests++
+	}
+	if c.Exists != nil {
+		tests++
+	}
+	if c.Matches != "" {
+		tests++
+		if _, err := regexp.Compile(c.Matches); err != nil {
+			p.add(key+".matches", "invalid regular expression: %v", err)
+		}
+	}
+	switch {
+	case branches > 0 && (tests > 0 || c.Path != ""):
+		p.add(key, "a condition is either a test (path with equals, in, exists or matches) or one of all, any, not; not both")
+	case branches > 1:
+		p.add(key, "want exactly one of all, any, not; nest them to combine")
+	case branches == 0 && c.Path == "":
+		p.add(key, "want a path with equals, in, exists or matches, or one of all, any, not")
+	case branches == 0 && tests != 1:
+		p.add(key, "want exactly one of equals, in, exists, matches with path %q", c.Path)
+	}
+	for i, v := range c.In {
+		if !isScalar(v) {
+			p.add(fmt.Sprintf("%s.in[%d]", key, i), "want a string, number or boolean")
+		}
+	}
+	if c.Equals != nil && !isScalar(c.Equals) {
+		p.add(key+".equals", "want a string, number or boolean")
+	}
+	for i := range c.All {
+		validateCondition(&c.All[i], fmt.Sprintf("%s.all[%d]", key, i), p)
+	}
+	for i := range c.Any {
+		validateCondition(&c.Any[i], fmt.Sprintf("%s.any[%d]", key, i), p)
+	}
+	if c.Not != nil {
+		validateCondition(c.Not, key+".not", p)
+	}
+}
+
+func isScalar(v any) bool {
+	switch v.(type) {
+	case string, int, int64, uint64, float64, bool:
+		return true
+	}
+	return false
+}
