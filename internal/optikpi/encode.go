@@ -120,26 +120,6 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 		return appendFloat(dst, x, 64)
 	case float32:
 		return appendFloat(dst, float64(x), 32)
-	case int:
-		return strconv.AppendInt(dst, int64(x), 10), nil
-	case int8:
-		return strconv.AppendInt(dst, int64(x), 10), nil
-	case int16:
-		return strconv.AppendInt(dst, int64(x), 10), nil
-	case int32:
-		return strconv.AppendInt(dst, int64(x), 10), nil
-	case int64:
-		return strconv.AppendInt(dst, x, 10), nil
-	case uint:
-		return strconv.AppendUint(dst, uint64(x), 10), nil
-	case uint8:
-		return strconv.AppendUint(dst, uint64(x), 10), nil
-	case uint16:
-		return strconv.AppendUint(dst, uint64(x), 10), nil
-	case uint32:
-		return strconv.AppendUint(dst, uint64(x), 10), nil
-	case uint64:
-		return strconv.AppendUint(dst, x, 10), nil
 	case map[string]any:
 		if depth >= maxDepth {
 			return dst, encodeError("nested too deeply")
@@ -182,7 +162,41 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 		}
 		return appendCompact(dst, x), nil
 	}
+	if i, u, signed, ok := goInteger(v); ok {
+		if signed {
+			return strconv.AppendInt(dst, i, 10), nil
+		}
+		return strconv.AppendUint(dst, u, 10), nil
+	}
 	return dst, encodeError(fmt.Sprintf("unsupported Go type %T", v))
+}
+
+// goInteger returns the value of any Go integer type, in i when signed and in
+// u when not.
+func goInteger(v any) (i int64, u uint64, signed, ok bool) {
+	switch x := v.(type) {
+	case int:
+		return int64(x), 0, true, true
+	case int8:
+		return int64(x), 0, true, true
+	case int16:
+		return int64(x), 0, true, true
+	case int32:
+		return int64(x), 0, true, true
+	case int64:
+		return x, 0, true, true
+	case uint:
+		return 0, uint64(x), false, true
+	case uint8:
+		return 0, uint64(x), false, true
+	case uint16:
+		return 0, uint64(x), false, true
+	case uint32:
+		return 0, uint64(x), false, true
+	case uint64:
+		return 0, x, false, true
+	}
+	return 0, 0, false, false
 }
 
 // appendFloat formats f as encoding/json does, which is JavaScript's

@@ -310,7 +310,9 @@ func buildModels() (ms [len(tables)]model) {
 }
 
 // Fields returns k's fields in the guide's order, which is also the order
-// AppendJSON writes them in. The slice is a copy; nil for an invalid kind.
+// AppendJSON writes them in. The slice is a copy, but the StrictRules in it
+// share their OneOf slices with the package: don't modify them. nil for an
+// invalid kind.
 func (k Kind) Fields() []Field {
 	if !k.Valid() {
 		return nil

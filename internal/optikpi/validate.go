@@ -175,28 +175,15 @@ func number(v any, integer bool) (float64, string) {
 		x = n
 	case float32:
 		x = float64(n)
-	case int:
-		return float64(n), ""
-	case int8:
-		return float64(n), ""
-	case int16:
-		return float64(n), ""
-	case int32:
-		return float64(n), ""
-	case int64:
-		return float64(n), ""
-	case uint:
-		return float64(n), ""
-	case uint8:
-		return float64(n), ""
-	case uint16:
-		return float64(n), ""
-	case uint32:
-		return float64(n), ""
-	case uint64:
-		return float64(n), ""
 	default:
-		return 0, issueNumber
+		i, u, signed, ok := goInteger(v)
+		switch {
+		case !ok:
+			return 0, issueNumber
+		case signed:
+			return float64(i), ""
+		}
+		return float64(u), ""
 	}
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return 0, issueFinite
@@ -273,8 +260,11 @@ func isIntegralText(s string) bool {
 		if err != nil { // an exponent beyond int64: its sign decides
 			return exp[0] != '-'
 		}
-		if e > 0 && scale > math.MaxInt64-e {
+		switch {
+		case e > 0 && scale > math.MaxInt64-e:
 			return true
+		case e < 0 && scale < math.MinInt64-e:
+			return false
 		}
 		scale += e
 	}

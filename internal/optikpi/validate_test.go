@@ -271,6 +271,8 @@ func TestValues(t *testing.T) {
 		{KindGamingActivity, "num_spins_played", json.Number("100e-3"), issueInteger},
 		{KindGamingActivity, "num_spins_played", json.Number("1e-400"), issueInteger},
 		{KindGamingActivity, "num_spins_played", json.Number("1e-99999999999999999999"), issueInteger},
+		{KindGamingActivity, "num_spins_played", json.Number("1.5e-9223372036854775808"), issueInteger},
+		{KindGamingActivity, "num_spins_played", json.Number("0.5e-9223372036854775807"), issueInteger},
 		{KindGamingActivity, "num_spins_played", 4.0, ""},
 		{KindGamingActivity, "num_spins_played", 4.5, issueInteger},
 		{KindGamingActivity, "num_spins_played", 7, ""},
