@@ -202,16 +202,49 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, key string) {
 		f.SetInt(int64(n.Line))
 	}
 	t := v.Type()
+	// Merged mappings (<<: *anchor) first, so that the keys written here
+	// override them, as YAML says.
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if k := n.Content[i]; k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			d.merge(n.Content[i+1], v, key)
+		}
+	}
+	seen := make(map[string]bool, len(n.Content)/2)
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k, val := n.Content[i], n.Content[i+1]
+		if k.Kind == yaml.ScalarNode && k.ShortTag() == "!!merge" {
+			continue
+		}
 		ck := join(key, k.Value)
 		d.p.lines[ck] = k.Line // a mapping value starts on the line after its key
+		if seen[k.Value] {
+			d.p.add(ck, "duplicate key")
+			continue
+		}
+		seen[k.Value] = true
 		idx := fieldIndex(t, k.Value)
 		if idx < 0 {
 			d.p.add(ck, "%s", unknownKeyMsg(t, k.Value))
 			continue
 		}
 		d.decode(val, v.Field(idx), ck)
+	}
+}
+
+// merge decodes the mapping (or list of mappings) of a merge key into v.
+func (d *decoder) merge(n *yaml.Node, v reflect.Value, key string) {
+	if n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	switch n.Kind {
+	case yaml.MappingNode:
+		d.structure(n, v, key)
+	case yaml.SequenceNode:
+		for i := len(n.Content) - 1; i >= 0; i-- { // earlier mappings win
+			d.merge(n.Content[i], v, key)
+		}
+	default:
+		d.p.add(key, "<< wants a mapping to merge, got %s", describe(n))
 	}
 }
 

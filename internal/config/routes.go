@@ -96,6 +96,16 @@ const (
 	TransformTrim  = "trim"
 )
 
+// The values of FieldRule.Meta besides "header:NAME".
+const (
+	MetaKey       = "key"
+	MetaTopic     = "topic"
+	MetaPartition = "partition"
+	MetaOffset    = "offset"
+	MetaTimestamp = "timestamp"
+	MetaHeader    = "header:" // a prefix
+)
+
 // Transforms lists every transform name.
 func Transforms() []string {
 	return []string{
@@ -106,8 +116,8 @@ func Transforms() []string {
 	}
 }
 
-// FieldRule fills one Optikpi field. Exactly one of Path, Const and
-// Template is the source; a missing or null source value takes Default, or
+// FieldRule fills one Optikpi field. Exactly one of Path, Const, Template
+// and Meta is the source; a missing or null source value takes Default, or
 // leaves the field out. A present value goes through Map, then each of
 // Transform in order. In YAML a rule that is a plain string is a Path.
 type FieldRule struct {
@@ -124,6 +134,10 @@ type FieldRule struct {
 	// A missing value renders as nothing; the result is trimmed, and when
 	// every value was missing the field is missing. "$$" is a literal "$".
 	Template string `yaml:"template"`
+	// Meta reads the Kafka record rather than its value: "key", "topic",
+	// "partition", "offset", "timestamp" (as RFC 3339 UTC) or
+	// "header:NAME" (the first header NAME, as a string).
+	Meta string `yaml:"meta"`
 	// Default is used, as is, when the source value is missing or null.
 	Default any `yaml:"default"`
 

@@ -84,8 +84,18 @@ func validateRule(r *FieldRule, key string, p *problems) {
 			p.add(key+".template", "%v", err)
 		}
 	}
+	if r.Meta != "" {
+		sources++
+		switch r.Meta {
+		case MetaKey, MetaTopic, MetaPartition, MetaOffset, MetaTimestamp:
+		default:
+			if name, ok := strings.CutPrefix(r.Meta, MetaHeader); !ok || name == "" {
+				p.add(key+".meta", "want key, topic, partition, offset, timestamp or header:NAME, got %q", r.Meta)
+			}
+		}
+	}
 	if sources != 1 {
-		p.add(key, "want exactly one of path, const and template")
+		p.add(key, "want exactly one of path, const, template and meta")
 	}
 	if !isValue(r.Const) || !isValue(r.Default) || !isValue(r.Fallback) {
 		p.add(key, "const, default and fallback must be strings, numbers, booleans, or (for JSON fields) objects or lists")

@@ -1,0 +1,132 @@
+// Package mapper turns a Kafka record into an Optikpi record by the routes
+// of the configuration, or into a typed failure.
+package mapper
+
+import (
+	"strconv"
+	"unicode/utf8"
+
+	"github.com/tidwall/gjson"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/optikpi/optikpi-relay/internal/config"
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
+)
+
+// Result is a mapped record.
+type Result struct {
+	// Route is the name of the route that matched, "" for an unmatched
+	// record skipped by routing.unmatched: skip.
+	Route string
+	// Destination names the configured destination to deliver to.
+	Destination string
+	// Skipped is true when the record is to be counted and dropped: a skip
+	// route matched, or none did and unmatched records are skipped. Record
+	// is then empty.
+	Skipped bool
+	// Record is the validated, encoded Optikpi record.
+	Record optikpi.Encoded
+}
+
+// Mapper maps records by compiled routes. It is immutable, so safe for
+// concurrent use.
+type Mapper struct {
+	byTopic       map[string][]*route
+	skipUnmatched bool
+	validate      optikpi.ValidateOptions
+}
+
+// New compiles every route of cfg once. An error names the route and the
+// field; cfg is normally already validated by config.Parse, which reports
+// the same problems with their lines.
+func New(cfg *config.Config) (*Mapper, error) {
+	m := &Mapper{
+		byTopic:       map[string][]*route{},
+		skipUnmatched: cfg.Routing.Unmatched == config.UnmatchedSkip,
+		validate:      optikpi.ValidateOptions{Strict: cfg.Sink.Strict},
+	}
+	dests := make(map[string]*config.Destination, len(cfg.Destinations))
+	for i := range cfg.Destinations {
+		dests[cfg.Destinations[i].Name] = &cfg.Destinations[i]
+	}
+	for i := range cfg.Routing.Routes {
+		r, err := compileRoute(&cfg.Routing.Routes[i], dests, cfg.Source)
+		if err != nil {
+			return nil, err
+		}
+		r.validate = m.validate
+		m.byTopic[r.topic] = append(m.byTopic[r.topic], r)
+	}
+	return m, nil
+}
+
+// Map maps one Kafka record. The error is always a *Failure. Map reads only
+// r's topic, partition, offset, key, headers, timestamp and value, and keeps
+// none of them.
+func (m *Mapper) Map(r *kgo.Record) (Result, error) {
+	v := r.Value
+	if msg := checkObject(v); msg != "" {
+		return Result{}, &Failure{Reason: ReasonUnparseable, Message: msg}
+	}
+	routes := m.byTopic[r.Topic]
+	for _, rt := range routes {
+		if rt.when != nil && !rt.when.eval(v) {
+			continue
+		}
+		if rt.skip {
+			return Result{Route: rt.name, Skipped: true}, nil
+		}
+		enc, f := rt.mapRecord(r)
+		if f != nil {
+			return Result{}, f
+		}
+		return Result{Route: rt.name, Destination: rt.dest, Record: enc}, nil
+	}
+	if m.skipUnmatched {
+		return Result{Skipped: true}, nil
+	}
+	msg := "no route matches"
+	if len(routes) == 0 {
+		msg = "no route reads topic " + strconv.Quote(r.Topic)
+	}
+	return Result{}, &Failure{Reason: ReasonUnrouted, Message: msg}
+}
+
+// checkObject returns what keeps v from being one JSON object, or "".
+func checkObject(v []byte) string {
+	i := 0
+	for i < len(v) && isSpace(v[i]) {
+		i++
+	}
+	switch {
+	case i == len(v):
+		if v == nil {
+			return "no value (a tombstone)"
+		}
+		return "empty value"
+	case !gjson.ValidBytes(v):
+		return "not valid JSON"
+	case v[i] != '{':
+		return "not a JSON object"
+	case !utf8.Valid(v):
+		// gjson passes invalid UTF-8 through; the API would see U+FFFD.
+		return "not valid UTF-8"
+	}
+	return ""
+}
+
+func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// DerivedEventID is the event_id of a record whose event has none: the
+// same Kafka record always gets the same id, so a replay after a crash is
+// recognisable downstream.
+func DerivedEventID(topic string, partition int32, offset int64) string {
+	b := make([]byte, 0, len(topic)+32)
+	b = append(b, "relay-"...)
+	b = append(b, topic...)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, int64(partition), 10)
+	b = append(b, '-')
+	b = strconv.AppendInt(b, offset, 10)
+	return string(b)
+}

@@ -1,0 +1,362 @@
+package mapper
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/tidwall/gjson"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/optikpi/optikpi-relay/internal/config"
+)
+
+type transformFn = func(v any, rec *kgo.Record) (any, error)
+
+// pure adapts a transform that needs nothing but the value.
+func pure(fn func(any) (any, error)) transformFn {
+	return func(v any, _ *kgo.Record) (any, error) { return fn(v) }
+}
+
+func compileTransform(name string, fr *config.FieldRule) (transformFn, error) {
+	switch name {
+	case config.TransformUnixSeconds:
+		return pure(func(v any) (any, error) { return epoch(v, time.Second) }), nil
+	case config.TransformUnixMillis:
+		return pure(func(v any) (any, error) { return epoch(v, time.Millisecond) }), nil
+	case config.TransformRFC3339:
+		return pure(rfc3339), nil
+	case config.TransformTimestamp:
+		return pure(timestamp), nil
+	case config.TransformTimeLayout:
+		return compileTimeLayout(fr)
+	case config.TransformDate:
+		return pure(date), nil
+	case config.TransformMinorUnits:
+		return compileMinorUnits(fr)
+	case config.TransformString:
+		return pure(toString), nil
+	case config.TransformNumber:
+		return pure(func(v any) (any, error) { return toNumber(v, false) }), nil
+	case config.TransformInteger:
+		return pure(func(v any) (any, error) { return toNumber(v, true) }), nil
+	case config.TransformBoolean:
+		return pure(toBool), nil
+	case config.TransformJSONString:
+		return pure(jsonString), nil
+	case config.TransformJSONObject:
+		return pure(jsonObject), nil
+	case config.TransformLower:
+		return stringFn(strings.ToLower), nil
+	case config.TransformUpper:
+		return stringFn(strings.ToUpper), nil
+	case config.TransformTrim:
+		return stringFn(strings.TrimSpace), nil
+	}
+	return nil, fmt.Errorf("unknown transform %q", name)
+}
+
+func stringFn(fn func(string) string) transformFn {
+	return pure(func(v any) (any, error) {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("want a string, got %s", describe(v))
+		}
+		return fn(s), nil
+	})
+}
+
+// timeValue formats t, or says it is out of RFC 3339's years.
+func timeValue(t time.Time, from any) (any, error) {
+	s, ok := formatTime(t)
+	if !ok {
+		return nil, fmt.Errorf("%s is outside the years 0001 to 9999", describe(from))
+	}
+	return s, nil
+}
+
+// numberText returns the text of a number, or of a string holding one.
+func numberText(v any) (string, bool) {
+	switch x := v.(type) {
+	case json.Number:
+		return string(x), isJSONNumber(string(x))
+	case string:
+		s := strings.TrimSpace(x)
+		return s, isJSONNumber(s)
+	}
+	return "", false
+}
+
+// isJSONNumber reports whether s is a number in JSON's grammar: valid JSON
+// that starts like a number can be nothing else.
+func isJSONNumber(s string) bool {
+	return s != "" && (s[0] == '-' || '0' <= s[0] && s[0] <= '9') && gjson.Valid(s)
+}
+
+// epoch converts a count of unit (a second or a millisecond) since the
+// Unix epoch. Decimal text converts exactly, so milliseconds never suffer
+// float rounding.
+func epoch(v any, unit time.Duration) (any, error) {
+	s, ok := numberText(v)
+	if !ok {
+		return nil, fmt.Errorf("want a number, got %s", describe(v))
+	}
+	sec, nsec, ok := splitEpoch(s, unit)
+	if !ok {
+		return nil, fmt.Errorf("%s is out of range", describe(v))
+	}
+	return timeValue(time.Unix(sec, nsec), v)
+}
+
+func splitEpoch(s string, unit time.Duration) (sec, nsec int64, ok bool) {
+	if strings.ContainsAny(s, "eE") {
+		f, err := strconv.ParseFloat(s, 64)
+		f *= unit.Seconds()
+		if err != nil || math.Abs(f) > 1e12 {
+			return 0, 0, false
+		}
+		whole := math.Trunc(f)
+		return int64(whole), int64((f - whole) * 1e9), true
+	}
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	ip, fp, _ := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(ip, 10, 64)
+	if err != nil {
+		return 0, 0, false
+	}
+	perSec := int64(time.Second / unit)
+	sec = n / perSec
+	// The fraction of a unit, to nine digits, in nanoseconds.
+	fp = (fp + "000000000")[:9]
+	frac, _ := strconv.ParseInt(fp, 10, 64)
+	nsec = (n%perSec)*int64(unit) + frac*int64(unit)/int64(time.Second)
+	if neg {
+		sec, nsec = -sec, -nsec
+	}
+	return sec, nsec, true
+}
+
+func rfc3339(v any) (any, error) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, fmt.Errorf("want an RFC 3339 time string, got %s", describe(v))
+	}
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
+	if err != nil {
+		return nil, fmt.Errorf("%s is not an RFC 3339 time with an offset", describe(v))
+	}
+	return timeValue(t, v)
+}
+
+// timestamp accepts what epoch and rfc3339 accept. Numbers from 1e11 up
+// are milliseconds: as seconds they would be past the year 5000, and as
+// milliseconds anything below is before 1973.
+func timestamp(v any) (any, error) {
+	s, ok := numberText(v)
+	if !ok {
+		if _, isString := v.(string); isString {
+			return rfc3339(v)
+		}
+		return nil, fmt.Errorf("want epoch seconds, epoch milliseconds or an RFC 3339 time, got %s", describe(v))
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err == nil && math.Abs(f) >= 1e11 {
+		return epoch(json.Number(s), time.Millisecond)
+	}
+	return epoch(json.Number(s), time.Second)
+}
+
+func compileTimeLayout(fr *config.FieldRule) (transformFn, error) {
+	if fr.Layout == "" {
+		return nil, errors.New("time_layout needs layout")
+	}
+	loc := time.UTC
+	if fr.Timezone != "" {
+		var err error
+		if loc, err = time.LoadLocation(fr.Timezone); err != nil {
+			return nil, fmt.Errorf("timezone: %w", err)
+		}
+	}
+	layout := fr.Layout
+	return pure(func(v any) (any, error) {
+		s, ok := v.(string)
+		if !ok {
+			return nil, fmt.Errorf("want a string, got %s", describe(v))
+		}
+		t, err := time.ParseInLocation(layout, strings.TrimSpace(s), loc)
+		if err != nil {
+			return nil, fmt.Errorf("%s does not match layout %q", describe(v), layout)
+		}
+		return timeValue(t, v)
+	}), nil
+}
+
+// date returns the calendar date of a date or of an RFC 3339 time, as
+// written (a birth date does not move with time zones).
+func date(v any) (any, error) {
+	s, ok := v.(string)
+	if !ok {
+		return nil, fmt.Errorf("want a date string, got %s", describe(v))
+	}
+	s = strings.TrimSpace(s)
+	if t, err := time.Parse(time.DateOnly, s); err == nil {
+		return t.Format(time.DateOnly), nil
+	}
+	if t, err := time.Parse(time.RFC3339Nano, s); err == nil && t.Year() >= 1 && t.Year() <= 9999 {
+		return t.Format(time.DateOnly), nil
+	}
+	return nil, fmt.Errorf("%s is not a date (YYYY-MM-DD) or an RFC 3339 time", describe(v))
+}
+
+func compileMinorUnits(fr *config.FieldRule) (transformFn, error) {
+	overrides := fr.Exponents
+	switch {
+	case fr.Exponent != nil:
+		e := *fr.Exponent
+		return pure(func(v any) (any, error) { return minorUnits(v, e) }), nil
+	case fr.Currency != "":
+		e, ok := config.CurrencyExponent(fr.Currency, overrides)
+		if !ok {
+			return nil, fmt.Errorf("minor_units: no known exponent for currency %q", fr.Currency)
+		}
+		return pure(func(v any) (any, error) { return minorUnits(v, e) }), nil
+	case fr.CurrencyPath != "":
+		path := fr.CurrencyPath
+		return func(v any, rec *kgo.Record) (any, error) {
+			res := gjson.GetBytes(rec.Value, path)
+			if res.Type != gjson.String {
+				return nil, fmt.Errorf("want a currency code at %s, got %s", path, describe(recordValueOrNil(res)))
+			}
+			code := strings.ToUpper(strings.TrimSpace(res.Str))
+			e, ok := config.CurrencyExponent(code, overrides)
+			if !ok {
+				return nil, fmt.Errorf("unknown currency %q at %s (add it to exponents)", res.Str, path)
+			}
+			return minorUnits(v, e)
+		}, nil
+	}
+	return nil, errors.New("minor_units needs exponent, currency or currency_path")
+}
+
+func recordValueOrNil(res gjson.Result) any {
+	if !res.Exists() || res.Type == gjson.Null {
+		return nil
+	}
+	return recordValue(res)
+}
+
+// minorUnits divides a whole number of minor units by 10^exp exactly, on
+// the digits: 1050 with exponent 2 is 10.5, -5 is -0.05.
+func minorUnits(v any, exp int) (any, error) {
+	s, ok := numberText(v)
+	if !ok || strings.ContainsAny(s, ".eE") {
+		return nil, fmt.Errorf("want a whole number of minor units, got %s", describe(v))
+	}
+	sign := ""
+	if strings.HasPrefix(s, "-") {
+		sign, s = "-", s[1:]
+	}
+	digits := strings.TrimLeft(s, "0")
+	if digits == "" {
+		return json.Number("0"), nil
+	}
+	if len(digits) <= exp {
+		digits = strings.Repeat("0", exp+1-len(digits)) + digits
+	}
+	whole, frac := digits[:len(digits)-exp], strings.TrimRight(digits[len(digits)-exp:], "0")
+	if frac == "" {
+		return json.Number(sign + whole), nil
+	}
+	return json.Number(sign + whole + "." + frac), nil
+}
+
+func toString(v any) (any, error) {
+	switch x := v.(type) {
+	case string:
+		return x, nil
+	case json.Number:
+		return string(x), nil
+	case bool:
+		return strconv.FormatBool(x), nil
+	}
+	return nil, fmt.Errorf("want a string, number or boolean (json_string encodes objects), got %s", describe(v))
+}
+
+func toNumber(v any, integer bool) (any, error) {
+	s, ok := numberText(v)
+	if !ok {
+		return nil, fmt.Errorf("want a number or a string holding one, got %s", describe(v))
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return nil, fmt.Errorf("%s is out of range", describe(v))
+	}
+	if !integer || !strings.ContainsAny(s, ".eE") {
+		return json.Number(s), nil
+	}
+	if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
+		return nil, fmt.Errorf("%s is not a whole number", describe(v))
+	}
+	return json.Number(strconv.FormatFloat(f, 'f', 0, 64)), nil
+}
+
+func toBool(v any) (any, error) {
+	switch x := v.(type) {
+	case bool:
+		return x, nil
+	case json.Number:
+		switch x {
+		case "1":
+			return true, nil
+		case "0":
+			return false, nil
+		}
+	case string:
+		switch strings.ToLower(strings.TrimSpace(x)) {
+		case "true", "yes", "y", "1", "on":
+			return true, nil
+		case "false", "no", "n", "0", "off":
+			return false, nil
+		}
+	}
+	return nil, fmt.Errorf("want true/false, yes/no, on/off or 1/0, got %s", describe(v))
+}
+
+// jsonString encodes an object or array as a compact JSON string; a string
+// already holding JSON is kept.
+func jsonString(v any) (any, error) {
+	switch x := v.(type) {
+	case json.RawMessage:
+		var b bytes.Buffer
+		if err := json.Compact(&b, x); err != nil {
+			return nil, fmt.Errorf("invalid JSON: %w", err)
+		}
+		return b.String(), nil
+	case string:
+		if gjson.Valid(x) {
+			return x, nil
+		}
+	}
+	return nil, fmt.Errorf("want an object, an array or a string holding JSON, got %s", describe(v))
+}
+
+// jsonObject parses a string holding a JSON object.
+func jsonObject(v any) (any, error) {
+	switch x := v.(type) {
+	case json.RawMessage:
+		if t := bytes.TrimSpace(x); len(t) > 0 && t[0] == '{' {
+			return x, nil
+		}
+	case string:
+		if t := strings.TrimSpace(x); strings.HasPrefix(t, "{") && gjson.Valid(t) {
+			return json.RawMessage(t), nil
+		}
+	}
+	return nil, fmt.Errorf("want an object or a string holding one, got %s", describe(v))
+}
