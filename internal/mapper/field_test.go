@@ -1,0 +1,214 @@
+package mapper
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/optikpi/optikpi-relay/internal/config"
+)
+
+func intp(i int) *int { return &i }
+
+// show prints a record value with its Go type, so that "5" and 5 differ.
+func show(v any) string {
+	switch x := v.(type) {
+	case string:
+		return fmt.Sprintf("string %q", x)
+	case json.Number:
+		return "number " + string(x)
+	case json.RawMessage:
+		return "raw " + string(x)
+	case nil:
+		return "missing"
+	}
+	return fmt.Sprintf("%T %v", v, v)
+}
+
+func TestFieldRules(t *testing.T) {
+	ts := time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC)
+	tests := []struct {
+		name  string
+		rule  config.FieldRule
+		value string // the record's JSON value
+		want  string // show() of the result, or "error: <substring>"
+	}{
+		// Sources.
+		{"path string", config.FieldRule{Path: "a.b"}, `{"a":{"b":"x"}}`, `string "x"`},
+		{"path number keeps text", config.FieldRule{Path: "n"}, `{"n":10.50}`, "number 10.50"},
+		{"path bool", config.FieldRule{Path: "ok"}, `{"ok":true}`, "bool true"},
+		{"path object", config.FieldRule{Path: "o"}, `{"o":{"k":[1,2]}}`, `raw {"k":[1,2]}`},
+		{"path array index", config.FieldRule{Path: "items.1.sku"}, `{"items":[{"sku":"a"},{"sku":"b"}]}`, `string "b"`},
+		{"path array count", config.FieldRule{Path: "items.#"}, `{"items":[1,2,3]}`, "number 3"},
+		{"path query", config.FieldRule{Path: `bets.#(won==true).amount`}, `{"bets":[{"won":false,"amount":1},{"won":true,"amount":7}]}`, "number 7"},
+		{"path missing", config.FieldRule{Path: "nope"}, `{"a":1}`, "missing"},
+		{"path null is missing", config.FieldRule{Path: "a"}, `{"a":null}`, "missing"},
+		{"default when missing", config.FieldRule{Path: "nope", Default: "d"}, `{}`, `string "d"`},
+		{"default when null", config.FieldRule{Path: "a", Default: 0}, `{"a":null}`, "number 0"},
+		{"default not used when present", config.FieldRule{Path: "a", Default: "d"}, `{"a":"x"}`, `string "x"`},
+		{"const string", config.FieldRule{Const: "Balance Update"}, `{}`, `string "Balance Update"`},
+		{"const int", config.FieldRule{Const: 5}, `{}`, "number 5"},
+		{"const float", config.FieldRule{Const: 2.5}, `{}`, "number 2.5"},
+		{"const bool", config.FieldRule{Const: true}, `{}`, "bool true"},
+		{"const object", config.FieldRule{Const: map[string]any{"email": true}}, `{}`, `raw {"email":true}`},
+		{"template", config.FieldRule{Template: "${f} ${l}"}, `{"f":"Ann","l":"Lee"}`, `string "Ann Lee"`},
+		{"template number", config.FieldRule{Template: "every ${m} minutes"}, `{"m":30}`, `string "every 30 minutes"`},
+		{"template one missing", config.FieldRule{Template: "${f} ${l}"}, `{"f":"Ann"}`, `string "Ann"`},
+		{"template all missing", config.FieldRule{Template: "${f} ${l}"}, `{}`, "missing"},
+		{"template all missing with default", config.FieldRule{Template: "${f} ${l}", Default: "anon"}, `{}`, `string "anon"`},
+		{"meta key", config.FieldRule{Meta: "key"}, `{}`, `string "player-1"`},
+		{"meta topic", config.FieldRule{Meta: "topic"}, `{}`, `string "t"`},
+		{"meta partition", config.FieldRule{Meta: "partition"}, `{}`, "number 3"},
+		{"meta offset", config.FieldRule{Meta: "offset"}, `{}`, "number 42"},
+		{"meta timestamp", config.FieldRule{Meta: "timestamp"}, `{}`, `string "2024-01-15T10:30:00Z"`},
+		{"meta header", config.FieldRule{Meta: "header:brand"}, `{}`, `string "lucky"`},
+		{"meta header missing", config.FieldRule{Meta: "header:nope"}, `{}`, "missing"},
+
+		// Value maps.
+		{"map", config.FieldRule{Path: "s", Map: map[string]any{"DEPOSIT_OK": "Successful Deposit"}}, `{"s":"DEPOSIT_OK"}`, `string "Successful Deposit"`},
+		{"map number key", config.FieldRule{Path: "l", Map: map[string]any{"1": "VIP"}}, `{"l":1}`, `string "VIP"`},
+		{"map bool key", config.FieldRule{Path: "b", Map: map[string]any{"true": "Verified"}}, `{"b":true}`, `string "Verified"`},
+		{"map fallback", config.FieldRule{Path: "s", Map: map[string]any{"A": "a"}, Fallback: "other"}, `{"s":"Z"}`, `string "other"`},
+		{"map keep unmapped", config.FieldRule{Path: "s", Map: map[string]any{"A": "a"}, KeepUnmapped: true}, `{"s":"Z"}`, `string "Z"`},
+		{"map unmapped", config.FieldRule{Path: "s", Map: map[string]any{"A": "a"}}, `{"s":"Z"}`, `error: map: no mapping for "Z" and no fallback`},
+		{"map object", config.FieldRule{Path: "s", Map: map[string]any{"A": "a"}}, `{"s":{}}`, "error: map: want a string, number or boolean"},
+		{"map then transform", config.FieldRule{Path: "s", Map: map[string]any{"y": "1"}, Transform: config.Names{"boolean"}}, `{"s":"y"}`, "bool true"},
+
+		// Times.
+		{"unix_seconds", config.FieldRule{Path: "t", Transform: config.Names{"unix_seconds"}}, `{"t":1705314600}`, `string "2024-01-15T10:30:00Z"`},
+		{"unix_seconds fraction", config.FieldRule{Path: "t", Transform: config.Names{"unix_seconds"}}, `{"t":1705314600.1234}`, `string "2024-01-15T10:30:00.123Z"`},
+		{"unix_seconds string", config.FieldRule{Path: "t", Transform: config.Names{"unix_seconds"}}, `{"t":"1705314600"}`, `string "2024-01-15T10:30:00Z"`},
+		{"unix_seconds exponent", config.FieldRule{Path: "t", Transform: config.Names{"unix_seconds"}}, `{"t":1.7053146e9}`, `string "2024-01-15T10:30:00Z"`},
+		{"unix_seconds negative", config.FieldRule{Path: "t", Transform: config.Names{"unix_seconds"}}, `{"t":-86400.5}`, `string "1969-12-30T23:59:59.500Z"`},
+		{"unix_seconds not a number", config.FieldRule{Path: "t", Transform: config.Names{"unix_seconds"}}, `{"t":"yesterday"}`, `error: unix_seconds: want a number, got "yesterday"`},
+		{"unix_seconds too far", config.FieldRule{Path: "t", Transform: config.Names{"unix_seconds"}}, `{"t":999999999999999}`, "error: unix_seconds: 999999999999999 is outside the years 0001 to 9999"},
+		{"unix_seconds overflow", config.FieldRule{Path: "t", Transform: config.Names{"unix_seconds"}}, `{"t":99999999999999999999}`, "error: unix_seconds: 99999999999999999999 is out of range"},
+		{"unix_millis", config.FieldRule{Path: "t", Transform: config.Names{"unix_millis"}}, `{"t":1705314600123}`, `string "2024-01-15T10:30:00.123Z"`},
+		{"unix_millis whole second", config.FieldRule{Path: "t", Transform: config.Names{"unix_millis"}}, `{"t":1705314600000}`, `string "2024-01-15T10:30:00Z"`},
+		{"unix_millis bool", config.FieldRule{Path: "t", Transform: config.Names{"unix_millis"}}, `{"t":true}`, "error: unix_millis: want a number, got true"},
+		{"rfc3339 offset to UTC", config.FieldRule{Path: "t", Transform: config.Names{"rfc3339"}}, `{"t":"2024-01-15T12:30:00+02:00"}`, `string "2024-01-15T10:30:00Z"`},
+		{"rfc3339 negative offset, nanos", config.FieldRule{Path: "t", Transform: config.Names{"rfc3339"}}, `{"t":"2024-01-15T05:30:00.123456789-05:00"}`, `string "2024-01-15T10:30:00.123Z"`},
+		{"rfc3339 Z", config.FieldRule{Path: "t", Transform: config.Names{"rfc3339"}}, `{"t":"2024-01-15T10:30:00Z"}`, `string "2024-01-15T10:30:00Z"`},
+		{"rfc3339 without offset", config.FieldRule{Path: "t", Transform: config.Names{"rfc3339"}}, `{"t":"2024-01-15T10:30:00"}`, "error: rfc3339: \"2024-01-15T10:30:00\" is not an RFC 3339 time with an offset"},
+		{"rfc3339 number", config.FieldRule{Path: "t", Transform: config.Names{"rfc3339"}}, `{"t":17}`, "error: rfc3339: want an RFC 3339 time string, got 17"},
+		{"timestamp seconds", config.FieldRule{Path: "t", Transform: config.Names{"timestamp"}}, `{"t":1705314600}`, `string "2024-01-15T10:30:00Z"`},
+		{"timestamp millis", config.FieldRule{Path: "t", Transform: config.Names{"timestamp"}}, `{"t":1705314600123}`, `string "2024-01-15T10:30:00.123Z"`},
+		{"timestamp string", config.FieldRule{Path: "t", Transform: config.Names{"timestamp"}}, `{"t":"2024-01-15T11:30:00+01:00"}`, `string "2024-01-15T10:30:00Z"`},
+		{"timestamp object", config.FieldRule{Path: "t", Transform: config.Names{"timestamp"}}, `{"t":{}}`, "error: timestamp: want epoch seconds, epoch milliseconds or an RFC 3339 time"},
+		{"time_layout", config.FieldRule{Path: "t", Transform: config.Names{"time_layout"}, Layout: "2006-01-02 15:04:05", Timezone: "Europe/Malta"}, `{"t":"2024-01-15 11:30:00"}`, `string "2024-01-15T10:30:00Z"`},
+		{"time_layout UTC default", config.FieldRule{Path: "t", Transform: config.Names{"time_layout"}, Layout: "02/01/2006 15:04"}, `{"t":"15/01/2024 10:30"}`, `string "2024-01-15T10:30:00Z"`},
+		{"time_layout mismatch", config.FieldRule{Path: "t", Transform: config.Names{"time_layout"}, Layout: "2006-01-02"}, `{"t":"15/01/2024"}`, `error: time_layout: "15/01/2024" does not match layout "2006-01-02"`},
+		{"date", config.FieldRule{Path: "d", Transform: config.Names{"date"}}, `{"d":"1990-05-15"}`, `string "1990-05-15"`},
+		{"date from time keeps its day", config.FieldRule{Path: "d", Transform: config.Names{"date"}}, `{"d":"1990-05-15T00:30:00+02:00"}`, `string "1990-05-15"`},
+		{"date invalid", config.FieldRule{Path: "d", Transform: config.Names{"date"}}, `{"d":"1990-02-30"}`, "error: date: \"1990-02-30\" is not a date"},
+
+		// Minor units.
+		{"minor_units exponent", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, Exponent: intp(2)}, `{"a":1050}`, "number 10.5"},
+		{"minor_units whole", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, Exponent: intp(2)}, `{"a":1000}`, "number 10"},
+		{"minor_units small", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, Exponent: intp(2)}, `{"a":5}`, "number 0.05"},
+		{"minor_units negative", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, Exponent: intp(2)}, `{"a":-150}`, "number -1.5"},
+		{"minor_units zero", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, Exponent: intp(2)}, `{"a":0}`, "number 0"},
+		{"minor_units string", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, Exponent: intp(2)}, `{"a":"1999"}`, "number 19.99"},
+		{"minor_units huge exact", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, Exponent: intp(2)}, `{"a":123456789012345678901}`, "number 1234567890123456789.01"},
+		{"minor_units currency JPY", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, Currency: "JPY"}, `{"a":1050}`, "number 1050"},
+		{"minor_units currency_path KWD", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, CurrencyPath: "c"}, `{"a":1050,"c":"KWD"}`, "number 1.05"},
+		{"minor_units currency_path lower case", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, CurrencyPath: "c"}, `{"a":1050,"c":"eur"}`, "number 10.5"},
+		{"minor_units exponents override", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, CurrencyPath: "c", Exponents: map[string]int{"BTC": 8}}, `{"a":150000000,"c":"BTC"}`, "number 1.5"},
+		{"minor_units unknown currency", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, CurrencyPath: "c"}, `{"a":1,"c":"XBT"}`, `error: minor_units: unknown currency "XBT" at c`},
+		{"minor_units missing currency", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, CurrencyPath: "c"}, `{"a":1}`, "error: minor_units: want a currency code at c, got null"},
+		{"minor_units fraction", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, Exponent: intp(2)}, `{"a":10.5}`, "error: minor_units: want a whole number of minor units, got 10.5"},
+
+		// Coercions.
+		{"string from number", config.FieldRule{Path: "id", Transform: config.Names{"string"}}, `{"id":10023}`, `string "10023"`},
+		{"string from bool", config.FieldRule{Path: "b", Transform: config.Names{"string"}}, `{"b":false}`, `string "false"`},
+		{"string from object", config.FieldRule{Path: "o", Transform: config.Names{"string"}}, `{"o":{}}`, "error: string: want a string, number or boolean (json_string encodes objects)"},
+		{"number from string", config.FieldRule{Path: "a", Transform: config.Names{"number"}}, `{"a":" 25.00 "}`, "number 25.00"},
+		{"number from number", config.FieldRule{Path: "a", Transform: config.Names{"number"}}, `{"a":-1e3}`, "number -1e3"},
+		{"number from comma decimal", config.FieldRule{Path: "a", Transform: config.Names{"number"}}, `{"a":"25,00"}`, `error: number: want a number or a string holding one, got "25,00"`},
+		{"number too big", config.FieldRule{Path: "a", Transform: config.Names{"number"}}, `{"a":"1e999"}`, `error: number: "1e999" is out of range`},
+		{"integer", config.FieldRule{Path: "a", Transform: config.Names{"integer"}}, `{"a":"50"}`, "number 50"},
+		{"integer from 5.0", config.FieldRule{Path: "a", Transform: config.Names{"integer"}}, `{"a":5.0}`, "number 5"},
+		{"integer fraction", config.FieldRule{Path: "a", Transform: config.Names{"integer"}}, `{"a":5.5}`, "error: integer: 5.5 is not a whole number"},
+		{"boolean true", config.FieldRule{Path: "a", Transform: config.Names{"boolean"}}, `{"a":true}`, "bool true"},
+		{"boolean yes", config.FieldRule{Path: "a", Transform: config.Names{"boolean"}}, `{"a":"Yes"}`, "bool true"},
+		{"boolean N", config.FieldRule{Path: "a", Transform: config.Names{"boolean"}}, `{"a":"N"}`, "bool false"},
+		{"boolean 0", config.FieldRule{Path: "a", Transform: config.Names{"boolean"}}, `{"a":0}`, "bool false"},
+		{"boolean maybe", config.FieldRule{Path: "a", Transform: config.Names{"boolean"}}, `{"a":"maybe"}`, `error: boolean: want true/false, yes/no, on/off or 1/0, got "maybe"`},
+		{"boolean 2", config.FieldRule{Path: "a", Transform: config.Names{"boolean"}}, `{"a":2}`, "error: boolean: want true/false"},
+
+		// JSON fields.
+		{"json_string object", config.FieldRule{Path: "o", Transform: config.Names{"json_string"}}, `{"o":{ "Email" : "True", "n": [1, 2] }}`, `string "{\"Email\":\"True\",\"n\":[1,2]}"`},
+		{"json_string keeps JSON string", config.FieldRule{Path: "s", Transform: config.Names{"json_string"}}, `{"s":"{\"a\":1}"}`, `string "{\"a\":1}"`},
+		{"json_string plain string", config.FieldRule{Path: "s", Transform: config.Names{"json_string"}}, `{"s":"hello"}`, `error: json_string: want an object, an array or a string holding JSON, got "hello"`},
+		{"json_object from string", config.FieldRule{Path: "s", Transform: config.Names{"json_object"}}, `{"s":"{\"a\":1}"}`, `raw {"a":1}`},
+		{"json_object keeps object", config.FieldRule{Path: "o", Transform: config.Names{"json_object"}}, `{"o":{"a":1}}`, `raw {"a":1}`},
+		{"json_object array", config.FieldRule{Path: "s", Transform: config.Names{"json_object"}}, `{"s":"[1]"}`, "error: json_object: want an object or a string holding one"},
+		{"json round trip", config.FieldRule{Path: "o", Transform: config.Names{"json_string", "json_object"}}, `{"o":{"a": 1}}`, `raw {"a":1}`},
+
+		// Strings.
+		{"lower", config.FieldRule{Path: "s", Transform: config.Names{"lower"}}, `{"s":"CARD"}`, `string "card"`},
+		{"upper", config.FieldRule{Path: "s", Transform: config.Names{"upper"}}, `{"s":"eur"}`, `string "EUR"`},
+		{"trim", config.FieldRule{Path: "s", Transform: config.Names{"trim"}}, `{"s":"  x "}`, `string "x"`},
+		{"upper number", config.FieldRule{Path: "s", Transform: config.Names{"upper"}}, `{"s":1}`, "error: upper: want a string, got 1"},
+		{"chain", config.FieldRule{Path: "s", Transform: config.Names{"trim", "upper"}}, `{"s":" eur "}`, `string "EUR"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.rule.Target = "f"
+			f, err := compileField(&tt.rule)
+			if err != nil {
+				t.Fatalf("compileField: %v", err)
+			}
+			rec := &kgo.Record{
+				Topic: "t", Partition: 3, Offset: 42, Key: []byte("player-1"), Timestamp: ts,
+				Headers: []kgo.RecordHeader{{Key: "brand", Value: []byte("lucky")}},
+				Value:   []byte(tt.value),
+			}
+			v, ok, err := f.eval(rec)
+			got := show(v)
+			switch {
+			case err != nil:
+				got = "error: " + err.Error()
+			case !ok:
+				got = "missing"
+			}
+			if want, isErr := strings.CutPrefix(tt.want, "error: "); isErr {
+				if !strings.HasPrefix(got, "error: ") || !strings.Contains(got, want) {
+					t.Errorf("value %s: got %s, want an error containing %q", tt.value, got, want)
+				}
+				return
+			}
+			if got != tt.want {
+				t.Errorf("value %s: got %s, want %s", tt.value, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCompileFieldErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		rule config.FieldRule
+		want string
+	}{
+		{"no source", config.FieldRule{}, "want exactly one of path, const, template and meta"},
+		{"two sources", config.FieldRule{Path: "a", Const: "b"}, "want exactly one of"},
+		{"unknown transform", config.FieldRule{Path: "a", Transform: config.Names{"epoch"}}, `unknown transform "epoch"`},
+		{"bad template", config.FieldRule{Template: "${a"}, "template: unclosed"},
+		{"unknown meta", config.FieldRule{Meta: "size"}, `unknown meta "size"`},
+		{"minor units without exponent", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}}, "minor_units needs exponent"},
+		{"unknown currency", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, Currency: "XBT"}, `no known exponent for currency "XBT"`},
+		{"layout missing", config.FieldRule{Path: "a", Transform: config.Names{"time_layout"}}, "time_layout needs layout"},
+		{"bad timezone", config.FieldRule{Path: "a", Transform: config.Names{"time_layout"}, Layout: "2006", Timezone: "Nowhere/City"}, "timezone"},
+	}
+	for _, tt := range tests {
+		_, err := compileField(&tt.rule)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: got %v, want an error containing %q", tt.name, err, tt.want)
+		}
+	}
+}

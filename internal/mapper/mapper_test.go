@@ -1,0 +1,331 @@
+package mapper
+
+import (
+	"bytes"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/optikpi/optikpi-relay/internal/config"
+)
+
+const testConfig = `
+kafka:
+  brokers: [localhost:9092]
+  group: g
+  topics: [payments, misc, quiet]
+destinations:
+  - {name: main, base_url: "https://gw.example.com/apigw/ingest", account_id: acc-1, workspace_id: ws-1, token_env: T}
+  - {name: brand2, base_url: "https://gw.example.com/apigw/ingest", account_id: acc-2, workspace_id: ws-2, token_env: T2}
+dlq: {topic: dlq}
+routing:
+  routes:
+    - name: test-traffic
+      topic: payments
+      when: {path: test, equals: true}
+      skip: true
+    - name: deposits
+      topic: payments
+      when: {path: type, in: [deposit.completed, deposit.failed]}
+      model: deposit
+      destination: main
+      fields:
+        user_id: player_id
+        event_name: {path: status, map: {OK: Successful Deposit, FAIL: Failed Deposit}}
+        event_id: id
+        event_time: {path: ts, transform: unix_millis}
+        amount: {path: cents, transform: minor_units, currency_path: currency}
+        payment_method: method
+        transaction_id: txn
+    - name: brand2-withdrawals
+      topic: payments
+      when:
+        all:
+          - {path: type, matches: '^withdrawal\.'}
+          - {path: brand, equals: 2}
+      model: withdraw
+      destination: brand2
+      fields:
+        user_id: player_id
+        event_name: {const: Withdrawal}
+        event_time: {path: ts, transform: unix_millis}
+        amount: amount
+    - name: misc-system
+      topic: misc
+      when: {not: {path: kind, exists: false}}
+      model: system_event
+      destination: main
+      fields:
+        event_name: kind
+        event_time: {meta: timestamp}
+`
+
+func testMapper(t testing.TB, yaml string, strict bool) *Mapper {
+	t.Helper()
+	cfg, err := config.Parse([]byte(yaml), "test.yaml")
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	cfg.Sink.Strict = strict
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	return m
+}
+
+func TestMapResults(t *testing.T) {
+	m := testMapper(t, testConfig, false)
+	tests := []struct {
+		name, topic, value string
+		route, dest        string
+		skipped            bool
+		json               string // the encoded record, when mapped
+	}{
+		{
+			name: "deposit", topic: "payments",
+			value: `{"type":"deposit.completed","status":"OK","id":"e1","player_id":"p1","ts":1705314600000,"cents":2550,"currency":"EUR","method":"card","txn":"t1"}`,
+			route: "deposits", dest: "main",
+			json: `{"account_id":"acc-1","workspace_id":"ws-1","user_id":"p1","event_category":"Deposit","event_name":"Successful Deposit","event_id":"e1","event_time":"2024-01-15T10:30:00Z","payment_method":"card","transaction_id":"t1","amount":25.5}`,
+		},
+		{
+			name: "derived event id, second destination", topic: "payments",
+			value: `{"type":"withdrawal.requested","brand":2,"player_id":"p1","ts":1705314600000,"amount":10}`,
+			route: "brand2-withdrawals", dest: "brand2",
+			json: `{"account_id":"acc-2","workspace_id":"ws-2","user_id":"p1","event_category":"Withdraw","event_name":"Withdrawal","event_id":"relay-payments-7-99","event_time":"2024-01-15T10:30:00Z","amount":10}`,
+		},
+		{name: "skip route", topic: "payments", value: `{"type":"deposit.completed","test":true}`, route: "test-traffic", skipped: true},
+		{
+			name: "not(exists: false), meta timestamp", topic: "misc", value: `{"kind":"maintenance"}`,
+			route: "misc-system", dest: "main",
+			json: `{"account_id":"acc-1","workspace_id":"ws-1","event_category":"SystemEvent","event_name":"maintenance","event_id":"relay-misc-7-99","event_time":"2024-01-15T10:30:00Z"}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := m.Map(record(tt.topic, tt.value))
+			if err != nil {
+				t.Fatalf("Map: %v", err)
+			}
+			if res.Route != tt.route || res.Destination != tt.dest || res.Skipped != tt.skipped {
+				t.Errorf("got route %q, destination %q, skipped %v; want %q, %q, %v", res.Route, res.Destination, res.Skipped, tt.route, tt.dest, tt.skipped)
+			}
+			if string(res.Record.JSON) != tt.json {
+				t.Errorf("got  %s\nwant %s", res.Record.JSON, tt.json)
+			}
+		})
+	}
+}
+
+func record(topic, value string) *kgo.Record {
+	r := &kgo.Record{Topic: topic, Partition: 7, Offset: 99}
+	if value != "<nil>" {
+		r.Value = []byte(value)
+	}
+	r.Timestamp = mustTime("2024-01-15T10:30:00Z")
+	return r
+}
+
+// TestMapFailures covers every failure reason.
+func TestMapFailures(t *testing.T) {
+	m := testMapper(t, testConfig, false)
+	strict := testMapper(t, testConfig, true)
+	const okDeposit = `"type":"deposit.completed","status":"OK","id":"e1","player_id":"p1","ts":1705314600000,"currency":"EUR"`
+	tests := []struct {
+		name   string
+		m      *Mapper
+		topic  string
+		value  string
+		reason Reason
+		route  string
+		field  string
+		msg    string
+	}{
+		{"tombstone", m, "payments", "<nil>", ReasonUnparseable, "", "", "no value (a tombstone)"},
+		{"empty", m, "payments", "  ", ReasonUnparseable, "", "", "empty value"},
+		{"broken JSON", m, "payments", `{"type":"deposit.compl`, ReasonUnparseable, "", "", "not valid JSON"},
+		{"trailing garbage", m, "payments", `{"a":1} x`, ReasonUnparseable, "", "", "not valid JSON"},
+		{"array", m, "payments", `[{"type":"deposit.completed"}]`, ReasonUnparseable, "", "", "not a JSON object"},
+		{"string", m, "payments", `"deposit"`, ReasonUnparseable, "", "", "not a JSON object"},
+		{"invalid UTF-8", m, "payments", "{\"type\":\"\xff\"}", ReasonUnparseable, "", "", "not valid UTF-8"},
+		{"no route for the topic", m, "quiet", `{"type":"x"}`, ReasonUnrouted, "", "", `no route reads topic "quiet"`},
+		{"unknown topic", m, "elsewhere", `{"type":"x"}`, ReasonUnrouted, "", "", `no route reads topic "elsewhere"`},
+		{"no route matches", m, "payments", `{"type":"chargeback.opened"}`, ReasonUnrouted, "", "", "no route matches"},
+		{"condition on other brand", m, "payments", `{"type":"withdrawal.requested","brand":3}`, ReasonUnrouted, "", "", "no route matches"},
+		{"type mismatch in equals", m, "payments", `{"type":"withdrawal.requested","brand":"2"}`, ReasonUnrouted, "", "", "no route matches"},
+		{"missing exists:false", m, "misc", `{"other":1}`, ReasonUnrouted, "", "", "no route matches"},
+		{"required field missing", m, "payments", `{"type":"deposit.completed","status":"OK","ts":1705314600000,"cents":100,"currency":"EUR"}`, ReasonInvalid, "deposits", "user_id", "missing required field"},
+		{"amount missing", m, "payments", `{` + okDeposit + `}`, ReasonInvalid, "deposits", "amount", "missing required field"},
+		{"transform fails", m, "payments", `{` + okDeposit + `,"cents":"lots"}`, ReasonInvalid, "deposits", "amount", `minor_units: want a whole number of minor units, got "lots"`},
+		{"bad time", m, "payments", `{"type":"deposit.completed","status":"OK","player_id":"p1","ts":"yesterday","cents":1,"currency":"EUR"}`, ReasonInvalid, "deposits", "event_time", `unix_millis: want a number, got "yesterday"`},
+		{"unmapped enum", m, "payments", `{"type":"deposit.completed","status":"WEIRD","player_id":"p1","ts":1,"cents":1,"currency":"EUR"}`, ReasonInvalid, "deposits", "event_name", `map: no mapping for "WEIRD" and no fallback`},
+		{"wrong type for the model", m, "payments", `{"type":"deposit.completed","status":"OK","player_id":7,"ts":1,"cents":1,"currency":"EUR"}`, ReasonInvalid, "deposits", "user_id", "must be a string"},
+		{"strict: negative amount", strict, "payments", `{` + okDeposit + `,"cents":-100,"method":"card","txn":"t"}`, ReasonInvalid, "deposits", "amount", "must be greater than 0"},
+		{"strict: payment method required", strict, "payments", `{` + okDeposit + `,"cents":100,"txn":"t"}`, ReasonInvalid, "deposits", "payment_method", "missing required field"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res, err := tt.m.Map(record(tt.topic, tt.value))
+			if err == nil {
+				t.Fatalf("got %+v (%s), want failure %s", res, res.Record.JSON, tt.reason)
+			}
+			var f *Failure
+			if !errors.As(err, &f) {
+				t.Fatalf("got %T %v, want *Failure", err, err)
+			}
+			got := [4]string{string(f.Reason), f.Route, f.Field, f.Message}
+			want := [4]string{string(tt.reason), tt.route, tt.field, tt.msg}
+			if got != want {
+				t.Errorf("got  %q\nwant %q", got, want)
+			}
+			sentinel := map[Reason]error{ReasonUnparseable: ErrUnparseable, ReasonUnrouted: ErrUnrouted, ReasonInvalid: ErrInvalid}
+			for r, s := range sentinel {
+				if errors.Is(err, s) != (r == tt.reason) {
+					t.Errorf("errors.Is(err, %v) = %v", s, errors.Is(err, s))
+				}
+			}
+		})
+	}
+}
+
+func TestFailureError(t *testing.T) {
+	f := &Failure{Reason: ReasonInvalid, Route: "deposits", Field: "amount", Message: "must be a number"}
+	if got, want := f.Error(), "invalid: route deposits: amount: must be a number"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+	f = &Failure{Reason: ReasonUnrouted, Message: "no route matches"}
+	if got, want := f.Error(), "unrouted: no route matches"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestUnmatchedSkip(t *testing.T) {
+	m := testMapper(t, strings.Replace(testConfig, "routing:\n", "routing:\n  unmatched: skip\n", 1), false)
+	res, err := m.Map(record("payments", `{"type":"chargeback.opened"}`))
+	if err != nil || !res.Skipped || res.Route != "" {
+		t.Errorf("got %+v, %v; want skipped without a route", res, err)
+	}
+	// Skipping unmatched records does not hide unparseable ones.
+	if _, err := m.Map(record("payments", `{`)); !errors.Is(err, ErrUnparseable) {
+		t.Errorf("got %v, want unparseable", err)
+	}
+}
+
+func TestConditions(t *testing.T) {
+	tests := []struct {
+		cond  string
+		value string
+		want  bool
+	}{
+		{`{path: t, equals: a}`, `{"t":"a"}`, true},
+		{`{path: t, equals: a}`, `{"t":"b"}`, false},
+		{`{path: t, equals: a}`, `{}`, false},
+		{`{path: n, equals: 2}`, `{"n":2.0}`, true},
+		{`{path: n, equals: 2}`, `{"n":"2"}`, false},
+		{`{path: n, equals: 2.5}`, `{"n":2.5}`, true},
+		{`{path: b, equals: false}`, `{"b":false}`, true},
+		{`{path: b, equals: false}`, `{}`, false},
+		{`{path: t, in: [a, b]}`, `{"t":"b"}`, true},
+		{`{path: t, in: [a, 1]}`, `{"t":1}`, true},
+		{`{path: t, in: [a, b]}`, `{"t":"c"}`, false},
+		{`{path: a.b, exists: true}`, `{"a":{"b":0}}`, true},
+		{`{path: a.b, exists: true}`, `{"a":{"b":null}}`, false},
+		{`{path: a.b, exists: false}`, `{"a":{}}`, true},
+		{`{path: t, matches: '^deposit\.'}`, `{"t":"deposit.failed"}`, true},
+		{`{path: t, matches: '^deposit\.'}`, `{"t":"xdeposit.failed"}`, false},
+		{`{path: n, matches: '^4'}`, `{"n":42}`, true},
+		{`{path: t, matches: '.*'}`, `{}`, false},
+		{`{all: [{path: a, equals: 1}, {path: b, equals: 2}]}`, `{"a":1,"b":2}`, true},
+		{`{all: [{path: a, equals: 1}, {path: b, equals: 2}]}`, `{"a":1,"b":3}`, false},
+		{`{any: [{path: a, equals: 1}, {path: b, equals: 2}]}`, `{"a":0,"b":2}`, true},
+		{`{any: [{path: a, equals: 1}, {path: b, equals: 2}]}`, `{}`, false},
+		{`{not: {path: a, equals: 1}}`, `{"a":2}`, true},
+		{`{path: 'items.#(sku=="x")', exists: true}`, `{"items":[{"sku":"y"},{"sku":"x"}]}`, true},
+	}
+	for _, tt := range tests {
+		cfg := strings.Replace(testConfig, "when: {not: {path: kind, exists: false}}", "when: "+tt.cond, 1)
+		m := testMapper(t, cfg, false)
+		res, err := m.Map(record("misc", strings.Replace(tt.value, "{", `{"kind":"k",`, 1)))
+		if tt.value == "{}" {
+			res, err = m.Map(record("misc", `{"kind":"k"}`))
+		}
+		got := err == nil && res.Route == "misc-system"
+		if got != tt.want {
+			t.Errorf("when %s on %s: got match %v (%v), want %v", tt.cond, tt.value, got, err, tt.want)
+		}
+	}
+}
+
+func TestNewErrors(t *testing.T) {
+	base := func() *config.Config {
+		cfg, err := config.Parse([]byte(testConfig), "test.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cfg
+	}
+	tests := []struct {
+		name string
+		edit func(c *config.Config)
+		want string
+	}{
+		{"unknown model", func(c *config.Config) { c.Routing.Routes[1].Model = "deposits" }, `mapper: test.yaml:16: route "deposits": optikpi: unknown model "deposits"`},
+		{"unknown destination", func(c *config.Config) { c.Routing.Routes[1].Destination = "nope" }, `route "deposits": no destination named "nope"`},
+		{"automatic field", func(c *config.Config) {
+			c.Routing.Routes[1].Fields = append(c.Routing.Routes[1].Fields, config.FieldRule{Target: "account_id", Const: "x"})
+		}, `route "deposits": field account_id: filled by the relay`},
+		{"unknown field", func(c *config.Config) {
+			c.Routing.Routes[1].Fields = append(c.Routing.Routes[1].Fields, config.FieldRule{Target: "amout", Path: "x"})
+		}, `route "deposits": field amout: model deposit has no such field`},
+		{"bad transform", func(c *config.Config) { c.Routing.Routes[1].Fields[0].Transform = config.Names{"nope"} }, `route "deposits": field user_id: unknown transform "nope"`},
+		{"bad condition", func(c *config.Config) { c.Routing.Routes[0].When = &config.Condition{Path: "a"} }, `route "test-traffic": when: path "a" has no test`},
+	}
+	for _, tt := range tests {
+		c := base()
+		tt.edit(c)
+		_, err := New(c)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%s: got %v, want an error containing %q", tt.name, err, tt.want)
+		}
+	}
+}
+
+func TestMapConcurrent(t *testing.T) {
+	m := testMapper(t, testConfig, false)
+	value := `{"type":"deposit.completed","status":"OK","id":"e1","player_id":"p1","ts":1705314600000,"cents":2550,"currency":"EUR"}`
+	want, err := m.Map(record("payments", value))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 200 {
+				got, err := m.Map(record("payments", value))
+				if err != nil || !bytes.Equal(got.Record.JSON, want.Record.JSON) {
+					t.Errorf("concurrent Map: got %s, %v", got.Record.JSON, err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+func mustTime(s string) time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		panic(err)
+	}
+	return t
+}
+
+func TestDerivedEventID(t *testing.T) {
+	if got, want := DerivedEventID("payments", 3, 1234), "relay-payments-3-1234"; got != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
