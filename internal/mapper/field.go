@@ -10,9 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tidwall/gjson"
-	"github.com/twmb/franz-go/pkg/kgo"
-
 	"github.com/optikpi/optikpi-relay/internal/config"
 )
 
@@ -21,11 +18,11 @@ type field struct {
 	target string
 
 	src      source
-	path     string                // srcPath
-	constant any                   // srcConst
-	tmpl     []config.TemplatePart // srcTemplate
-	meta     string                // srcMeta: a config.Meta* value, the header name for metaHeader
-	def      any                   // nil for none
+	path     *jpath     // srcPath
+	constant any        // srcConst
+	tmpl     []tmplPart // srcTemplate
+	meta     string     // srcMeta: a config.Meta* value, the header name for metaHeader
+	def      any        // nil for none
 
 	vmap     map[string]any
 	fallback any // nil for none
@@ -44,18 +41,24 @@ const (
 	srcMetaHeader
 )
 
-// step is one transform; rec gives access to other values of the record
-// (minor_units' currency_path).
-type step struct {
-	name string
-	fn   func(v any, rec *kgo.Record) (any, error)
+// tmplPart is a literal, or a path when path is not nil.
+type tmplPart struct {
+	lit  string
+	path *jpath
 }
 
-func compileField(fr *config.FieldRule) (*field, error) {
-	f := &field{target: fr.Target, path: fr.Path, keep: fr.KeepUnmapped}
+// step is one transform.
+type step struct {
+	name string
+	fn   transformFn
+}
+
+func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
+	f := &field{target: fr.Target, keep: fr.KeepUnmapped}
 	n := 0
 	if fr.Path != "" {
 		n++
+		f.path = pl.path(fr.Path)
 	}
 	if fr.Const != nil {
 		n++
@@ -73,7 +76,13 @@ func compileField(fr *config.FieldRule) (*field, error) {
 		if err != nil {
 			return nil, fmt.Errorf("template: %w", err)
 		}
-		f.tmpl = parts
+		for _, p := range parts {
+			tp := tmplPart{lit: p.Literal}
+			if p.Path != "" {
+				tp.path = pl.path(p.Path)
+			}
+			f.tmpl = append(f.tmpl, tp)
+		}
 	}
 	if fr.Meta != "" {
 		n++
@@ -107,7 +116,7 @@ func compileField(fr *config.FieldRule) (*field, error) {
 		}
 	}
 	for _, name := range fr.Transform {
-		fn, err := compileTransform(name, fr)
+		fn, err := compileTransform(name, fr, pl)
 		if err != nil {
 			return nil, err
 		}
@@ -116,10 +125,10 @@ func compileField(fr *config.FieldRule) (*field, error) {
 	return f, nil
 }
 
-// eval returns the field's value for rec, false when the field is to be
+// eval returns the field's value for d, false when the field is to be
 // left out.
-func (f *field) eval(rec *kgo.Record) (any, bool, error) {
-	v, ok := f.source(rec)
+func (f *field) eval(d *doc) (any, bool, error) {
+	v, ok := f.source(d)
 	if !ok {
 		if f.def != nil {
 			return f.def, true, nil
@@ -142,25 +151,26 @@ func (f *field) eval(rec *kgo.Record) (any, bool, error) {
 	}
 	for _, s := range f.steps {
 		var err error
-		if v, err = s.fn(v, rec); err != nil {
+		if v, err = s.fn(v, d); err != nil {
 			return nil, false, fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
 	return v, true, nil
 }
 
-func (f *field) source(rec *kgo.Record) (any, bool) {
+func (f *field) source(d *doc) (any, bool) {
+	rec := d.rec
 	switch f.src {
 	case srcPath:
-		res := gjson.GetBytes(rec.Value, f.path)
-		if !res.Exists() || res.Type == gjson.Null {
+		res, ok := d.present(f.path)
+		if !ok {
 			return nil, false
 		}
 		return recordValue(res), true
 	case srcConst:
 		return f.constant, true
 	case srcTemplate:
-		return f.template(rec.Value)
+		return f.template(d)
 	case srcMetaHeader:
 		for _, h := range rec.Headers {
 			if h.Key == f.meta {
@@ -192,17 +202,17 @@ func (f *field) source(rec *kgo.Record) (any, bool) {
 
 // template renders the template; missing values render as nothing, and
 // when all are missing the field is missing.
-func (f *field) template(v []byte) (any, bool) {
+func (f *field) template(d *doc) (any, bool) {
 	var b strings.Builder
 	found, paths := false, 0
 	for _, p := range f.tmpl {
-		if p.Path == "" {
-			b.WriteString(p.Literal)
+		if p.path == nil {
+			b.WriteString(p.lit)
 			continue
 		}
 		paths++
-		res := gjson.GetBytes(v, p.Path)
-		if !res.Exists() || res.Type == gjson.Null {
+		res, ok := d.present(p.path)
+		if !ok {
 			continue
 		}
 		found = true

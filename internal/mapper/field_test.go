@@ -159,7 +159,8 @@ func TestFieldRules(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			tt.rule.Target = "f"
-			f, err := compileField(&tt.rule)
+			pl := newPlan()
+			f, err := compileField(&tt.rule, pl)
 			if err != nil {
 				t.Fatalf("compileField: %v", err)
 			}
@@ -168,7 +169,7 @@ func TestFieldRules(t *testing.T) {
 				Headers: []kgo.RecordHeader{{Key: "brand", Value: []byte("lucky")}},
 				Value:   []byte(tt.value),
 			}
-			v, ok, err := f.eval(rec)
+			v, ok, err := f.eval(newDoc(rec, pl))
 			got := show(v)
 			switch {
 			case err != nil:
@@ -206,7 +207,7 @@ func TestCompileFieldErrors(t *testing.T) {
 		{"bad timezone", config.FieldRule{Path: "a", Transform: config.Names{"time_layout"}, Layout: "2006", Timezone: "Nowhere/City"}, "timezone"},
 	}
 	for _, tt := range tests {
-		_, err := compileField(&tt.rule)
+		_, err := compileField(&tt.rule, newPlan())
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: got %v, want an error containing %q", tt.name, err, tt.want)
 		}

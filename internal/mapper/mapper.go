@@ -31,9 +31,15 @@ type Result struct {
 // Mapper maps records by compiled routes. It is immutable, so safe for
 // concurrent use.
 type Mapper struct {
-	byTopic       map[string][]*route
+	byTopic       map[string]*topicRoutes
 	skipUnmatched bool
 	validate      optikpi.ValidateOptions
+}
+
+// topicRoutes are the routes of one topic, in order, and what they read.
+type topicRoutes struct {
+	routes []*route
+	plan   *plan
 }
 
 // New compiles every route of cfg once. An error names the route and the
@@ -41,7 +47,7 @@ type Mapper struct {
 // the same problems with their lines.
 func New(cfg *config.Config) (*Mapper, error) {
 	m := &Mapper{
-		byTopic:       map[string][]*route{},
+		byTopic:       map[string]*topicRoutes{},
 		skipUnmatched: cfg.Routing.Unmatched == config.UnmatchedSkip,
 		validate:      optikpi.ValidateOptions{Strict: cfg.Sink.Strict},
 	}
@@ -50,12 +56,18 @@ func New(cfg *config.Config) (*Mapper, error) {
 		dests[cfg.Destinations[i].Name] = &cfg.Destinations[i]
 	}
 	for i := range cfg.Routing.Routes {
-		r, err := compileRoute(&cfg.Routing.Routes[i], dests, cfg.Source)
+		cr := &cfg.Routing.Routes[i]
+		t := m.byTopic[cr.Topic]
+		if t == nil {
+			t = &topicRoutes{plan: newPlan()}
+			m.byTopic[cr.Topic] = t
+		}
+		r, err := compileRoute(cr, dests, cfg.Source, t.plan)
 		if err != nil {
 			return nil, err
 		}
 		r.validate = m.validate
-		m.byTopic[r.topic] = append(m.byTopic[r.topic], r)
+		t.routes = append(t.routes, r)
 	}
 	return m, nil
 }
@@ -68,25 +80,29 @@ func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 	if msg := checkObject(v); msg != "" {
 		return Result{}, &Failure{Reason: ReasonUnparseable, Message: msg}
 	}
-	routes := m.byTopic[r.Topic]
-	for _, rt := range routes {
-		if rt.when != nil && !rt.when.eval(v) {
-			continue
+	t := m.byTopic[r.Topic]
+	var d *doc
+	if t != nil {
+		d = newDoc(r, t.plan)
+		for _, rt := range t.routes {
+			if rt.when != nil && !rt.when.eval(d) {
+				continue
+			}
+			if rt.skip {
+				return Result{Route: rt.name, Skipped: true}, nil
+			}
+			enc, f := rt.mapRecord(d)
+			if f != nil {
+				return Result{}, f
+			}
+			return Result{Route: rt.name, Destination: rt.dest, Record: enc}, nil
 		}
-		if rt.skip {
-			return Result{Route: rt.name, Skipped: true}, nil
-		}
-		enc, f := rt.mapRecord(r)
-		if f != nil {
-			return Result{}, f
-		}
-		return Result{Route: rt.name, Destination: rt.dest, Record: enc}, nil
 	}
 	if m.skipUnmatched {
 		return Result{Skipped: true}, nil
 	}
 	msg := "no route matches"
-	if len(routes) == 0 {
+	if t == nil {
 		msg = "no route reads topic " + strconv.Quote(r.Topic)
 	}
 	return Result{}, &Failure{Reason: ReasonUnrouted, Message: msg}

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/tidwall/gjson"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
@@ -33,7 +32,7 @@ type fixedField struct {
 	value string
 }
 
-func compileRoute(cr *config.Route, dests map[string]*config.Destination, source string) (*route, error) {
+func compileRoute(cr *config.Route, dests map[string]*config.Destination, source string, pl *plan) (*route, error) {
 	where := fmt.Sprintf("route %q", cr.Name)
 	if cr.Line > 0 {
 		where = fmt.Sprintf("%s:%d: %s", source, cr.Line, where)
@@ -43,7 +42,7 @@ func compileRoute(cr *config.Route, dests map[string]*config.Destination, source
 	}
 	r := &route{name: cr.Name, topic: cr.Topic, skip: cr.Skip}
 	if cr.When != nil {
-		c, err := compileCond(cr.When)
+		c, err := compileCond(cr.When, pl)
 		if err != nil {
 			return nil, fail("when: %v", err)
 		}
@@ -85,7 +84,7 @@ func compileRoute(cr *config.Route, dests map[string]*config.Destination, source
 		if _, known := kind.Field(fr.Target); !known && !fr.Extra {
 			return nil, fail("field %s: model %s has no such field", fr.Target, kind)
 		}
-		f, err := compileField(fr)
+		f, err := compileField(fr, pl)
 		if err != nil {
 			return nil, fail("field %s: %v", fr.Target, err)
 		}
@@ -94,14 +93,15 @@ func compileRoute(cr *config.Route, dests map[string]*config.Destination, source
 	return r, nil
 }
 
-// mapRecord builds, validates and encodes the Optikpi record of rec.
-func (r *route) mapRecord(rec *kgo.Record) (optikpi.Encoded, *Failure) {
+// mapRecord builds, validates and encodes the Optikpi record of d.
+func (r *route) mapRecord(d *doc) (optikpi.Encoded, *Failure) {
+	rec := d.rec
 	out := make(optikpi.Record, len(r.fixed)+len(r.fields)+1)
 	for _, f := range r.fixed {
 		out[f.name] = f.value
 	}
 	for _, f := range r.fields {
-		v, ok, err := f.eval(rec)
+		v, ok, err := f.eval(d)
 		if err != nil {
 			return optikpi.Encoded{}, &Failure{Reason: ReasonInvalid, Route: r.name, Field: f.target, Message: err.Error()}
 		}
@@ -122,12 +122,14 @@ func (r *route) mapRecord(rec *kgo.Record) (optikpi.Encoded, *Failure) {
 		}
 		return optikpi.Encoded{}, f
 	}
+	// The ids may alias the Kafka record's value (see doc).
+	enc.UserID, enc.EventID = strings.Clone(enc.UserID), strings.Clone(enc.EventID)
 	return enc, nil
 }
 
 // cond is a compiled config.Condition.
 type cond struct {
-	path  string
+	path  *jpath
 	op    condOp
 	vals  []any // for equals (one) and in
 	match interface{ MatchString(string) bool }
@@ -146,9 +148,12 @@ const (
 	opNot
 )
 
-func compileCond(c *config.Condition) (*cond, error) {
+func compileCond(c *config.Condition, pl *plan) (*cond, error) {
 	var kids []config.Condition
-	out := &cond{path: c.Path}
+	out := &cond{}
+	if c.Path != "" {
+		out.path = pl.path(c.Path)
+	}
 	switch {
 	case len(c.All) > 0:
 		out.op, kids = opAll, c.All
@@ -184,7 +189,7 @@ func compileCond(c *config.Condition) (*cond, error) {
 		out.vals[i] = v
 	}
 	for i := range kids {
-		k, err := compileCond(&kids[i])
+		k, err := compileCond(&kids[i], pl)
 		if err != nil {
 			return nil, err
 		}
@@ -193,28 +198,27 @@ func compileCond(c *config.Condition) (*cond, error) {
 	return out, nil
 }
 
-// eval reports whether the condition holds for the JSON object v.
-func (c *cond) eval(v []byte) bool {
+// eval reports whether the condition holds for d.
+func (c *cond) eval(d *doc) bool {
 	switch c.op {
 	case opAll:
 		for _, k := range c.kids {
-			if !k.eval(v) {
+			if !k.eval(d) {
 				return false
 			}
 		}
 		return true
 	case opAny:
 		for _, k := range c.kids {
-			if k.eval(v) {
+			if k.eval(d) {
 				return true
 			}
 		}
 		return false
 	case opNot:
-		return !c.kids[0].eval(v)
+		return !c.kids[0].eval(d)
 	}
-	res := gjson.GetBytes(v, c.path)
-	present := res.Exists() && res.Type != gjson.Null
+	res, present := d.present(c.path)
 	switch c.op {
 	case opExists:
 		return present

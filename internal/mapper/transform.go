@@ -11,19 +11,20 @@ import (
 	"time"
 
 	"github.com/tidwall/gjson"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
 )
 
-type transformFn = func(v any, rec *kgo.Record) (any, error)
+// transformFn transforms v; d gives access to the rest of the record
+// (minor_units' currency_path).
+type transformFn = func(v any, d *doc) (any, error)
 
 // pure adapts a transform that needs nothing but the value.
 func pure(fn func(any) (any, error)) transformFn {
-	return func(v any, _ *kgo.Record) (any, error) { return fn(v) }
+	return func(v any, _ *doc) (any, error) { return fn(v) }
 }
 
-func compileTransform(name string, fr *config.FieldRule) (transformFn, error) {
+func compileTransform(name string, fr *config.FieldRule, pl *plan) (transformFn, error) {
 	switch name {
 	case config.TransformUnixSeconds:
 		return pure(func(v any) (any, error) { return epoch(v, time.Second) }), nil
@@ -38,7 +39,7 @@ func compileTransform(name string, fr *config.FieldRule) (transformFn, error) {
 	case config.TransformDate:
 		return pure(date), nil
 	case config.TransformMinorUnits:
-		return compileMinorUnits(fr)
+		return compileMinorUnits(fr, pl)
 	case config.TransformString:
 		return pure(toString), nil
 	case config.TransformNumber:
@@ -214,7 +215,7 @@ func date(v any) (any, error) {
 	return nil, fmt.Errorf("%s is not a date (YYYY-MM-DD) or an RFC 3339 time", describe(v))
 }
 
-func compileMinorUnits(fr *config.FieldRule) (transformFn, error) {
+func compileMinorUnits(fr *config.FieldRule, pl *plan) (transformFn, error) {
 	overrides := fr.Exponents
 	switch {
 	case fr.Exponent != nil:
@@ -227,9 +228,9 @@ func compileMinorUnits(fr *config.FieldRule) (transformFn, error) {
 		}
 		return pure(func(v any) (any, error) { return minorUnits(v, e) }), nil
 	case fr.CurrencyPath != "":
-		path := fr.CurrencyPath
-		return func(v any, rec *kgo.Record) (any, error) {
-			res := gjson.GetBytes(rec.Value, path)
+		path, jp := fr.CurrencyPath, pl.path(fr.CurrencyPath)
+		return func(v any, d *doc) (any, error) {
+			res := d.get(jp)
 			if res.Type != gjson.String {
 				return nil, fmt.Errorf("want a currency code at %s, got %s", path, describe(recordValueOrNil(res)))
 			}
