@@ -233,3 +233,59 @@ func TestCurrencyExponent(t *testing.T) {
 		}
 	}
 }
+
+func TestExampleConfig(t *testing.T) {
+	c, err := Load("../../config.example.yaml")
+	if err != nil {
+		t.Fatalf("the example configuration does not load:\n%v", err)
+	}
+	models := map[string]bool{}
+	for _, r := range c.Routing.Routes {
+		if !r.Skip {
+			models[r.Model] = true
+		}
+	}
+	if len(models) != 9 {
+		t.Errorf("example routes reach %d models, want 9: %v", len(models), models)
+	}
+	if d := c.Destinations[0]; d.Name != "main" || d.TokenEnv != "OPTIKPI_TOKEN" {
+		t.Errorf("destination: got %+v, want main with token_env OPTIKPI_TOKEN", d)
+	}
+	// iddoc_verification merges the bank rule (<<: *kyc_status) and
+	// overrides its path.
+	var bank, iddoc *FieldRule
+	for i, f := range c.Routing.Routes[0].Fields {
+		switch f.Target {
+		case "bank_verification":
+			bank = &c.Routing.Routes[0].Fields[i]
+		case "iddoc_verification":
+			iddoc = &c.Routing.Routes[0].Fields[i]
+		}
+	}
+	if bank == nil || iddoc == nil {
+		t.Fatal("no bank_verification or iddoc_verification rule in the first route")
+	}
+	if iddoc.Path != "kyc.id_document_status" || iddoc.Fallback != "NotVerified" || iddoc.Map["APPROVED"] != "Verified" || bank.Path != "kyc.bank_status" {
+		t.Errorf("merge: got bank %+v, iddoc %+v", bank, iddoc)
+	}
+}
+
+func TestMergeAndDuplicateKeys(t *testing.T) {
+	src := strings.Replace(minimal, "dlq:\n", "base: &b\n  linger: 1s\n  in_flight: 2\nsink:\n  <<: *b\n  in_flight: 8\ndlq:\n", 1)
+	_, err := Parse([]byte(src), "m.yaml")
+	if err == nil || !strings.Contains(err.Error(), "m.yaml:12: base: unknown key") {
+		t.Fatalf("got %v, want only the unknown key base", err)
+	}
+	src = strings.Replace(minimal, "dlq:\n", "sink:\n  <<: {linger: 1s, in_flight: 2}\n  in_flight: 8\ndlq:\n", 1)
+	c, err := Parse([]byte(src), "m.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Sink.Linger != time.Second || c.Sink.InFlight != 8 {
+		t.Errorf("got linger %s, in_flight %d; want 1s (merged), 8 (overridden)", c.Sink.Linger, c.Sink.InFlight)
+	}
+	src = strings.Replace(minimal, "  group: relay\n", "  group: relay\n  group: other\n", 1)
+	if _, err := Parse([]byte(src), "m.yaml"); err == nil || !strings.Contains(err.Error(), "kafka.group") {
+		t.Errorf("duplicate key: got %v, want an error naming kafka.group", err)
+	}
+}
