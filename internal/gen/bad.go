@@ -5,10 +5,10 @@ import "bytes"
 // bad returns an event the relay must dead-letter, or one a strict server
 // rejects, each with its reason.
 func (g *Generator) bad() Event {
-	if g.joined == 0 {
+	p := g.registered()
+	if p == nil {
 		return g.register(g.players[0])
 	}
-	p := g.players[g.rnd.IntN(g.joined)]
 	var ev Event
 	switch g.rnd.IntN(4) {
 	case 0: // a producer crashed mid-write: a cut JSON object
@@ -70,10 +70,10 @@ func (g *Generator) withReason(ev Event, reason string) Event {
 
 // skipped returns an event a skip route of the example configuration drops.
 func (g *Generator) skipped() Event {
-	if g.joined == 0 {
+	p := g.registered()
+	if p == nil {
 		return g.register(g.players[0])
 	}
-	p := g.players[g.rnd.IntN(g.joined)]
 	var ev Event
 	switch g.rnd.IntN(3) {
 	case 0:
@@ -91,4 +91,12 @@ func (g *Generator) skipped() Event {
 	}
 	ev.Expect = Expect{Skipped: true}
 	return ev
+}
+
+// registered returns a random registered player, nil before the first.
+func (g *Generator) registered() *player {
+	if g.joined == 0 {
+		return nil
+	}
+	return g.players[g.rnd.IntN(g.joined)]
 }

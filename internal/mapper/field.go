@@ -280,7 +280,7 @@ func describe(v any) string {
 		s = fmt.Sprint(x)
 	}
 	if len(s) > 64 {
-		s = s[:61] + "..."
+		s = strings.ToValidUTF8(s[:61], "") + "..."
 	}
 	return s
 }

@@ -278,13 +278,8 @@ func minorUnits(v any, exp int) (any, error) {
 }
 
 func toString(v any) (any, error) {
-	switch x := v.(type) {
-	case string:
-		return x, nil
-	case json.Number:
-		return string(x), nil
-	case bool:
-		return strconv.FormatBool(x), nil
+	if s, ok := mapKey(v); ok {
+		return s, nil
 	}
 	return nil, fmt.Errorf("want a string, number or boolean (json_string encodes objects), got %s", describe(v))
 }
