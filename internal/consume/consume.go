@@ -1,0 +1,480 @@
+// Package consume reads Kafka topics as a consumer group and commits each partition's offset only up to the first record not yet Done.
+package consume
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"regexp"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+)
+
+// Errors returned by the consumer; test with errors.Is.
+var (
+	// ErrInvalidOptions wraps every problem New finds in its Options.
+	ErrInvalidOptions = errors.New("consume: invalid options")
+	// ErrClosed is returned by Run and Close once Close or Abort was called.
+	ErrClosed = errors.New("consume: consumer closed")
+	// ErrRunning is returned by a second call of Run.
+	ErrRunning = errors.New("consume: Run already called")
+	// ErrInFlight is returned by Close when records were still not Done
+	// as its context ended; their offsets stay uncommitted.
+	ErrInFlight = errors.New("consume: records still in flight")
+)
+
+// Defaults of Options.
+const (
+	DefaultMaxInFlight    = 10000
+	DefaultCommitInterval = 5 * time.Second
+	DefaultRevokeTimeout  = 10 * time.Second
+	DefaultCommitTimeout  = 10 * time.Second
+	// DefaultFetchMaxBytes bounds one fetch response, and so what kgo
+	// buffers per broker while Run waits for room (kgo's own default is
+	// 50 MiB). ClientOpts can override it with kgo.FetchMaxBytes.
+	DefaultFetchMaxBytes = 16 << 20
+)
+
+// Options configure a Consumer. Zero values take the documented defaults.
+type Options struct {
+	// Brokers are the seed brokers; required.
+	Brokers []string
+	// Group is the consumer group; required.
+	Group string
+	// Topics are consumed; at least one is required.
+	Topics []string
+	// TopicRegex makes Topics regular expressions (kgo.ConsumeRegex).
+	TopicRegex bool
+	// ClientOpts are added to the Kafka client's options: TLS, SASL, a
+	// kzap logger, kprom hooks. They come after the consumer's own
+	// defaults and before what the offset tracking depends on (manual
+	// commits, BlockRebalanceOnPoll, the partition callbacks), which
+	// cannot be overridden.
+	ClientOpts []kgo.Opt
+	// MaxInFlight bounds the records handed to handle and not yet Done;
+	// default 10000. Run stops polling at the limit, so memory stays flat
+	// whatever the backlog.
+	MaxInFlight int
+	// MaxUncommitted bounds the records handed out and not yet
+	// committable: Done records behind one that is not. It bounds the
+	// tracking memory and what a crash redelivers while one record is
+	// slow; default 10 × MaxInFlight, and never below MaxInFlight.
+	MaxUncommitted int
+	// CommitInterval is how often done offsets are committed; default 5s.
+	CommitInterval time.Duration
+	// RevokeTimeout is how long a revoke waits for the in-flight records
+	// of the revoked partitions before committing what is done; default
+	// 10s. Keep it well below the group's rebalance timeout (60s).
+	RevokeTimeout time.Duration
+	// CommitTimeout bounds each commit request; default 10s.
+	CommitTimeout time.Duration
+	// Logger receives structured logs; nil discards them.
+	Logger *zap.Logger
+	// Registerer receives the consumer's metrics; nil registers none.
+	Registerer prometheus.Registerer
+
+	onRevokeWait func([]*partition) // tests: a revoke starts waiting
+}
+
+func (o *Options) validate() error {
+	var errs []error
+	if len(o.Brokers) == 0 {
+		errs = append(errs, errors.New("no brokers"))
+	}
+	if o.Group == "" {
+		errs = append(errs, errors.New("no group"))
+	}
+	if len(o.Topics) == 0 {
+		errs = append(errs, errors.New("no topics"))
+	}
+	for _, t := range o.Topics {
+		if t == "" {
+			errs = append(errs, errors.New("empty topic"))
+		} else if o.TopicRegex {
+			if _, err := regexp.Compile(t); err != nil {
+				errs = append(errs, fmt.Errorf("topic regex %q: %w", t, err))
+			}
+		}
+	}
+	if o.MaxInFlight < 0 {
+		errs = append(errs, fmt.Errorf("max in flight %d < 0", o.MaxInFlight))
+	}
+	if o.MaxUncommitted < 0 {
+		errs = append(errs, fmt.Errorf("max uncommitted %d < 0", o.MaxUncommitted))
+	}
+	for _, d := range []struct {
+		name string
+		d    time.Duration
+	}{{"commit interval", o.CommitInterval}, {"revoke timeout", o.RevokeTimeout}, {"commit timeout", o.CommitTimeout}} {
+		if d.d < 0 {
+			errs = append(errs, fmt.Errorf("%s %v < 0", d.name, d.d))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
+	}
+	if o.MaxInFlight == 0 {
+		o.MaxInFlight = DefaultMaxInFlight
+	}
+	if o.MaxUncommitted == 0 {
+		o.MaxUncommitted = 10 * o.MaxInFlight
+	}
+	o.MaxUncommitted = max(o.MaxUncommitted, o.MaxInFlight)
+	if o.CommitInterval == 0 {
+		o.CommitInterval = DefaultCommitInterval
+	}
+	if o.RevokeTimeout == 0 {
+		o.RevokeTimeout = DefaultRevokeTimeout
+	}
+	if o.CommitTimeout == 0 {
+		o.CommitTimeout = DefaultCommitTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	return nil
+}
+
+// Consumer is a consumer group member that hands records to one handler
+// and commits, per partition, only offsets whose records are all Done.
+type Consumer struct {
+	opts Options
+	log  *zap.Logger
+	cl   *kgo.Client
+	m    *metrics
+
+	mu        sync.Mutex
+	parts     map[tp]*partition
+	committed map[string]map[int32]int64 // last offsets this member committed
+	cancelRun context.CancelFunc
+
+	// commitMu orders this member's commits, so that a commit built
+	// from older state never lands after a newer one.
+	commitMu sync.Mutex
+
+	consumed atomic.Int64
+	doneN    atomic.Int64
+	inFlight atomic.Int64 // handed out, not Done
+	held     atomic.Int64 // handed out, not committable
+	room     chan struct{}
+	idle     chan struct{}
+
+	started  atomic.Bool
+	runDone  chan struct{}
+	stop     chan struct{} // closed by Close or Abort: fetch no more
+	stopOnce sync.Once
+	closed   atomic.Bool
+	aborted  atomic.Bool
+	abort    chan struct{} // closed by Abort: a revoke stops waiting
+	quit     chan struct{} // stops the commit loop
+	loopDone chan struct{}
+}
+
+type tp struct {
+	topic     string
+	partition int32
+}
+
+// New validates opts and creates the Kafka client: a consumer group member
+// with the cooperative-sticky balancer and manual commits, starting at the
+// earliest offset of a partition the group has no commit for. Nothing is
+// fetched until Run.
+func New(opts Options) (*Consumer, error) {
+	if err := opts.validate(); err != nil {
+		return nil, err
+	}
+	c := &Consumer{
+		opts:      opts,
+		log:       opts.Logger,
+		parts:     make(map[tp]*partition),
+		committed: make(map[string]map[int32]int64),
+		room:      make(chan struct{}, 1),
+		idle:      make(chan struct{}, 1),
+		runDone:   make(chan struct{}),
+		stop:      make(chan struct{}),
+		quit:      make(chan struct{}),
+		abort:     make(chan struct{}),
+		loopDone:  make(chan struct{}),
+	}
+	c.m = newMetrics(c)
+	if err := c.m.register(opts.Registerer); err != nil {
+		return nil, fmt.Errorf("consume: metrics: %w", err)
+	}
+
+	kopts := []kgo.Opt{
+		kgo.SeedBrokers(opts.Brokers...),
+		kgo.ConsumerGroup(opts.Group),
+		kgo.ConsumeTopics(opts.Topics...),
+		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.ConsumeStartOffset(kgo.NewOffset().AtStart()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
+		kgo.FetchMaxBytes(DefaultFetchMaxBytes),
+	}
+	if opts.TopicRegex {
+		kopts = append(kopts, kgo.ConsumeRegex())
+	}
+	kopts = append(kopts, opts.ClientOpts...)
+	kopts = append(kopts,
+		kgo.DisableAutoCommit(),
+		// Between a poll and AllowRebalance no partition can be revoked
+		// or assigned, so Run can tie each polled record to the
+		// partition's current assignment before a revoke can forget it
+		// (see Run). Run allows rebalances right after that, before
+		// handing records out, so a slow handler never holds up the
+		// group.
+		kgo.BlockRebalanceOnPoll(),
+		kgo.OnPartitionsAssigned(c.onAssigned),
+		kgo.OnPartitionsRevoked(c.onRevoked),
+		kgo.OnPartitionsLost(c.onLost),
+	)
+	cl, err := kgo.NewClient(kopts...)
+	if err != nil {
+		c.m.unregister(opts.Registerer)
+		return nil, fmt.Errorf("consume: kafka client: %w", err)
+	}
+	c.cl = cl
+	go c.commitLoop()
+	return c, nil
+}
+
+// Client returns the underlying Kafka client, for admin requests. Closing
+// it is the Consumer's job.
+func (c *Consumer) Client() *kgo.Client { return c.cl }
+
+// Run polls until ctx is done or Close (or Abort) is called, and calls
+// handle for every record from this one goroutine, in each partition's
+// order. handle must arrange for r.Done to be called once the record is
+// delivered or dead-lettered; it may return before that. The context
+// given to handle ends when Run's does, or at Close.
+//
+// Run returns nil on a clean stop, ErrRunning if called twice, and an
+// error if the Kafka client was closed under it for another reason.
+func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record)) error {
+	if !c.started.CompareAndSwap(false, true) {
+		return ErrRunning
+	}
+	defer close(c.runDone)
+
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	c.mu.Lock()
+	c.cancelRun = cancel
+	c.mu.Unlock()
+	select {
+	case <-c.stop:
+		return nil
+	default:
+	}
+
+	var batch []polled
+	for {
+		if ctx.Err() != nil {
+			return nil
+		}
+		room := min(int64(c.opts.MaxInFlight)-c.inFlight.Load(), int64(c.opts.MaxUncommitted)-c.held.Load())
+		if room <= 0 {
+			select {
+			case <-c.room:
+			case <-ctx.Done():
+			}
+			continue
+		}
+		fs := c.cl.PollRecords(ctx, int(room))
+		// The poll blocks rebalances until AllowRebalance: accept ties
+		// each record to its partition's current assignment, so that a
+		// later revoke finds the records it must wait for or drop.
+		var err error
+		batch, err = c.accept(fs, batch[:0])
+		c.cl.AllowRebalance()
+		if err != nil {
+			if c.isStopping() || ctx.Err() != nil {
+				return nil
+			}
+			return err
+		}
+		for i := range batch {
+			if ctx.Err() != nil {
+				break // the rest is not handed out, so never committed
+			}
+			r := c.push(batch[i])
+			batch[i] = polled{}
+			if r != nil {
+				handle(ctx, r)
+			}
+		}
+		clear(batch)
+	}
+}
+
+type polled struct {
+	p *partition
+	r *kgo.Record
+}
+
+// accept appends fs's records, with their partitions, to batch. It returns
+// an error only if the client is closed.
+func (c *Consumer) accept(fs kgo.Fetches, batch []polled) ([]polled, error) {
+	var closedErr error
+	fs.EachError(func(topic string, partition int32, err error) {
+		switch {
+		case errors.Is(err, kgo.ErrClientClosed):
+			closedErr = fmt.Errorf("consume: %w", err)
+		case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		default:
+			c.log.Warn("fetch error", zap.String("topic", topic), zap.Int32("partition", partition), zap.Error(err))
+		}
+	})
+	if closedErr != nil {
+		return batch, closedErr
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	fs.EachPartition(func(fp kgo.FetchTopicPartition) {
+		if len(fp.Records) == 0 {
+			return
+		}
+		p := c.partitionLocked(fp.Topic, fp.Partition)
+		p.mu.Lock()
+		p.hwm = fp.HighWatermark
+		if p.start < 0 {
+			p.start = fp.Records[0].Offset
+		}
+		p.mu.Unlock()
+		for _, r := range fp.Records {
+			batch = append(batch, polled{p, r})
+		}
+	})
+	return batch, nil
+}
+
+// partitionLocked returns the tracked partition, creating it; c.mu is held.
+// Polled records can only be for an assigned partition, and nothing is
+// revoked between a poll and AllowRebalance, so creating it here is safe.
+func (c *Consumer) partitionLocked(topic string, partition int32) *partition {
+	k := tp{topic, partition}
+	p := c.parts[k]
+	if p == nil {
+		p = newPartition(topic, partition)
+		c.parts[k] = p
+	}
+	return p
+}
+
+// push starts tracking pr and returns its Record, or nil if its partition
+// was revoked since the poll (the next owner reads it again) or the offset
+// was already handed out.
+func (c *Consumer) push(pr polled) *Record {
+	p := pr.p
+	p.mu.Lock()
+	if p.gone {
+		p.mu.Unlock()
+		return nil
+	}
+	seq, ok := p.t.push(pr.r.Offset, pr.r.LeaderEpoch)
+	p.mu.Unlock()
+	if !ok {
+		c.log.Warn("record redelivered, skipped", zap.String("topic", p.topic), zap.Int32("partition", p.partition), zap.Int64("offset", pr.r.Offset))
+		return nil
+	}
+	c.consumed.Add(1)
+	c.inFlight.Add(1)
+	c.held.Add(1)
+	return &Record{Record: pr.r, c: c, p: p, seq: seq}
+}
+
+func (c *Consumer) isStopping() bool {
+	select {
+	case <-c.stop:
+		return true
+	default:
+		return false
+	}
+}
+
+// stopFetching makes Run return and stops the commit loop's next tick.
+func (c *Consumer) stopFetching() {
+	c.stopOnce.Do(func() {
+		close(c.stop)
+		c.mu.Lock()
+		if c.cancelRun != nil {
+			c.cancelRun()
+		}
+		c.mu.Unlock()
+	})
+}
+
+// Close shuts down in two phases. It stops fetching and waits, until ctx is
+// done, for Run to return and for every record handed out to be Done; then
+// it commits what is committable (with its own CommitTimeout, even if ctx
+// has ended), leaves the group and closes the client. Records not Done by
+// then stay uncommitted and go to the partition's next owner: Close then
+// returns an error wrapping ErrInFlight. A second Close, or Close after
+// Abort, returns ErrClosed.
+func (c *Consumer) Close(ctx context.Context) error {
+	if !c.closed.CompareAndSwap(false, true) {
+		return ErrClosed
+	}
+	c.stopFetching()
+	var errs []error
+	if c.started.Load() {
+		select {
+		case <-c.runDone:
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("consume: waiting for Run to return: %w", ctx.Err()))
+		}
+	}
+	if err := c.waitIdle(ctx); err != nil {
+		errs = append(errs, err)
+	}
+	close(c.quit)
+	<-c.loopDone
+
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
+	defer cancel()
+	parts := c.take(nil, true)
+	if err := c.commit(cctx, parts, true); err != nil {
+		errs = append(errs, err)
+	}
+	c.forget(parts)
+	// Leaving calls onRevoked for every partition; none is tracked now,
+	// so it commits nothing more.
+	c.cl.CloseAllowingRebalance()
+	c.log.Info("consumer closed", zap.Int64("consumed", c.consumed.Load()), zap.Int64("done", c.doneN.Load()))
+	return errors.Join(errs...)
+}
+
+// waitIdle waits until no record is in flight or ctx is done.
+func (c *Consumer) waitIdle(ctx context.Context) error {
+	for {
+		n := c.inFlight.Load()
+		if n == 0 {
+			return nil
+		}
+		select {
+		case <-c.idle:
+		case <-ctx.Done():
+			return fmt.Errorf("%w: %d not done: %w", ErrInFlight, n, ctx.Err())
+		}
+	}
+}
+
+// Abort closes the client at once, as a crash would: it waits for no
+// record and commits nothing more. Later Done calls are ignored. It is for
+// tests of crash recovery; a second call, or one after Close, does nothing.
+func (c *Consumer) Abort() {
+	if !c.closed.CompareAndSwap(false, true) {
+		return
+	}
+	c.aborted.Store(true)
+	close(c.abort)
+	c.stopFetching()
+	close(c.quit)
+	c.forget(c.take(nil, true))
+	c.cl.CloseAllowingRebalance()
+	<-c.loopDone
+}

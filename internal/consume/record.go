@@ -1,0 +1,135 @@
+package consume
+
+import (
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Record is a Kafka record handed out by Run, with what tracks its offset.
+type Record struct {
+	*kgo.Record
+
+	c   *Consumer
+	p   *partition
+	seq uint64
+}
+
+// Done reports the record finished: acknowledged by Optikpi or written to
+// the dead-letter topic. Its offset becomes committable once every earlier
+// record of its partition is Done too. Done is safe from any goroutine and
+// idempotent; it is ignored once this member lost the partition (the next
+// owner reads the record again) or after Abort.
+func (r *Record) Done() {
+	if r == nil || r.p == nil {
+		return
+	}
+	r.c.done(r.p, r.seq)
+}
+
+// partition is one assigned partition's tracking state. A revoke marks it
+// gone and, once forgotten, it is no longer in Consumer.parts: a partition
+// assigned again gets a new one, so stale records and Done calls can never
+// touch the new assignment.
+type partition struct {
+	topic     string
+	partition int32
+
+	mu        sync.Mutex
+	t         tracker
+	hwm       int64 // high watermark of the last fetch; -1 unknown
+	start     int64 // first offset fetched; -1 none yet
+	committed int64 // last offset this member committed; -1 none
+	gone      bool  // revoked or lost: Run hands out no more of it
+	forgotten bool  // no longer counted: Done is ignored
+	drained   chan struct{}
+}
+
+func newPartition(topic string, p int32) *partition {
+	return &partition{topic: topic, partition: p, t: newTracker(), hwm: -1, start: -1, committed: -1}
+}
+
+func (c *Consumer) done(p *partition, seq uint64) {
+	p.mu.Lock()
+	if p.forgotten {
+		p.mu.Unlock()
+		return
+	}
+	first, released := p.t.done(seq)
+	if first && p.drained != nil && p.t.pending == 0 {
+		close(p.drained)
+		p.drained = nil
+	}
+	p.mu.Unlock()
+	if !first {
+		return
+	}
+	c.doneN.Add(1)
+	c.held.Add(-int64(released))
+	if c.inFlight.Add(-1) == 0 {
+		signal(c.idle)
+	}
+	signal(c.room)
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// take removes the given partitions (all of them when all is set) from
+// the tracked set and marks them gone, so that Run hands out none of their
+// records; the periodic commit no longer sees them.
+func (c *Consumer) take(which map[string][]int32, all bool) []*partition {
+	c.mu.Lock()
+	var out []*partition
+	if all {
+		for k, p := range c.parts {
+			out = append(out, p)
+			delete(c.parts, k)
+		}
+	} else {
+		for topic, ps := range which {
+			for _, n := range ps {
+				k := tp{topic, n}
+				if p := c.parts[k]; p != nil {
+					out = append(out, p)
+					delete(c.parts, k)
+				}
+			}
+		}
+	}
+	c.mu.Unlock()
+	for _, p := range out {
+		p.mu.Lock()
+		p.gone = true
+		p.mu.Unlock()
+	}
+	return out
+}
+
+// forget stops counting parts' records: what is still in flight no longer
+// holds room, and its Done is ignored.
+func (c *Consumer) forget(parts []*partition) {
+	for _, p := range parts {
+		p.mu.Lock()
+		if p.forgotten {
+			p.mu.Unlock()
+			continue
+		}
+		p.forgotten = true
+		pending, held := p.t.pending, p.t.unreleased()
+		if p.drained != nil {
+			close(p.drained)
+			p.drained = nil
+		}
+		p.mu.Unlock()
+		c.held.Add(-int64(held))
+		if pending > 0 && c.inFlight.Add(-int64(pending)) == 0 {
+			signal(c.idle)
+		}
+		signal(c.room)
+	}
+}

@@ -1,0 +1,121 @@
+package consume
+
+import (
+	"maps"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Stats is a snapshot of the consumer's progress.
+type Stats struct {
+	// Consumed counts records handed to handle.
+	Consumed int64
+	// Done counts records reported Done (first calls only).
+	Done int64
+	// InFlight is records handed out and not yet Done.
+	InFlight int64
+	// Committed is the last offset (the next to read) this member
+	// committed, per topic and partition, including partitions it held
+	// earlier.
+	Committed map[string]map[int32]int64
+	// Lag sums, over the partitions this member holds, the records from
+	// the first one not Done up to the high watermark of the last fetch.
+	Lag int64
+}
+
+// Stats returns a snapshot; it is safe to call at any time.
+func (c *Consumer) Stats() Stats {
+	s := Stats{
+		Consumed: c.consumed.Load(),
+		Done:     c.doneN.Load(),
+		InFlight: c.inFlight.Load(),
+		Lag:      c.lag(),
+	}
+	c.mu.Lock()
+	s.Committed = make(map[string]map[int32]int64, len(c.committed))
+	for t, ps := range c.committed {
+		s.Committed[t] = maps.Clone(ps)
+	}
+	c.mu.Unlock()
+	return s
+}
+
+func (c *Consumer) lag() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var lag int64
+	for _, p := range c.parts {
+		p.mu.Lock()
+		next, ok := p.t.next()
+		if !ok {
+			next = p.start
+		}
+		if p.hwm >= 0 && next >= 0 && p.hwm > next {
+			lag += p.hwm - next
+		}
+		p.mu.Unlock()
+	}
+	return lag
+}
+
+const namespace = "optikpi_relay"
+
+type metrics struct {
+	collectors []prometheus.Collector
+	commits    *prometheus.CounterVec
+}
+
+func newMetrics(c *Consumer) *metrics {
+	m := &metrics{
+		commits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "consumer", Name: "commits_total",
+			Help: "Offset commit requests by result (ok, error).",
+		}, []string{"result"}),
+	}
+	m.commits.WithLabelValues("ok")
+	m.commits.WithLabelValues("error")
+	m.collectors = []prometheus.Collector{
+		m.commits,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "consumer", Name: "records_consumed_total",
+			Help: "Records handed to the pipeline.",
+		}, func() float64 { return float64(c.consumed.Load()) }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Namespace: namespace, Subsystem: "consumer", Name: "records_done_total",
+			Help: "Records finished: delivered or dead-lettered.",
+		}, func() float64 { return float64(c.doneN.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: namespace, Subsystem: "consumer", Name: "records_in_flight",
+			Help: "Records handed to the pipeline and not yet finished.",
+		}, func() float64 { return float64(c.inFlight.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: namespace, Subsystem: "consumer", Name: "lag",
+			Help: "Records not yet finished in the assigned partitions, up to their fetched high watermarks.",
+		}, func() float64 { return float64(c.lag()) }),
+	}
+	return m
+}
+
+func (m *metrics) register(r prometheus.Registerer) error {
+	if r == nil {
+		return nil
+	}
+	for i, col := range m.collectors {
+		if err := r.Register(col); err != nil {
+			for _, done := range m.collectors[:i] {
+				r.Unregister(done)
+			}
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *metrics) unregister(r prometheus.Registerer) {
+	if r == nil {
+		return
+	}
+	for _, col := range m.collectors {
+		r.Unregister(col)
+	}
+}
