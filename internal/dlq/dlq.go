@@ -1,0 +1,100 @@
+// Package dlq writes records that cannot be delivered to a dead-letter topic, with the reason in headers, and reads them back.
+//
+// A dead letter keeps the original record whole: its key (so a replay
+// lands on the same partition), its value and its headers, followed by
+// headers named "optikpi-relay-…" that say where it came from and why it
+// failed. An Entry has no field for credentials, so no API token is ever
+// written: error messages are written as given, and the code producing
+// them (the Optikpi client) never puts a token in one.
+package dlq
+
+import (
+	"errors"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Reason says why a record was dead-lettered.
+type Reason string
+
+// The reasons a record is dead-lettered.
+const (
+	ReasonUnparseable      Reason = "unparseable"       // the value is not the JSON expected
+	ReasonUnrouted         Reason = "unrouted"          // no route matches the record
+	ReasonInvalid          Reason = "invalid"           // the mapped record fails validation
+	ReasonRejected         Reason = "rejected"          // Optikpi refused it (4xx)
+	ReasonTooLarge         Reason = "too_large"         // too large for one request, even alone
+	ReasonRetriesExhausted Reason = "retries_exhausted" // delivery kept failing
+)
+
+// Reasons lists every Reason, for metrics and reports.
+var Reasons = []Reason{ReasonUnparseable, ReasonUnrouted, ReasonInvalid, ReasonRejected, ReasonTooLarge, ReasonRetriesExhausted}
+
+// Entry is one dead letter: the original record and why it failed.
+type Entry struct {
+	// Source is the original record. Its key, value, headers, topic,
+	// partition, offset and timestamp are all kept; Write requires it.
+	Source *kgo.Record
+	// Reason is why the record failed.
+	Reason Reason
+	// Message is the error message, at most MaxMessageBytes.
+	Message string
+	// Route, Destination and Endpoint say where the record was headed,
+	// as far as it got; empty when unknown.
+	Route, Destination, Endpoint string
+	// Status is the HTTP status of Optikpi's answer; 0 if none.
+	Status int
+	// APIError is Optikpi's error body as received, at most
+	// MaxAPIErrorBytes.
+	APIError []byte
+	// Attempts is how many delivery attempts were made.
+	Attempts int
+	// FailedAt is when the record was given up; zero means now. It is
+	// also the dead letter's Kafka timestamp, so the topic's retention
+	// counts from the failure, not from the original record.
+	FailedAt time.Time
+	// Version is the relay version that wrote the entry, as set by
+	// Parse; Write ignores it and writes Options.Version.
+	Version string
+}
+
+// Bounds on what an entry carries in headers; longer values are cut.
+const (
+	MaxMessageBytes  = 8 << 10
+	MaxAPIErrorBytes = 8 << 10
+)
+
+// Header names, after the original record's headers.
+const (
+	HeaderPrefix      = "optikpi-relay-"
+	HeaderReason      = HeaderPrefix + "reason" // always the first of the relay's headers
+	HeaderError       = HeaderPrefix + "error"
+	HeaderTopic       = HeaderPrefix + "topic"
+	HeaderPartition   = HeaderPrefix + "partition"
+	HeaderOffset      = HeaderPrefix + "offset"
+	HeaderTimestamp   = HeaderPrefix + "timestamp" // RFC 3339, milliseconds, UTC
+	HeaderRoute       = HeaderPrefix + "route"
+	HeaderDestination = HeaderPrefix + "destination"
+	HeaderEndpoint    = HeaderPrefix + "endpoint"
+	HeaderHTTPStatus  = HeaderPrefix + "http-status"
+	HeaderAPIError    = HeaderPrefix + "api-error"
+	HeaderAttempts    = HeaderPrefix + "attempts"
+	HeaderFailedAt    = HeaderPrefix + "failed-at" // RFC 3339, milliseconds, UTC
+	HeaderVersion     = HeaderPrefix + "version"
+)
+
+// Errors; test with errors.Is.
+var (
+	// ErrInvalidOptions wraps every problem NewWriter finds.
+	ErrInvalidOptions = errors.New("dlq: invalid options")
+	// ErrInvalidEntry is given to done for an Entry without Source.
+	ErrInvalidEntry = errors.New("dlq: invalid entry")
+	// ErrClosed is given to done for writes the writer gave up at Close.
+	ErrClosed = errors.New("dlq: writer closed")
+	// ErrNotDeadLetter is returned by Parse for a record without the
+	// relay's headers.
+	ErrNotDeadLetter = errors.New("dlq: not a dead letter")
+	// ErrMalformed is returned by Parse for a relay header it cannot read.
+	ErrMalformed = errors.New("dlq: malformed dead letter")
+)
