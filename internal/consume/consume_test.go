@@ -169,6 +169,21 @@ func waitFor(t *testing.T, what string, cond func() (bool, string)) {
 	}
 }
 
+// holding produces n records to each of parts partitions and runs a
+// consumer of group "g" that holds every record it is handed, until it
+// holds them all.
+func holding(t *testing.T, parts int32, n int, o Options) (*env, *Consumer, *sink, func()) {
+	t.Helper()
+	e := newEnv(t, parts)
+	e.produce(parts, n)
+	c := e.consumer("g", o)
+	s := newSink()
+	wait := run(t, c, s.handle)
+	total := int(parts) * n
+	waitFor(t, fmt.Sprintf("%d records handed out", total), func() (bool, string) { return s.count() == total, fmt.Sprint(s.count()) })
+	return e, c, s, wait
+}
+
 func closeOK(t *testing.T, c *Consumer) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
@@ -223,12 +238,7 @@ func TestNewValidates(t *testing.T) {
 // TestCommitsUpToFirstNotDone finishes records out of order and checks the
 // group's committed offset after each step: never past a record not Done.
 func TestCommitsUpToFirstNotDone(t *testing.T) {
-	e := newEnv(t, 1)
-	e.produce(1, 10)
-	c := e.consumer("g", Options{})
-	s := newSink()
-	wait := run(t, c, s.handle)
-	waitFor(t, "10 records handed out", func() (bool, string) { return s.count() == 10, fmt.Sprint(s.count()) })
+	e, c, s, wait := holding(t, 1, 10, Options{})
 
 	steps := []struct {
 		done []int64
@@ -300,12 +310,7 @@ func TestCloseCommitsEverythingDone(t *testing.T) {
 // TestCloseLeavesUndoneUncommitted: records not Done by the end of Close's
 // context stay uncommitted.
 func TestCloseLeavesUndoneUncommitted(t *testing.T) {
-	e := newEnv(t, 1)
-	e.produce(1, 5)
-	c := e.consumer("g", Options{CommitInterval: time.Hour})
-	s := newSink()
-	wait := run(t, c, s.handle)
-	waitFor(t, "5 handed out", func() (bool, string) { return s.count() == 5, fmt.Sprint(s.count()) })
+	e, c, s, wait := holding(t, 1, 5, Options{CommitInterval: time.Hour})
 	for _, o := range []int64{0, 1, 3} {
 		s.find(0, o).Done()
 	}
@@ -505,13 +510,8 @@ func TestAbortCommitsNothing(t *testing.T) {
 // owner starts after them.
 func TestRevokeWaitsForInFlight(t *testing.T) {
 	const perPart = 20
-	e := newEnv(t, 2)
-	e.produce(2, perPart)
 	revoking := make(chan []*partition, 1)
-	a := e.consumer("g", Options{RevokeTimeout: time.Minute, onRevokeWait: func(parts []*partition) { revoking <- parts }})
-	sa := newSink()
-	waitA := run(t, a, sa.handle)
-	waitFor(t, "a holds every record", func() (bool, string) { return sa.count() == 2*perPart, fmt.Sprint(sa.count()) })
+	e, a, sa, waitA := holding(t, 2, perPart, Options{RevokeTimeout: time.Minute, onRevokeWait: func(parts []*partition) { revoking <- parts }})
 
 	b := e.consumer("g", Options{})
 	sb := newSink()
@@ -648,12 +648,7 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 // TestLostForgetsWithoutCommit: a lost partition's records in flight stop
 // counting, their Done is ignored and nothing is committed for them.
 func TestLostForgetsWithoutCommit(t *testing.T) {
-	e := newEnv(t, 2)
-	e.produce(2, 3)
-	c := e.consumer("g", Options{CommitInterval: time.Hour})
-	s := newSink()
-	wait := run(t, c, s.handle)
-	waitFor(t, "6 handed out", func() (bool, string) { return s.count() == 6, fmt.Sprint(s.count()) })
+	e, c, s, wait := holding(t, 2, 3, Options{CommitInterval: time.Hour})
 	c.onLost(context.Background(), c.cl, map[string][]int32{testTopic: {0}})
 	if st := c.Stats(); st.InFlight != 3 {
 		t.Errorf("in flight %d after losing partition 0, want 3", st.InFlight)
