@@ -35,8 +35,10 @@ const (
 	DefaultRevokeTimeout  = 10 * time.Second
 	DefaultCommitTimeout  = 10 * time.Second
 	// DefaultFetchMaxBytes bounds one fetch response, and so what kgo
-	// buffers per broker while Run waits for room (kgo's own default is
-	// 50 MiB). ClientOpts can override it with kgo.FetchMaxBytes.
+	// buffers per broker while Run waits for room: a broker gets its next
+	// fetch only once the last one was polled (kgo's own default is 50
+	// MiB). kgo.MaxBufferedRecords and MaxBufferedBytes bound producing
+	// only. ClientOpts can override it with kgo.FetchMaxBytes.
 	DefaultFetchMaxBytes = 16 << 20
 )
 

@@ -665,3 +665,26 @@ func TestLostForgetsWithoutCommit(t *testing.T) {
 		t.Errorf("committed %v, want only partition 1 at 3", got)
 	}
 }
+
+// TestAbandon: an abandoned record does not hold up Close, and nothing is
+// committed at or past it.
+func TestAbandon(t *testing.T) {
+	e, c, s, wait := holding(t, 1, 4, Options{CommitInterval: time.Hour})
+	s.find(0, 0).Done()
+	s.find(0, 1).Abandon()
+	s.find(0, 1).Done() // ignored
+	s.find(0, 2).Done()
+	s.find(0, 3).Done()
+	if st := c.Stats(); st.InFlight != 0 || st.Done != 3 {
+		t.Errorf("stats %+v, want 0 in flight, 3 done", st)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := c.Close(ctx); err != nil {
+		t.Errorf("Close = %v, want nil", err)
+	}
+	wait()
+	if got := e.committed("g"); got[0] != 1 {
+		t.Errorf("committed %v, want partition 0 at 1", got)
+	}
+}

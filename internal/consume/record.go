@@ -45,17 +45,42 @@ type partition struct {
 	drained   chan struct{}
 }
 
+// Abandon reports that the record will not be finished by this member,
+// typically because the pipeline is shutting down before it could be
+// queued. It stops counting as in flight, so Close and a revoke do not
+// wait for it, but its partition is never committed at or past it: the
+// next owner of the partition reads it again. A Done after Abandon, or an
+// Abandon after Done, is ignored.
+func (r *Record) Abandon() {
+	if r == nil || r.p == nil {
+		return
+	}
+	r.c.abandon(r.p, r.seq)
+}
+
 func newPartition(topic string, p int32) *partition {
 	return &partition{topic: topic, partition: p, t: newTracker(), hwm: -1, start: -1, committed: -1}
 }
 
-func (c *Consumer) done(p *partition, seq uint64) {
+func (c *Consumer) done(p *partition, seq uint64)    { c.finish(p, seq, false) }
+func (c *Consumer) abandon(p *partition, seq uint64) { c.finish(p, seq, true) }
+
+// finish takes the record at seq out of flight: done, or abandoned.
+func (c *Consumer) finish(p *partition, seq uint64, abandon bool) {
 	p.mu.Lock()
 	if p.forgotten {
 		p.mu.Unlock()
 		return
 	}
-	first, released := p.t.done(seq)
+	var (
+		first    bool
+		released int
+	)
+	if abandon {
+		first = p.t.abandon(seq)
+	} else {
+		first, released = p.t.done(seq)
+	}
 	if first && p.drained != nil && p.t.pending == 0 {
 		close(p.drained)
 		p.drained = nil
@@ -64,8 +89,10 @@ func (c *Consumer) done(p *partition, seq uint64) {
 	if !first {
 		return
 	}
-	c.doneN.Add(1)
-	c.held.Add(-int64(released))
+	if !abandon {
+		c.doneN.Add(1)
+		c.held.Add(-int64(released))
+	}
 	if c.inFlight.Add(-1) == 0 {
 		signal(c.idle)
 	}

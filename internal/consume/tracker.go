@@ -25,9 +25,10 @@ type tracker struct {
 }
 
 type slot struct {
-	offset int64
-	epoch  int32
-	done   bool
+	offset    int64
+	epoch     int32
+	done      bool
+	abandoned bool // never done: holds the partition's commit here
 }
 
 func newTracker() tracker {
@@ -68,7 +69,7 @@ func (t *tracker) done(seq uint64) (first bool, released int) {
 	}
 	mask := uint64(len(t.ring) - 1)
 	s := &t.ring[seq&mask]
-	if s.done {
+	if s.done || s.abandoned {
 		return false, 0
 	}
 	s.done = true
@@ -84,6 +85,22 @@ func (t *tracker) done(seq uint64) (first bool, released int) {
 		released++
 	}
 	return true, released
+}
+
+// abandon marks the record at seq as one that will never be done: it no
+// longer counts as pending, and nothing at or after it becomes committable.
+// It reports false if the record was already done or abandoned.
+func (t *tracker) abandon(seq uint64) bool {
+	if seq < t.head || seq >= t.tail {
+		return false
+	}
+	s := &t.ring[seq&uint64(len(t.ring)-1)]
+	if s.done || s.abandoned {
+		return false
+	}
+	s.abandoned = true
+	t.pending--
+	return true
 }
 
 // committable returns the offset to commit: the next offset to read after

@@ -17,18 +17,22 @@ func TestTracker(t *testing.T) {
 		offsets []int64 // pushed in this order
 		done    []int   // indexes into offsets, Done in this order
 		want    want
+		abandon []int // indexes into offsets, abandoned before the Dones
 	}{
-		{"nothing", nil, nil, want{-1, 0, 0}},
-		{"pushed, none done", []int64{0, 1, 2}, nil, want{-1, 3, 3}},
-		{"in order", []int64{0, 1, 2}, []int{0, 1, 2}, want{3, 0, 0}},
-		{"head not done", []int64{0, 1, 2}, []int{1, 2}, want{-1, 1, 3}},
-		{"middle not done", []int64{0, 1, 2, 3}, []int{0, 3, 2}, want{1, 1, 3}},
-		{"reverse", []int64{5, 6, 7, 8}, []int{3, 2, 1, 0}, want{9, 0, 0}},
-		{"gaps in offsets", []int64{10, 13, 20}, []int{0, 1}, want{14, 1, 1}},
-		{"double done", []int64{0, 1}, []int{1, 1, 0, 0}, want{2, 0, 0}},
-		{"redelivery ignored", []int64{4, 5, 5, 3, 6}, []int{0, 1, 4}, want{7, 0, 0}},
-		{"grows past 16", seqOffsets(0, 40), seqIndexes(1, 40), want{-1, 1, 40}},
-		{"grows then drains", seqOffsets(0, 40), append(seqIndexes(1, 40), 0), want{40, 0, 0}},
+		{"nothing", nil, nil, want{-1, 0, 0}, nil},
+		{"pushed, none done", []int64{0, 1, 2}, nil, want{-1, 3, 3}, nil},
+		{"in order", []int64{0, 1, 2}, []int{0, 1, 2}, want{3, 0, 0}, nil},
+		{"head not done", []int64{0, 1, 2}, []int{1, 2}, want{-1, 1, 3}, nil},
+		{"middle not done", []int64{0, 1, 2, 3}, []int{0, 3, 2}, want{1, 1, 3}, nil},
+		{"reverse", []int64{5, 6, 7, 8}, []int{3, 2, 1, 0}, want{9, 0, 0}, nil},
+		{"gaps in offsets", []int64{10, 13, 20}, []int{0, 1}, want{14, 1, 1}, nil},
+		{"double done", []int64{0, 1}, []int{1, 1, 0, 0}, want{2, 0, 0}, nil},
+		{"redelivery ignored", []int64{4, 5, 5, 3, 6}, []int{0, 1, 4}, want{7, 0, 0}, nil},
+		{"grows past 16", seqOffsets(0, 40), seqIndexes(1, 40), want{-1, 1, 40}, nil},
+		{"grows then drains", seqOffsets(0, 40), append(seqIndexes(1, 40), 0), want{40, 0, 0}, nil},
+		{"abandoned holds the commit", []int64{0, 1, 2, 3}, []int{0, 2, 3}, want{1, 0, 3}, []int{1}},
+		{"done after abandon ignored", []int64{0, 1}, []int{0, 1}, want{-1, 0, 2}, []int{0}},
+		{"abandon after done ignored", []int64{0, 1}, []int{0, 1}, want{2, 0, 0}, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -38,10 +42,16 @@ func TestTracker(t *testing.T) {
 			for i, o := range tt.offsets {
 				seqs[i], ok[i] = tr.push(o, 1)
 			}
+			for _, i := range tt.abandon {
+				tr.abandon(seqs[i])
+			}
 			for _, i := range tt.done {
 				if ok[i] {
 					tr.done(seqs[i])
 				}
+			}
+			if tt.name == "abandon after done ignored" && tr.abandon(seqs[0]) {
+				t.Error("abandon after done reported true")
 			}
 			got := want{-1, tr.pending, tr.unreleased()}
 			if eo, ok := tr.committable(); ok {
