@@ -382,6 +382,8 @@ func NewClient(baseURL, accountID, workspaceID string, token TokenSource, opts .
 		return nil, errors.New("optikpi: account id is empty")
 	case strings.TrimSpace(workspaceID) == "":
 		return nil, errors.New("optikpi: workspace id is empty")
+	case !validHeaderValue(accountID) || !validHeaderValue(workspaceID):
+		return nil, errors.New("optikpi: account and workspace ids must not contain control characters")
 	case token == nil:
 		return nil, errors.New("optikpi: token source is nil")
 	case cfg.maxErrorBody < 0:
@@ -569,6 +571,10 @@ func (c *Client) currentSigner() (string, *Signer, error) {
 	if token == "" {
 		return "", nil, errors.New("optikpi: the token source returned an empty token")
 	}
+	if !validHeaderValue(token) {
+		// Else every attempt would fail in the transport, and be retried.
+		return "", nil, errors.New("optikpi: the token contains control characters")
+	}
 	if ts := c.signer.Load(); ts != nil && ts.token == token {
 		return token, ts.signer, nil
 	}
@@ -645,6 +651,16 @@ func retryAfter(h http.Header, now time.Time) time.Duration {
 		return t.Sub(now)
 	}
 	return 0
+}
+
+// validHeaderValue reports whether s can be sent as a header value as is.
+func validHeaderValue(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < ' ' && c != '\t') || c == 0x7f {
+			return false
+		}
+	}
+	return true
 }
 
 // scrubErr keeps the token out of a transport error's text, whatever it
@@ -725,7 +741,9 @@ func (c *Client) Health(ctx context.Context) (Health, error) {
 
 // attemptTransport waits on the endpoint's rate limiter before every
 // attempt, counts the attempts, and bounds each by the per-attempt timeout,
-// which the wait is not part of.
+// which the wait is not part of. It deliberately lacks CloseIdleConnections:
+// retryablehttp calls that whenever one Send gives up, which would empty the
+// pool under every other Send.
 type attemptTransport struct {
 	next    http.RoundTripper
 	timeout time.Duration

@@ -189,6 +189,7 @@ func TestNewClientValidates(t *testing.T) {
 		{"no account", "https://gw.example.com", " ", "w", tok, nil, "account id"},
 		{"no workspace", "https://gw.example.com", "a", "", tok, nil, "workspace id"},
 		{"no token source", "https://gw.example.com", "a", "w", nil, nil, "token source"},
+		{"control character", "https://gw.example.com", "a\r\n", "w", tok, nil, "control characters"},
 		{"negative attempts", "https://gw.example.com", "a", "w", tok, []ClientOption{WithRetry(RetryPolicy{MaxAttempts: -1})}, "max attempts"},
 		{"min over max", "https://gw.example.com", "a", "w", tok, []ClientOption{WithRetry(RetryPolicy{MinBackoff: time.Minute, MaxBackoff: time.Second})}, "exceeds"},
 		{"zero rate", "https://gw.example.com", "a", "w", tok, []ClientOption{WithRateLimits(map[Kind]rate.Limit{KindDeposit: 0})}, "rate limit"},
@@ -630,7 +631,7 @@ func (f tokenFunc) Token() (string, error) { return f() }
 
 func TestSendTokenSourceErrors(t *testing.T) {
 	s := newServer(t, func(_ int, w http.ResponseWriter, r *http.Request) { reply(w, 200, `{}`) })
-	for _, src := range []TokenSource{StaticToken(""), tokenFunc(func() (string, error) { return "", errors.New("vault sealed") })} {
+	for _, src := range []TokenSource{StaticToken(""), StaticToken("tok\nen"), tokenFunc(func() (string, error) { return "", errors.New("vault sealed") })} {
 		c, err := NewClient(s.base, testAccount, testWorkspace, src)
 		if err != nil {
 			t.Fatal(err)

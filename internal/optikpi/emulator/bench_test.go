@@ -36,11 +36,11 @@ func (w *discardWriter) reset() {
 	w.status = 0
 }
 
-// signedRequest returns a request of body to endpoint, signed with the test
+// signedRequest returns a POST of body to url, signed with the test
 // credentials.
-func signedRequest(t testing.TB, endpoint string, body []byte) *http.Request {
+func signedRequest(t testing.TB, url string, body []byte) *http.Request {
 	t.Helper()
-	r, err := http.NewRequest(http.MethodPost, "http://emulator"+ingestRoot+endpoint, bytes.NewReader(body))
+	r, err := http.NewRequest(http.MethodPost, url, bytes.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +73,7 @@ func BenchmarkIngest500(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			req := signedRequest(b, "/events/deposit", body)
+			req := signedRequest(b, "http://emulator"+ingestRoot+"/events/deposit", body)
 			rd := bytes.NewReader(body)
 			w := newDiscardWriter()
 			b.SetBytes(int64(len(body)))

@@ -96,17 +96,7 @@ func batch(t testing.TB, from, n int) []byte { return optikpi.AppendBatch(nil, e
 // parsed error body (zero on success).
 func post(t *testing.T, s *Server, endpoint string, body []byte, edit func(r *http.Request)) (int, http.Header, optikpi.APIError) {
 	t.Helper()
-	req, err := http.NewRequest(http.MethodPost, s.URL+endpoint, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	signer := optikpi.NewSigner(optikpi.Credentials{Token: testToken, AccountID: testAccount, WorkspaceID: testWorkspace})
-	req.Header.Set("x-optikpi-token", testToken)
-	req.Header.Set("x-optikpi-account-id", testAccount)
-	req.Header.Set("x-optikpi-workspace-id", testWorkspace)
-	req.Header.Set("x-hmac-signature", signer.Sign(body))
-	req.Header.Set("x-hmac-algorithm", "sha256")
-	req.Header.Set("Content-Type", "application/json")
+	req := signedRequest(t, s.URL+endpoint, body)
 	if edit != nil {
 		edit(req)
 	}
@@ -396,41 +386,36 @@ func TestClientSeesThrottling(t *testing.T) {
 	}
 }
 
-func TestFailRate(t *testing.T) {
-	cfg := testConfig()
-	cfg.FailRate = 1
-	s := start(t, cfg)
-	c := client(t, s, optikpi.WithRetry(optikpi.RetryPolicy{MaxAttempts: 3, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}))
-	_, err := c.Send(context.Background(), optikpi.KindDeposit, batch(t, 0, 2))
-	var e *optikpi.Error
-	if !errors.As(err, &e) || !errors.Is(err, optikpi.ErrTransient) || (e.Status != 500 && e.Status != 503) || e.Attempts != 3 {
-		t.Fatalf("Send error = %v; want transient 500 or 503 after 3 attempts", err)
+// TestFaults: injected failures and dropped connections reach the real
+// client as transient errors, and stop when turned off.
+func TestFaults(t *testing.T) {
+	cases := []struct {
+		name   string
+		set    func(*Emulator, float64)
+		status func(int) bool
+		count  func(EndpointStats) int64
+	}{
+		{"fail", (*Emulator).SetFailRate, func(s int) bool { return s == 500 || s == 503 }, func(s EndpointStats) int64 { return s.Failed }},
+		{"drop", (*Emulator).SetDropRate, func(s int) bool { return s == 0 }, func(s EndpointStats) int64 { return s.Dropped }},
 	}
-	if st := s.Stats().Endpoints["/events/deposit"]; st.Failed != 3 || st.Accepted != 0 {
-		t.Errorf("stats = %+v; want 3 failed, none accepted", st)
-	}
-	s.SetFailRate(0)
-	if _, err := c.Send(context.Background(), optikpi.KindDeposit, batch(t, 0, 2)); err != nil {
-		t.Errorf("Send with the fault off: %v", err)
-	}
-}
-
-func TestDropRate(t *testing.T) {
-	cfg := testConfig()
-	cfg.DropRate = 1
-	s := start(t, cfg)
-	c := client(t, s, optikpi.WithRetry(optikpi.RetryPolicy{MaxAttempts: 2, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}))
-	_, err := c.Send(context.Background(), optikpi.KindDeposit, batch(t, 0, 2))
-	var e *optikpi.Error
-	if !errors.As(err, &e) || !errors.Is(err, optikpi.ErrTransient) || e.Status != 0 || e.Err == nil || e.Attempts != 2 {
-		t.Fatalf("Send error = %v; want a transient connection error after 2 attempts", err)
-	}
-	if st := s.Stats().Endpoints["/events/deposit"]; st.Dropped != 2 || st.Accepted != 0 {
-		t.Errorf("stats = %+v; want 2 dropped, none accepted", st)
-	}
-	s.SetDropRate(0)
-	if _, err := c.Send(context.Background(), optikpi.KindDeposit, batch(t, 0, 2)); err != nil {
-		t.Errorf("Send with the fault off: %v", err)
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := start(t, testConfig())
+			c.set(s.Emulator, 1)
+			cl := client(t, s, optikpi.WithRetry(optikpi.RetryPolicy{MaxAttempts: 3, MinBackoff: time.Millisecond, MaxBackoff: time.Millisecond}))
+			_, err := cl.Send(context.Background(), optikpi.KindDeposit, batch(t, 0, 2))
+			var e *optikpi.Error
+			if !errors.As(err, &e) || !errors.Is(err, optikpi.ErrTransient) || !c.status(e.Status) || e.Attempts != 3 {
+				t.Fatalf("Send error = %v; want a transient %s after 3 attempts", err, c.name)
+			}
+			if st := s.Stats().Endpoints["/events/deposit"]; c.count(st) != 3 || st.Accepted != 0 {
+				t.Errorf("stats = %+v; want 3 of %s, none accepted", st, c.name)
+			}
+			c.set(s.Emulator, 0)
+			if _, err := cl.Send(context.Background(), optikpi.KindDeposit, batch(t, 0, 2)); err != nil {
+				t.Errorf("Send with the fault off: %v", err)
+			}
+		})
 	}
 }
 
@@ -512,6 +497,6 @@ func TestHealthAndRoutes(t *testing.T) {
 func serve(t testing.TB, em *Emulator, endpoint string, body []byte) int {
 	t.Helper()
 	w := newDiscardWriter()
-	em.ServeHTTP(w, signedRequest(t, endpoint, body))
+	em.ServeHTTP(w, signedRequest(t, "http://emulator"+ingestRoot+endpoint, body))
 	return w.status
 }
