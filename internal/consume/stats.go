@@ -4,6 +4,8 @@ import (
 	"maps"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/optikpi/optikpi-relay/internal/telemetry"
 )
 
 // Stats is a snapshot of the consumer's progress.
@@ -58,7 +60,7 @@ func (c *Consumer) lag() int64 {
 	return lag
 }
 
-const namespace = "optikpi_relay"
+const namespace = telemetry.Namespace
 
 type metrics struct {
 	collectors []prometheus.Collector
@@ -97,25 +99,9 @@ func newMetrics(c *Consumer) *metrics {
 }
 
 func (m *metrics) register(r prometheus.Registerer) error {
-	if r == nil {
-		return nil
-	}
-	for i, col := range m.collectors {
-		if err := r.Register(col); err != nil {
-			for _, done := range m.collectors[:i] {
-				r.Unregister(done)
-			}
-			return err
-		}
-	}
-	return nil
+	return telemetry.Register(r, m.collectors...)
 }
 
 func (m *metrics) unregister(r prometheus.Registerer) {
-	if r == nil {
-		return
-	}
-	for _, col := range m.collectors {
-		r.Unregister(col)
-	}
+	telemetry.Unregister(r, m.collectors...)
 }

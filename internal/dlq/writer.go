@@ -13,6 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
+
+	"github.com/optikpi/optikpi-relay/internal/telemetry"
 )
 
 // Options configure a Writer.
@@ -259,7 +261,7 @@ func (w *Writer) Pending() int {
 	return w.pending
 }
 
-const namespace = "optikpi_relay"
+const namespace = telemetry.Namespace
 
 type metrics struct {
 	written *prometheus.CounterVec
@@ -284,15 +286,5 @@ func newMetrics() *metrics {
 }
 
 func (m *metrics) register(r prometheus.Registerer) error {
-	if r == nil {
-		return nil
-	}
-	if err := r.Register(m.written); err != nil {
-		return err
-	}
-	if err := r.Register(m.errors); err != nil {
-		r.Unregister(m.written)
-		return err
-	}
-	return nil
+	return telemetry.Register(r, m.written, m.errors)
 }
