@@ -1,0 +1,163 @@
+package sink
+
+import (
+	"fmt"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
+)
+
+// item is one queued record and its callback.
+type item struct {
+	rec  optikpi.Encoded
+	done func(*Failure)
+}
+
+// endpoint is one destination's endpoint: its lanes and metrics.
+type endpoint struct {
+	d    *destination
+	kind optikpi.Kind
+	path string
+	log  *zap.Logger
+	m    endpointMetrics
+
+	// lanes: one for events, sent by InFlight senders; InFlight for state
+	// kinds, each sent by one sender, so that a user's records, always in
+	// the same lane, go out one request after the other.
+	lanes   []*lane
+	senders int // per lane
+}
+
+// lane is a queue, its batcher, and the senders of its batches.
+type lane struct {
+	ep  *endpoint
+	in  chan item   // Send → batcher; closed by Close
+	out chan *batch // batcher → senders; unbuffered, so a batch grows while every sender is busy
+}
+
+// batch is records to send in one request.
+type batch struct {
+	items []item
+	size  int // of the body: brackets, commas and records
+}
+
+func newEndpoint(d *destination, k optikpi.Kind) *endpoint {
+	o := &d.s.opts
+	ep := &endpoint{
+		d:    d,
+		kind: k,
+		path: k.Endpoint(),
+		log:  d.log.With(zap.String("endpoint", k.Endpoint())),
+		m:    d.s.metrics.endpoint(d.name, k.Endpoint()),
+	}
+	lanes, senders := 1, o.InFlight
+	if k.IsState() {
+		lanes, senders = o.InFlight, 1
+	}
+	ep.senders = senders
+	queue := max(1, o.QueueSize/lanes)
+	for range lanes {
+		ep.lanes = append(ep.lanes, &lane{ep: ep, in: make(chan item, queue), out: make(chan *batch)})
+	}
+	return ep
+}
+
+// lane returns the lane of a record of user userID.
+func (ep *endpoint) lane(userID string) *lane {
+	if len(ep.lanes) == 1 {
+		return ep.lanes[0]
+	}
+	// FNV-1a: inline, so Send does not allocate.
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(userID); i++ {
+		h ^= uint64(userID[i])
+		h *= 1099511628211
+	}
+	return ep.lanes[h%uint64(len(ep.lanes))]
+}
+
+// batch turns the lane's records into batches until Close closes the queue
+// and the last batch is taken, or the sink abandons.
+func (l *lane) batch() {
+	s := l.ep.d.s
+	defer s.wg.Done()
+	defer close(l.out)
+	o := &s.opts
+	linger := time.NewTimer(time.Hour)
+	linger.Stop()
+	defer linger.Stop()
+
+	var (
+		in       = l.in
+		cur      = l.ep.newBatch()
+		carry    item // the record that did not fit in cur
+		hasCarry bool
+		ready    bool // cur goes to the first free sender
+	)
+	add := func(it item) {
+		n := len(it.rec.JSON)
+		switch {
+		case n+2 > MaxRequestBytes:
+			l.ep.fail([]item{it}, &Failure{Reason: ReasonTooLarge,
+				Message: fmt.Sprintf("record of %d bytes: larger than the API's %d-byte request limit", n, MaxRequestBytes)})
+		case len(cur.items) == 0:
+			// Alone it may exceed MaxBatchBytes: the API may still take it.
+			cur.items, cur.size = append(cur.items, it), n+2
+			if cur.size >= o.MaxBatchBytes || o.BatchSize == 1 || in == nil {
+				ready = true
+			} else {
+				linger.Reset(o.Linger)
+			}
+		case cur.size+1+n > o.MaxBatchBytes:
+			carry, hasCarry, ready = it, true, true
+		default:
+			cur.items, cur.size = append(cur.items, it), cur.size+1+n
+			if len(cur.items) >= o.BatchSize || cur.size >= o.MaxBatchBytes {
+				ready = true
+			}
+		}
+	}
+	for {
+		if in == nil && len(cur.items) == 0 && !hasCarry {
+			return
+		}
+		var out chan<- *batch
+		if ready && len(cur.items) > 0 {
+			out = l.out
+		}
+		recv := in
+		if hasCarry || len(cur.items) >= o.BatchSize {
+			recv = nil
+		}
+		select {
+		case it, ok := <-recv:
+			if !ok {
+				in, ready = nil, true // closing: flush without lingering
+				continue
+			}
+			add(it)
+		case out <- cur:
+			linger.Stop()
+			cur, ready = l.ep.newBatch(), in == nil
+			if hasCarry {
+				hasCarry = false
+				add(carry)
+				carry = item{}
+			}
+		case <-linger.C:
+			ready = true
+		case <-s.hard.Done():
+			l.ep.abandonItems(cur.items)
+			if hasCarry {
+				l.ep.abandonItems([]item{carry})
+			}
+			return
+		}
+	}
+}
+
+func (ep *endpoint) newBatch() *batch {
+	return &batch{items: make([]item, 0, min(ep.d.s.opts.BatchSize, 64))}
+}

@@ -1,0 +1,195 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
+)
+
+// send delivers the lane's batches, one at a time, until the batcher stops.
+func (l *lane) send() {
+	defer l.ep.d.s.wg.Done()
+	for b := range l.out {
+		l.ep.deliver(b.items)
+	}
+}
+
+// deliver sends items as one request until every one of them is final or
+// abandoned. It returns only then, so a lane's next batch waits for it.
+func (ep *endpoint) deliver(items []item) {
+	s := ep.d.s
+	ctx := s.hard
+	probing := false // this sender probes the misconfigured destination
+	for {
+		if !probing && !ep.d.gate.wait(ctx) {
+			ep.abandonItems(items)
+			return
+		}
+		oe := ep.post(ctx, items)
+		if oe != nil && ctx.Err() != nil {
+			ep.abandonItems(items) // not final: the client gave up because Close did
+			return
+		}
+		misconfigured := oe != nil && oe.Class == optikpi.Misconfigured
+		if probing && !misconfigured {
+			ep.d.gate.heal()
+			probing = false
+		}
+		switch {
+		case oe == nil:
+			ep.succeed(items)
+			return
+		case misconfigured:
+			if probing = ep.d.gate.trip(oe, probing); probing && !sleep(ctx, s.opts.MisconfiguredRetry) {
+				ep.abandonItems(items)
+				return
+			}
+			// A sender that is not the prober waits for the gate, then
+			// sends the same batch again.
+		case oe.Class == optikpi.Rejected:
+			ep.split(items, oe)
+			return
+		case s.opts.Retry.MaxAttempts > 0:
+			ep.fail(items, failure(ReasonRetriesExhausted, oe))
+			return
+		default:
+			// Throttled or transient with unbounded retries: the client
+			// only stops for a done context, so this is a safety net.
+			ep.log.Warn("send stopped before delivery; sending again", zap.Error(oe))
+			if !sleep(ctx, s.opts.Retry.MinBackoff+time.Second) {
+				ep.abandonItems(items)
+				return
+			}
+		}
+	}
+}
+
+// split handles a rejected request: a record rejected alone fails; a batch
+// is split so that only the records the API refuses alone fail. The parts are
+// delivered in order, one after the other, which keeps per-user order.
+func (ep *endpoint) split(items []item, oe *optikpi.Error) {
+	if len(items) == 1 {
+		reason := ReasonRejected
+		if oe.Status == http.StatusRequestEntityTooLarge {
+			reason = ReasonTooLarge
+		}
+		ep.fail(items, failure(reason, oe))
+		return
+	}
+	// The API names the first bad record, "[i].field": send those before it
+	// (all good if the hint is right), it alone, then those after it. A
+	// wrong hint costs requests, never a good record.
+	if i, ok := badIndex(oe, len(items)); ok {
+		ep.log.Debug("batch rejected; isolating the record it names", zap.Int("records", len(items)), zap.Int("index", i), zap.Error(oe))
+		if i > 0 {
+			ep.deliver(items[:i])
+		}
+		ep.deliver(items[i : i+1])
+		if i+1 < len(items) {
+			ep.deliver(items[i+1:])
+		}
+		return
+	}
+	ep.log.Debug("batch rejected; bisecting", zap.Int("records", len(items)), zap.Error(oe))
+	mid := len(items) / 2
+	ep.deliver(items[:mid])
+	ep.deliver(items[mid:])
+}
+
+// badIndex parses the index i of details.field "[i]…", if it is one of n.
+func badIndex(oe *optikpi.Error, n int) (int, bool) {
+	if oe.API == nil {
+		return 0, false
+	}
+	f := oe.API.Details.Field
+	if len(f) < 3 || f[0] != '[' {
+		return 0, false
+	}
+	i, j := 0, 1
+	for ; j < len(f) && f[j] >= '0' && f[j] <= '9'; j++ {
+		if i = i*10 + int(f[j]-'0'); i >= n {
+			return 0, false
+		}
+	}
+	if j == 1 || j == len(f) || f[j] != ']' {
+		return 0, false
+	}
+	return i, true
+}
+
+// post sends items as one request: nil when delivered, else the outcome.
+func (ep *endpoint) post(ctx context.Context, items []item) *optikpi.Error {
+	// A new body for every request: the transport may still read the last
+	// one after its answer came, so a body is never reused.
+	objs := make([][]byte, len(items))
+	size := 1 + len(items)
+	for i, it := range items {
+		objs[i] = it.rec.JSON
+		size += len(it.rec.JSON)
+	}
+	body := optikpi.AppendBatch(make([]byte, 0, size), objs)
+	ep.m.batchRecords.Observe(float64(len(items)))
+	ep.m.batchBytes.Observe(float64(len(body)))
+	ep.m.inFlight.Inc()
+	_, err := ep.d.client.Send(ctx, ep.kind, body)
+	ep.m.inFlight.Dec()
+	if err == nil {
+		return nil
+	}
+	var oe *optikpi.Error
+	if !errors.As(err, &oe) {
+		oe = &optikpi.Error{Class: optikpi.Transient, Err: err}
+	}
+	return oe
+}
+
+func failure(reason string, oe *optikpi.Error) *Failure {
+	return &Failure{Reason: reason, Status: oe.Status, APIError: oe.Body, Message: oe.Error(), Attempts: oe.Attempts}
+}
+
+func (ep *endpoint) succeed(items []item) {
+	ep.m.delivered.Add(float64(len(items)))
+	ep.m.queued.Sub(float64(len(items)))
+	for _, it := range items {
+		it.done(nil)
+	}
+}
+
+// fail calls every item's done with its own copy of f.
+func (ep *endpoint) fail(items []item, f *Failure) {
+	f.Destination, f.Endpoint = ep.d.name, ep.path
+	ep.m.failed[f.Reason].Add(float64(len(items)))
+	ep.m.queued.Sub(float64(len(items)))
+	ep.log.Warn("records failed", zap.String("reason", f.Reason), zap.Int("records", len(items)),
+		zap.Int("status", f.Status), zap.Int("attempts", f.Attempts), zap.String("message", f.Message))
+	for _, it := range items {
+		c := *f
+		it.done(&c)
+	}
+}
+
+// abandonItems gives items up: their done is never called.
+func (ep *endpoint) abandonItems(items []item) {
+	if len(items) == 0 {
+		return
+	}
+	ep.d.s.abandoned.Add(int64(len(items)))
+	ep.m.queued.Sub(float64(len(items)))
+}
+
+// sleep waits for d, reporting false if ctx ended first.
+func sleep(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}

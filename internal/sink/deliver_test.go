@@ -1,0 +1,299 @@
+package sink
+
+import (
+	"bytes"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil"
+
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
+	"github.com/optikpi/optikpi-relay/internal/optikpi/emulator"
+)
+
+// TestRejectedBatchSplit sends a full batch holding bad records: only they
+// fail, as "rejected", and the requests needed stay few, whether the API
+// names the first bad record, names none, or names the wrong one.
+func TestRejectedBatchSplit(t *testing.T) {
+	type server func(t *testing.T, bad map[string]bool) (url string, requests func() int64)
+	emulated := func(t *testing.T, bad map[string]bool) (string, func() int64) {
+		em, srv := newEmulator(t, func(c *emulator.Config) {
+			c.Reject = func(_ optikpi.Kind, r optikpi.Record) string {
+				if id, _ := r["event_id"].(string); bad[id] {
+					return "blocked by the test"
+				}
+				return ""
+			}
+		})
+		return srv.URL + "/apigw/ingest", func() int64 { return em.Stats().Total().Requests }
+	}
+	hinting := func(hint func(body []byte) string) server {
+		return func(t *testing.T, bad map[string]bool) (string, func() int64) {
+			srv := newRecorder(t, func(_ int, body []byte, w http.ResponseWriter) {
+				for id := range bad {
+					if bytes.Contains(body, []byte(`"`+id+`"`)) {
+						writeAPIError(w, http.StatusBadRequest, hint(body))
+						return
+					}
+				}
+				w.Write([]byte(`{}`))
+			})
+			return srv.URL, srv.requests.Load
+		}
+	}
+	noHint := hinting(func([]byte) string { return "" })
+	wrongHint := hinting(func([]byte) string { return "[0].amount" })
+
+	tests := []struct {
+		name         string
+		server       server
+		n            int
+		bad          []int
+		maxRequests  int64
+		wantStatus   int
+		wantInFailed string
+	}{
+		{"emulator names the bad record", emulated, 500, []int{137}, 4, 400, "blocked by the test"},
+		{"emulator, first and last", emulated, 500, []int{0, 499}, 5, 400, "blocked by the test"},
+		{"emulator, three bad", emulated, 500, []int{3, 250, 251}, 9, 400, "blocked by the test"},
+		{"no hint: bisection", noHint, 500, []int{137}, 1 + 2*9, 400, "refused"},
+		{"no hint, two bad", noHint, 500, []int{10, 400}, 1 + 4*9, 400, "refused"},
+		{"wrong hint never fails a good record", wrongHint, 20, []int{13}, 2*20 + 1, 400, "refused"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			recs := deposits(t, tt.n)
+			bad := map[string]bool{}
+			for _, i := range tt.bad {
+				bad[recs[i].EventID] = true
+			}
+			url, requests := tt.server(t, bad)
+			opts := testOptions()
+			opts.Linger = time.Hour // one batch of n
+			opts.BatchSize = tt.n
+			s := newSink(t, url, nil, opts)
+			res := newResults()
+			send(t, s, res, recs, eventKey)
+			res.wait(t, tt.n)
+
+			d, f := res.counts()
+			if d != tt.n-len(tt.bad) || f != len(tt.bad) {
+				t.Errorf("got %d delivered, %d failed; want %d, %d", d, f, tt.n-len(tt.bad), len(tt.bad))
+			}
+			for id := range bad {
+				got := res.failures[id]
+				if got == nil {
+					t.Errorf("%s: not failed", id)
+					continue
+				}
+				if got.Reason != ReasonRejected || got.Destination != testDest || got.Endpoint != "/events/deposit" ||
+					got.Status != tt.wantStatus || got.Attempts != 1 || !bytes.Contains(got.APIError, []byte(tt.wantInFailed)) ||
+					!strings.Contains(got.Error(), tt.wantInFailed) {
+					t.Errorf("%s: got %+v (APIError %s), want reason %s, %s /events/deposit, status %d, 1 attempt, %q in the body",
+						id, got, got.APIError, ReasonRejected, testDest, tt.wantStatus, tt.wantInFailed)
+				}
+			}
+			if got := requests(); got > tt.maxRequests {
+				t.Errorf("requests: got %d, want at most %d", got, tt.maxRequests)
+			}
+			if got := testutil.ToFloat64(s.metrics.failed.WithLabelValues(testDest, "/events/deposit", ReasonRejected)); got != float64(len(tt.bad)) {
+				t.Errorf("records_failed_total{reason=rejected}: got %v, want %d", got, len(tt.bad))
+			}
+			if got := testutil.ToFloat64(s.metrics.delivered.WithLabelValues(testDest, "/events/deposit")); got != float64(d) {
+				t.Errorf("records_delivered_total: got %v, want %d", got, d)
+			}
+		})
+	}
+}
+
+// TestTooLarge: a record the API answers 413 for alone fails "too_large",
+// the others of its batch are delivered; a record beyond the gateway's limit
+// fails without a request.
+func TestTooLarge(t *testing.T) {
+	em, srv := newEmulator(t, func(c *emulator.Config) { c.MaxBodyBytes = 4096 })
+	opts := testOptions()
+	opts.Linger = 20 * time.Millisecond
+	s := newSink(t, srv.URL+"/apigw/ingest", nil, opts)
+	res := newResults()
+
+	recs := deposits(t, 6)
+	recs[3] = deposit(t, 3, strings.Repeat("x", 5000))
+	huge := deposit(t, 99, strings.Repeat("y", MaxRequestBytes))
+	send(t, s, res, append(recs, huge), eventKey)
+	res.wait(t, len(recs)+1)
+
+	if d, f := res.counts(); d != 5 || f != 2 {
+		t.Errorf("got %d delivered, %d failed; want 5, 2", d, f)
+	}
+	if f := res.failures[recs[3].EventID]; f == nil || f.Reason != ReasonTooLarge || f.Status != http.StatusRequestEntityTooLarge {
+		t.Errorf("record answered 413 alone: got %+v, want reason %s, status 413", f, ReasonTooLarge)
+	}
+	if f := res.failures[huge.EventID]; f == nil || f.Reason != ReasonTooLarge || f.Status != 0 || f.Attempts != 0 {
+		t.Errorf("record over %d bytes: got %+v, want reason %s without a request", MaxRequestBytes, f, ReasonTooLarge)
+	}
+	for _, b := range em.Records(optikpi.KindDeposit) {
+		if len(b) > 4096 {
+			t.Errorf("emulator accepted a %d-byte record", len(b))
+		}
+	}
+}
+
+// TestMisconfigured: a 401 fails nothing; the destination reports itself not
+// ready and is probed until the token file is fixed, then delivers all.
+func TestMisconfigured(t *testing.T) {
+	const wrong = "wrong-token-do-not-log"
+	em, srv := newEmulator(t, nil)
+	path := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(path, []byte(wrong+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	opts := testOptions()
+	opts.Linger = time.Millisecond
+	s := newSink(t, srv.URL+"/apigw/ingest", optikpi.NewFileToken(path), opts)
+	res := newResults()
+	recs := append(deposits(t, 10), customer(t, "u1", 1), customer(t, "u1", 2), customer(t, "u2", 1))
+	send(t, s, res, recs, func(e optikpi.Encoded) string { return string(e.JSON) })
+
+	// Probes go on: wait for a few of them, then nothing may be final.
+	for deadline := time.Now().Add(waitLimit); em.Stats().Total().Unauthorized < 5; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %s: %d requests answered 401, want 5", waitLimit, em.Stats().Total().Unauthorized)
+		}
+	}
+	err := s.Ready()
+	if err == nil || !strings.Contains(err.Error(), `"primary"`) || !strings.Contains(err.Error(), "401") || strings.Contains(err.Error(), wrong) {
+		t.Errorf("Ready while the token is wrong: got %v, want an error naming %q and 401, without the token", err, testDest)
+	}
+	if n := res.calls.Load(); n != 0 {
+		t.Errorf("while misconfigured: %d records final, want 0", n)
+	}
+	if got := testutil.ToFloat64(s.metrics.ready.WithLabelValues(testDest)); got != 0 {
+		t.Errorf("destination_ready while misconfigured: got %v, want 0", got)
+	}
+
+	if err := os.WriteFile(path, []byte(testToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	res.wait(t, len(recs))
+	if d, f := res.counts(); d != len(recs) || f != 0 {
+		t.Errorf("after the fix: got %d delivered, %d failed; want %d, 0", d, f, len(recs))
+	}
+	if err := s.Ready(); err != nil {
+		t.Errorf("Ready after the fix: %v", err)
+	}
+	if got := testutil.ToFloat64(s.metrics.ready.WithLabelValues(testDest)); got != 1 {
+		t.Errorf("destination_ready after the fix: got %v, want 1", got)
+	}
+	if got, want := len(em.Records(optikpi.KindDeposit))+len(em.Records(optikpi.KindCustomer)), len(recs); got != want {
+		t.Errorf("emulator kept %d records, want %d", got, want)
+	}
+}
+
+// TestRetried: throttled and transient failures are retried until
+// delivered; with MaxAttempts they fail "retries_exhausted".
+func TestRetried(t *testing.T) {
+	drop := func(w http.ResponseWriter) {
+		conn, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			conn.Close()
+		}
+	}
+	tests := []struct {
+		name        string
+		maxAttempts int
+		fail        func(n int, w http.ResponseWriter) bool // answers request n if true
+		wantReqs    int64
+		wantFailure *Failure
+	}{{
+		name: "503 twice",
+		fail: func(n int, w http.ResponseWriter) bool {
+			if n <= 2 {
+				w.WriteHeader(http.StatusServiceUnavailable)
+			}
+			return n <= 2
+		},
+		wantReqs: 3,
+	}, {
+		name: "429 with Retry-After twice",
+		fail: func(n int, w http.ResponseWriter) bool {
+			if n <= 2 {
+				w.Header().Set("Retry-After", "1") // capped by MaxBackoff
+				w.WriteHeader(http.StatusTooManyRequests)
+			}
+			return n <= 2
+		},
+		wantReqs: 3,
+	}, {
+		name: "connection dropped, then 500",
+		fail: func(n int, w http.ResponseWriter) bool {
+			switch n {
+			case 1:
+				drop(w)
+			case 2:
+				w.WriteHeader(http.StatusInternalServerError)
+			}
+			return n <= 2
+		},
+		wantReqs: 3,
+	}, {
+		name:        "503 until MaxAttempts",
+		maxAttempts: 3,
+		fail: func(n int, w http.ResponseWriter) bool {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			return true
+		},
+		wantReqs:    3,
+		wantFailure: &Failure{Reason: ReasonRetriesExhausted, Destination: testDest, Endpoint: "/events/deposit", Status: 503, Attempts: 3},
+	}, {
+		name:        "429 until MaxAttempts",
+		maxAttempts: 2,
+		fail: func(n int, w http.ResponseWriter) bool {
+			w.WriteHeader(http.StatusTooManyRequests)
+			return true
+		},
+		wantReqs:    2,
+		wantFailure: &Failure{Reason: ReasonRetriesExhausted, Destination: testDest, Endpoint: "/events/deposit", Status: 429, Attempts: 2},
+	}}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			srv := newRecorder(t, func(n int, _ []byte, w http.ResponseWriter) {
+				if !tt.fail(n, w) {
+					w.Write([]byte(`{}`))
+				}
+			})
+			opts := testOptions()
+			opts.Linger = time.Millisecond
+			opts.Retry.MaxAttempts = tt.maxAttempts
+			s := newSink(t, srv.URL, nil, opts)
+			res := newResults()
+			recs := deposits(t, 3)
+			send(t, s, res, recs, eventKey)
+			res.wait(t, len(recs))
+
+			if got := srv.requests.Load(); got != tt.wantReqs {
+				t.Errorf("requests: got %d, want %d", got, tt.wantReqs)
+			}
+			d, f := res.counts()
+			if tt.wantFailure == nil {
+				if d != len(recs) || f != 0 {
+					t.Errorf("got %d delivered, %d failed; want %d, 0", d, f, len(recs))
+				}
+				return
+			}
+			if d != 0 || f != len(recs) {
+				t.Errorf("got %d delivered, %d failed; want 0, %d", d, f, len(recs))
+			}
+			for id, got := range res.failures {
+				w := tt.wantFailure
+				if got.Reason != w.Reason || got.Destination != w.Destination || got.Endpoint != w.Endpoint ||
+					got.Status != w.Status || got.Attempts != w.Attempts || got.Message == "" {
+					t.Errorf("%s: got %+v, want %+v", id, got, w)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,361 @@
+package sink
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
+)
+
+// Destination is one Optikpi workspace to deliver to.
+type Destination struct {
+	Name        string // unique; names the destination in Send, metrics, logs and failures
+	BaseURL     string // such as "https://gw.example.com/apigw/ingest"
+	AccountID   string
+	WorkspaceID string
+	Token       optikpi.TokenSource // read again for every request
+}
+
+// Limits of the API.
+const (
+	// MaxBatchSize is the most records the API takes in one request.
+	MaxBatchSize = 500
+	// MaxRequestBytes is the largest body the API's serverless gateway
+	// passes on (6 MiB); a record whose body alone is larger fails as
+	// too_large without a request.
+	MaxRequestBytes = 6 << 20
+)
+
+// Defaults of Options.
+const (
+	DefaultBatchSize          = MaxBatchSize
+	DefaultMaxBatchBytes      = 1 << 20
+	DefaultLinger             = 200 * time.Millisecond
+	DefaultInFlight           = 4
+	DefaultRequestTimeout     = 30 * time.Second
+	DefaultMisconfiguredRetry = 30 * time.Second
+)
+
+// Options tunes a Sink. The zero value is valid: every field has a default.
+type Options struct {
+	// BatchSize is the most records per request. Default and maximum 500.
+	BatchSize int
+	// MaxBatchBytes caps a request body; a batch is sent when the next
+	// record would take it past the cap. A single record larger than the
+	// cap is sent alone. Default 1 MiB; at most MaxRequestBytes (6 MiB).
+	MaxBatchBytes int
+	// Linger is how long a partial batch waits for more records after its
+	// first. Default 200ms.
+	Linger time.Duration
+	// InFlight is the most concurrent requests per destination and
+	// endpoint. For state kinds it is also the number of per-user lanes.
+	// Default 4.
+	InFlight int
+	// QueueSize is how many records per destination and endpoint may wait
+	// for a batch before Send blocks. Default BatchSize × InFlight.
+	QueueSize int
+	// RateLimits overrides the requests per second of the given kinds'
+	// endpoints, per destination. Nil: the guide's, 50/s for customers and
+	// extended attributes and 250/s for each event endpoint.
+	RateLimits map[optikpi.Kind]rate.Limit
+	// RequestTimeout bounds each HTTP attempt. Default 30s.
+	RequestTimeout time.Duration
+	// Retry says how throttled and transient failures are retried. Its
+	// MaxAttempts 0 (the default) retries until the record is delivered or
+	// Close gives up; more dead-letters a batch's records with reason
+	// retries_exhausted after that many attempts.
+	Retry optikpi.RetryPolicy
+	// MisconfiguredRetry is how often a misconfigured destination is
+	// probed again. Default 30s.
+	MisconfiguredRetry time.Duration
+	// HTTPClient carries the requests (TLS, proxy, connection pool); its
+	// transport is wrapped to count and time every attempt. Default: a
+	// pooled transport of the sink's own, closed by Close.
+	HTTPClient *http.Client
+	// Logger logs failures and changes of readiness. Default: none.
+	Logger *zap.Logger
+	// Registerer registers the sink's metrics; Close unregisters them.
+	// Nil: no metrics are registered.
+	Registerer prometheus.Registerer
+}
+
+// Failure reasons.
+const (
+	ReasonRejected         = "rejected"          // the API refused the record alone (400, 422, other 4xx)
+	ReasonTooLarge         = "too_large"         // 413 for the record alone, or larger than MaxRequestBytes
+	ReasonRetriesExhausted = "retries_exhausted" // Retry.MaxAttempts attempts failed
+)
+
+// Failure is why a record could not be delivered. It is final: the record
+// should be dead-lettered.
+type Failure struct {
+	Reason      string // ReasonRejected, ReasonTooLarge or ReasonRetriesExhausted
+	Destination string
+	Endpoint    string // such as "/events/deposit"
+	Status      int    // HTTP status of the last answer, 0 when none
+	APIError    []byte // the API's error body, as read (token scrubbed); nil when none
+	Message     string // the client's description of the outcome
+	Attempts    int    // HTTP attempts of the request that made the failure final
+}
+
+func (f *Failure) Error() string {
+	return fmt.Sprintf("sink: %s by destination %q %s: %s", f.Reason, f.Destination, f.Endpoint, f.Message)
+}
+
+// Errors of Send and Close.
+var (
+	ErrClosed             = errors.New("sink: closed")
+	ErrUnknownDestination = errors.New("sink: unknown destination")
+)
+
+// Sink batches records and delivers them to their destinations. It is safe
+// for concurrent use.
+type Sink struct {
+	opts    Options
+	log     *zap.Logger
+	metrics *metrics
+	dests   map[string]*destination
+	order   []*destination // as given to New, for Ready
+
+	// mu is held for reading by Send while it queues, and for writing by
+	// Close to close the queues once no Send is using them.
+	mu      sync.RWMutex
+	closed  bool
+	closing chan struct{} // closed when Close starts: unblocks Sends
+
+	// hard is the context of every request; Close cancels it when its
+	// own context is done, abandoning what is left.
+	hard      context.Context
+	abandon   context.CancelFunc
+	wg        sync.WaitGroup // batchers and senders
+	abandoned atomic.Int64   // records whose done will never be called
+
+	transport *http.Transport // the sink's own, nil when HTTPClient was given
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New validates dests and opts, creates one optikpi.Client per destination
+// and starts the batchers and senders. Close stops them.
+func New(dests []Destination, opts Options) (*Sink, error) {
+	if err := opts.setDefaults(); err != nil {
+		return nil, err
+	}
+	if len(dests) == 0 {
+		return nil, errors.New("sink: no destination")
+	}
+	s := &Sink{
+		opts:    opts,
+		log:     opts.Logger,
+		metrics: newMetrics(),
+		dests:   make(map[string]*destination, len(dests)),
+		closing: make(chan struct{}),
+	}
+	hc := opts.HTTPClient
+	if hc == nil {
+		// As the client's own default: the standard 2 idle connections per
+		// host would reconnect under concurrent batches.
+		s.transport = http.DefaultTransport.(*http.Transport).Clone()
+		s.transport.MaxIdleConnsPerHost = 64
+		hc = &http.Client{Transport: s.transport}
+	}
+	for i, d := range dests {
+		switch {
+		case strings.TrimSpace(d.Name) == "":
+			return nil, fmt.Errorf("sink: destinations[%d]: empty name", i)
+		case s.dests[d.Name] != nil:
+			return nil, fmt.Errorf("sink: destinations[%d]: duplicate name %q", i, d.Name)
+		}
+		dest, err := s.newDestination(d, hc)
+		if err != nil {
+			return nil, fmt.Errorf("sink: destination %q: %w", d.Name, err)
+		}
+		s.dests[d.Name] = dest
+		s.order = append(s.order, dest)
+	}
+	if err := s.metrics.register(opts.Registerer); err != nil {
+		return nil, fmt.Errorf("sink: register metrics: %w", err)
+	}
+	s.hard, s.abandon = context.WithCancel(context.Background())
+	for _, d := range s.order {
+		d.start()
+	}
+	return s, nil
+}
+
+func (o *Options) setDefaults() error {
+	switch {
+	case o.BatchSize < 0 || o.BatchSize > MaxBatchSize:
+		return fmt.Errorf("sink: batch size %d: want 1 to %d", o.BatchSize, MaxBatchSize)
+	case o.MaxBatchBytes < 0 || o.MaxBatchBytes > MaxRequestBytes:
+		return fmt.Errorf("sink: max batch bytes %d: want 1 to %d", o.MaxBatchBytes, MaxRequestBytes)
+	case o.Linger < 0:
+		return fmt.Errorf("sink: linger %s is negative", o.Linger)
+	case o.InFlight < 0:
+		return fmt.Errorf("sink: in-flight %d is negative", o.InFlight)
+	case o.QueueSize < 0:
+		return fmt.Errorf("sink: queue size %d is negative", o.QueueSize)
+	case o.RequestTimeout < 0:
+		return fmt.Errorf("sink: request timeout %s is negative", o.RequestTimeout)
+	case o.MisconfiguredRetry < 0:
+		return fmt.Errorf("sink: misconfigured retry %s is negative", o.MisconfiguredRetry)
+	}
+	if o.BatchSize == 0 {
+		o.BatchSize = DefaultBatchSize
+	}
+	if o.MaxBatchBytes == 0 {
+		o.MaxBatchBytes = DefaultMaxBatchBytes
+	}
+	if o.Linger == 0 {
+		o.Linger = DefaultLinger
+	}
+	if o.InFlight == 0 {
+		o.InFlight = DefaultInFlight
+	}
+	if o.QueueSize == 0 {
+		o.QueueSize = o.BatchSize * o.InFlight
+	}
+	if o.RequestTimeout == 0 {
+		o.RequestTimeout = DefaultRequestTimeout
+	}
+	if o.MisconfiguredRetry == 0 {
+		o.MisconfiguredRetry = DefaultMisconfiguredRetry
+	}
+	if o.Logger == nil {
+		o.Logger = zap.NewNop()
+	}
+	return nil
+}
+
+// Send queues rec for destination dest. done is called exactly once, from
+// another goroutine, when the record is final: with nil once Optikpi
+// acknowledged it, else with a *Failure. done may be called concurrently for
+// different records and should return quickly: the endpoint's next request
+// waits for it.
+//
+// Send blocks while the queue of dest's endpoint for rec.Kind is full. It
+// returns an error, and never calls done, when ctx is done, the sink is
+// closed, dest is unknown or rec.Kind is invalid. A user's state records are
+// delivered in the order of the Send calls that queued them.
+func (s *Sink) Send(ctx context.Context, dest string, rec optikpi.Encoded, done func(*Failure)) error {
+	d := s.dests[dest]
+	switch {
+	case d == nil:
+		return fmt.Errorf("%w %q", ErrUnknownDestination, dest)
+	case !rec.Kind.Valid():
+		return fmt.Errorf("sink: record of invalid %v", rec.Kind)
+	case done == nil:
+		return errors.New("sink: nil done")
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return ErrClosed
+	}
+	ep := d.endpoints[rec.Kind]
+	l := ep.lane(rec.UserID)
+	select {
+	case <-s.closing:
+		return ErrClosed
+	case <-ctx.Done():
+		return ctx.Err()
+	default:
+	}
+	ep.m.queued.Inc()
+	select {
+	case l.in <- item{rec: rec, done: done}:
+		return nil
+	case <-s.closing:
+		ep.m.queued.Dec()
+		return ErrClosed
+	case <-ctx.Done():
+		ep.m.queued.Dec()
+		return ctx.Err()
+	}
+}
+
+// Ready returns nil when no destination is misconfigured, else an error
+// naming each misconfigured destination with the API's last answer.
+func (s *Sink) Ready() error {
+	var errs []error
+	for _, d := range s.order {
+		if err := d.gate.err(); err != nil {
+			errs = append(errs, fmt.Errorf("destination %q is misconfigured: %w", d.name, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close stops accepting records (Send returns ErrClosed), sends the open
+// batches at once and waits for every request to finish, until ctx is done.
+// Then it abandons what is left: requests are cancelled and the done of the
+// records not yet final is never called, so their offsets stay uncommitted
+// and they are delivered again after a restart. Close returns once every
+// goroutine of the sink has stopped; its error says how many records were
+// abandoned. Later calls return the first's result.
+func (s *Sink) Close(ctx context.Context) error {
+	s.closeOnce.Do(func() { s.closeErr = s.close(ctx) })
+	return s.closeErr
+}
+
+func (s *Sink) close(ctx context.Context) error {
+	close(s.closing)
+	s.mu.Lock()
+	s.closed = true
+	for _, d := range s.order {
+		for _, ep := range d.endpoints {
+			if ep == nil {
+				continue
+			}
+			for _, l := range ep.lanes {
+				close(l.in)
+			}
+		}
+	}
+	s.mu.Unlock()
+
+	stopped := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(stopped)
+	}()
+	var err error
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+		s.abandon()
+		<-stopped
+		// What never left the queues is abandoned too.
+		for _, d := range s.order {
+			for _, ep := range d.endpoints {
+				if ep == nil {
+					continue
+				}
+				for _, l := range ep.lanes {
+					for it := range l.in {
+						ep.abandonItems([]item{it})
+					}
+				}
+			}
+		}
+		if n := s.abandoned.Load(); n > 0 {
+			err = fmt.Errorf("sink: closed with %d records abandoned: %w", n, context.Cause(ctx))
+		}
+	}
+	s.abandon()
+	s.metrics.unregister(s.opts.Registerer)
+	if s.transport != nil {
+		s.transport.CloseIdleConnections()
+	}
+	return err
+}
