@@ -1,0 +1,253 @@
+// Package pipeline wires consume, mapper, sink and dlq together and decides
+// when a record is done: only once Optikpi acknowledged it or the dead-letter
+// topic holds it, which is when its offset may be committed.
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"sync"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+
+	"github.com/optikpi/optikpi-relay/internal/buildinfo"
+	"github.com/optikpi/optikpi-relay/internal/config"
+	"github.com/optikpi/optikpi-relay/internal/consume"
+	"github.com/optikpi/optikpi-relay/internal/dlq"
+	"github.com/optikpi/optikpi-relay/internal/mapper"
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
+	"github.com/optikpi/optikpi-relay/internal/sink"
+)
+
+// Options are what the configuration file does not say: where logs and
+// metrics go, and overrides for tests and the demo.
+type Options struct {
+	// Logger receives structured logs; nil discards them.
+	Logger *zap.Logger
+	// Registerer receives every metric of the pipeline and its parts; nil
+	// registers none.
+	Registerer prometheus.Registerer
+	// KafkaOpts are added to the consumer's and the dead-letter producer's
+	// Kafka clients, after those the configuration implies.
+	KafkaOpts []kgo.Opt
+	// Tokens replaces the token source of the destinations it names.
+	Tokens map[string]optikpi.TokenSource
+	// HTTPClient sends the requests to Optikpi; nil uses a pooled default.
+	HTTPClient *http.Client
+}
+
+// Pipeline relays records from Kafka to Optikpi or the dead-letter topic.
+type Pipeline struct {
+	logger    *zap.Logger
+	mapper    *mapper.Mapper
+	sink      *sink.Sink
+	dlq       *dlq.Writer
+	dlqClient *kgo.Client
+	consumer  *consume.Consumer
+	counts    *counters
+
+	// life outlives Run: dead-letter writes started while the sink drains
+	// must still complete during a graceful shutdown.
+	life       context.Context
+	cancelLife context.CancelFunc
+	closeOnce  sync.Once
+}
+
+// New builds every part from cfg and validates it; nothing is fetched until
+// Run.
+func New(cfg *config.Config, opts Options) (*Pipeline, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	m, err := mapper.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	dests, err := destinations(cfg, opts.Tokens)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	kopts, err := kafkaOpts(cfg.Kafka, logger)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	kopts = append(kopts, opts.KafkaOpts...)
+
+	p := &Pipeline{logger: logger, mapper: m, counts: newCounters()}
+	p.life, p.cancelLife = context.WithCancel(context.Background())
+	closers := []func(){p.cancelLife}
+	fail := func(err error) (*Pipeline, error) {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+
+	p.sink, err = sink.New(dests, sinkOptions(cfg.Sink, opts, logger))
+	if err != nil {
+		return fail(err)
+	}
+	closers = append(closers, func() {
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		p.sink.Close(ctx)
+	})
+
+	p.dlqClient, err = kgo.NewClient(append(kopts,
+		kgo.ClientID(cfg.Kafka.ClientID+"-dlq"),
+		// acks=all and idempotence are kgo's defaults; stated so that no
+		// later option can quietly weaken what a dead letter relies on.
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(0),
+	)...)
+	if err != nil {
+		return fail(fmt.Errorf("dead-letter producer: %w", err))
+	}
+	closers = append(closers, p.dlqClient.Close)
+	p.dlq, err = dlq.NewWriter(p.dlqClient, dlq.Options{
+		Topic:      cfg.DLQ.Topic,
+		Version:    buildinfo.Version(),
+		Logger:     logger.Named("dlq"),
+		Registerer: opts.Registerer,
+	})
+	if err != nil {
+		return fail(err)
+	}
+
+	p.consumer, err = consume.New(consume.Options{
+		Brokers:        cfg.Kafka.Brokers,
+		Group:          cfg.Kafka.Group,
+		Topics:         cfg.Kafka.Topics,
+		TopicRegex:     cfg.Kafka.TopicRegex,
+		ClientOpts:     append(kopts, kgo.ClientID(cfg.Kafka.ClientID)),
+		MaxInFlight:    cfg.Kafka.MaxInFlightRecords,
+		CommitInterval: cfg.Kafka.CommitInterval,
+		Logger:         logger.Named("consume"),
+		Registerer:     opts.Registerer,
+	})
+	if err != nil {
+		return fail(err)
+	}
+	if opts.Registerer != nil {
+		if err := opts.Registerer.Register(p.counts); err != nil {
+			p.consumer.Abort()
+			return fail(err)
+		}
+	}
+	return p, nil
+}
+
+// Run fetches and relays records until ctx is done. It returns once fetching
+// has stopped; records still in flight finish in Shutdown.
+func (p *Pipeline) Run(ctx context.Context) error {
+	return p.consumer.Run(ctx, p.handle)
+}
+
+// handle is called from one goroutine in each partition's order, which is
+// what keeps a user's state records in order through the sink.
+func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
+	p.counts.consumed.Add(1)
+	res, err := p.mapper.Map(r.Record)
+	if err != nil {
+		var f *mapper.Failure
+		if !errors.As(err, &f) {
+			f = &mapper.Failure{Reason: mapper.ReasonInvalid, Message: err.Error()}
+		}
+		p.deadLetter(r, dlq.Entry{
+			Reason:  dlq.Reason(f.Reason),
+			Message: f.Error(),
+			Route:   f.Route,
+		})
+		return
+	}
+	if res.Skipped {
+		p.counts.skipped.Add(1)
+		r.Done()
+		return
+	}
+	kind := res.Record.Kind
+	route := res.Route
+	err = p.sink.Send(ctx, res.Destination, res.Record, func(f *sink.Failure) {
+		if f == nil {
+			p.counts.delivered[kind].Add(1)
+			r.Done()
+			return
+		}
+		p.deadLetter(r, dlq.Entry{
+			Reason:      dlq.Reason(f.Reason),
+			Message:     f.Error(),
+			Route:       route,
+			Destination: f.Destination,
+			Endpoint:    f.Endpoint,
+			Status:      f.Status,
+			APIError:    f.APIError,
+			Attempts:    f.Attempts,
+		})
+	})
+	if err != nil {
+		// Only on shutdown: abandoned, the record is never committed, so the
+		// partition's next owner relays it again, and Close need not wait.
+		p.logger.Debug("record not queued", zap.String("topic", r.Topic), zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset), zap.Error(err))
+		r.Abandon()
+	}
+}
+
+// deadLetter writes e for r and marks r done once the broker has it.
+func (p *Pipeline) deadLetter(r *consume.Record, e dlq.Entry) {
+	e.Source = r.Record
+	reason := e.Reason
+	p.dlq.Write(p.life, e, func(err error) {
+		if err != nil {
+			r.Abandon() // shutting down: never committed, relayed again
+			return
+		}
+		p.counts.deadLettered(reason).Add(1)
+		r.Done()
+	})
+}
+
+// Ready reports whether the pipeline can deliver: nil, or why not.
+func (p *Pipeline) Ready() error { return p.sink.Ready() }
+
+// Shutdown drains after Run has returned: open batches are flushed, in-flight
+// requests and dead-letter writes are waited for, what is done is committed
+// and the consumer leaves its group. Whatever is not done when ctx ends is
+// left uncommitted, to be relayed again by the partition's next owner.
+func (p *Pipeline) Shutdown(ctx context.Context) error {
+	var errs []error
+	p.closeOnce.Do(func() {
+		if err := p.sink.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("sink: %w", err))
+		}
+		if err := p.dlq.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("dead-letter writer: %w", err))
+		}
+		if err := p.consumer.Close(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("consumer: %w", err))
+		}
+		p.cancelLife()
+		p.dlqClient.Close()
+	})
+	return errors.Join(errs...)
+}
+
+// Abort stops at once, as a crash would: nothing is flushed or committed.
+func (p *Pipeline) Abort() {
+	p.closeOnce.Do(func() {
+		p.consumer.Abort()
+		p.cancelLife()
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		p.sink.Close(ctx)
+		p.dlq.Close(ctx)
+		p.dlqClient.Close()
+	})
+}
+
+// Consumer returns the Kafka consumer, for its statistics and client.
+func (p *Pipeline) Consumer() *consume.Consumer { return p.consumer }

@@ -1,0 +1,123 @@
+package pipeline
+
+import (
+	"sync/atomic"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/optikpi/optikpi-relay/internal/dlq"
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
+	"github.com/optikpi/optikpi-relay/internal/telemetry"
+)
+
+// counters are the pipeline's outcome counts: read by Stats and, as the
+// same numbers, by Prometheus.
+type counters struct {
+	consumed  atomic.Int64
+	skipped   atomic.Int64
+	delivered [optikpi.KindSystemEvent + 1]atomic.Int64
+	dlq       []atomic.Int64 // by index in dlq.Reasons; last: a reason this build does not know
+
+	recordsDesc *prometheus.Desc
+}
+
+func newCounters() *counters {
+	return &counters{
+		dlq: make([]atomic.Int64, len(dlq.Reasons)+1),
+		recordsDesc: prometheus.NewDesc(
+			telemetry.Namespace+"_records_total",
+			"Records consumed from Kafka, by outcome once final (delivered, dead_lettered, skipped); outcome=\"consumed\" counts every record fetched.",
+			[]string{"outcome", "model", "reason"}, nil),
+	}
+}
+
+func (c *counters) deadLettered(r dlq.Reason) *atomic.Int64 {
+	for i, known := range dlq.Reasons {
+		if known == r {
+			return &c.dlq[i]
+		}
+	}
+	return &c.dlq[len(dlq.Reasons)]
+}
+
+// Describe implements prometheus.Collector.
+func (c *counters) Describe(ch chan<- *prometheus.Desc) { ch <- c.recordsDesc }
+
+// Collect implements prometheus.Collector.
+func (c *counters) Collect(ch chan<- prometheus.Metric) {
+	emit := func(v int64, outcome, model, reason string) {
+		ch <- prometheus.MustNewConstMetric(c.recordsDesc, prometheus.CounterValue, float64(v), outcome, model, reason)
+	}
+	emit(c.consumed.Load(), "consumed", "", "")
+	emit(c.skipped.Load(), "skipped", "", "")
+	for _, k := range optikpi.Kinds() {
+		emit(c.delivered[k].Load(), "delivered", k.String(), "")
+	}
+	for i, r := range dlq.Reasons {
+		emit(c.dlq[i].Load(), "dead_lettered", "", string(r))
+	}
+	emit(c.dlq[len(dlq.Reasons)].Load(), "dead_lettered", "", "other")
+}
+
+// Stats are the pipeline's outcome counts since it started.
+type Stats struct {
+	Consumed     int64
+	Skipped      int64
+	Delivered    map[optikpi.Kind]int64
+	DeadLettered map[dlq.Reason]int64
+}
+
+// Done returns how many records reached a final outcome.
+func (s Stats) Done() int64 {
+	n := s.Skipped
+	for _, v := range s.Delivered {
+		n += v
+	}
+	for _, v := range s.DeadLettered {
+		n += v
+	}
+	return n
+}
+
+// TotalDelivered sums Delivered.
+func (s Stats) TotalDelivered() int64 {
+	var n int64
+	for _, v := range s.Delivered {
+		n += v
+	}
+	return n
+}
+
+// TotalDeadLettered sums DeadLettered.
+func (s Stats) TotalDeadLettered() int64 {
+	var n int64
+	for _, v := range s.DeadLettered {
+		n += v
+	}
+	return n
+}
+
+// Stats returns a snapshot of the outcome counts.
+func (p *Pipeline) Stats() Stats {
+	c := p.counts
+	s := Stats{
+		Consumed:     c.consumed.Load(),
+		Skipped:      c.skipped.Load(),
+		Delivered:    make(map[optikpi.Kind]int64),
+		DeadLettered: make(map[dlq.Reason]int64),
+	}
+	for _, k := range optikpi.Kinds() {
+		if v := c.delivered[k].Load(); v > 0 {
+			s.Delivered[k] = v
+		}
+	}
+	for i, r := range dlq.Reasons {
+		if v := c.dlq[i].Load(); v > 0 {
+			s.DeadLettered[r] = v
+		}
+	}
+	if v := c.dlq[len(dlq.Reasons)].Load(); v > 0 {
+		s.DeadLettered["other"] = v
+	}
+	return s
+}
