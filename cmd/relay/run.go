@@ -1,0 +1,59 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+
+	"go.uber.org/zap"
+
+	"github.com/optikpi/optikpi-relay/internal/buildinfo"
+	"github.com/optikpi/optikpi-relay/internal/pipeline"
+	"github.com/optikpi/optikpi-relay/internal/telemetry"
+)
+
+func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
+	cfg, _, err := loadConfig("run", args, stderr)
+	if err != nil {
+		return err
+	}
+	logger, err := telemetry.NewLogger(cfg.Observability.LogLevel, cfg.Observability.LogFormat)
+	if err != nil {
+		return err
+	}
+	defer logger.Sync()
+	reg := telemetry.NewRegistry()
+
+	p, err := pipeline.New(cfg, pipeline.Options{Logger: logger, Registerer: reg})
+	if err != nil {
+		return err
+	}
+	srv, err := telemetry.Listen(cfg.Observability.Listen, reg, p.Ready, logger)
+	if err != nil {
+		p.Abort()
+		return err
+	}
+	logger.Info("relay started",
+		zap.String("version", buildinfo.Version()),
+		zap.Strings("brokers", cfg.Kafka.Brokers),
+		zap.String("group", cfg.Kafka.Group),
+		zap.String("observability", srv.Addr()))
+	return serve(ctx, p, srv, cfg.Shutdown.Timeout, logger)
+}
+
+// serve runs p until ctx is done, then drains it within timeout.
+func serve(ctx context.Context, p *pipeline.Pipeline, srv *telemetry.Server, timeout time.Duration, logger *zap.Logger) error {
+	runErr := p.Run(ctx)
+	logger.Info("draining", zap.Duration("deadline", timeout))
+	sctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	shutErr := p.Shutdown(sctx)
+	if shutErr != nil {
+		logger.Warn("drain incomplete: what was not done is left uncommitted and will be relayed again", zap.Error(shutErr))
+	} else {
+		logger.Info("drained and committed")
+	}
+	srv.Close(sctx)
+	return errors.Join(runErr, shutErr)
+}
