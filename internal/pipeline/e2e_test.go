@@ -2,6 +2,7 @@ package pipeline_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
+	"github.com/optikpi/optikpi-relay/internal/pipeline"
 )
 
 // The whole path, once: tens of thousands of mixed records, bad ones among
@@ -132,4 +134,20 @@ func TestMisconfiguredDestinationHeals(t *testing.T) {
 	}
 	r.stop(t)
 	h.verify(true)
+}
+
+// A missing dead-letter topic fails at start, naming the key, instead of
+// leaving the first bad record waiting forever.
+func TestMissingDLQTopicFailsAtStart(t *testing.T) {
+	h := newHarness(t, 1, nil)
+	h.cfg.DLQ.Topic = "no-such-dlq"
+	p, err := pipeline.New(h.cfg, pipeline.Options{Tokens: h.emus.Tokens})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Abort()
+	err = p.Run(context.Background())
+	if !errors.Is(err, pipeline.ErrNoDLQTopic) || !strings.Contains(err.Error(), "dlq.topic") {
+		t.Errorf("Run: got %v, want ErrNoDLQTopic naming dlq.topic", err)
+	}
 }

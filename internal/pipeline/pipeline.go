@@ -9,8 +9,10 @@ import (
 	"fmt"
 	"net/http"
 	"sync"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
@@ -47,6 +49,7 @@ type Pipeline struct {
 	sink      *sink.Sink
 	dlq       *dlq.Writer
 	dlqClient *kgo.Client
+	dlqTopic  string
 	consumer  *consume.Consumer
 	counts    *counters
 
@@ -78,7 +81,7 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	}
 	kopts = append(kopts, opts.KafkaOpts...)
 
-	p := &Pipeline{logger: logger, mapper: m, counts: newCounters()}
+	p := &Pipeline{logger: logger, mapper: m, counts: newCounters(), dlqTopic: cfg.DLQ.Topic}
 	p.life, p.cancelLife = context.WithCancel(context.Background())
 	closers := []func(){p.cancelLife}
 	fail := func(err error) (*Pipeline, error) {
@@ -142,10 +145,32 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	return p, nil
 }
 
-// Run fetches and relays records until ctx is done. It returns once fetching
-// has stopped; records still in flight finish in Shutdown.
+// ErrNoDLQTopic is returned by Run when the dead-letter topic does not exist.
+var ErrNoDLQTopic = errors.New("dead-letter topic does not exist")
+
+// Run checks that the dead-letter topic exists, then fetches and relays
+// records until ctx is done. It returns once fetching has stopped; records
+// still in flight finish in Shutdown.
 func (p *Pipeline) Run(ctx context.Context) error {
+	if err := p.checkDLQTopic(ctx); err != nil {
+		return err
+	}
 	return p.consumer.Run(ctx, p.handle)
+}
+
+// checkDLQTopic fails at start-up, naming the key, rather than let the first
+// bad record wait forever on a dead-letter write that cannot succeed.
+func (p *Pipeline) checkDLQTopic(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	topics, err := kadm.NewClient(p.dlqClient).ListTopics(ctx, p.dlqTopic)
+	if err != nil {
+		return fmt.Errorf("pipeline: dlq.topic: looking up %q: %w", p.dlqTopic, err)
+	}
+	if td, ok := topics[p.dlqTopic]; !ok || td.Err != nil {
+		return fmt.Errorf("pipeline: dlq.topic: %q: %w (create it with the retention on-call needs to replay)", p.dlqTopic, ErrNoDLQTopic)
+	}
+	return nil
 }
 
 // handle is called from one goroutine in each partition's order, which is
