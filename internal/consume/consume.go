@@ -446,6 +446,7 @@ func (c *Consumer) Close(ctx context.Context) error {
 	// Leaving calls onRevoked for every partition; none is tracked now,
 	// so it commits nothing more.
 	c.cl.CloseAllowingRebalance()
+	c.m.unregister(c.opts.Registerer)
 	c.log.Info("consumer closed", zap.Int64("consumed", c.consumed.Load()), zap.Int64("done", c.doneN.Load()))
 	return errors.Join(errs...)
 }
@@ -479,4 +480,5 @@ func (c *Consumer) Abort() {
 	c.forget(c.take(nil, true))
 	c.cl.CloseAllowingRebalance()
 	<-c.loopDone
+	c.m.unregister(c.opts.Registerer)
 }

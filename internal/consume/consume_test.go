@@ -271,7 +271,8 @@ func TestCloseCommitsEverythingDone(t *testing.T) {
 	e := newEnv(t, 3)
 	e.produce(3, 20)
 	reg := prometheus.NewRegistry()
-	c := e.consumer("g", Options{CommitInterval: time.Hour, Registerer: reg})
+	// Close unregisters; keep the collectors to read their final values.
+	c := e.consumer("g", Options{CommitInterval: time.Hour, Registerer: keepRegistered{reg}})
 	wait := run(t, c, func(_ context.Context, r *Record) {
 		go func() {
 			time.Sleep(time.Millisecond)
@@ -686,5 +687,25 @@ func TestAbandon(t *testing.T) {
 	wait()
 	if got := e.committed("g"); got[0] != 1 {
 		t.Errorf("committed %v, want partition 0 at 1", got)
+	}
+}
+
+// keepRegistered ignores Unregister, so a test can read what a closed
+// consumer's collectors last said.
+type keepRegistered struct{ prometheus.Registerer }
+
+func (keepRegistered) Unregister(prometheus.Collector) bool { return false }
+
+// TestCloseUnregisters: a closed consumer leaves the registry as it found it,
+// so a new one may register there again.
+func TestCloseUnregisters(t *testing.T) {
+	e := newEnv(t, 1)
+	reg := prometheus.NewRegistry()
+	for i := range 2 {
+		c := e.consumer("g", Options{Registerer: reg})
+		closeOK(t, c)
+		if got := gather(t, reg); len(got) != 0 {
+			t.Errorf("round %d: after Close, still registered: %v", i, got)
+		}
 	}
 }

@@ -55,6 +55,8 @@ type Writer struct {
 	closed  bool
 	pending int
 	drained chan struct{} // made by Close, closed when pending reaches 0
+
+	unregister sync.Once
 }
 
 // NewWriter returns a writer that produces with client. The client must be
@@ -231,8 +233,10 @@ func backoff(attempt int) time.Duration {
 // Close stops accepting writes (later ones get ErrClosed) and waits until
 // every pending write is done, including its done callback, or ctx ends.
 // Then it gives up the writes still pending, which get ErrClosed, and
-// returns an error wrapping ctx's. It does not close the client.
+// returns an error wrapping ctx's. It unregisters the writer's metrics but
+// does not close the client.
 func (w *Writer) Close(ctx context.Context) error {
+	defer w.unregister.Do(func() { telemetry.Unregister(w.opts.Registerer, w.m.written, w.m.errors) })
 	w.mu.Lock()
 	w.closed = true
 	n := w.pending

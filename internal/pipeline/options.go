@@ -7,9 +7,11 @@ import (
 	"os"
 	"strings"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+	"github.com/twmb/franz-go/plugin/kprom"
 	"github.com/twmb/franz-go/plugin/kzap"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -18,6 +20,7 @@ import (
 	"github.com/optikpi/optikpi-relay/internal/config"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/optikpi/optikpi-relay/internal/sink"
+	"github.com/optikpi/optikpi-relay/internal/telemetry"
 )
 
 // destinations turns the configured destinations into the sink's, with the
@@ -75,6 +78,19 @@ func sinkOptions(c config.Sink, opts Options, logger *zap.Logger) sink.Options {
 		Logger:             logger.Named("sink"),
 		Registerer:         opts.Registerer,
 	}
+}
+
+// kafkaMetrics adds franz-go's own client metrics (connections, bytes,
+// request latency, buffered records) to a copy of opts, labelled by
+// client_id so that the consumer and the dead-letter producer are told
+// apart. Each client needs its own kprom.Metrics: they register on creation.
+func kafkaMetrics(opts []kgo.Opt, reg prometheus.Registerer) []kgo.Opt {
+	out := append([]kgo.Opt(nil), opts...)
+	if reg == nil {
+		return out
+	}
+	return append(out, kgo.WithHooks(kprom.NewMetrics(telemetry.Namespace,
+		kprom.Subsystem("kafka"), kprom.Registerer(reg), kprom.WithClientLabel())))
 }
 
 // kafkaOpts returns the client options the Kafka section implies.

@@ -23,6 +23,7 @@ import (
 	"github.com/optikpi/optikpi-relay/internal/mapper"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/optikpi/optikpi-relay/internal/sink"
+	"github.com/optikpi/optikpi-relay/internal/telemetry"
 )
 
 // Options are what the configuration file does not say: where logs and
@@ -52,6 +53,7 @@ type Pipeline struct {
 	dlqTopic  string
 	consumer  *consume.Consumer
 	counts    *counters
+	reg       prometheus.Registerer
 
 	// life outlives Run: dead-letter writes started while the sink drains
 	// must still complete during a graceful shutdown.
@@ -81,7 +83,7 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	}
 	kopts = append(kopts, opts.KafkaOpts...)
 
-	p := &Pipeline{logger: logger, mapper: m, counts: newCounters(), dlqTopic: cfg.DLQ.Topic}
+	p := &Pipeline{logger: logger, mapper: m, counts: newCounters(), dlqTopic: cfg.DLQ.Topic, reg: opts.Registerer}
 	p.life, p.cancelLife = context.WithCancel(context.Background())
 	closers := []func(){p.cancelLife}
 	fail := func(err error) (*Pipeline, error) {
@@ -101,7 +103,7 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		p.sink.Close(ctx)
 	})
 
-	p.dlqClient, err = kgo.NewClient(append(kopts,
+	p.dlqClient, err = kgo.NewClient(append(kafkaMetrics(kopts, opts.Registerer),
 		kgo.ClientID(cfg.Kafka.ClientID+"-dlq"),
 		// acks=all and idempotence are kgo's defaults; stated so that no
 		// later option can quietly weaken what a dead letter relies on.
@@ -121,13 +123,14 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	if err != nil {
 		return fail(err)
 	}
+	closers = append(closers, func() { p.dlq.Close(context.Background()) }) // nothing pending: returns at once
 
 	p.consumer, err = consume.New(consume.Options{
 		Brokers:        cfg.Kafka.Brokers,
 		Group:          cfg.Kafka.Group,
 		Topics:         cfg.Kafka.Topics,
 		TopicRegex:     cfg.Kafka.TopicRegex,
-		ClientOpts:     append(kopts, kgo.ClientID(cfg.Kafka.ClientID)),
+		ClientOpts:     append(kafkaMetrics(kopts, opts.Registerer), kgo.ClientID(cfg.Kafka.ClientID)),
 		MaxInFlight:    cfg.Kafka.MaxInFlightRecords,
 		CommitInterval: cfg.Kafka.CommitInterval,
 		Logger:         logger.Named("consume"),
@@ -257,6 +260,7 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 		}
 		p.cancelLife()
 		p.dlqClient.Close()
+		telemetry.Unregister(p.reg, p.counts)
 	})
 	return errors.Join(errs...)
 }
@@ -271,6 +275,7 @@ func (p *Pipeline) Abort() {
 		p.sink.Close(ctx)
 		p.dlq.Close(ctx)
 		p.dlqClient.Close()
+		telemetry.Unregister(p.reg, p.counts)
 	})
 }
 

@@ -1,0 +1,116 @@
+package pipeline_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
+	"github.com/optikpi/optikpi-relay/internal/pipeline"
+)
+
+// The series the README and the alerts rely on exist and count what
+// happened, and a graceful shutdown takes back what the parts registered.
+func TestMetrics(t *testing.T) {
+	h := newHarness(t, 2, nil)
+	h.produce(2000, 7)
+	reg := prometheus.NewRegistry()
+	p, err := pipeline.New(h.cfg, pipeline.Options{Tokens: h.emus.Tokens, Registerer: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	h.waitCommitted()
+
+	values := gather(t, reg)
+	st := p.Stats()
+	for _, c := range []struct {
+		series string
+		want   float64 // -1: present, any value
+	}{
+		{`optikpi_relay_records_total{model="",outcome="consumed",reason=""}`, float64(len(h.expect))},
+		{`optikpi_relay_records_total{model="deposit",outcome="delivered",reason=""}`, float64(st.Delivered[kindOf(t, "deposit")])},
+		{`optikpi_relay_dlq_records_written_total{reason="unparseable"}`, float64(st.DeadLettered["unparseable"])},
+		{`optikpi_relay_consumer_records_done_total`, float64(len(h.expect))},
+		{`optikpi_relay_consumer_lag`, 0},
+		{`optikpi_relay_sink_destination_ready{destination="main"}`, 1},
+		{`optikpi_relay_sink_records_delivered_total{destination="main",endpoint="/events/deposit"}`, float64(st.Delivered[kindOf(t, "deposit")])},
+		{`optikpi_relay_sink_requests_total{destination="main",endpoint="/events/deposit",outcome="delivered"}`, -1},
+		{`optikpi_relay_kafka_connects_total{client_id="optikpi-relay",node_id="0"}`, -1},
+	} {
+		got, ok := values[c.series]
+		switch {
+		case !ok:
+			t.Errorf("%s: missing", c.series)
+		case c.want >= 0 && got != c.want:
+			t.Errorf("%s = %v; want %v", c.series, got, c.want)
+		case c.want < 0 && got <= 0:
+			t.Errorf("%s = %v; want > 0", c.series, got)
+		}
+	}
+
+	cancel()
+	if err := <-done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer scancel()
+	if err := p.Shutdown(sctx); err != nil {
+		t.Errorf("Shutdown: %v", err)
+	}
+	// A new pipeline could now register on the same registry.
+	for series := range gather(t, reg) {
+		t.Errorf("%s still registered after Shutdown", series)
+		break
+	}
+}
+
+// gather returns every counter and gauge as "name{labels}" → value, labels
+// sorted by name as Prometheus prints them.
+func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make(map[string]float64)
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			var b strings.Builder
+			b.WriteString(mf.GetName())
+			if len(m.GetLabel()) > 0 {
+				b.WriteString("{")
+				for i, l := range m.GetLabel() {
+					if i > 0 {
+						b.WriteString(",")
+					}
+					b.WriteString(l.GetName() + `="` + l.GetValue() + `"`)
+				}
+				b.WriteString("}")
+			}
+			switch {
+			case m.Counter != nil:
+				out[b.String()] = m.GetCounter().GetValue()
+			case m.Gauge != nil:
+				out[b.String()] = m.GetGauge().GetValue()
+			default:
+				out[b.String()] = 1
+			}
+		}
+	}
+	return out
+}
+
+func kindOf(t *testing.T, name string) optikpi.Kind {
+	t.Helper()
+	k, err := optikpi.ParseKind(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
