@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +13,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/optikpi/optikpi-relay/internal/telemetry"
 )
 
 const testTopic = "events"
@@ -295,12 +296,12 @@ func TestCloseCommitsEverythingDone(t *testing.T) {
 	}
 	got := gather(t, reg)
 	for name, want := range map[string]float64{
-		"optikpi_relay_consumer_commits_total{result=ok}":    1,
-		"optikpi_relay_consumer_commits_total{result=error}": 0,
-		"optikpi_relay_consumer_records_consumed_total":      60,
-		"optikpi_relay_consumer_records_done_total":          60,
-		"optikpi_relay_consumer_records_in_flight":           0,
-		"optikpi_relay_consumer_lag":                         0,
+		`optikpi_relay_consumer_commits_total{result="ok"}`:    1,
+		`optikpi_relay_consumer_commits_total{result="error"}`: 0,
+		"optikpi_relay_consumer_records_consumed_total":        60,
+		"optikpi_relay_consumer_records_done_total":            60,
+		"optikpi_relay_consumer_records_in_flight":             0,
+		"optikpi_relay_consumer_lag":                           0,
 	} {
 		if v, ok := got[name]; !ok || v != want {
 			t.Errorf("%s = %v (present %v), want %v", name, v, ok, want)
@@ -617,31 +618,12 @@ func TestRunTwice(t *testing.T) {
 	wait()
 }
 
-// gather returns every sample of reg by name{label=value,...}.
+// gather returns every sample of reg by name{label="value",...}.
 func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
+	out, err := telemetry.Samples(reg)
 	if err != nil {
 		t.Fatal(err)
-	}
-	out := make(map[string]float64)
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			name := mf.GetName()
-			if ls := m.GetLabel(); len(ls) > 0 {
-				var parts []string
-				for _, l := range ls {
-					parts = append(parts, l.GetName()+"="+l.GetValue())
-				}
-				name += "{" + strings.Join(parts, ",") + "}"
-			}
-			switch {
-			case m.GetCounter() != nil:
-				out[name] = m.GetCounter().GetValue()
-			case m.GetGauge() != nil:
-				out[name] = m.GetGauge().GetValue()
-			}
-		}
 	}
 	return out
 }

@@ -2,7 +2,6 @@ package pipeline_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
@@ -10,6 +9,7 @@ import (
 
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/optikpi/optikpi-relay/internal/pipeline"
+	"github.com/optikpi/optikpi-relay/internal/telemetry"
 )
 
 // The series the README and the alerts rely on exist and count what
@@ -70,38 +70,11 @@ func TestMetrics(t *testing.T) {
 	}
 }
 
-// gather returns every counter and gauge as "name{labels}" → value, labels
-// sorted by name as Prometheus prints them.
 func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	t.Helper()
-	mfs, err := reg.Gather()
+	out, err := telemetry.Samples(reg)
 	if err != nil {
 		t.Fatal(err)
-	}
-	out := make(map[string]float64)
-	for _, mf := range mfs {
-		for _, m := range mf.GetMetric() {
-			var b strings.Builder
-			b.WriteString(mf.GetName())
-			if len(m.GetLabel()) > 0 {
-				b.WriteString("{")
-				for i, l := range m.GetLabel() {
-					if i > 0 {
-						b.WriteString(",")
-					}
-					b.WriteString(l.GetName() + `="` + l.GetValue() + `"`)
-				}
-				b.WriteString("}")
-			}
-			switch {
-			case m.Counter != nil:
-				out[b.String()] = m.GetCounter().GetValue()
-			case m.Gauge != nil:
-				out[b.String()] = m.GetGauge().GetValue()
-			default:
-				out[b.String()] = 1
-			}
-		}
 	}
 	return out
 }

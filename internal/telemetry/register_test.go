@@ -29,3 +29,25 @@ func TestRegisterAllOrNone(t *testing.T) {
 		t.Errorf("Register(nil): got %v, want nil", err)
 	}
 }
+
+func TestSamples(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "c_total", Help: "c"}, []string{"b", "a"})
+	c.WithLabelValues("x", `q"y`).Add(3)
+	g := prometheus.NewGauge(prometheus.GaugeOpts{Name: "g", Help: "g"})
+	g.Set(2)
+	reg.MustRegister(c, g)
+	got, err := Samples(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]float64{`c_total{a="q\"y",b="x"}`: 3, "g": 2}
+	if len(got) != len(want) {
+		t.Errorf("Samples = %v; want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v {
+			t.Errorf("Samples[%s] = %v; want %v (all: %v)", k, got[k], v, got)
+		}
+	}
+}
