@@ -43,5 +43,9 @@ func cmdMapTest(args []string, stdin io.Reader, stdout, stderr io.Writer) error 
 		return err
 	}
 	fmt.Fprintf(stdout, "%d mapped, %d failed\n", ok, failed)
+	if failed > 0 {
+		// Non-zero, so a mapping change can be checked in CI like a test.
+		return fmt.Errorf("map test: %d of %d records failed", failed, ok+failed)
+	}
 	return nil
 }

@@ -1,0 +1,105 @@
+package main
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
+)
+
+// relay runs the command line in-process from the repository root, where
+// the README's commands run.
+func relay(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
+	wd, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chdir("../.."); err != nil {
+		t.Fatal(err)
+	}
+	defer os.Chdir(wd)
+	var out, errOut bytes.Buffer
+	code = run(args, strings.NewReader(stdin), &out, &errOut)
+	return code, out.String(), errOut.String()
+}
+
+// The reference samples map, through the example config, to valid records
+// of all nine models.
+func TestMapTestReferenceSamples(t *testing.T) {
+	files, err := filepath.Glob("../../testdata/events/*.jsonl")
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no samples: %v", err)
+	}
+	var all strings.Builder
+	for _, f := range files {
+		topic := strings.TrimSuffix(filepath.Base(f), ".jsonl")
+		code, out, errOut := relay(t, "", "map", "test", "--config", "config.example.yaml", "--topic", topic, "--file", filepath.Join("testdata/events", filepath.Base(f)))
+		if code != 0 || !strings.Contains(out, " 0 failed") {
+			t.Errorf("map test %s: exit %d, stderr %q, last lines %q", topic, code, errOut, tail(out, 3))
+		}
+		all.WriteString(out)
+	}
+	for _, k := range optikpi.Kinds() {
+		if !strings.Contains(all.String(), "-> "+k.String()+" ("+k.Endpoint()+")") {
+			t.Errorf("no sample maps to %s", k)
+		}
+	}
+}
+
+func TestMapTestFailureExitsNonZero(t *testing.T) {
+	code, out, errOut := relay(t, "{\"type\":\"deposit.completed\"\nnot json\n", "map", "test", "--config", "config.example.yaml", "--topic", "payments")
+	if code != 1 || !strings.Contains(out, "unparseable") || !strings.Contains(errOut, "failed") {
+		t.Errorf("exit %d, stdout %q, stderr %q; want 1, an unparseable line, and the count on stderr", code, out, errOut)
+	}
+}
+
+func TestValidate(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.yaml")
+	example, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(example), "linger: 200ms", "linger: 200 millis", 1)
+	broken = strings.Replace(broken, "  group: optikpi-relay\n", "  group: optikpi-relay\n  gruop: x\n", 1)
+	if err := os.WriteFile(bad, []byte(broken), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args     []string
+		wantCode int
+		want     []string // in stdout+stderr
+	}{
+		{[]string{"validate", "--config", "config.example.yaml"}, 0, []string{"ok"}},
+		{[]string{"validate", "--config", bad}, 1, []string{"kafka.gruop: unknown key", "sink.linger: invalid duration"}},
+		{[]string{"validate"}, 2, []string{"--config is required"}},
+		{[]string{"nonsense"}, 2, []string{"unknown command"}},
+	}
+	for _, tt := range tests {
+		code, out, errOut := relay(t, "", tt.args...)
+		if code != tt.wantCode {
+			t.Errorf("relay %v: exit %d, want %d (stderr %q)", tt.args, code, tt.wantCode, errOut)
+		}
+		for _, w := range tt.want {
+			if !strings.Contains(out+errOut, w) {
+				t.Errorf("relay %v: output lacks %q: %s%s", tt.args, w, out, errOut)
+			}
+		}
+	}
+}
+
+// The README's first command, shortened: the demo must reconcile.
+func TestDemo(t *testing.T) {
+	code, out, errOut := relay(t, "", "demo", "--records", "3000", "--partitions", "3")
+	if code != 0 || !strings.Contains(out, "\nreconciled") {
+		t.Errorf("demo: exit %d, stderr %q, output:\n%s", code, errOut, out)
+	}
+}
+
+func tail(s string, n int) string {
+	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
+	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
