@@ -1,6 +1,7 @@
 package optikpi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -11,7 +12,43 @@ import (
 	"testing"
 )
 
-const vectorsPath = "../../../shared/testdata/optikpi-signatures.json"
+// The contract's files: the workspace's shared copy is the authority, the
+// copy in testdata lets a lone checkout test against the same bytes, and
+// TestContractCopies keeps the two equal.
+var (
+	vectorsPath = contractFile("../../../shared/testdata/optikpi-signatures.json", "testdata/optikpi-signatures.json")
+	guidePath   = contractFile("../../../shared/spec/optikpi-api-guide.md", "testdata/optikpi-api-guide.md")
+)
+
+// contractFile returns shared when it exists, else local.
+func contractFile(shared, local string) string {
+	if _, err := os.Stat(shared); err == nil {
+		return shared
+	}
+	return local
+}
+
+func TestContractCopies(t *testing.T) {
+	for _, pair := range [][2]string{
+		{"../../../shared/testdata/optikpi-signatures.json", "testdata/optikpi-signatures.json"},
+		{"../../../shared/spec/optikpi-api-guide.md", "testdata/optikpi-api-guide.md"},
+	} {
+		local, err := os.ReadFile(pair[1])
+		if err != nil {
+			t.Fatalf("the in-repository copy is required: %v", err)
+		}
+		shared, err := os.ReadFile(pair[0])
+		if errors.Is(err, os.ErrNotExist) {
+			continue // a lone checkout: the copy is all there is
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(shared, local) {
+			t.Errorf("%s differs from %s: copy the contract again", pair[1], pair[0])
+		}
+	}
+}
 
 type vector struct {
 	Name        string `json:"name"`
