@@ -31,7 +31,11 @@ func NewLogger(level, format string) (*zap.Logger, error) {
 		return nil, fmt.Errorf("telemetry: log format %q: want json or console", format)
 	}
 	cfg.Level = zap.NewAtomicLevelAt(lvl)
-	cfg.Sampling = nil // a relay's warnings are rare and each one matters
+	// Sampled per message and level (zap's production default: the first
+	// 100 a second, then every 100th): a flood of rejected records must
+	// not flood the logs, and the dead-letter topic and the metrics keep
+	// every one of them anyway. Rare messages are never dropped.
+	cfg.Sampling = &zap.SamplingConfig{Initial: 100, Thereafter: 100}
 	return cfg.Build()
 }
 
