@@ -18,15 +18,6 @@ const (
 	MaxShutdown      = 30 * time.Second
 )
 
-// DefaultRateLimit returns the guide's rate limit of kind's endpoint, in
-// requests per second.
-func DefaultRateLimit(k optikpi.Kind) float64 {
-	if k == optikpi.KindCustomer || k == optikpi.KindExtAttributes {
-		return 50
-	}
-	return 250
-}
-
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
 
 func validate(c *Config, lines map[string]int, p *problems) {
@@ -160,7 +151,7 @@ func validateSink(s *Sink, p *problems) {
 	}
 	for _, k := range optikpi.Kinds() {
 		if _, ok := s.RateLimits[k.String()]; !ok {
-			s.RateLimits[k.String()] = DefaultRateLimit(k)
+			s.RateLimits[k.String()] = float64(k.RateLimit())
 		}
 	}
 	if s.RequestTimeout <= 0 {

@@ -13,6 +13,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
 // transformFn transforms v; d gives access to the rest of the record
@@ -85,18 +86,12 @@ func timeValue(t time.Time, from any) (any, error) {
 func numberText(v any) (string, bool) {
 	switch x := v.(type) {
 	case json.Number:
-		return string(x), isJSONNumber(string(x))
+		return string(x), optikpi.IsJSONNumber(string(x))
 	case string:
 		s := strings.TrimSpace(x)
-		return s, isJSONNumber(s)
+		return s, optikpi.IsJSONNumber(s)
 	}
 	return "", false
-}
-
-// isJSONNumber reports whether s is a number in JSON's grammar: valid JSON
-// that starts like a number can be nothing else.
-func isJSONNumber(s string) bool {
-	return s != "" && (s[0] == '-' || '0' <= s[0] && s[0] <= '9') && gjson.Valid(s)
 }
 
 // epoch converts a count of unit (a second or a millisecond) since the

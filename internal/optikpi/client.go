@@ -228,8 +228,9 @@ type RetryPolicy struct {
 	// 0 (the default) retries until the context is done: nothing may be
 	// lost, so the caller's context is the deadline.
 	MaxAttempts int
-	// MinBackoff is the wait after the first failed attempt; it doubles
-	// with every further attempt. Default 200ms.
+	// MinBackoff bounds the wait after the first failed attempt (jitter
+	// draws it from half that to all of it); it doubles with every
+	// further attempt. Default 200ms.
 	MinBackoff time.Duration
 	// MaxBackoff caps the wait between two attempts, a Retry-After
 	// included. Default 30s.
@@ -247,9 +248,9 @@ const (
 	// drainLimit is how much of an unread body is discarded so that the
 	// connection can be reused; beyond it the connection is closed.
 	drainLimit = 64 << 10
-	// healthPath is relative to the base URL, like the guide's other
+	// HealthPath is relative to the base URL, like the guide's other
 	// endpoints: {gateway}/apigw/ingest/datapipeline/health.
-	healthPath = "/datapipeline/health"
+	HealthPath = "/datapipeline/health"
 )
 
 // DefaultRateLimits returns the guide's limits per endpoint: 50 requests per
@@ -258,10 +259,7 @@ const (
 func DefaultRateLimits() map[Kind]rate.Limit {
 	m := make(map[Kind]rate.Limit, len(kinds)-1)
 	for _, k := range Kinds() {
-		m[k] = 250
-		if k == KindCustomer || k == KindExtAttributes {
-			m[k] = 50
-		}
+		m[k] = k.RateLimit()
 	}
 	return m
 }
@@ -434,9 +432,7 @@ func NewClient(baseURL, accountID, workspaceID string, token TokenSource, opts .
 	if cfg.httpClient != nil {
 		hc = *cfg.httpClient
 	} else {
-		t := http.DefaultTransport.(*http.Transport).Clone()
-		t.MaxIdleConnsPerHost = 64 // the default 2 would reconnect under concurrent batches
-		hc.Transport = t
+		hc.Transport = NewTransport()
 	}
 	next := hc.Transport
 	if next == nil {
@@ -458,9 +454,19 @@ func NewClient(baseURL, accountID, workspaceID string, token TokenSource, opts .
 		CheckRetry:   c.checkRetry,
 		Backoff:      backoff,
 		// Hand the last response back as it is: Send reads and classifies it.
-		ErrorHandler: func(resp *http.Response, err error, _ int) (*http.Response, error) { return resp, err },
+		ErrorHandler: retryablehttp.PassthroughErrorHandler,
 	}
 	return c, nil
+}
+
+// NewTransport returns the transport a Client uses when not given one: the
+// default transport with more idle connections per host, since the
+// standard 2 would reconnect under concurrent batches. The caller owns it
+// (CloseIdleConnections when done).
+func NewTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConnsPerHost = 64
+	return t
 }
 
 // sendState follows one Send through its attempts.
@@ -717,7 +723,7 @@ func (h Health) String() string {
 // timeout, and is not rate limited (the guide says "no limit"). Anything but
 // 2xx or 404 is HealthDown with an *Error.
 func (c *Client) Health(ctx context.Context) (Health, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+healthPath, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+HealthPath, nil)
 	if err != nil {
 		return HealthDown, &Error{Class: Misconfigured, Err: fmt.Errorf("optikpi: build request: %w", err)}
 	}

@@ -266,8 +266,8 @@ func TestSendUserAgentAndOddSuccessBody(t *testing.T) {
 	})
 	c := newTestClient(t, s.base, WithUserAgent("test-agent/1"))
 	resp, err := c.Send(context.Background(), KindCustomer, testBody)
-	if err != nil || resp == nil {
-		t.Fatalf("Send = %v, %v; want an empty response and no error: 2xx delivered the records", resp, err)
+	if err != nil || resp == nil || resp.Message != "" || resp.Count != 0 || resp.RecordIDs != nil {
+		t.Fatalf("Send = %+v, %v; want an empty response and no error: 2xx delivered the records", resp, err)
 	}
 	if got := ua.Load(); got != "test-agent/1" {
 		t.Errorf("User-Agent = %v; want test-agent/1", got)

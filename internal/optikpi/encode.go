@@ -110,7 +110,7 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 	case string:
 		return appendString(dst, x), nil
 	case json.Number:
-		if !isJSONNumber(string(x)) {
+		if !IsJSONNumber(string(x)) {
 			return dst, encodeError(fmt.Sprintf("invalid number %q", string(x)))
 		}
 		return append(dst, x...), nil

@@ -15,8 +15,8 @@ func FuzzDecodeValidate(f *testing.F) {
 	for _, v := range signatureVectors(f) {
 		f.Add([]byte(v.Body))
 	}
-	for _, r := range samples() {
-		b, err := KindCustomer.AppendJSON(nil, r)
+	for k, r := range samples() {
+		b, err := k.AppendJSON(nil, r)
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -1,6 +1,10 @@
 package optikpi
 
-import "fmt"
+import (
+	"fmt"
+
+	"golang.org/x/time/rate"
+)
 
 // Kind is one of the nine Optikpi record models. Each kind has one endpoint.
 type Kind uint8
@@ -19,22 +23,23 @@ const (
 )
 
 type kindInfo struct {
-	name     string // the name used in configuration
-	endpoint string // path under the base URL (…/apigw/ingest)
-	category string // fixed event_category, "" when the model has none
-	state    bool   // records are state (latest wins), so per-user order matters
+	name     string     // the name used in configuration
+	endpoint string     // path under the base URL (…/apigw/ingest)
+	category string     // fixed event_category, "" when the model has none
+	state    bool       // records are state (latest wins), so per-user order matters
+	limit    rate.Limit // the guide's requests per second for the endpoint
 }
 
 var kinds = [...]kindInfo{
-	KindCustomer:       {"customer", "/customers", "", true},
-	KindAccount:        {"account", "/events/account", "Account", false},
-	KindDeposit:        {"deposit", "/events/deposit", "Deposit", false},
-	KindWithdraw:       {"withdraw", "/events/withdraw", "Withdraw", false},
-	KindGamingActivity: {"gaming_activity", "/events/gaming-activity", "Gaming Activity", false},
-	KindWalletBalance:  {"wallet_balance", "/events/wallet-balance", "Wallet Balance", false},
-	KindReferFriend:    {"refer_friend", "/events/refer-friend", "Refer Friend", false},
-	KindExtAttributes:  {"ext_attributes", "/extattributes", "", true},
-	KindSystemEvent:    {"system_event", "/events/system-events", "SystemEvent", false},
+	KindCustomer:       {"customer", "/customers", "", true, 50},
+	KindAccount:        {"account", "/events/account", "Account", false, 250},
+	KindDeposit:        {"deposit", "/events/deposit", "Deposit", false, 250},
+	KindWithdraw:       {"withdraw", "/events/withdraw", "Withdraw", false, 250},
+	KindGamingActivity: {"gaming_activity", "/events/gaming-activity", "Gaming Activity", false, 250},
+	KindWalletBalance:  {"wallet_balance", "/events/wallet-balance", "Wallet Balance", false, 250},
+	KindReferFriend:    {"refer_friend", "/events/refer-friend", "Refer Friend", false, 250},
+	KindExtAttributes:  {"ext_attributes", "/extattributes", "", true, 50},
+	KindSystemEvent:    {"system_event", "/events/system-events", "SystemEvent", false, 250},
 }
 
 // Kinds returns every kind, in the guide's order.
@@ -79,10 +84,20 @@ func (k Kind) EventCategory() string {
 // record for a user replaces an older one, so their order must be kept.
 func (k Kind) IsState() bool { return k.Valid() && kinds[k].state }
 
+// RateLimit returns the guide's requests per second for k's endpoint: 50
+// for customer profiles and extended attributes, 250 for each event
+// endpoint; 0 for an invalid kind.
+func (k Kind) RateLimit() rate.Limit {
+	if !k.Valid() {
+		return 0
+	}
+	return kinds[k].limit
+}
+
 // ParseKind returns the kind named name ("customer", "deposit",
 // "gaming_activity", …).
 func ParseKind(name string) (Kind, error) {
-	for _, k := range Kinds() {
+	for k := KindCustomer; k <= KindSystemEvent; k++ {
 		if kinds[k].name == name {
 			return k, nil
 		}
@@ -92,7 +107,7 @@ func ParseKind(name string) (Kind, error) {
 
 // KindForEndpoint returns the kind whose endpoint is path.
 func KindForEndpoint(path string) (Kind, bool) {
-	for _, k := range Kinds() {
+	for k := KindCustomer; k <= KindSystemEvent; k++ { // per request in the emulator: no Kinds() allocation
 		if kinds[k].endpoint == path {
 			return k, true
 		}

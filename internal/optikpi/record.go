@@ -8,7 +8,8 @@ import (
 // Record is one Optikpi record as field name to value. Values are string,
 // json.Number (numbers keep their text, so integers stay integers), bool, nil,
 // and for the JSON fields (custom_data, ext_data, event_data) also
-// map[string]any, []any or json.RawMessage.
+// map[string]any, a string holding JSON, or json.RawMessage (an object or a
+// JSON string holding JSON).
 type Record map[string]any
 
 // ValidateOptions tunes validation.

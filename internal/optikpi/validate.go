@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -137,7 +138,7 @@ func checkField(f *Field, v any, strict bool, category string) string {
 }
 
 func checkStrictString(rules *StrictRules, s string) string {
-	if rules.OneOf != nil && !containsString(rules.OneOf, s) {
+	if rules.OneOf != nil && !slices.Contains(rules.OneOf, s) {
 		return "must be one of " + strings.Join(rules.OneOf, ", ")
 	}
 	if rules.Pattern != nil && !rules.Pattern.MatchString(s) {
@@ -146,21 +147,12 @@ func checkStrictString(rules *StrictRules, s string) string {
 	return ""
 }
 
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // number returns the value of a number field, or the issue with it.
 func number(v any, integer bool) (float64, string) {
 	var x float64
 	switch n := v.(type) {
 	case json.Number:
-		if !isJSONNumber(string(n)) {
+		if !IsJSONNumber(string(n)) {
 			return 0, issueNumber
 		}
 		f, err := strconv.ParseFloat(string(n), 64)
@@ -194,8 +186,8 @@ func number(v any, integer bool) (float64, string) {
 	return x, ""
 }
 
-// isJSONNumber reports whether s is a number in JSON's grammar (RFC 8259).
-func isJSONNumber(s string) bool {
+// IsJSONNumber reports whether s is a number in JSON's grammar (RFC 8259).
+func IsJSONNumber(s string) bool {
 	i := 0
 	if i < len(s) && s[i] == '-' {
 		i++

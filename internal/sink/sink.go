@@ -163,10 +163,7 @@ func New(dests []Destination, opts Options) (*Sink, error) {
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
-		// As the client's own default: the standard 2 idle connections per
-		// host would reconnect under concurrent batches.
-		s.transport = http.DefaultTransport.(*http.Transport).Clone()
-		s.transport.MaxIdleConnsPerHost = 64
+		s.transport = optikpi.NewTransport()
 		hc = &http.Client{Transport: s.transport}
 	}
 	for i, d := range dests {

@@ -79,14 +79,6 @@ func DefaultConfig() Config {
 // numKinds sizes the arrays indexed by kind.
 const numKinds = int(optikpi.KindSystemEvent) + 1
 
-// guideLimit returns the guide's requests per second for kind's endpoint.
-func guideLimit(k optikpi.Kind) rate.Limit {
-	if k == optikpi.KindCustomer || k == optikpi.KindExtAttributes {
-		return 50
-	}
-	return 250
-}
-
 // Emulator is an http.Handler that behaves like the Optikpi ingest API. It
 // is safe for concurrent use.
 type Emulator struct {
@@ -142,7 +134,7 @@ func New(cfg Config) (*Emulator, error) {
 	for _, k := range optikpi.Kinds() {
 		// A second's worth of burst: the guide counts over a window, and
 		// a client pacing itself at the limit arrives with some jitter.
-		l := guideLimit(k)
+		l := k.RateLimit()
 		e.limiters[k] = rate.NewLimiter(l, int(l))
 	}
 	e.SetRateLimit(cfg.RateLimit)

@@ -21,7 +21,6 @@ import (
 // behind a gateway: {prefix}/apigw/ingest/events/deposit.
 const (
 	ingestRoot   = "/apigw/ingest"
-	healthPath   = "/datapipeline/health"
 	statsPath    = "/_emulator/stats"
 	recordsPath  = "/_emulator/records"
 	resetPath    = "/_emulator/reset"
@@ -82,7 +81,7 @@ func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (e *Emulator) serveIngest(w http.ResponseWriter, r *http.Request, endpoint string) {
-	if endpoint == healthPath {
+	if endpoint == optikpi.HealthPath {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {
 			methodNotAllowed(w, http.MethodGet)
 			return
