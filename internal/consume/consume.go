@@ -244,10 +244,6 @@ func New(opts Options) (*Consumer, error) {
 	return c, nil
 }
 
-// Client returns the underlying Kafka client, for admin requests. Closing
-// it is the Consumer's job.
-func (c *Consumer) Client() *kgo.Client { return c.cl }
-
 // Run polls until ctx is done or Close (or Abort) is called, and calls
 // handle for every record from this one goroutine, in each partition's
 // order. handle must arrange for r.Done to be called once the record is

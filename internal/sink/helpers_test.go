@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -178,17 +177,6 @@ func customer(t testing.TB, user string, seq int) optikpi.Encoded {
 	})
 }
 
-// extAttributes returns the seq-th extended attributes update of user.
-func extAttributes(t testing.TB, user string, seq int) optikpi.Encoded {
-	return encode(t, optikpi.KindExtAttributes, optikpi.Record{
-		"account_id":   testAccount,
-		"workspace_id": testWorkspace,
-		"user_id":      user,
-		"list_name":    "preferences",
-		"ext_data":     map[string]any{"seq": json.Number(strconv.Itoa(seq))},
-	})
-}
-
 // newEmulator starts a validating emulator with the test credentials.
 func newEmulator(t testing.TB, edit func(*emulator.Config)) (*emulator.Emulator, *httptest.Server) {
 	t.Helper()
@@ -278,13 +266,4 @@ func writeAPIError(w http.ResponseWriter, status int, field string) {
 		return
 	}
 	fmt.Fprintf(w, `{"error":"Bad Request","message":"refused","details":{"field":%q,"issue":"refused"}}`, field)
-}
-
-func containsAll(s string, subs ...string) bool {
-	for _, sub := range subs {
-		if !strings.Contains(s, sub) {
-			return false
-		}
-	}
-	return true
 }
