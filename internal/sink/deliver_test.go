@@ -2,9 +2,12 @@ package sink
 
 import (
 	"bytes"
+	"context"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -295,5 +298,42 @@ func TestRetried(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHealth asks three destinations at once: one healthy, one without a
+// health endpoint, one down; the gate stays open for all of them.
+func TestHealth(t *testing.T) {
+	_, healthy := newEmulator(t, nil)
+	missing := newRecorder(t, func(_ int, _ []byte, w http.ResponseWriter) { w.WriteHeader(http.StatusNotFound) })
+	down := newRecorder(t, func(_ int, _ []byte, w http.ResponseWriter) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+		w.Write([]byte(`{"error":"unavailable","message":"maintenance"}`))
+	})
+	dest := func(name, url string) Destination {
+		return Destination{Name: name, BaseURL: url, AccountID: testAccount, WorkspaceID: testWorkspace, Token: optikpi.StaticToken(testToken)}
+	}
+	s, err := New([]Destination{
+		dest("healthy", healthy.URL+"/apigw/ingest"),
+		dest("missing", missing.URL),
+		dest("down", down.URL),
+	}, testOptions())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+
+	ctx, cancel := context.WithTimeout(context.Background(), waitLimit)
+	defer cancel()
+	var got []string
+	for _, h := range s.Health(ctx) {
+		got = append(got, fmt.Sprintf("%s=%v(err %t)", h.Destination, h.Health, h.Err != nil))
+	}
+	want := []string{"healthy=ok(err false)", "missing=unknown(err false)", "down=down(err true)"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Health = %v\nwant %v", got, want)
+	}
+	if err := s.Ready(); err != nil {
+		t.Errorf("Ready after health checks = %v, want nil", err)
 	}
 }

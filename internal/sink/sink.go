@@ -293,6 +293,30 @@ func (s *Sink) Ready() error {
 	return errors.Join(errs...)
 }
 
+// DestinationHealth is one destination's answer to the health check.
+type DestinationHealth struct {
+	Destination string
+	Health      optikpi.Health
+	Err         error // why it is down; nil when ok or unknown
+}
+
+// Health asks every destination's health endpoint once, all at the same
+// time, and blocks until each has answered or ctx is done. The answers are
+// in the order of the destinations given to New. It does not touch the
+// misconfigured gate: only a refused batch closes that.
+func (s *Sink) Health(ctx context.Context) []DestinationHealth {
+	out := make([]DestinationHealth, len(s.order))
+	var wg sync.WaitGroup
+	for i, d := range s.order {
+		wg.Go(func() {
+			h, err := d.client.Health(ctx)
+			out[i] = DestinationHealth{Destination: d.name, Health: h, Err: err}
+		})
+	}
+	wg.Wait()
+	return out
+}
+
 // Close stops accepting records (Send returns ErrClosed), sends the open
 // batches at once and waits for every request to finish, until ctx is done.
 // Then it abandons what is left: requests are cancelled and the done of the
