@@ -4,11 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/optikpi/optikpi-relay/internal/pipeline"
@@ -150,4 +156,40 @@ func TestMissingDLQTopicFailsAtStart(t *testing.T) {
 	if !errors.Is(err, pipeline.ErrNoDLQTopic) || !strings.Contains(err.Error(), "dlq.topic") {
 		t.Errorf("Run: got %v, want ErrNoDLQTopic naming dlq.topic", err)
 	}
+}
+
+// TestStartLogsDestinationHealth: at start the relay asks every
+// destination's health endpoint and says which cannot be reached, without
+// refusing to start.
+func TestStartLogsDestinationHealth(t *testing.T) {
+	h := newHarness(t, 1, nil)
+	gone := httptest.NewServer(nil)
+	gone.Close()
+	const broken = "unreachable"
+	d := h.cfg.Destinations[0]
+	d.Name, d.BaseURL = broken, gone.URL+"/apigw/ingest"
+	h.cfg.Destinations = append(h.cfg.Destinations, d)
+	tokens := maps.Clone(h.emus.Tokens)
+	tokens[broken] = tokens[h.cfg.Destinations[0].Name]
+
+	core, logs := observer.New(zapcore.InfoLevel)
+	r := h.startWith(pipeline.Options{Tokens: tokens, Logger: zap.New(core)})
+
+	got := map[string]string{}
+	waitFor(t, "a health line per destination", func() (bool, string) {
+		for _, e := range logs.FilterMessageSnippet("health").All() {
+			got[e.ContextMap()["destination"].(string)] = e.Level.String() + ": " + e.Message
+		}
+		return len(got) == len(h.cfg.Destinations), fmt.Sprint(got)
+	})
+	for _, d := range h.cfg.Destinations {
+		want := "info: destination healthy"
+		if d.Name == broken {
+			want = "warn: destination health check failed; relaying anyway, requests are retried"
+		}
+		if got[d.Name] != want {
+			t.Errorf("destination %q: logged %q, want %q", d.Name, got[d.Name], want)
+		}
+	}
+	r.stop(t)
 }

@@ -134,7 +134,20 @@ type relay struct {
 
 func (h *harness) start() *relay {
 	h.t.Helper()
-	p, err := pipeline.New(h.cfg, pipeline.Options{Tokens: h.emus.Tokens, Logger: zaptest.NewLogger(h.t, zaptest.Level(zapcore.WarnLevel))})
+	return h.startWith(pipeline.Options{})
+}
+
+// startWith starts a relay with opts; the emulators' tokens and a logger to
+// the test's output stand in for what opts leaves unset.
+func (h *harness) startWith(opts pipeline.Options) *relay {
+	h.t.Helper()
+	if opts.Tokens == nil {
+		opts.Tokens = h.emus.Tokens
+	}
+	if opts.Logger == nil {
+		opts.Logger = zaptest.NewLogger(h.t, zaptest.Level(zapcore.WarnLevel))
+	}
+	p, err := pipeline.New(h.cfg, opts)
 	if err != nil {
 		h.t.Fatalf("pipeline.New: %v", err)
 	}

@@ -1,9 +1,7 @@
 package pipeline_test
 
 import (
-	"context"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -18,17 +16,11 @@ func TestMetrics(t *testing.T) {
 	h := newHarness(t, 2, nil)
 	h.produce(2000, 7)
 	reg := prometheus.NewRegistry()
-	p, err := pipeline.New(h.cfg, pipeline.Options{Tokens: h.emus.Tokens, Registerer: reg})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
+	r := h.startWith(pipeline.Options{Registerer: reg})
 	h.waitCommitted()
 
 	values := gather(t, reg)
-	st := p.Stats()
+	st := r.p.Stats()
 	for _, c := range []struct {
 		series string
 		want   float64 // -1: present, any value
@@ -54,15 +46,7 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 
-	cancel()
-	if err := <-done; err != nil {
-		t.Errorf("Run: %v", err)
-	}
-	sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer scancel()
-	if err := p.Shutdown(sctx); err != nil {
-		t.Errorf("Shutdown: %v", err)
-	}
+	r.stop(t)
 	// A new pipeline could now register on the same registry.
 	for series := range gather(t, reg) {
 		t.Errorf("%s still registered after Shutdown", series)

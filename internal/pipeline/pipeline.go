@@ -158,7 +158,31 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if err := p.checkDLQTopic(ctx); err != nil {
 		return err
 	}
+	p.logHealth(ctx)
 	return p.consumer.Run(ctx, p.handle)
+}
+
+// healthTimeout bounds the start-up health check, which only informs.
+const healthTimeout = 10 * time.Second
+
+// logHealth asks every destination's health endpoint once and logs the
+// answers, so that a wrong base URL or an unreachable API shows in the first
+// lines of the log. It never stops the start: records wait and retry in the
+// sink, and a refused batch is what marks a destination misconfigured.
+func (p *Pipeline) logHealth(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
+	defer cancel()
+	for _, h := range p.sink.Health(ctx) {
+		dest := zap.String("destination", h.Destination)
+		switch h.Health {
+		case optikpi.HealthOK:
+			p.logger.Info("destination healthy", dest)
+		case optikpi.HealthUnknown:
+			p.logger.Info("destination has no health endpoint (404); its first batch will tell", dest)
+		default:
+			p.logger.Warn("destination health check failed; relaying anyway, requests are retried", dest, zap.Error(h.Err))
+		}
+	}
 }
 
 // checkDLQTopic fails at start-up, naming the key, rather than let the first
