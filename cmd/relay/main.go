@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"sync"
 	"syscall"
 
 	"github.com/optikpi/optikpi-relay/internal/buildinfo"
@@ -48,8 +49,15 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprint(stderr, usage)
 		return 2
 	}
-	ctx, stop := signalContext()
-	defer stop()
+	// Only the commands that drain take over SIGINT and SIGTERM; the others
+	// have nothing to finish and die on the first, as programs do.
+	ctx := context.Background()
+	switch args[0] {
+	case "run", "dev", "demo":
+		var stop func()
+		ctx, stop = signalContext(func(code int) { os.Exit(code) })
+		defer stop()
+	}
 
 	var err error
 	switch cmd, rest := args[0], args[1:]; cmd {
@@ -88,27 +96,40 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	}
 }
 
-// signalContext is cancelled by the first SIGINT or SIGTERM; a second one
-// exits at once, for the operator who will not wait for a drain.
-func signalContext() (context.Context, func()) {
+// signalContext is cancelled by the first SIGINT or SIGTERM, which starts
+// the drain; a second one calls exit with 128 plus its number at once, for
+// the operator who will not wait. stop releases the signals.
+func signalContext(exit func(code int)) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 2)
+	stopped := make(chan struct{})
 	signal.Notify(ch, syscall.SIGINT, syscall.SIGTERM)
 	go func() {
 		select {
 		case <-ch:
 			cancel()
-		case <-ctx.Done():
+		case <-stopped:
 			return
 		}
 		select {
 		case sig := <-ch:
 			fmt.Fprintf(os.Stderr, "relay: second %v: exiting without draining\n", sig)
-			os.Exit(130)
-		case <-ctx.Done():
+			code := 1
+			if n, ok := sig.(syscall.Signal); ok {
+				code = 128 + int(n)
+			}
+			exit(code)
+		case <-stopped:
 		}
 	}()
-	return ctx, func() { signal.Stop(ch); cancel() }
+	var once sync.Once
+	return ctx, func() {
+		once.Do(func() {
+			signal.Stop(ch)
+			close(stopped)
+			cancel()
+		})
+	}
 }
 
 // newFlags returns a flag set that reports errors instead of exiting.
