@@ -36,7 +36,11 @@ func NewLogger(level, format string) (*zap.Logger, error) {
 	// not flood the logs, and the dead-letter topic and the metrics keep
 	// every one of them anyway. Rare messages are never dropped.
 	cfg.Sampling = &zap.SamplingConfig{Initial: 100, Thereafter: 100}
-	return cfg.Build()
+	// The relay's errors are conditions to act on (a refused token, a
+	// failed commit), not bugs: a stack trace on each only buries the
+	// message. The console format keeps zap's development behaviour.
+	cfg.Development = false
+	return cfg.Build(zap.AddStacktrace(zapcore.DPanicLevel))
 }
 
 // NewRegistry returns a registry with the Go runtime and process collectors,
