@@ -17,7 +17,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
-	"github.com/optikpi/optikpi-relay/internal/dlq"
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/gen"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/optikpi/optikpi-relay/internal/pipeline"
@@ -212,7 +212,7 @@ func progress(elapsed time.Duration, produced int64, st pipeline.Stats, lag int6
 	}
 	fmt.Fprintf(&b, " | dead-lettered %d", st.TotalDeadLettered())
 	sep = " ("
-	for _, r := range dlq.Reasons {
+	for _, r := range failure.Reasons() {
 		if n := st.DeadLettered[r]; n > 0 {
 			fmt.Fprintf(&b, "%s%s %d", sep, r, n)
 			sep = ", "

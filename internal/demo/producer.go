@@ -8,6 +8,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/gen"
 )
 
@@ -20,9 +21,9 @@ type producer struct {
 
 	mu        sync.Mutex
 	err       error
-	delivered map[string]int64 // model name -> events that should reach Optikpi
-	dead      map[string]int64 // reason -> events that should be dead-lettered
-	skipped   int64            // events a skip route should drop
+	delivered map[string]int64         // model name -> events that should reach Optikpi
+	dead      map[failure.Reason]int64 // reason -> events that should be dead-lettered
+	skipped   int64                    // events a skip route should drop
 }
 
 func newProducer(brokers []string, seed int64) (*producer, error) {
@@ -35,7 +36,7 @@ func newProducer(brokers []string, seed int64) (*producer, error) {
 		cl:        cl,
 		g:         gen.New(seed, gen.Options{SkipRate: 0.02}), // show that skipped records are counted too
 		delivered: make(map[string]int64),
-		dead:      make(map[string]int64),
+		dead:      make(map[failure.Reason]int64),
 	}, nil
 }
 
@@ -99,14 +100,14 @@ func (p *producer) follow(ctx context.Context, perSecond int) error {
 	}
 }
 
-func (p *producer) expectations() (delivered, dead map[string]int64, skipped int64) {
+func (p *producer) expectations() (delivered map[string]int64, dead map[failure.Reason]int64, skipped int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	delivered = make(map[string]int64, len(p.delivered))
 	for k, v := range p.delivered {
 		delivered[k] = v
 	}
-	dead = make(map[string]int64, len(p.dead))
+	dead = make(map[failure.Reason]int64, len(p.dead))
 	for k, v := range p.dead {
 		dead[k] = v
 	}

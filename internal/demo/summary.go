@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"sort"
+	"slices"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
-	"github.com/optikpi/optikpi-relay/internal/dlq"
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/optikpi/optikpi-relay/internal/pipeline"
 )
@@ -16,13 +16,13 @@ import (
 type Summary struct {
 	Produced      int64
 	Stats         pipeline.Stats
-	AtEmulator    map[optikpi.Kind]int64 // records the emulators accepted
-	InDLQTopic    int64                  // records in the dead-letter topic
-	Partitions    int                    // source partitions checked for commits
-	Gaps          []pipeline.Gap         // partitions whose commit is not at the end offset
-	WantDelivered map[string]int64       // by model name, from the generator
-	WantDead      map[string]int64       // by reason, from the generator
-	WantSkipped   int64                  // from the generator
+	AtEmulator    map[optikpi.Kind]int64   // records the emulators accepted
+	InDLQTopic    int64                    // records in the dead-letter topic
+	Partitions    int                      // source partitions checked for commits
+	Gaps          []pipeline.Gap           // partitions whose commit is not at the end offset
+	WantDelivered map[string]int64         // by model name, from the generator
+	WantDead      map[failure.Reason]int64 // by reason, from the generator
+	WantSkipped   int64                    // from the generator
 }
 
 // Accounted reports consumed = delivered + dead-lettered + skipped.
@@ -41,7 +41,7 @@ func (s *Summary) AsExpected() bool {
 		}
 	}
 	for r, n := range s.WantDead {
-		if s.Stats.DeadLettered[dlq.Reason(r)] != n {
+		if s.Stats.DeadLettered[r] != n {
 			return false
 		}
 	}
@@ -98,18 +98,18 @@ func (s *Summary) Print(w io.Writer) {
 		fmt.Fprintf(w, "    %-16s %9d %9d %11d\n", k, s.WantDelivered[k.String()], st.Delivered[k], s.AtEmulator[k])
 	}
 	fmt.Fprintf(w, "  %-18s %9s %9s\n", "dead-lettered", "expected", "actual")
-	var rs []string
+	var rs []failure.Reason
 	for r := range s.WantDead {
 		rs = append(rs, r)
 	}
 	for r := range st.DeadLettered {
-		if _, ok := s.WantDead[string(r)]; !ok {
-			rs = append(rs, string(r))
+		if _, ok := s.WantDead[r]; !ok {
+			rs = append(rs, r)
 		}
 	}
-	sort.Strings(rs)
+	slices.Sort(rs)
 	for _, r := range rs {
-		fmt.Fprintf(w, "    %-16s %9d %9d\n", r, s.WantDead[r], st.DeadLettered[dlq.Reason(r)])
+		fmt.Fprintf(w, "    %-16s %9d %9d\n", r, s.WantDead[r], st.DeadLettered[r])
 	}
 	fmt.Fprintf(w, "  dead-letter topic holds %d records  [%s]\n", s.InDLQTopic, mark(s.InDLQTopic == st.TotalDeadLettered()))
 	fmt.Fprintf(w, "  committed offsets = end offsets on %d partitions  [%s]\n", s.Partitions, mark(s.Committed()))

@@ -13,23 +13,9 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/optikpi/optikpi-relay/internal/failure"
 )
-
-// Reason says why a record was dead-lettered.
-type Reason string
-
-// The reasons a record is dead-lettered.
-const (
-	ReasonUnparseable      Reason = "unparseable"       // the value is not the JSON expected
-	ReasonUnrouted         Reason = "unrouted"          // no route matches the record
-	ReasonInvalid          Reason = "invalid"           // the mapped record fails validation
-	ReasonRejected         Reason = "rejected"          // Optikpi refused it (4xx)
-	ReasonTooLarge         Reason = "too_large"         // too large for one request, even alone
-	ReasonRetriesExhausted Reason = "retries_exhausted" // delivery kept failing
-)
-
-// Reasons lists every Reason, for metrics and reports.
-var Reasons = []Reason{ReasonUnparseable, ReasonUnrouted, ReasonInvalid, ReasonRejected, ReasonTooLarge, ReasonRetriesExhausted}
 
 // Entry is one dead letter: the original record and why it failed.
 type Entry struct {
@@ -37,7 +23,7 @@ type Entry struct {
 	// partition, offset and timestamp are all kept; Write requires it.
 	Source *kgo.Record
 	// Reason is why the record failed.
-	Reason Reason
+	Reason failure.Reason
 	// Message is the error message, at most MaxMessageBytes.
 	Message string
 	// Route, Destination and Endpoint say where the record was headed,

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -121,7 +122,7 @@ func TestRoundTrip(t *testing.T) {
 	}{
 		{"every field", Entry{
 			Source:      source("payments", 3, 1234567, "player-42", `{"amount":5}`, "trace-id", "abc", "content-type", "application/json"),
-			Reason:      ReasonRejected,
+			Reason:      failure.Rejected,
 			Message:     "optikpi: 400 Bad Request: amount must be > 0",
 			Route:       "deposits",
 			Destination: "main",
@@ -133,13 +134,13 @@ func TestRoundTrip(t *testing.T) {
 		}},
 		{"mapping failure, no key, no headers", Entry{
 			Source:   source("players", 0, 0, "", "not json"),
-			Reason:   ReasonUnparseable,
+			Reason:   failure.Unparseable,
 			Message:  "invalid character 'o' in literal null",
 			FailedAt: failedAt,
 		}},
 		{"empty value", Entry{
 			Source:   source("players", 1, 7, "k", ""),
-			Reason:   ReasonUnrouted,
+			Reason:   failure.Unrouted,
 			Message:  "no route",
 			FailedAt: failedAt,
 		}},
@@ -147,14 +148,14 @@ func TestRoundTrip(t *testing.T) {
 		// and callers never put a token in an error.
 		{"token-like text is not special-cased", Entry{
 			Source:   source("bets", 0, 9, "k", "{}"),
-			Reason:   ReasonRetriesExhausted,
+			Reason:   failure.RetriesExhausted,
 			Message:  "upstream said: x-optikpi-token: not-a-real-token",
 			Attempts: 8,
 			FailedAt: failedAt,
 		}},
 		{"dead letter of a dead letter", Entry{
 			Source:   source("replayed", 0, 5, "k", "{}", HeaderReason, "invalid", HeaderError, "old", "x", "y"),
-			Reason:   ReasonInvalid,
+			Reason:   failure.Invalid,
 			Message:  "still invalid",
 			FailedAt: failedAt,
 		}},
@@ -221,7 +222,7 @@ func describe(r *kgo.Record) string {
 
 func TestHeaders(t *testing.T) {
 	src := source("payments", 2, 77, "k", "{}", "a", "1")
-	r := record("dlq", "v9", Entry{Source: src, Reason: ReasonTooLarge, Message: "big", Attempts: 1, Status: 413,
+	r := record("dlq", "v9", Entry{Source: src, Reason: failure.TooLarge, Message: "big", Attempts: 1, Status: 413,
 		FailedAt: time.Date(2026, 1, 2, 3, 4, 5, 6_000_000, time.UTC)})
 	var got []string
 	for _, h := range r.Headers {
@@ -352,7 +353,7 @@ func TestDoneAfterAck(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	w := e.writer(reg)
 	done := make(chan error, 1)
-	w.Write(context.Background(), Entry{Source: source("t", 0, 1, "k", "v"), Reason: ReasonInvalid}, func(err error) { done <- err })
+	w.Write(context.Background(), Entry{Source: source("t", 0, 1, "k", "v"), Reason: failure.Invalid}, func(err error) { done <- err })
 	deadline := time.Now().Add(20 * time.Second)
 	for !held.Load() && time.Now().Before(deadline) {
 		time.Sleep(5 * time.Millisecond)
@@ -392,7 +393,7 @@ func TestRetryUntilTopicExists(t *testing.T) {
 	reg := prometheus.NewRegistry()
 	w := e.writer(reg)
 	done := make(chan error, 1)
-	w.Write(context.Background(), Entry{Source: source("t", 0, 1, "k", "v"), Reason: ReasonRejected}, func(err error) { done <- err })
+	w.Write(context.Background(), Entry{Source: source("t", 0, 1, "k", "v"), Reason: failure.Rejected}, func(err error) { done <- err })
 	deadline := time.Now().Add(20 * time.Second)
 	for counter(t, reg, "optikpi_relay_dlq_write_errors_total", "") < 1 {
 		if time.Now().After(deadline) {
@@ -416,7 +417,7 @@ func TestRetryUntilTopicExists(t *testing.T) {
 		t.Fatal("write not retried into the new topic")
 	}
 	got, err := Parse(e.readAll(1)[0])
-	if err != nil || got.Reason != ReasonRejected || got.Source.Offset != 1 {
+	if err != nil || got.Reason != failure.Rejected || got.Source.Offset != 1 {
 		t.Errorf("Parse = %+v, %v; want the rejected entry", got, err)
 	}
 }
@@ -433,7 +434,7 @@ func TestClose(t *testing.T) {
 		})
 		w := e.writer(nil)
 		var doneCalled atomic.Bool
-		w.Write(context.Background(), Entry{Source: source("t", 0, 1, "k", "v"), Reason: ReasonInvalid}, func(err error) {
+		w.Write(context.Background(), Entry{Source: source("t", 0, 1, "k", "v"), Reason: failure.Invalid}, func(err error) {
 			if err != nil {
 				t.Errorf("done(%v)", err)
 			}
@@ -491,7 +492,7 @@ func TestWriteRefusals(t *testing.T) {
 		e    Entry
 		want error
 	}{
-		{"no source", context.Background(), Entry{Reason: ReasonInvalid}, ErrInvalidEntry},
+		{"no source", context.Background(), Entry{Reason: failure.Invalid}, ErrInvalidEntry},
 		{"context done", ctx, Entry{Source: source("t", 0, 1, "k", "v")}, context.Canceled},
 	}
 	for _, tt := range tests {

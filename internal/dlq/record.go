@@ -7,6 +7,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -115,7 +116,7 @@ func Parse(r *kgo.Record) (Entry, error) {
 		v := string(h.Value)
 		switch h.Key {
 		case HeaderReason:
-			e.Reason = Reason(v)
+			e.Reason = failure.Reason(v)
 		case HeaderError:
 			e.Message = v
 		case HeaderTopic:

@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/telemetry"
 )
 
@@ -283,7 +284,7 @@ func newMetrics() *metrics {
 			Help: "Failed dead-letter produce attempts; each is retried.",
 		}),
 	}
-	for _, r := range Reasons {
+	for _, r := range failure.Reasons() {
 		m.written.WithLabelValues(string(r))
 	}
 	return m

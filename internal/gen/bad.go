@@ -1,6 +1,10 @@
 package gen
 
-import "bytes"
+import (
+	"bytes"
+
+	"github.com/optikpi/optikpi-relay/internal/failure"
+)
 
 // bad returns an event the relay must dead-letter, or one a strict server
 // rejects, each with its reason.
@@ -14,7 +18,7 @@ func (g *Generator) bad() Event {
 	case 0: // a producer crashed mid-write: a cut JSON object
 		ev = g.pick(p)
 		ev.Value = ev.Value[:1+g.rnd.IntN(len(ev.Value)-1)]
-		ev.Expect = Expect{Reason: "unparseable"}
+		ev.Expect = Expect{Reason: failure.Unparseable}
 	case 1: // a new event type nobody mapped yet
 		ev = g.unrouted(p)
 	case 2:
@@ -22,7 +26,7 @@ func (g *Generator) bad() Event {
 	default: // a refund booked as a negative deposit: a number, as the guide asks, but not > 0
 		pe, id := g.payment(p, "deposit.completed", "DEPOSIT_OK", -p.unitsOf(int64(10*(1+g.rnd.IntN(5)))))
 		ev = g.event(TopicPayments, p, "", id, pe)
-		ev.Expect.Reason = ReasonRejected
+		ev.Expect.Reason = failure.Rejected
 	}
 	ev.Expect.Model = ""
 	return ev
@@ -32,17 +36,17 @@ func (g *Generator) unrouted(p *player) Event {
 	switch g.rnd.IntN(3) {
 	case 0:
 		pe, id := g.payment(p, "chargeback.opened", "CHARGEBACK", p.unitsOf(25))
-		return g.withReason(g.event(TopicPayments, p, "", id, pe), "unrouted")
+		return g.withReason(g.event(TopicPayments, p, "", id, pe), failure.Unrouted)
 	case 1:
 		ev := g.profileEvent(p, "player.password_changed")
 		ev.Profile, ev.KYC, ev.Limits = nil, nil, nil
-		return g.withReason(g.event(TopicPlayers, p, "", "", ev), "unrouted")
+		return g.withReason(g.event(TopicPlayers, p, "", "", ev), failure.Unrouted)
 	default:
 		id := g.id("act")
 		return g.withReason(g.event(TopicActivity, p, "", id, activityEvent{
 			EventID: id, EventType: "password_reset", Timestamp: g.rfc3339(g.now), User: activityUser{p.id},
 			Context: context{Device: "Desktop", IP: g.ip()},
-		}), "unrouted")
+		}), failure.Unrouted)
 	}
 }
 
@@ -51,19 +55,19 @@ func (g *Generator) invalid(p *player) Event {
 	case 0: // no player id: user_id is required
 		pe, id := g.payment(p, "deposit.completed", "DEPOSIT_OK", p.unitsOf(50))
 		pe.PlayerID = ""
-		return g.withReason(g.event(TopicPayments, p, "", id, pe), "invalid")
+		return g.withReason(g.event(TopicPayments, p, "", id, pe), failure.Invalid)
 	case 1: // a time written by hand
 		be, id := g.roundEvent(p, "round.settled")
 		be.SettledAt = "yesterday 21:40"
-		return g.withReason(g.event(TopicBets, p, "", id, be), "invalid")
+		return g.withReason(g.event(TopicBets, p, "", id, be), failure.Invalid)
 	default: // a currency without a known exponent
 		ev := g.wallet(p, "adjustment")
 		ev.Value = bytes.Replace(ev.Value, []byte(`"currency":"`+p.currency+`"`), []byte(`"currency":"XBT"`), 1)
-		return g.withReason(ev, "invalid")
+		return g.withReason(ev, failure.Invalid)
 	}
 }
 
-func (g *Generator) withReason(ev Event, reason string) Event {
+func (g *Generator) withReason(ev Event, reason failure.Reason) Event {
 	ev.Expect = Expect{Reason: reason, EventID: ev.Expect.EventID}
 	return ev
 }

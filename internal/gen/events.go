@@ -128,17 +128,17 @@ type verification struct {
 
 // paymentEvent is on the payments topic, deposits and withdrawals mixed.
 type paymentEvent struct {
-	EventID     string   `json:"event_id"`
-	Type        string   `json:"type"`   // deposit.completed, deposit.failed, withdrawal.requested, withdrawal.completed, withdrawal.failed
-	Status      string   `json:"status"` // DEPOSIT_OK, DEPOSIT_FIRST, …
-	PlayerID    string   `json:"player_id,omitempty"`
-	CreatedAt   string   `json:"created_at"` // RFC 3339 with offset
-	TxnID       string   `json:"txn_id"`
-	AmountMinor int64    `json:"amount_minor"`
-	Currency    string   `json:"currency"`
-	Method      string   `json:"method"` // CARD, BANK_TRANSFER, EWALLET, VOUCHER
-	PSP         psp      `json:"psp"`
-	Failure     *failure `json:"failure,omitempty"`
+	EventID     string          `json:"event_id"`
+	Type        string          `json:"type"`   // deposit.completed, deposit.failed, withdrawal.requested, withdrawal.completed, withdrawal.failed
+	Status      string          `json:"status"` // DEPOSIT_OK, DEPOSIT_FIRST, …
+	PlayerID    string          `json:"player_id,omitempty"`
+	CreatedAt   string          `json:"created_at"` // RFC 3339 with offset
+	TxnID       string          `json:"txn_id"`
+	AmountMinor int64           `json:"amount_minor"`
+	Currency    string          `json:"currency"`
+	Method      string          `json:"method"` // CARD, BANK_TRANSFER, EWALLET, VOUCHER
+	PSP         psp             `json:"psp"`
+	Failure     *paymentFailure `json:"failure,omitempty"`
 }
 
 type psp struct {
@@ -146,7 +146,7 @@ type psp struct {
 	Name string `json:"name"`
 }
 
-type failure struct {
+type paymentFailure struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
 }
@@ -404,7 +404,7 @@ func (g *Generator) deposit(p *player) Event {
 	amount := p.unitsOf(int64(10 * (1 + g.rnd.IntN(50))))
 	if g.chance(0.1) {
 		ev, id := g.payment(p, "deposit.failed", "DEPOSIT_DECLINED", amount)
-		ev.Failure = &failure{Code: "insufficient_funds", Message: "Card declined by issuer"}
+		ev.Failure = &paymentFailure{Code: "insufficient_funds", Message: "Card declined by issuer"}
 		return g.event(TopicPayments, p, "deposit", id, ev)
 	}
 	p.deposits++
@@ -436,7 +436,7 @@ func (g *Generator) withdrawal(p *player) Event {
 	}
 	ev, id := g.payment(p, typ, status, amount)
 	if status == "WITHDRAWAL_DECLINED" {
-		ev.Failure = &failure{Code: "kyc_required", Message: "Identity verification required"}
+		ev.Failure = &paymentFailure{Code: "kyc_required", Message: "Identity verification required"}
 	}
 	return g.event(TopicPayments, p, "withdraw", id, ev)
 }

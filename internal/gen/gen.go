@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"time"
+
+	"github.com/optikpi/optikpi-relay/internal/failure"
 )
 
 // The reference topics.
@@ -27,10 +29,6 @@ func Topics() []string {
 	return []string{TopicPlayers, TopicActivity, TopicPayments, TopicBets, TopicBonuses, TopicWallets, TopicReferral, TopicSystem}
 }
 
-// The reasons of Expect besides the mapper's: a record the relay accepts but
-// a strict server (the SDKs' rules) rejects.
-const ReasonRejected = "rejected"
-
 // Event is one Kafka record to produce.
 type Event struct {
 	Topic string
@@ -47,9 +45,9 @@ type Expect struct {
 	// for a bad or skipped event.
 	Model string
 	// Reason is "" when the event should be delivered (or skipped), else
-	// "unparseable", "unrouted", "invalid", or "rejected": mapped and sent,
-	// but refused by a server applying the SDKs' strict rules.
-	Reason string
+	// Unparseable, Unrouted, Invalid, or Rejected: mapped and sent, but
+	// refused by a server applying the SDKs' strict rules.
+	Reason failure.Reason
 	// Skipped is true for an event a skip route drops (only generated with
 	// Options.SkipRate).
 	Skipped bool

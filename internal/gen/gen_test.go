@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"slices"
 	"testing"
+
+	"github.com/optikpi/optikpi-relay/internal/failure"
 )
 
 var update = flag.Bool("update", false, "rewrite testdata/events from the generator")
@@ -78,7 +80,7 @@ func TestDeterministic(t *testing.T) {
 func TestMix(t *testing.T) {
 	g := New(3, Options{Players: 200, BadRate: 0.05, SkipRate: 0.02})
 	models := map[string]int{}
-	reasons := map[string]int{}
+	reasons := map[failure.Reason]int{}
 	skipped := 0
 	topics := map[string]bool{}
 	const n = 20000
@@ -105,7 +107,7 @@ func TestMix(t *testing.T) {
 			t.Errorf("no %s events in %d: %v", m, n, models)
 		}
 	}
-	for _, r := range []string{"unparseable", "unrouted", "invalid", ReasonRejected} {
+	for _, r := range []failure.Reason{failure.Unparseable, failure.Unrouted, failure.Invalid, failure.Rejected} {
 		if reasons[r] == 0 {
 			t.Errorf("no %s events in %d: %v", r, n, reasons)
 		}

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/gen"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
@@ -130,8 +131,8 @@ func TestGeneratorThroughExampleConfig(t *testing.T) {
 			if err != nil || !res.Skipped {
 				t.Errorf("event %d on %s: got %+v, %v; want skipped\n%s", i, ev.Topic, res, err, ev.Value)
 			}
-		case want.Reason == "" || want.Reason == gen.ReasonRejected:
-			seen[want.Model+want.Reason]++
+		case want.Reason == "" || want.Reason == failure.Rejected:
+			seen[want.Model+string(want.Reason)]++
 			if err != nil {
 				t.Errorf("event %d on %s: got %v; want model %s\n%s", i, ev.Topic, err, want.Model, ev.Value)
 				continue
@@ -142,7 +143,7 @@ func TestGeneratorThroughExampleConfig(t *testing.T) {
 			if want.EventID != "" && res.Record.EventID != want.EventID {
 				t.Errorf("event %d on %s: got event_id %q, want %q", i, ev.Topic, res.Record.EventID, want.EventID)
 			}
-			if want.Reason == gen.ReasonRejected {
+			if want.Reason == failure.Rejected {
 				if _, err := m.Map(&kgo.Record{Topic: ev.Topic, Value: ev.Value}); err != nil {
 					t.Errorf("event %d: the guide-level mapper refused a record meant for the server: %v", i, err)
 				}
@@ -151,14 +152,14 @@ func TestGeneratorThroughExampleConfig(t *testing.T) {
 				}
 			}
 		default:
-			seen[want.Reason]++
+			seen[string(want.Reason)]++
 			var f *Failure
-			if !errors.As(err, &f) || string(f.Reason) != want.Reason {
+			if !errors.As(err, &f) || f.Reason != want.Reason {
 				t.Errorf("event %d on %s: got %+v, %v; want failure %s\n%s", i, ev.Topic, res, err, want.Reason, ev.Value)
 			}
 		}
 	}
-	for _, k := range []string{"skipped", "unparseable", "unrouted", "invalid", gen.ReasonRejected, "customer", "system_event"} {
+	for _, k := range []string{"skipped", "unparseable", "unrouted", "invalid", string(failure.Rejected), "customer", "system_event"} {
 		if seen[k] == 0 {
 			t.Errorf("5000 events had no %q: %v", k, seen)
 		}

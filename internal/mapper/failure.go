@@ -3,22 +3,8 @@ package mapper
 import (
 	"errors"
 	"strings"
-)
 
-// Reason says why a record could not be mapped. It is what the dead-letter
-// topic records.
-type Reason string
-
-// The reasons of Failure.
-const (
-	// ReasonUnparseable: the value is not a JSON object.
-	ReasonUnparseable Reason = "unparseable"
-	// ReasonUnrouted: no route matches the record (and the configuration
-	// does not skip unmatched records).
-	ReasonUnrouted Reason = "unrouted"
-	// ReasonInvalid: a route matched, but a field could not be filled or
-	// the Optikpi record fails the model's validation.
-	ReasonInvalid Reason = "invalid"
+	"github.com/optikpi/optikpi-relay/internal/failure"
 )
 
 // Sentinels matched by a *Failure of the same reason with errors.Is.
@@ -30,10 +16,10 @@ var (
 
 // Failure is why one record could not be mapped.
 type Failure struct {
-	Reason  Reason
-	Route   string // the route that matched, "" for unparseable and unrouted
-	Field   string // the Optikpi field at fault, "" when none
-	Message string // what is wrong, for a person
+	Reason  failure.Reason // Unparseable, Unrouted or Invalid
+	Route   string         // the route that matched, "" for unparseable and unrouted
+	Field   string         // the Optikpi field at fault, "" when none
+	Message string         // what is wrong, for a person
 }
 
 // Error returns "invalid: route deposits: amount: must be a number".
@@ -58,11 +44,11 @@ func (f *Failure) Error() string {
 // Is matches the sentinel of f's reason.
 func (f *Failure) Is(target error) bool {
 	switch f.Reason {
-	case ReasonUnparseable:
+	case failure.Unparseable:
 		return target == ErrUnparseable
-	case ReasonUnrouted:
+	case failure.Unrouted:
 		return target == ErrUnrouted
-	case ReasonInvalid:
+	case failure.Invalid:
 		return target == ErrInvalid
 	}
 	return false

@@ -6,6 +6,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/gen"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
@@ -32,7 +33,7 @@ func FuzzMap(f *testing.F) {
 				t.Fatalf("error %T %v is not a *Failure", err, err)
 			}
 			switch fl.Reason {
-			case ReasonUnparseable, ReasonUnrouted, ReasonInvalid:
+			case failure.Unparseable, failure.Unrouted, failure.Invalid:
 			default:
 				t.Fatalf("failure without a known reason: %+v", fl)
 			}

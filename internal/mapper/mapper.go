@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
@@ -78,7 +79,7 @@ func New(cfg *config.Config) (*Mapper, error) {
 func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 	v := r.Value
 	if msg := checkObject(v); msg != "" {
-		return Result{}, &Failure{Reason: ReasonUnparseable, Message: msg}
+		return Result{}, &Failure{Reason: failure.Unparseable, Message: msg}
 	}
 	t := m.byTopic[r.Topic]
 	var d *doc
@@ -105,7 +106,7 @@ func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 	if t == nil {
 		msg = "no route reads topic " + strconv.Quote(r.Topic)
 	}
-	return Result{}, &Failure{Reason: ReasonUnrouted, Message: msg}
+	return Result{}, &Failure{Reason: failure.Unrouted, Message: msg}
 }
 
 // checkObject returns what keeps v from being one JSON object, or "".

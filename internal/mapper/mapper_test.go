@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
+	"github.com/optikpi/optikpi-relay/internal/failure"
 )
 
 const testConfig = `
@@ -140,32 +141,32 @@ func TestMapFailures(t *testing.T) {
 		m      *Mapper
 		topic  string
 		value  string
-		reason Reason
+		reason failure.Reason
 		route  string
 		field  string
 		msg    string
 	}{
-		{"tombstone", m, "payments", "<nil>", ReasonUnparseable, "", "", "no value (a tombstone)"},
-		{"empty", m, "payments", "  ", ReasonUnparseable, "", "", "empty value"},
-		{"broken JSON", m, "payments", `{"type":"deposit.compl`, ReasonUnparseable, "", "", "not valid JSON"},
-		{"trailing garbage", m, "payments", `{"a":1} x`, ReasonUnparseable, "", "", "not valid JSON"},
-		{"array", m, "payments", `[{"type":"deposit.completed"}]`, ReasonUnparseable, "", "", "not a JSON object"},
-		{"string", m, "payments", `"deposit"`, ReasonUnparseable, "", "", "not a JSON object"},
-		{"invalid UTF-8", m, "payments", "{\"type\":\"\xff\"}", ReasonUnparseable, "", "", "not valid UTF-8"},
-		{"no route for the topic", m, "quiet", `{"type":"x"}`, ReasonUnrouted, "", "", `no route reads topic "quiet"`},
-		{"unknown topic", m, "elsewhere", `{"type":"x"}`, ReasonUnrouted, "", "", `no route reads topic "elsewhere"`},
-		{"no route matches", m, "payments", `{"type":"chargeback.opened"}`, ReasonUnrouted, "", "", "no route matches"},
-		{"condition on other brand", m, "payments", `{"type":"withdrawal.requested","brand":3}`, ReasonUnrouted, "", "", "no route matches"},
-		{"type mismatch in equals", m, "payments", `{"type":"withdrawal.requested","brand":"2"}`, ReasonUnrouted, "", "", "no route matches"},
-		{"missing exists:false", m, "misc", `{"other":1}`, ReasonUnrouted, "", "", "no route matches"},
-		{"required field missing", m, "payments", `{"type":"deposit.completed","status":"OK","ts":1705314600000,"cents":100,"currency":"EUR"}`, ReasonInvalid, "deposits", "user_id", "missing required field"},
-		{"amount missing", m, "payments", `{` + okDeposit + `}`, ReasonInvalid, "deposits", "amount", "missing required field"},
-		{"transform fails", m, "payments", `{` + okDeposit + `,"cents":"lots"}`, ReasonInvalid, "deposits", "amount", `minor_units: want a whole number of minor units, got "lots"`},
-		{"bad time", m, "payments", `{"type":"deposit.completed","status":"OK","player_id":"p1","ts":"yesterday","cents":1,"currency":"EUR"}`, ReasonInvalid, "deposits", "event_time", `unix_millis: want a number, got "yesterday"`},
-		{"unmapped enum", m, "payments", `{"type":"deposit.completed","status":"WEIRD","player_id":"p1","ts":1,"cents":1,"currency":"EUR"}`, ReasonInvalid, "deposits", "event_name", `map: no mapping for "WEIRD" and no fallback`},
-		{"wrong type for the model", m, "payments", `{"type":"deposit.completed","status":"OK","player_id":7,"ts":1,"cents":1,"currency":"EUR"}`, ReasonInvalid, "deposits", "user_id", "must be a string"},
-		{"strict: negative amount", strict, "payments", `{` + okDeposit + `,"cents":-100,"method":"card","txn":"t"}`, ReasonInvalid, "deposits", "amount", "must be greater than 0"},
-		{"strict: payment method required", strict, "payments", `{` + okDeposit + `,"cents":100,"txn":"t"}`, ReasonInvalid, "deposits", "payment_method", "missing required field"},
+		{"tombstone", m, "payments", "<nil>", failure.Unparseable, "", "", "no value (a tombstone)"},
+		{"empty", m, "payments", "  ", failure.Unparseable, "", "", "empty value"},
+		{"broken JSON", m, "payments", `{"type":"deposit.compl`, failure.Unparseable, "", "", "not valid JSON"},
+		{"trailing garbage", m, "payments", `{"a":1} x`, failure.Unparseable, "", "", "not valid JSON"},
+		{"array", m, "payments", `[{"type":"deposit.completed"}]`, failure.Unparseable, "", "", "not a JSON object"},
+		{"string", m, "payments", `"deposit"`, failure.Unparseable, "", "", "not a JSON object"},
+		{"invalid UTF-8", m, "payments", "{\"type\":\"\xff\"}", failure.Unparseable, "", "", "not valid UTF-8"},
+		{"no route for the topic", m, "quiet", `{"type":"x"}`, failure.Unrouted, "", "", `no route reads topic "quiet"`},
+		{"unknown topic", m, "elsewhere", `{"type":"x"}`, failure.Unrouted, "", "", `no route reads topic "elsewhere"`},
+		{"no route matches", m, "payments", `{"type":"chargeback.opened"}`, failure.Unrouted, "", "", "no route matches"},
+		{"condition on other brand", m, "payments", `{"type":"withdrawal.requested","brand":3}`, failure.Unrouted, "", "", "no route matches"},
+		{"type mismatch in equals", m, "payments", `{"type":"withdrawal.requested","brand":"2"}`, failure.Unrouted, "", "", "no route matches"},
+		{"missing exists:false", m, "misc", `{"other":1}`, failure.Unrouted, "", "", "no route matches"},
+		{"required field missing", m, "payments", `{"type":"deposit.completed","status":"OK","ts":1705314600000,"cents":100,"currency":"EUR"}`, failure.Invalid, "deposits", "user_id", "missing required field"},
+		{"amount missing", m, "payments", `{` + okDeposit + `}`, failure.Invalid, "deposits", "amount", "missing required field"},
+		{"transform fails", m, "payments", `{` + okDeposit + `,"cents":"lots"}`, failure.Invalid, "deposits", "amount", `minor_units: want a whole number of minor units, got "lots"`},
+		{"bad time", m, "payments", `{"type":"deposit.completed","status":"OK","player_id":"p1","ts":"yesterday","cents":1,"currency":"EUR"}`, failure.Invalid, "deposits", "event_time", `unix_millis: want a number, got "yesterday"`},
+		{"unmapped enum", m, "payments", `{"type":"deposit.completed","status":"WEIRD","player_id":"p1","ts":1,"cents":1,"currency":"EUR"}`, failure.Invalid, "deposits", "event_name", `map: no mapping for "WEIRD" and no fallback`},
+		{"wrong type for the model", m, "payments", `{"type":"deposit.completed","status":"OK","player_id":7,"ts":1,"cents":1,"currency":"EUR"}`, failure.Invalid, "deposits", "user_id", "must be a string"},
+		{"strict: negative amount", strict, "payments", `{` + okDeposit + `,"cents":-100,"method":"card","txn":"t"}`, failure.Invalid, "deposits", "amount", "must be greater than 0"},
+		{"strict: payment method required", strict, "payments", `{` + okDeposit + `,"cents":100,"txn":"t"}`, failure.Invalid, "deposits", "payment_method", "missing required field"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,7 +183,7 @@ func TestMapFailures(t *testing.T) {
 			if got != want {
 				t.Errorf("got  %q\nwant %q", got, want)
 			}
-			sentinel := map[Reason]error{ReasonUnparseable: ErrUnparseable, ReasonUnrouted: ErrUnrouted, ReasonInvalid: ErrInvalid}
+			sentinel := map[failure.Reason]error{failure.Unparseable: ErrUnparseable, failure.Unrouted: ErrUnrouted, failure.Invalid: ErrInvalid}
 			for r, s := range sentinel {
 				if errors.Is(err, s) != (r == tt.reason) {
 					t.Errorf("errors.Is(err, %v) = %v", s, errors.Is(err, s))
@@ -193,11 +194,11 @@ func TestMapFailures(t *testing.T) {
 }
 
 func TestFailureError(t *testing.T) {
-	f := &Failure{Reason: ReasonInvalid, Route: "deposits", Field: "amount", Message: "must be a number"}
+	f := &Failure{Reason: failure.Invalid, Route: "deposits", Field: "amount", Message: "must be a number"}
 	if got, want := f.Error(), "invalid: route deposits: amount: must be a number"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}
-	f = &Failure{Reason: ReasonUnrouted, Message: "no route matches"}
+	f = &Failure{Reason: failure.Unrouted, Message: "no route matches"}
 	if got, want := f.Error(), "unrouted: no route matches"; got != want {
 		t.Errorf("got %q, want %q", got, want)
 	}

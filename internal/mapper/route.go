@@ -9,6 +9,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
@@ -103,7 +104,7 @@ func (r *route) mapRecord(d *doc) (optikpi.Encoded, *Failure) {
 	for _, f := range r.fields {
 		v, ok, err := f.eval(d)
 		if err != nil {
-			return optikpi.Encoded{}, &Failure{Reason: ReasonInvalid, Route: r.name, Field: f.target, Message: err.Error()}
+			return optikpi.Encoded{}, &Failure{Reason: failure.Invalid, Route: r.name, Field: f.target, Message: err.Error()}
 		}
 		if ok {
 			out[f.target] = v
@@ -116,7 +117,7 @@ func (r *route) mapRecord(d *doc) (optikpi.Encoded, *Failure) {
 	}
 	enc, err := optikpi.Encode(r.kind, out, r.validate)
 	if err != nil {
-		f := &Failure{Reason: ReasonInvalid, Route: r.name, Message: err.Error()}
+		f := &Failure{Reason: failure.Invalid, Route: r.name, Message: err.Error()}
 		if ve, ok := errors.AsType[*optikpi.ValidationError](err); ok {
 			f.Field, f.Message = ve.Field, ve.Issue
 		}

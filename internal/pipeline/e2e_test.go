@@ -16,6 +16,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/optikpi/optikpi-relay/internal/pipeline"
 )
@@ -125,7 +126,7 @@ func TestMisconfiguredDestinationHeals(t *testing.T) {
 	}
 	for k, es := range h.deadLetters() {
 		for _, e := range es {
-			if e.Reason == "rejected" || e.Reason == "retries_exhausted" || e.Reason == "too_large" {
+			if e.Reason == failure.Rejected || e.Reason == failure.RetriesExhausted || e.Reason == failure.TooLarge {
 				t.Errorf("%v dead-lettered as %s while the destination was misconfigured", k, e.Reason)
 			}
 		}

@@ -289,7 +289,7 @@ func (h *harness) verify(exact bool) {
 			h.t.Errorf("%v: bad record (want reason %s) is not in the dead-letter topic", k, exp.Reason)
 		}
 		for _, e := range entries {
-			if string(e.Reason) != exp.Reason {
+			if e.Reason != exp.Reason {
 				h.t.Errorf("%v: dead-letter reason = %s (%s); want %s", k, e.Reason, e.Message, exp.Reason)
 			}
 			if e.Source.Topic != k.topic || e.Source.Offset != k.offset || e.FailedAt.IsZero() {

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/gen"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/optikpi/optikpi-relay/internal/optikpi/emulator"
@@ -24,7 +25,7 @@ func TestOneRejectedInBatchOf500(t *testing.T) {
 		}
 	}
 	bad := deposits[250].Expect.EventID
-	deposits[250].Expect = gen.Expect{Model: "deposit", Reason: "rejected", EventID: bad}
+	deposits[250].Expect = gen.Expect{Model: "deposit", Reason: failure.Rejected, EventID: bad}
 
 	h := newHarness(t, 1, func(_ string, c *emulator.Config) {
 		c.Reject = func(k optikpi.Kind, r optikpi.Record) string {

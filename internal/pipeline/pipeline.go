@@ -20,6 +20,7 @@ import (
 	"github.com/optikpi/optikpi-relay/internal/config"
 	"github.com/optikpi/optikpi-relay/internal/consume"
 	"github.com/optikpi/optikpi-relay/internal/dlq"
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/mapper"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/optikpi/optikpi-relay/internal/sink"
@@ -208,10 +209,10 @@ func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 	if err != nil {
 		var f *mapper.Failure
 		if !errors.As(err, &f) {
-			f = &mapper.Failure{Reason: mapper.ReasonInvalid, Message: err.Error()}
+			f = &mapper.Failure{Reason: failure.Invalid, Message: err.Error()}
 		}
 		p.deadLetter(r, dlq.Entry{
-			Reason:  dlq.Reason(f.Reason),
+			Reason:  failure.Reason(f.Reason),
 			Message: f.Error(),
 			Route:   f.Route,
 		})
@@ -231,7 +232,7 @@ func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 			return
 		}
 		p.deadLetter(r, dlq.Entry{
-			Reason:      dlq.Reason(f.Reason),
+			Reason:      failure.Reason(f.Reason),
 			Message:     f.Error(),
 			Route:       route,
 			Destination: f.Destination,

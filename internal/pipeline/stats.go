@@ -5,7 +5,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/optikpi/optikpi-relay/internal/dlq"
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/optikpi/optikpi-relay/internal/telemetry"
 )
@@ -16,14 +16,14 @@ type counters struct {
 	consumed  atomic.Int64
 	skipped   atomic.Int64
 	delivered [optikpi.KindSystemEvent + 1]atomic.Int64
-	dlq       []atomic.Int64 // by index in dlq.Reasons; last: a reason this build does not know
+	dlq       []atomic.Int64 // by index in failure.Reasons(); last: a reason this build does not know
 
 	recordsDesc *prometheus.Desc
 }
 
 func newCounters() *counters {
 	return &counters{
-		dlq: make([]atomic.Int64, len(dlq.Reasons)+1),
+		dlq: make([]atomic.Int64, len(failure.Reasons())+1),
 		recordsDesc: prometheus.NewDesc(
 			telemetry.Namespace+"_records_total",
 			"Records consumed from Kafka, by outcome once final (delivered, dead_lettered, skipped); outcome=\"consumed\" counts every record fetched.",
@@ -31,13 +31,13 @@ func newCounters() *counters {
 	}
 }
 
-func (c *counters) deadLettered(r dlq.Reason) *atomic.Int64 {
-	for i, known := range dlq.Reasons {
+func (c *counters) deadLettered(r failure.Reason) *atomic.Int64 {
+	for i, known := range failure.Reasons() {
 		if known == r {
 			return &c.dlq[i]
 		}
 	}
-	return &c.dlq[len(dlq.Reasons)]
+	return &c.dlq[len(failure.Reasons())]
 }
 
 // Describe implements prometheus.Collector.
@@ -53,10 +53,10 @@ func (c *counters) Collect(ch chan<- prometheus.Metric) {
 	for _, k := range optikpi.Kinds() {
 		emit(c.delivered[k].Load(), "delivered", k.String(), "")
 	}
-	for i, r := range dlq.Reasons {
+	for i, r := range failure.Reasons() {
 		emit(c.dlq[i].Load(), "dead_lettered", "", string(r))
 	}
-	emit(c.dlq[len(dlq.Reasons)].Load(), "dead_lettered", "", "other")
+	emit(c.dlq[len(failure.Reasons())].Load(), "dead_lettered", "", "other")
 }
 
 // Stats are the pipeline's outcome counts since it started.
@@ -64,7 +64,7 @@ type Stats struct {
 	Consumed     int64
 	Skipped      int64
 	Delivered    map[optikpi.Kind]int64
-	DeadLettered map[dlq.Reason]int64
+	DeadLettered map[failure.Reason]int64
 }
 
 // Done returns how many records reached a final outcome.
@@ -104,19 +104,19 @@ func (p *Pipeline) Stats() Stats {
 		Consumed:     c.consumed.Load(),
 		Skipped:      c.skipped.Load(),
 		Delivered:    make(map[optikpi.Kind]int64),
-		DeadLettered: make(map[dlq.Reason]int64),
+		DeadLettered: make(map[failure.Reason]int64),
 	}
 	for _, k := range optikpi.Kinds() {
 		if v := c.delivered[k].Load(); v > 0 {
 			s.Delivered[k] = v
 		}
 	}
-	for i, r := range dlq.Reasons {
+	for i, r := range failure.Reasons() {
 		if v := c.dlq[i].Load(); v > 0 {
 			s.DeadLettered[r] = v
 		}
 	}
-	if v := c.dlq[len(dlq.Reasons)].Load(); v > 0 {
+	if v := c.dlq[len(failure.Reasons())].Load(); v > 0 {
 		s.DeadLettered["other"] = v
 	}
 	return s

@@ -6,6 +6,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
@@ -100,7 +101,7 @@ func (l *lane) batch() {
 		n := len(it.rec.JSON)
 		switch {
 		case n+2 > MaxRequestBytes:
-			l.ep.fail([]item{it}, &Failure{Reason: ReasonTooLarge,
+			l.ep.fail([]item{it}, &Failure{Reason: failure.TooLarge,
 				Message: fmt.Sprintf("record of %d bytes: larger than the API's %d-byte request limit", n, MaxRequestBytes)})
 		case len(cur.items) == 0:
 			// Alone it may exceed MaxBatchBytes: the API may still take it.

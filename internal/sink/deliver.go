@@ -8,6 +8,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
@@ -55,7 +56,7 @@ func (ep *endpoint) deliver(items []item) {
 			ep.split(items, oe)
 			return
 		case s.opts.Retry.MaxAttempts > 0:
-			ep.fail(items, failure(ReasonRetriesExhausted, oe))
+			ep.fail(items, newFailure(failure.RetriesExhausted, oe))
 			return
 		default:
 			// Throttled or transient with unbounded retries: the client
@@ -74,11 +75,11 @@ func (ep *endpoint) deliver(items []item) {
 // delivered in order, one after the other, which keeps per-user order.
 func (ep *endpoint) split(items []item, oe *optikpi.Error) {
 	if len(items) == 1 {
-		reason := ReasonRejected
+		reason := failure.Rejected
 		if oe.Status == http.StatusRequestEntityTooLarge {
-			reason = ReasonTooLarge
+			reason = failure.TooLarge
 		}
-		ep.fail(items, failure(reason, oe))
+		ep.fail(items, newFailure(reason, oe))
 		return
 	}
 	// The API names the first bad record, "[i].field": send those before it
@@ -148,7 +149,7 @@ func (ep *endpoint) post(ctx context.Context, items []item) *optikpi.Error {
 	return oe
 }
 
-func failure(reason string, oe *optikpi.Error) *Failure {
+func newFailure(reason failure.Reason, oe *optikpi.Error) *Failure {
 	return &Failure{Reason: reason, Status: oe.Status, APIError: oe.Body, Message: oe.Error(), Attempts: oe.Attempts}
 }
 
@@ -165,7 +166,7 @@ func (ep *endpoint) fail(items []item, f *Failure) {
 	f.Destination, f.Endpoint = ep.d.name, ep.path
 	ep.m.failed[f.Reason].Add(float64(len(items)))
 	ep.m.queued.Sub(float64(len(items)))
-	ep.log.Warn("records failed", zap.String("reason", f.Reason), zap.Int("records", len(items)),
+	ep.log.Warn("records failed", zap.String("reason", string(f.Reason)), zap.Int("records", len(items)),
 		zap.Int("status", f.Status), zap.Int("attempts", f.Attempts), zap.String("message", f.Message))
 	for _, it := range items {
 		c := *f

@@ -14,6 +14,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus/testutil"
 
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/optikpi/optikpi-relay/internal/optikpi/emulator"
 )
@@ -93,17 +94,17 @@ func TestRejectedBatchSplit(t *testing.T) {
 					t.Errorf("%s: not failed", id)
 					continue
 				}
-				if got.Reason != ReasonRejected || got.Destination != testDest || got.Endpoint != "/events/deposit" ||
+				if got.Reason != failure.Rejected || got.Destination != testDest || got.Endpoint != "/events/deposit" ||
 					got.Status != tt.wantStatus || got.Attempts != 1 || !bytes.Contains(got.APIError, []byte(tt.wantInFailed)) ||
 					!strings.Contains(got.Error(), tt.wantInFailed) {
 					t.Errorf("%s: got %+v (APIError %s), want reason %s, %s /events/deposit, status %d, 1 attempt, %q in the body",
-						id, got, got.APIError, ReasonRejected, testDest, tt.wantStatus, tt.wantInFailed)
+						id, got, got.APIError, failure.Rejected, testDest, tt.wantStatus, tt.wantInFailed)
 				}
 			}
 			if got := requests(); got > tt.maxRequests {
 				t.Errorf("requests: got %d, want at most %d", got, tt.maxRequests)
 			}
-			if got := testutil.ToFloat64(s.metrics.failed.WithLabelValues(testDest, "/events/deposit", ReasonRejected)); got != float64(len(tt.bad)) {
+			if got := testutil.ToFloat64(s.metrics.failed.WithLabelValues(testDest, "/events/deposit", string(failure.Rejected))); got != float64(len(tt.bad)) {
 				t.Errorf("records_failed_total{reason=rejected}: got %v, want %d", got, len(tt.bad))
 			}
 			if got := testutil.ToFloat64(s.metrics.delivered.WithLabelValues(testDest, "/events/deposit")); got != float64(d) {
@@ -132,11 +133,11 @@ func TestTooLarge(t *testing.T) {
 	if d, f := res.counts(); d != 5 || f != 2 {
 		t.Errorf("got %d delivered, %d failed; want 5, 2", d, f)
 	}
-	if f := res.failures[recs[3].EventID]; f == nil || f.Reason != ReasonTooLarge || f.Status != http.StatusRequestEntityTooLarge {
-		t.Errorf("record answered 413 alone: got %+v, want reason %s, status 413", f, ReasonTooLarge)
+	if f := res.failures[recs[3].EventID]; f == nil || f.Reason != failure.TooLarge || f.Status != http.StatusRequestEntityTooLarge {
+		t.Errorf("record answered 413 alone: got %+v, want reason %s, status 413", f, failure.TooLarge)
 	}
-	if f := res.failures[huge.EventID]; f == nil || f.Reason != ReasonTooLarge || f.Status != 0 || f.Attempts != 0 {
-		t.Errorf("record over %d bytes: got %+v, want reason %s without a request", MaxRequestBytes, f, ReasonTooLarge)
+	if f := res.failures[huge.EventID]; f == nil || f.Reason != failure.TooLarge || f.Status != 0 || f.Attempts != 0 {
+		t.Errorf("record over %d bytes: got %+v, want reason %s without a request", MaxRequestBytes, f, failure.TooLarge)
 	}
 	for _, b := range em.Records(optikpi.KindDeposit) {
 		if len(b) > 4096 {
@@ -250,7 +251,7 @@ func TestRetried(t *testing.T) {
 			return true
 		},
 		wantReqs:    3,
-		wantFailure: &Failure{Reason: ReasonRetriesExhausted, Destination: testDest, Endpoint: "/events/deposit", Status: 503, Attempts: 3},
+		wantFailure: &Failure{Reason: failure.RetriesExhausted, Destination: testDest, Endpoint: "/events/deposit", Status: 503, Attempts: 3},
 	}, {
 		name:        "429 until MaxAttempts",
 		maxAttempts: 2,
@@ -259,7 +260,7 @@ func TestRetried(t *testing.T) {
 			return true
 		},
 		wantReqs:    2,
-		wantFailure: &Failure{Reason: ReasonRetriesExhausted, Destination: testDest, Endpoint: "/events/deposit", Status: 429, Attempts: 2},
+		wantFailure: &Failure{Reason: failure.RetriesExhausted, Destination: testDest, Endpoint: "/events/deposit", Status: 429, Attempts: 2},
 	}}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -3,6 +3,7 @@ package sink
 import (
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/telemetry"
 
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
@@ -28,7 +29,7 @@ type metrics struct {
 // endpointMetrics are one destination+endpoint's series, looked up once.
 type endpointMetrics struct {
 	delivered    prometheus.Counter
-	failed       map[string]prometheus.Counter // by reason
+	failed       map[failure.Reason]prometheus.Counter
 	requests     [optikpi.Transient + 1]prometheus.Counter
 	duration     prometheus.Observer
 	batchRecords prometheus.Observer
@@ -81,15 +82,15 @@ func (m *metrics) collectors() []prometheus.Collector {
 func (m *metrics) endpoint(dest, path string) endpointMetrics {
 	em := endpointMetrics{
 		delivered:    m.delivered.WithLabelValues(dest, path),
-		failed:       make(map[string]prometheus.Counter, 3),
+		failed:       make(map[failure.Reason]prometheus.Counter, 3),
 		duration:     m.duration.WithLabelValues(dest, path),
 		batchRecords: m.batchRecords.WithLabelValues(dest, path),
 		batchBytes:   m.batchBytes.WithLabelValues(dest, path),
 		inFlight:     m.inFlight.WithLabelValues(dest, path),
 		queued:       m.queued.WithLabelValues(dest, path),
 	}
-	for _, r := range []string{ReasonRejected, ReasonTooLarge, ReasonRetriesExhausted} {
-		em.failed[r] = m.failed.WithLabelValues(dest, path, r)
+	for _, r := range []failure.Reason{failure.Rejected, failure.TooLarge, failure.RetriesExhausted} {
+		em.failed[r] = m.failed.WithLabelValues(dest, path, string(r))
 	}
 	for c := range em.requests {
 		em.requests[c] = m.requests.WithLabelValues(dest, path, optikpi.Class(c).String())

@@ -14,6 +14,7 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
 
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
@@ -89,17 +90,10 @@ type Options struct {
 	Registerer prometheus.Registerer
 }
 
-// Failure reasons.
-const (
-	ReasonRejected         = "rejected"          // the API refused the record alone (400, 422, other 4xx)
-	ReasonTooLarge         = "too_large"         // 413 for the record alone, or larger than MaxRequestBytes
-	ReasonRetriesExhausted = "retries_exhausted" // Retry.MaxAttempts attempts failed
-)
-
 // Failure is why a record could not be delivered. It is final: the record
 // should be dead-lettered.
 type Failure struct {
-	Reason      string // ReasonRejected, ReasonTooLarge or ReasonRetriesExhausted
+	Reason      failure.Reason // Rejected, TooLarge or RetriesExhausted
 	Destination string
 	Endpoint    string // such as "/events/deposit"
 	Status      int    // HTTP status of the last answer, 0 when none
