@@ -25,6 +25,8 @@ Usage:
   relay validate --config FILE                  check a configuration, listing every problem
   relay map test --config FILE --topic T [--file F]
                                                 map JSON lines (stdin or F) and print each result
+  relay dlq summary|inspect|test|replay --config FILE [FILTERS]
+                                                the dead-letter topic: what failed, check a fix, replay
   relay dev kafka [--listen ADDR] [--data-dir DIR] [--topic NAME:PARTITIONS ...]
                                                 a standalone Kafka-compatible broker (kfake)
   relay dev optikpi --listen ADDR --token T --account-id A --workspace-id W [...]
@@ -53,7 +55,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// have nothing to finish and die on the first, as programs do.
 	ctx := context.Background()
 	switch args[0] {
-	case "run", "dev", "demo":
+	case "run", "dev", "demo", "dlq":
 		var stop func()
 		ctx, stop = signalContext(func(code int) { os.Exit(code) })
 		defer stop()
@@ -71,6 +73,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			return 2
 		}
 		err = cmdMapTest(rest[1:], stdin, stdout, stderr)
+	case "dlq":
+		err = cmdDLQ(ctx, rest, stdin, stdout, stderr)
 	case "dev":
 		err = cmdDev(ctx, rest, stdout, stderr)
 	case "demo":

@@ -40,9 +40,24 @@ type Entry struct {
 	// also the dead letter's Kafka timestamp, so the topic's retention
 	// counts from the failure, not from the original record.
 	FailedAt time.Time
+	// EventID is the event_id of the mapped record; empty when the record
+	// failed before it had one.
+	EventID string
+	// Replays counts how many times the record has been replayed from the
+	// dead-letter topic and failed again; 0 for a first failure.
+	Replays int
+	// ReplayRun names the replay run that wrote this entry back; empty
+	// when the relay itself wrote it.
+	ReplayRun string
 	// Version is the relay version that wrote the entry, as set by
 	// Parse; Write ignores it and writes Options.Version.
 	Version string
+}
+
+// Key returns the coordinates of the entry's original record, which every
+// duplicate of the same dead letter shares.
+func (e *Entry) Key() SourceKey {
+	return SourceKey{Topic: e.Source.Topic, Partition: e.Source.Partition, Offset: e.Source.Offset}
 }
 
 // Bounds on what an entry carries in headers; longer values are cut.
@@ -68,6 +83,9 @@ const (
 	HeaderAttempts    = HeaderPrefix + "attempts"
 	HeaderFailedAt    = HeaderPrefix + "failed-at" // RFC 3339, milliseconds, UTC
 	HeaderVersion     = HeaderPrefix + "version"
+	HeaderEventID     = HeaderPrefix + "event-id"
+	HeaderReplays     = HeaderPrefix + "replays"    // absent for a first failure
+	HeaderReplayRun   = HeaderPrefix + "replay-run" // absent unless written by a replay
 )
 
 // Errors; test with errors.Is.

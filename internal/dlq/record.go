@@ -22,7 +22,7 @@ func record(topic, version string, e Entry) *kgo.Record {
 	if failedAt.IsZero() {
 		failedAt = time.Now()
 	}
-	hs := make([]kgo.RecordHeader, 0, len(src.Headers)+14)
+	hs := make([]kgo.RecordHeader, 0, len(src.Headers)+17)
 	hs = append(hs, src.Headers...)
 	add := func(k, v string) { hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(v)}) }
 	add(HeaderReason, string(e.Reason))
@@ -32,6 +32,7 @@ func record(topic, version string, e Entry) *kgo.Record {
 	add(HeaderOffset, strconv.FormatInt(src.Offset, 10))
 	add(HeaderTimestamp, formatTime(src.Timestamp))
 	for _, h := range []struct{ k, v string }{
+		{HeaderEventID, e.EventID},
 		{HeaderRoute, e.Route},
 		{HeaderDestination, e.Destination},
 		{HeaderEndpoint, e.Endpoint},
@@ -48,6 +49,12 @@ func record(topic, version string, e Entry) *kgo.Record {
 	}
 	add(HeaderAttempts, strconv.Itoa(e.Attempts))
 	add(HeaderFailedAt, formatTime(failedAt))
+	if e.Replays > 0 {
+		add(HeaderReplays, strconv.Itoa(e.Replays))
+	}
+	if e.ReplayRun != "" {
+		add(HeaderReplayRun, e.ReplayRun)
+	}
 	if version != "" {
 		add(HeaderVersion, version)
 	}
@@ -143,6 +150,12 @@ func Parse(r *kgo.Record) (Entry, error) {
 			e.FailedAt = tm(h.Key, v)
 		case HeaderVersion:
 			e.Version = v
+		case HeaderEventID:
+			e.EventID = v
+		case HeaderReplays:
+			e.Replays = int(num(h.Key, v, 32))
+		case HeaderReplayRun:
+			e.ReplayRun = v
 		}
 	}
 	if err != nil {

@@ -167,3 +167,10 @@ func secret(env, file string) (string, error) {
 	}
 	return v, nil
 }
+
+// KafkaOpts returns the Kafka client options (brokers, TLS, SASL, logging)
+// the configuration implies, for the tools that read and write the same
+// cluster as the relay: the dead-letter commands.
+func KafkaOpts(k config.Kafka, logger *zap.Logger) ([]kgo.Opt, error) {
+	return kafkaOpts(k, logger)
+}

@@ -212,7 +212,7 @@ func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 			f = &mapper.Failure{Reason: failure.Invalid, Message: err.Error()}
 		}
 		p.deadLetter(r, dlq.Entry{
-			Reason:  failure.Reason(f.Reason),
+			Reason:  f.Reason,
 			Message: f.Error(),
 			Route:   f.Route,
 		})
@@ -223,7 +223,7 @@ func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 		r.Done()
 		return
 	}
-	kind := res.Record.Kind
+	kind, eventID := res.Record.Kind, res.Record.EventID
 	route := res.Route
 	err = p.sink.Send(ctx, res.Destination, res.Record, func(f *sink.Failure) {
 		if f == nil {
@@ -232,8 +232,9 @@ func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 			return
 		}
 		p.deadLetter(r, dlq.Entry{
-			Reason:      failure.Reason(f.Reason),
+			Reason:      f.Reason,
 			Message:     f.Error(),
+			EventID:     eventID,
 			Route:       route,
 			Destination: f.Destination,
 			Endpoint:    f.Endpoint,

@@ -1,0 +1,168 @@
+package dlq
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// SourceKey is where an original record was: every dead letter of the same
+// record, however often it was written, has the same SourceKey.
+type SourceKey struct {
+	Topic     string
+	Partition int32
+	Offset    int64
+}
+
+// String returns "topic/partition/offset", the form ParseSourceKey reads.
+func (k SourceKey) String() string {
+	return k.Topic + "/" + strconv.FormatInt(int64(k.Partition), 10) + "/" + strconv.FormatInt(k.Offset, 10)
+}
+
+// ParseSourceKey reads "topic/partition/offset". A Kafka topic name cannot
+// contain '/', so the form is unambiguous.
+func ParseSourceKey(s string) (SourceKey, error) {
+	parts := strings.Split(s, "/")
+	if len(parts) != 3 || parts[0] == "" {
+		return SourceKey{}, fmt.Errorf("source %q: want TOPIC/PARTITION/OFFSET", s)
+	}
+	p, err := strconv.ParseInt(parts[1], 10, 32)
+	if err != nil || p < 0 {
+		return SourceKey{}, fmt.Errorf("source %q: partition %q is not a partition number", s, parts[1])
+	}
+	o, err := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil || o < 0 {
+		return SourceKey{}, fmt.Errorf("source %q: offset %q is not an offset", s, parts[2])
+	}
+	return SourceKey{Topic: parts[0], Partition: int32(p), Offset: o}, nil
+}
+
+// Letter is one record of the dead-letter topic as read back.
+type Letter struct {
+	// Entry is the dead letter parsed; its Source holds the original
+	// record with its original coordinates. Zero when Err is set.
+	Entry
+	// Partition and Offset are where the dead letter itself is in the
+	// dead-letter topic; Timestamp is its Kafka timestamp.
+	Partition int32
+	Offset    int64
+	Timestamp time.Time
+	// Err is why the record could not be read as a dead letter
+	// (ErrNotDeadLetter, ErrMalformed); such a record is still reported,
+	// never skipped silently.
+	Err error
+}
+
+// End is how far Read read a partition of the dead-letter topic: up to,
+// not including, Offset.
+type End struct {
+	Partition int32
+	Offset    int64
+}
+
+// idleTimeout ends Read when a partition it still expects records from
+// stays silent this long: the last offsets can be missing from a compacted
+// or truncated topic, and waiting forever for them helps no one.
+const idleTimeout = 10 * time.Second
+
+// Read calls fn with every record of the dead-letter topic topic, from the
+// start of each partition to the end offset it has when Read begins, in each
+// partition's order (partitions interleave). It uses its own client, made
+// from opts (brokers, TLS, SASL), consumes without a group and commits
+// nothing. It returns the ends it read up to, and the first error of fn, of
+// ctx or of Kafka.
+func Read(ctx context.Context, opts []kgo.Opt, topic string, fn func(*Letter) error) ([]End, error) {
+	admCl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("dlq: %w", err)
+	}
+	adm := kadm.NewClient(admCl)
+	starts, err := adm.ListStartOffsets(ctx, topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	var ends kadm.ListedOffsets
+	if err == nil {
+		ends, err = adm.ListEndOffsets(ctx, topic)
+		if err == nil {
+			err = ends.Error()
+		}
+	}
+	admCl.Close()
+	if err != nil {
+		return nil, fmt.Errorf("dlq: reading the offsets of %q: %w", topic, err)
+	}
+	if len(ends[topic]) == 0 {
+		return nil, fmt.Errorf("dlq: topic %q: %w", topic, kerr.UnknownTopicOrPartition)
+	}
+
+	from := map[int32]kgo.Offset{}
+	want := map[int32]int64{} // partition -> end offset still to reach
+	var out []End
+	for p, e := range ends[topic] {
+		out = append(out, End{Partition: p, Offset: e.Offset})
+		s := starts[topic][p].Offset
+		if e.Offset > s {
+			from[p] = kgo.NewOffset().At(s)
+			want[p] = e.Offset
+		}
+	}
+	if len(want) == 0 {
+		return out, nil
+	}
+	cl, err := kgo.NewClient(append(opts,
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}),
+	)...)
+	if err != nil {
+		return nil, fmt.Errorf("dlq: %w", err)
+	}
+	defer cl.Close()
+	for len(want) > 0 {
+		pctx, cancel := context.WithTimeout(ctx, idleTimeout)
+		fs := cl.PollFetches(pctx)
+		cancel()
+		if err := ctx.Err(); err != nil {
+			return out, err
+		}
+		if fs.IsClientClosed() {
+			return out, errors.New("dlq: client closed")
+		}
+		progressed := false
+		for _, fe := range fs.Errors() {
+			if !errors.Is(fe.Err, context.DeadlineExceeded) {
+				return out, fmt.Errorf("dlq: reading %s[%d]: %w", fe.Topic, fe.Partition, fe.Err)
+			}
+		}
+		var ferr error
+		fs.EachRecord(func(r *kgo.Record) {
+			end, ok := want[r.Partition]
+			if !ok || r.Offset >= end || ferr != nil {
+				return
+			}
+			progressed = true
+			l := &Letter{Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp}
+			l.Entry, l.Err = Parse(r)
+			if ferr = fn(l); ferr != nil {
+				return
+			}
+			if r.Offset+1 >= end {
+				delete(want, r.Partition)
+			}
+		})
+		if ferr != nil {
+			return out, ferr
+		}
+		if !progressed && len(fs.Records()) == 0 {
+			// Silent for idleTimeout: the remaining offsets are gone.
+			break
+		}
+	}
+	return out, nil
+}
