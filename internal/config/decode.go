@@ -96,8 +96,9 @@ var (
 	lineField    = "Line"
 )
 
-// decodeFile decodes data over cfg and returns the lines of its keys, nil
-// when data is not YAML at all.
+// decodeFile substitutes environment variables (env.go), decodes data over
+// cfg and returns the lines of its keys; nil when data is not YAML at all or
+// a variable is missing.
 func decodeFile(data []byte, cfg *Config, p *problems) map[string]int {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -109,8 +110,15 @@ func decodeFile(data []byte, cfg *Config, p *problems) map[string]int {
 		p.add("", "the file is empty")
 		return nil
 	}
+	substituteEnv(&doc, "", p)
+	missing := len(p.list) > 0
 	d := &decoder{p: p}
 	d.decode(doc.Content[0], reflect.ValueOf(cfg).Elem(), "")
+	if missing {
+		// A missing variable leaves its key empty: validating would only
+		// add "required" beside the real problem.
+		return nil
+	}
 	return p.lines
 }
 
