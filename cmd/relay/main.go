@@ -157,13 +157,17 @@ func parse(fs *flag.FlagSet, args []string) error {
 // loadConfig parses the args of a command whose one flag is --config and
 // loads that file.
 func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, string, error) {
-	fs := newFlags(name, stderr)
+	return loadConfigFlags(newFlags(name, stderr), args)
+}
+
+// loadConfigFlags adds --config to fs, parses args and loads that file.
+func loadConfigFlags(fs *flag.FlagSet, args []string) (*config.Config, string, error) {
 	path := fs.String("config", "", "configuration file (required)")
 	if err := parse(fs, args); err != nil {
 		return nil, "", err
 	}
 	if *path == "" {
-		fmt.Fprintf(stderr, "relay %s: --config is required\n", name)
+		fmt.Fprintf(fs.Output(), "%s: --config is required\n", fs.Name())
 		return nil, "", errUsage
 	}
 	cfg, err := config.Load(*path)

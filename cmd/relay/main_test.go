@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,17 +69,32 @@ func TestValidate(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(broken), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("  \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	emptyToken := filepath.Join(t.TempDir(), "empty-token.yaml")
+	if err := os.WriteFile(emptyToken, []byte(strings.Replace(string(example), "token_env: OPTIKPI_TOKEN", "token_file: "+tokenFile, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OPTIKPI_TOKEN", "")
+	tokenLine := strings.Count(string(example)[:strings.Index(string(example), "token_env: OPTIKPI_TOKEN")], "\n") + 1
 	tests := []struct {
+		token    string // OPTIKPI_TOKEN
 		args     []string
 		wantCode int
 		want     []string // in stdout+stderr
 	}{
-		{[]string{"validate", "--config", "config.example.yaml"}, 0, []string{"ok"}},
-		{[]string{"validate", "--config", bad}, 1, []string{"kafka.gruop: unknown key", "sink.linger: invalid duration"}},
-		{[]string{"validate"}, 2, []string{"--config is required"}},
-		{[]string{"nonsense"}, 2, []string{"unknown command"}},
+		{"T", []string{"validate", "--config", "config.example.yaml"}, 0, []string{"ok", "secrets and files resolved"}},
+		{"", []string{"validate", "--config", "config.example.yaml"}, 1, []string{fmt.Sprintf("config.example.yaml:%d: destinations[0].token_env: token environment variable OPTIKPI_TOKEN is empty", tokenLine), "--no-secrets"}},
+		{"", []string{"validate", "--no-secrets", "--config", "config.example.yaml"}, 0, []string{"ok", "secrets not checked"}},
+		{"T", []string{"validate", "--config", emptyToken}, 1, []string{"destinations[0].token_file: token file " + tokenFile + " is empty"}},
+		{"T", []string{"validate", "--config", bad}, 1, []string{"kafka.gruop: unknown key", "sink.linger: invalid duration"}},
+		{"T", []string{"validate"}, 2, []string{"--config is required"}},
+		{"T", []string{"nonsense"}, 2, []string{"unknown command"}},
 	}
 	for _, tt := range tests {
+		os.Setenv("OPTIKPI_TOKEN", tt.token) // restored by t.Setenv's cleanup
 		code, out, errOut := relay(t, "", tt.args...)
 		if code != tt.wantCode {
 			t.Errorf("relay %v: exit %d, want %d (stderr %q)", tt.args, code, tt.wantCode, errOut)
