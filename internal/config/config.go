@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/optikpi/optikpi-relay/internal/telemetry"
 )
 
 // ErrInvalid is matched by every error of Load and Parse that is about the
@@ -184,18 +186,14 @@ type Observability struct {
 }
 
 // ServerTimeouts are those of the /metrics, /healthz and /readyz listener,
-// so that a slow or stuck client cannot hold connections open forever.
+// so that a slow or stuck client cannot hold a connection open forever.
+// The defaults are telemetry.DefaultTimeouts: read_header 5s, read 10s,
+// write 30s (it must outlast the slowest scrape), idle 2m.
 type ServerTimeouts struct {
-	// ReadHeader bounds reading a request's headers. Default 5s.
 	ReadHeader time.Duration `yaml:"read_header"`
-	// Read bounds reading a whole request. Default 10s.
-	Read time.Duration `yaml:"read"`
-	// Write bounds writing a response, from the end of the request's
-	// headers; it must outlast the slowest scrape. Default 30s.
-	Write time.Duration `yaml:"write"`
-	// Idle is how long a kept-alive connection waits for its next
-	// request. Default 2m.
-	Idle time.Duration `yaml:"idle"`
+	Read       time.Duration `yaml:"read"`
+	Write      time.Duration `yaml:"write"`
+	Idle       time.Duration `yaml:"idle"`
 }
 
 // Shutdown is the graceful drain on SIGTERM.
@@ -244,12 +242,7 @@ func Default() Config {
 			MisconfiguredRetry: 30 * time.Second,
 		},
 		Observability: Observability{Listen: ":9090", LogLevel: "info", LogFormat: "json",
-			ServerTimeouts: ServerTimeouts{
-				ReadHeader: 5 * time.Second,
-				Read:       10 * time.Second,
-				Write:      30 * time.Second,
-				Idle:       2 * time.Minute,
-			}},
+			ServerTimeouts: ServerTimeouts(telemetry.DefaultTimeouts())},
 		Shutdown: Shutdown{Timeout: 25 * time.Second},
 		Routing:  Routing{Unmatched: UnmatchedDLQ},
 	}
