@@ -119,3 +119,40 @@ func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
 }
+
+// Every command group and command answers --help with its usage and exit 0;
+// a group without a command is a usage error.
+func TestHelp(t *testing.T) {
+	tests := []struct {
+		args     []string
+		wantCode int
+		want     string // in stdout+stderr
+	}{
+		{[]string{"--help"}, 0, "relay run --config FILE"},
+		{[]string{"map", "--help"}, 0, "relay map test --config FILE"},
+		{[]string{"map", "-h"}, 0, "relay map test --config FILE"},
+		{[]string{"map", "help"}, 0, "relay map test --config FILE"},
+		{[]string{"dev", "--help"}, 0, "relay dev produce"},
+		{[]string{"dev", "help"}, 0, "relay dev kafka"},
+		{[]string{"map", "test", "--help"}, 0, "-topic"},
+		{[]string{"dev", "kafka", "--help"}, 0, "-listen"},
+		{[]string{"dev", "optikpi", "--help"}, 0, "-account-id"},
+		{[]string{"dev", "produce", "--help"}, 0, "-brokers"},
+		{[]string{"run", "--help"}, 0, "-config"},
+		{[]string{"validate", "--help"}, 0, "-no-secrets"},
+		{[]string{"demo", "--help"}, 0, "-records"},
+		{[]string{"map"}, 2, "relay map test"},
+		{[]string{"map", "tset"}, 2, `unknown command "tset"`},
+		{[]string{"dev"}, 2, "relay dev optikpi"},
+		{[]string{"dev", "zookeeper"}, 2, `unknown command "zookeeper"`},
+	}
+	for _, tt := range tests {
+		code, out, errOut := relay(t, "", tt.args...)
+		if code != tt.wantCode || !strings.Contains(out+errOut, tt.want) {
+			t.Errorf("relay %v: exit %d, output %q%q; want exit %d and %q", tt.args, code, out, errOut, tt.wantCode, tt.want)
+		}
+		if tt.wantCode == 0 && len(tt.args) == 2 && strings.Contains(errOut, "Usage:") {
+			t.Errorf("relay %v: group help on stderr, want stdout", tt.args)
+		}
+	}
+}
