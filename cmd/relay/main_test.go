@@ -107,9 +107,13 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// The README's first command, shortened: the demo must reconcile.
+// The README's first command, shortened, run outside the repository: the
+// demo must reconcile.
 func TestDemo(t *testing.T) {
-	code, out, errOut := relay(t, "", "demo", "--records", "3000", "--partitions", "3")
+	t.Chdir(t.TempDir())
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"demo", "--records", "3000", "--partitions", "3"}, strings.NewReader(""), &stdout, &stderr)
+	out, errOut := stdout.String(), stderr.String()
 	if code != 0 || !strings.Contains(out, "\nreconciled") {
 		t.Errorf("demo: exit %d, stderr %q, output:\n%s", code, errOut, out)
 	}
