@@ -23,7 +23,7 @@ const usage = `relay delivers Kafka events to the Optikpi Data Pipeline API.
 Usage:
   relay demo [--records N] [--follow]           in-process Kafka + Optikpi emulator + traffic, end to end
   relay run --config FILE                       run the relay
-  relay validate --config FILE                  check a configuration, listing every problem
+  relay validate --config FILE [--no-secrets]   check a configuration and its secrets, listing every problem
   relay map test --config FILE --topic T [--file F]
                                                 map JSON lines (stdin or F) and print each result
   relay dev kafka [--listen ADDR] [--data-dir DIR] [--topic NAME:PARTITIONS ...]
