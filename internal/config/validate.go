@@ -74,6 +74,9 @@ func validateKafka(k *Kafka, p *problems) {
 	}
 	validateClientTLS(t.ClientTLS, "kafka.tls", p)
 	validateSASL(k.SASL, p)
+	if k.SASL.Mechanism == SASLAWSMSKIAM && !t.Enabled {
+		p.add("kafka.tls.enabled", "aws-msk-iam needs TLS: MSK offers IAM only on its TLS listeners (port 9098); set enabled: true")
+	}
 }
 
 func validateClientTLS(t ClientTLS, key string, p *problems) {
