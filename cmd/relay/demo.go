@@ -2,8 +2,9 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"io"
+
+	optikpirelay "github.com/optikpi/optikpi-relay"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
 	"github.com/optikpi/optikpi-relay/internal/demo"
@@ -12,7 +13,7 @@ import (
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", stderr)
-	path := fs.String("config", "config.example.yaml", "configuration whose routes and sink settings the demo runs")
+	path := fs.String("config", "", "configuration whose routes and sink settings the demo runs (default: the built-in "+optikpirelay.ExampleConfigName+")")
 	records := fs.Int("records", 20000, "events to produce before draining and printing the summary")
 	follow := fs.Bool("follow", false, "keep producing until interrupted")
 	rate := fs.Int("rate", 2000, "events per second with --follow")
@@ -22,9 +23,15 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	cfg, err := config.Load(*path)
+	var cfg *config.Config
+	var err error
+	if *path == "" {
+		cfg, err = config.Parse(optikpirelay.ExampleConfig(), optikpirelay.ExampleConfigName+" (built in)")
+	} else {
+		cfg, err = config.Load(*path)
+	}
 	if err != nil {
-		return fmt.Errorf("%w (run the demo from the repository root, or pass --config)", err)
+		return err
 	}
 	logger, err := telemetry.NewLogger(*logLevel, "console")
 	if err != nil {

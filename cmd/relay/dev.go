@@ -15,20 +15,17 @@ import (
 )
 
 func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		fmt.Fprint(stderr, usage)
-		return errUsage
+	if len(args) > 0 {
+		switch args[0] {
+		case "kafka":
+			return cmdDevKafka(ctx, args[1:], stdout, stderr)
+		case "optikpi":
+			return emulator.Run(ctx, args[1:], stdout)
+		case "produce":
+			return cmdDevProduce(ctx, args[1:], stdout, stderr)
+		}
 	}
-	switch args[0] {
-	case "kafka":
-		return cmdDevKafka(ctx, args[1:], stdout, stderr)
-	case "optikpi":
-		return emulator.Run(ctx, args[1:], stdout)
-	case "produce":
-		return cmdDevProduce(ctx, args[1:], stdout, stderr)
-	}
-	fmt.Fprintf(stderr, "relay dev: unknown tool %q (want kafka, optikpi or produce)\n", args[0])
-	return errUsage
+	return groupUsage("dev", args, stdout, stderr)
 }
 
 // topicFlags collects repeated --topic NAME:PARTITIONS flags.

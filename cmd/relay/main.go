@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"sync"
 	"syscall"
 
@@ -22,7 +23,7 @@ const usage = `relay delivers Kafka events to the Optikpi Data Pipeline API.
 Usage:
   relay demo [--records N] [--follow]           in-process Kafka + Optikpi emulator + traffic, end to end
   relay run --config FILE                       run the relay
-  relay validate --config FILE                  check a configuration, listing every problem
+  relay validate --config FILE [--no-secrets]   check a configuration and its secrets, listing every problem
   relay map test --config FILE --topic T [--file F]
                                                 map JSON lines (stdin or F) and print each result
   relay dlq summary|inspect|test|replay --config FILE [FILTERS]
@@ -69,8 +70,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdValidate(rest, stdout, stderr)
 	case "map":
 		if len(rest) == 0 || rest[0] != "test" {
-			fmt.Fprint(stderr, usage)
-			return 2
+			err = groupUsage("map", rest, stdout, stderr)
+			break
 		}
 		err = cmdMapTest(rest[1:], stdin, stdout, stderr)
 	case "dlq":
@@ -98,6 +99,45 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "relay: %v\n", err)
 		return 1
 	}
+}
+
+// groupUsage answers a command group called without one of its commands:
+// with -h, --help or help it prints the group's part of the usage on stdout
+// and returns flag.ErrHelp (exit 0); otherwise it says what is wrong on
+// stderr and returns errUsage.
+func groupUsage(group string, args []string, stdout, stderr io.Writer) error {
+	text := groupUsageText(group)
+	if len(args) > 0 {
+		switch args[0] {
+		case "-h", "-help", "--help", "help":
+			fmt.Fprint(stdout, text)
+			return flag.ErrHelp
+		}
+		fmt.Fprintf(stderr, "relay %s: unknown command %q\n\n", group, args[0])
+	}
+	fmt.Fprint(stderr, text)
+	return errUsage
+}
+
+// groupUsageText is the part of usage about group's commands, so that the
+// commands are listed in one place.
+func groupUsageText(group string) string {
+	var b strings.Builder
+	b.WriteString("Usage:\n")
+	in := false
+	for line := range strings.SplitSeq(usage, "\n") {
+		switch {
+		case strings.HasPrefix(line, "  relay "):
+			in = strings.HasPrefix(line, "  relay "+group+" ")
+		case !strings.HasPrefix(line, "   "):
+			in = false
+		}
+		if in {
+			b.WriteString(line + "\n")
+		}
+	}
+	fmt.Fprintf(&b, "\nRun \"relay %s COMMAND --help\" for a command's flags.\n", group)
+	return b.String()
 }
 
 // signalContext is cancelled by the first SIGINT or SIGTERM, which starts
@@ -161,13 +201,17 @@ func parse(fs *flag.FlagSet, args []string) error {
 // loadConfig parses the args of a command whose one flag is --config and
 // loads that file.
 func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, string, error) {
-	fs := newFlags(name, stderr)
+	return loadConfigFlags(newFlags(name, stderr), args)
+}
+
+// loadConfigFlags adds --config to fs, parses args and loads that file.
+func loadConfigFlags(fs *flag.FlagSet, args []string) (*config.Config, string, error) {
 	path := fs.String("config", "", "configuration file (required)")
 	if err := parse(fs, args); err != nil {
 		return nil, "", err
 	}
 	if *path == "" {
-		fmt.Fprintf(stderr, "relay %s: --config is required\n", name)
+		fmt.Fprintf(fs.Output(), "%s: --config is required\n", fs.Name())
 		return nil, "", errUsage
 	}
 	cfg, err := config.Load(*path)

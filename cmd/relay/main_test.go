@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,17 +69,32 @@ func TestValidate(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(broken), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("  \n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	emptyToken := filepath.Join(t.TempDir(), "empty-token.yaml")
+	if err := os.WriteFile(emptyToken, []byte(strings.Replace(string(example), "token_env: OPTIKPI_TOKEN", "token_file: "+tokenFile, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("OPTIKPI_TOKEN", "")
+	tokenLine := strings.Count(string(example)[:strings.Index(string(example), "token_env: OPTIKPI_TOKEN")], "\n") + 1
 	tests := []struct {
+		token    string // OPTIKPI_TOKEN
 		args     []string
 		wantCode int
 		want     []string // in stdout+stderr
 	}{
-		{[]string{"validate", "--config", "config.example.yaml"}, 0, []string{"ok"}},
-		{[]string{"validate", "--config", bad}, 1, []string{"kafka.gruop: unknown key", "sink.linger: invalid duration"}},
-		{[]string{"validate"}, 2, []string{"--config is required"}},
-		{[]string{"nonsense"}, 2, []string{"unknown command"}},
+		{"T", []string{"validate", "--config", "config.example.yaml"}, 0, []string{"ok", "secrets and files resolved"}},
+		{"", []string{"validate", "--config", "config.example.yaml"}, 1, []string{fmt.Sprintf("config.example.yaml:%d: destinations[0].token_env: token environment variable OPTIKPI_TOKEN is empty", tokenLine), "--no-secrets"}},
+		{"", []string{"validate", "--no-secrets", "--config", "config.example.yaml"}, 0, []string{"ok", "secrets not checked"}},
+		{"T", []string{"validate", "--config", emptyToken}, 1, []string{"destinations[0].token_file: token file " + tokenFile + " is empty"}},
+		{"T", []string{"validate", "--config", bad}, 1, []string{"kafka.gruop: unknown key", "sink.linger: invalid duration"}},
+		{"T", []string{"validate"}, 2, []string{"--config is required"}},
+		{"T", []string{"nonsense"}, 2, []string{"unknown command"}},
 	}
 	for _, tt := range tests {
+		os.Setenv("OPTIKPI_TOKEN", tt.token) // restored by t.Setenv's cleanup
 		code, out, errOut := relay(t, "", tt.args...)
 		if code != tt.wantCode {
 			t.Errorf("relay %v: exit %d, want %d (stderr %q)", tt.args, code, tt.wantCode, errOut)
@@ -91,9 +107,13 @@ func TestValidate(t *testing.T) {
 	}
 }
 
-// The README's first command, shortened: the demo must reconcile.
+// The README's first command, shortened, run outside the repository: the
+// demo must reconcile.
 func TestDemo(t *testing.T) {
-	code, out, errOut := relay(t, "", "demo", "--records", "3000", "--partitions", "3")
+	t.Chdir(t.TempDir())
+	var stdout, stderr bytes.Buffer
+	code := run([]string{"demo", "--records", "3000", "--partitions", "3"}, strings.NewReader(""), &stdout, &stderr)
+	out, errOut := stdout.String(), stderr.String()
 	if code != 0 || !strings.Contains(out, "\nreconciled") {
 		t.Errorf("demo: exit %d, stderr %q, output:\n%s", code, errOut, out)
 	}
@@ -102,4 +122,41 @@ func TestDemo(t *testing.T) {
 func tail(s string, n int) string {
 	lines := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	return strings.Join(lines[max(0, len(lines)-n):], "\n")
+}
+
+// Every command group and command answers --help with its usage and exit 0;
+// a group without a command is a usage error.
+func TestHelp(t *testing.T) {
+	tests := []struct {
+		args     []string
+		wantCode int
+		want     string // in stdout+stderr
+	}{
+		{[]string{"--help"}, 0, "relay run --config FILE"},
+		{[]string{"map", "--help"}, 0, "relay map test --config FILE"},
+		{[]string{"map", "-h"}, 0, "relay map test --config FILE"},
+		{[]string{"map", "help"}, 0, "relay map test --config FILE"},
+		{[]string{"dev", "--help"}, 0, "relay dev produce"},
+		{[]string{"dev", "help"}, 0, "relay dev kafka"},
+		{[]string{"map", "test", "--help"}, 0, "-topic"},
+		{[]string{"dev", "kafka", "--help"}, 0, "-listen"},
+		{[]string{"dev", "optikpi", "--help"}, 0, "-account-id"},
+		{[]string{"dev", "produce", "--help"}, 0, "-brokers"},
+		{[]string{"run", "--help"}, 0, "-config"},
+		{[]string{"validate", "--help"}, 0, "-no-secrets"},
+		{[]string{"demo", "--help"}, 0, "-records"},
+		{[]string{"map"}, 2, "relay map test"},
+		{[]string{"map", "tset"}, 2, `unknown command "tset"`},
+		{[]string{"dev"}, 2, "relay dev optikpi"},
+		{[]string{"dev", "zookeeper"}, 2, `unknown command "zookeeper"`},
+	}
+	for _, tt := range tests {
+		code, out, errOut := relay(t, "", tt.args...)
+		if code != tt.wantCode || !strings.Contains(out+errOut, tt.want) {
+			t.Errorf("relay %v: exit %d, output %q%q; want exit %d and %q", tt.args, code, out, errOut, tt.wantCode, tt.want)
+		}
+		if tt.wantCode == 0 && len(tt.args) == 2 && strings.Contains(errOut, "Usage:") {
+			t.Errorf("relay %v: group help on stderr, want stdout", tt.args)
+		}
+	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/optikpi/optikpi-relay/internal/telemetry"
 )
 
 // ErrInvalid is matched by every error of Load and Parse that is about the
@@ -24,6 +26,8 @@ type Config struct {
 
 	// Source names the file the configuration came from, for messages.
 	Source string `yaml:"-"`
+	// lines maps key paths to their lines, for CheckSecrets' messages.
+	lines map[string]int
 }
 
 // Kafka is the consumer's side.
@@ -49,26 +53,53 @@ type Kafka struct {
 
 // TLS configures TLS to the brokers.
 type TLS struct {
-	Enabled bool `yaml:"enabled"`
+	Enabled   bool `yaml:"enabled"`
+	ClientTLS `yaml:",inline"`
+}
+
+// ClientTLS is how a client checks its server and proves itself: to the
+// brokers (kafka.tls) and to the Optikpi API (sink.tls).
+type ClientTLS struct {
 	// CAFile is a PEM bundle of the CAs to trust; default the system's.
 	CAFile string `yaml:"ca_file"`
 	// CertFile and KeyFile are a client certificate (mutual TLS); both or
 	// neither.
-	CertFile           string `yaml:"cert_file"`
-	KeyFile            string `yaml:"key_file"`
+	CertFile string `yaml:"cert_file"`
+	KeyFile  string `yaml:"key_file"`
+	// ServerName overrides the name the server's certificate must carry;
+	// default the host dialled.
 	ServerName         string `yaml:"server_name"`
 	InsecureSkipVerify bool   `yaml:"insecure_skip_verify"`
 }
 
+// The values of SASL.Mechanism.
+const (
+	SASLPlain       = "plain"
+	SASLScramSHA256 = "scram-sha-256"
+	SASLScramSHA512 = "scram-sha-512"
+	SASLOAuthBearer = "oauthbearer"
+	SASLAWSMSKIAM   = "aws-msk-iam"
+)
+
 // SASL configures SASL authentication to the brokers.
 type SASL struct {
-	// Mechanism is "" (none), "plain", "scram-sha-256" or "scram-sha-512".
+	// Mechanism is "" (none), "plain", "scram-sha-256", "scram-sha-512",
+	// "oauthbearer" or "aws-msk-iam".
 	Mechanism string `yaml:"mechanism"`
-	Username  string `yaml:"username"`
+	// Username is required by plain and SCRAM.
+	Username string `yaml:"username"`
 	// PasswordEnv names the environment variable holding the password;
-	// PasswordFile is a file holding it. Exactly one when Mechanism is set.
+	// PasswordFile is a file holding it. Exactly one with plain and SCRAM.
 	PasswordEnv  string `yaml:"password_env"`
 	PasswordFile string `yaml:"password_file"`
+	// TokenEnv and TokenFile hold the OAUTHBEARER token, exactly one with
+	// oauthbearer. They are read on every authentication, so a rotated
+	// file is used from the next connection on.
+	TokenEnv  string `yaml:"token_env"`
+	TokenFile string `yaml:"token_file"`
+	// aws-msk-iam takes the standard AWS_ACCESS_KEY_ID,
+	// AWS_SECRET_ACCESS_KEY and optional AWS_SESSION_TOKEN variables, read
+	// on every authentication.
 }
 
 // Destination is one Optikpi workspace. An operator with several brands has
@@ -107,6 +138,13 @@ type Sink struct {
 	// RequestTimeout bounds one HTTP request. Default 30s.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
 	Retry          Retry         `yaml:"retry"`
+	// TLS is how the API's server certificate is checked (a corporate
+	// CA, say) and the client certificate offered, for every destination.
+	TLS ClientTLS `yaml:"tls"`
+	// ProxyURL is the proxy every request to the API goes through, such
+	// as http://proxy.internal:3128. Default: the standard HTTPS_PROXY,
+	// HTTP_PROXY and NO_PROXY environment variables.
+	ProxyURL string `yaml:"proxy_url"`
 	// MisconfiguredRetry is how long to wait before retrying a batch that
 	// failed with 401, 403 or 404. Default 30s.
 	MisconfiguredRetry time.Duration `yaml:"misconfigured_retry"`
@@ -143,6 +181,19 @@ type Observability struct {
 	LogLevel string `yaml:"log_level"`
 	// LogFormat is json or console. Default json.
 	LogFormat string `yaml:"log_format"`
+	// ServerTimeouts bound the connections of the listener.
+	ServerTimeouts ServerTimeouts `yaml:"server_timeouts"`
+}
+
+// ServerTimeouts are those of the /metrics, /healthz and /readyz listener,
+// so that a slow or stuck client cannot hold a connection open forever.
+// The defaults are telemetry.DefaultTimeouts: read_header 5s, read 10s,
+// write 30s (it must outlast the slowest scrape), idle 2m.
+type ServerTimeouts struct {
+	ReadHeader time.Duration `yaml:"read_header"`
+	Read       time.Duration `yaml:"read"`
+	Write      time.Duration `yaml:"write"`
+	Idle       time.Duration `yaml:"idle"`
 }
 
 // Shutdown is the graceful drain on SIGTERM.
@@ -190,9 +241,10 @@ func Default() Config {
 			},
 			MisconfiguredRetry: 30 * time.Second,
 		},
-		Observability: Observability{Listen: ":9090", LogLevel: "info", LogFormat: "json"},
-		Shutdown:      Shutdown{Timeout: 25 * time.Second},
-		Routing:       Routing{Unmatched: UnmatchedDLQ},
+		Observability: Observability{Listen: ":9090", LogLevel: "info", LogFormat: "json",
+			ServerTimeouts: ServerTimeouts(telemetry.DefaultTimeouts())},
+		Shutdown: Shutdown{Timeout: 25 * time.Second},
+		Routing:  Routing{Unmatched: UnmatchedDLQ},
 	}
 }
 
@@ -220,6 +272,7 @@ func Parse(data []byte, source string) (*Config, error) {
 	if lines != nil {
 		validate(&cfg, lines, p)
 	}
+	cfg.lines = lines
 	if err := p.err(); err != nil {
 		return nil, err
 	}

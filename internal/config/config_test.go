@@ -105,7 +105,7 @@ func TestParseProblems(t *testing.T) {
 		{"both token sources", "    token_env: OPTIKPI_TOKEN\n", "    token_env: X\n    token_file: /run/secret\n", []string{"destinations[0]: exactly one of token_env and token_file"}},
 		{"bad base url", "https://gw.example.com/apigw/ingest", "gw.example.com", []string{`destinations[0].base_url: want an absolute http or https URL`}},
 		{"shutdown too long", "dlq:\n", "shutdown:\n  timeout: 30s\ndlq:\n", []string{"shutdown.timeout: must be more than 0 and less than 30s"}},
-		{"bad sasl", "  topics: [payments]\n", "  topics: [payments]\n  sasl:\n    mechanism: gssapi\n", []string{`kafka.sasl.mechanism: want plain, scram-sha-256 or scram-sha-512, got "gssapi"`}},
+		{"bad sasl", "  topics: [payments]\n", "  topics: [payments]\n  sasl:\n    mechanism: gssapi\n", []string{`kafka.sasl.mechanism: want plain, scram-sha-256, scram-sha-512, oauthbearer or aws-msk-iam, got "gssapi"`}},
 		{"sasl without password", "  topics: [payments]\n", "  topics: [payments]\n  sasl:\n    mechanism: plain\n    username: u\n", []string{"kafka.sasl: exactly one of password_env and password_file"}},
 		{"tls files without tls", "  topics: [payments]\n", "  topics: [payments]\n  tls:\n    ca_file: /ca.pem\n", []string{"kafka.tls.enabled: TLS settings are given but enabled is false"}},
 		{"bad rate limit model", "dlq:\n", "sink:\n  rate_limits:\n    deposits: 10\ndlq:\n", []string{"sink.rate_limits.deposits: unknown model"}},

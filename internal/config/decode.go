@@ -96,8 +96,9 @@ var (
 	lineField    = "Line"
 )
 
-// decodeFile decodes data over cfg and returns the lines of its keys, nil
-// when data is not YAML at all.
+// decodeFile substitutes environment variables (env.go), decodes data over
+// cfg and returns the lines of its keys; nil when data is not YAML at all or
+// a variable is missing.
 func decodeFile(data []byte, cfg *Config, p *problems) map[string]int {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -109,8 +110,15 @@ func decodeFile(data []byte, cfg *Config, p *problems) map[string]int {
 		p.add("", "the file is empty")
 		return nil
 	}
+	substituteEnv(&doc, "", p)
+	missing := len(p.list) > 0
 	d := &decoder{p: p}
 	d.decode(doc.Content[0], reflect.ValueOf(cfg).Elem(), "")
+	if missing {
+		// A missing variable leaves its key empty: validating would only
+		// add "required" beside the real problem.
+		return nil
+	}
 	return p.lines
 }
 
@@ -223,11 +231,11 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, key string) {
 		}
 		seen[k.Value] = true
 		idx := fieldIndex(t, k.Value)
-		if idx < 0 {
+		if idx == nil {
 			d.p.add(ck, "%s", unknownKeyMsg(t, k.Value))
 			continue
 		}
-		d.decode(val, v.Field(idx), ck)
+		d.decode(val, v.FieldByIndex(idx), ck)
 	}
 }
 
@@ -254,22 +262,43 @@ func unknownKeyMsg(t reflect.Type, name string) string {
 	case "token", "password", "auth_token", "secret":
 		return "unknown key: secrets never live in the configuration file; use " + name + "_env or " + name + "_file where offered"
 	}
-	known := make([]string, 0, t.NumField())
+	return fmt.Sprintf("unknown key (known: %s)", strings.Join(keyNames(t), ", "))
+}
+
+// keyNames lists the keys of struct type t, those of inline fields in
+// their place.
+func keyNames(t reflect.Type) []string {
+	var known []string
 	for i := range t.NumField() {
-		if tag := yamlName(t.Field(i)); tag != "" {
+		f := t.Field(i)
+		if inline(f) {
+			known = append(known, keyNames(f.Type)...)
+		} else if tag := yamlName(f); tag != "" {
 			known = append(known, tag)
 		}
 	}
-	return fmt.Sprintf("unknown key (known: %s)", strings.Join(known, ", "))
+	return known
 }
 
-func fieldIndex(t reflect.Type, name string) int {
+// fieldIndex returns the index path of the field of t keyed name, looking
+// into inline fields; nil when there is none.
+func fieldIndex(t reflect.Type, name string) []int {
 	for i := range t.NumField() {
-		if yamlName(t.Field(i)) == name {
-			return i
+		f := t.Field(i)
+		if inline(f) {
+			if sub := fieldIndex(f.Type, name); sub != nil {
+				return append([]int{i}, sub...)
+			}
+		} else if yamlName(f) == name {
+			return []int{i}
 		}
 	}
-	return -1
+	return nil
+}
+
+func inline(f reflect.StructField) bool {
+	_, opts, _ := strings.Cut(f.Tag.Get("yaml"), ",")
+	return opts == "inline" && f.Type.Kind() == reflect.Struct
 }
 
 func yamlName(f reflect.StructField) string {

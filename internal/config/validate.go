@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,27 +69,55 @@ func validateKafka(k *Kafka, p *problems) {
 		p.add("kafka.commit_interval", "must be more than 0, got %s", k.CommitInterval)
 	}
 	t := k.TLS
-	if !t.Enabled && (t.CAFile != "" || t.CertFile != "" || t.KeyFile != "" || t.ServerName != "" || t.InsecureSkipVerify) {
+	if !t.Enabled && !t.ClientTLS.IsZero() {
 		p.add("kafka.tls.enabled", "TLS settings are given but enabled is false; set enabled: true or remove them")
 	}
-	if (t.CertFile == "") != (t.KeyFile == "") {
-		p.add("kafka.tls.cert_file", "cert_file and key_file go together")
+	validateClientTLS(t.ClientTLS, "kafka.tls", p)
+	validateSASL(k.SASL, p)
+	if k.SASL.Mechanism == SASLAWSMSKIAM && !t.Enabled {
+		p.add("kafka.tls.enabled", "aws-msk-iam needs TLS: MSK offers IAM only on its TLS listeners (port 9098); set enabled: true")
 	}
-	s := k.SASL
+}
+
+func validateClientTLS(t ClientTLS, key string, p *problems) {
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		p.add(key+".cert_file", "cert_file and key_file go together")
+	}
+}
+
+func validateSASL(s SASL, p *problems) {
+	const mechanisms = "plain, scram-sha-256, scram-sha-512, oauthbearer or aws-msk-iam"
+	password := s.PasswordEnv != "" || s.PasswordFile != ""
+	token := s.TokenEnv != "" || s.TokenFile != ""
 	switch s.Mechanism {
 	case "":
-		if s.Username != "" || s.PasswordEnv != "" || s.PasswordFile != "" {
-			p.add("kafka.sasl.mechanism", "required when SASL credentials are given (plain, scram-sha-256 or scram-sha-512)")
+		if s.Username != "" || password || token {
+			p.add("kafka.sasl.mechanism", "required when SASL credentials are given (%s)", mechanisms)
 		}
-	case "plain", "scram-sha-256", "scram-sha-512":
+	case SASLPlain, SASLScramSHA256, SASLScramSHA512:
 		if s.Username == "" {
 			p.add("kafka.sasl.username", "required with mechanism %s", s.Mechanism)
 		}
 		if (s.PasswordEnv == "") == (s.PasswordFile == "") {
 			p.add("kafka.sasl", "exactly one of password_env and password_file is required")
 		}
+		if token {
+			p.add("kafka.sasl", "token_env and token_file are for oauthbearer, not %s", s.Mechanism)
+		}
+	case SASLOAuthBearer:
+		if (s.TokenEnv == "") == (s.TokenFile == "") {
+			p.add("kafka.sasl", "exactly one of token_env and token_file is required with oauthbearer")
+		}
+		if s.Username != "" || password {
+			p.add("kafka.sasl", "oauthbearer takes a token (token_env or token_file), not a username or password")
+		}
+	case SASLAWSMSKIAM:
+		if s.Username != "" || password || token {
+			p.add("kafka.sasl", "aws-msk-iam takes its credentials from %s, %s and %s; remove username, password and token keys",
+				AWSAccessKeyIDEnv, AWSSecretAccessKeyEnv, AWSSessionTokenEnv)
+		}
 	default:
-		p.add("kafka.sasl.mechanism", "want plain, scram-sha-256 or scram-sha-512, got %q", s.Mechanism)
+		p.add("kafka.sasl.mechanism", "want %s, got %q", mechanisms, s.Mechanism)
 	}
 }
 
@@ -167,6 +196,17 @@ func validateSink(s *Sink, p *problems) {
 	if r.MaxAttempts < 0 {
 		p.add("sink.retry.max_attempts", "must not be negative (0 retries until delivered), got %d", r.MaxAttempts)
 	}
+	validateClientTLS(s.TLS, "sink.tls", p)
+	if s.ProxyURL != "" {
+		u, err := url.Parse(s.ProxyURL)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https" && u.Scheme != "socks5") {
+			got := "an unparseable URL" // not echoed: it may hold a password
+			if err == nil {
+				got = strconv.Quote(u.Redacted())
+			}
+			p.add("sink.proxy_url", "want an http, https or socks5 URL such as http://proxy.internal:3128, got %s", got)
+		}
+	}
 	if s.MisconfiguredRetry <= 0 {
 		p.add("sink.misconfigured_retry", "must be more than 0, got %s", s.MisconfiguredRetry)
 	}
@@ -203,6 +243,19 @@ func consumes(k *Kafka, topic string) bool {
 func validateObservability(o *Observability, p *problems) {
 	if o.Listen == "" {
 		p.add("observability.listen", "must not be empty (such as :9090)")
+	}
+	for _, t := range []struct {
+		name string
+		d    time.Duration
+	}{
+		{"read_header", o.ServerTimeouts.ReadHeader},
+		{"read", o.ServerTimeouts.Read},
+		{"write", o.ServerTimeouts.Write},
+		{"idle", o.ServerTimeouts.Idle},
+	} {
+		if t.d <= 0 {
+			p.add("observability.server_timeouts."+t.name, "must be more than 0, got %s", t.d)
+		}
 	}
 	switch o.LogLevel {
 	case "debug", "info", "warn", "error":

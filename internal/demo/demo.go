@@ -87,6 +87,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	cfg.Kafka.Brokers = cluster.ListenAddrs()
 	cfg.Kafka.TLS = config.TLS{}
 	cfg.Kafka.SASL = config.SASL{}
+	cfg.Sink.TLS, cfg.Sink.ProxyURL = config.ClientTLS{}, "" // the emulators are local and plain HTTP
 
 	emus, err := StartEmulators(cfg, nil)
 	if err != nil {

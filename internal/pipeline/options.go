@@ -1,14 +1,18 @@
 package pipeline
 
 import (
+	"context"
 	"crypto/tls"
-	"crypto/x509"
+	"errors"
 	"fmt"
-	"os"
-	"strings"
+	"net/http"
+	"net/url"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl"
+	"github.com/twmb/franz-go/pkg/sasl/aws"
+	"github.com/twmb/franz-go/pkg/sasl/oauth"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 	"github.com/twmb/franz-go/plugin/kprom"
@@ -54,12 +58,27 @@ func destinations(cfg *config.Config, tokens map[string]optikpi.TokenSource) ([]
 	return out, nil
 }
 
-func sinkOptions(c config.Sink, opts Options, logger *zap.Logger) sink.Options {
+func sinkOptions(c config.Sink, opts Options, logger *zap.Logger) (sink.Options, error) {
 	limits := make(map[optikpi.Kind]rate.Limit, len(c.RateLimits))
 	for name, perSecond := range c.RateLimits {
 		if k, err := optikpi.ParseKind(name); err == nil {
 			limits[k] = rate.Limit(perSecond)
 		}
+	}
+	var tc *tls.Config
+	if !c.TLS.IsZero() {
+		var err error
+		if tc, err = c.TLS.Config(); err != nil {
+			return sink.Options{}, fmt.Errorf("sink.tls.%w", err)
+		}
+	}
+	var proxy func(*http.Request) (*url.URL, error)
+	if c.ProxyURL != "" {
+		u, err := url.Parse(c.ProxyURL)
+		if err != nil {
+			return sink.Options{}, errors.New("sink.proxy_url: not a URL") // not echoed: it may hold a password
+		}
+		proxy = http.ProxyURL(u)
 	}
 	return sink.Options{
 		BatchSize:      c.BatchSize,
@@ -75,9 +94,11 @@ func sinkOptions(c config.Sink, opts Options, logger *zap.Logger) sink.Options {
 		},
 		MisconfiguredRetry: c.MisconfiguredRetry,
 		HTTPClient:         opts.HTTPClient,
+		TLSConfig:          tc,
+		Proxy:              proxy,
 		Logger:             logger.Named("sink"),
 		Registerer:         opts.Registerer,
-	}
+	}, nil
 }
 
 // kafkaMetrics adds franz-go's own client metrics (connections, bytes,
@@ -100,72 +121,62 @@ func kafkaOpts(k config.Kafka, logger *zap.Logger) ([]kgo.Opt, error) {
 		kgo.WithLogger(kzap.New(logger.Named("kafka"), kzap.AtomicLevel(zap.NewAtomicLevelAt(zapcore.WarnLevel)))),
 	}
 	if k.TLS.Enabled {
-		tc, err := tlsConfig(k.TLS)
+		tc, err := k.TLS.Config()
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("kafka.tls.%w", err)
 		}
 		opts = append(opts, kgo.DialTLSConfig(tc))
 	}
 	if k.SASL.Mechanism != "" {
-		pass, err := secret(k.SASL.PasswordEnv, k.SASL.PasswordFile)
+		m, err := saslMechanism(k.SASL)
 		if err != nil {
-			return nil, fmt.Errorf("kafka.sasl: %w", err)
+			return nil, err
 		}
-		switch k.SASL.Mechanism {
-		case "plain":
-			opts = append(opts, kgo.SASL(plain.Auth{User: k.SASL.Username, Pass: pass}.AsMechanism()))
-		case "scram-sha-256":
-			opts = append(opts, kgo.SASL(scram.Auth{User: k.SASL.Username, Pass: pass}.AsSha256Mechanism()))
-		case "scram-sha-512":
-			opts = append(opts, kgo.SASL(scram.Auth{User: k.SASL.Username, Pass: pass}.AsSha512Mechanism()))
-		default:
-			return nil, fmt.Errorf("kafka.sasl.mechanism: unknown %q", k.SASL.Mechanism)
-		}
+		opts = append(opts, kgo.SASL(m))
 	}
 	return opts, nil
 }
 
-func tlsConfig(t config.TLS) (*tls.Config, error) {
-	tc := &tls.Config{
-		MinVersion:         tls.VersionTLS12,
-		ServerName:         t.ServerName,
-		InsecureSkipVerify: t.InsecureSkipVerify, //nolint:gosec // an operator's explicit choice, off by default
-	}
-	if t.CAFile != "" {
-		pem, err := os.ReadFile(t.CAFile)
+// saslMechanism returns the mechanism s configures. Its secrets are read
+// once here, so that a missing one fails at start-up; the OAUTHBEARER token
+// and the AWS credentials are read again on every authentication, so that
+// rotated ones are used from the next connection on.
+func saslMechanism(s config.SASL) (sasl.Mechanism, error) {
+	switch s.Mechanism {
+	case config.SASLPlain, config.SASLScramSHA256, config.SASLScramSHA512:
+		pass, err := s.Password()
 		if err != nil {
-			return nil, fmt.Errorf("kafka.tls.ca_file: %w", err)
+			return nil, err
 		}
-		pool := x509.NewCertPool()
-		if !pool.AppendCertsFromPEM(pem) {
-			return nil, fmt.Errorf("kafka.tls.ca_file: no PEM certificate in %s", t.CAFile)
+		switch s.Mechanism {
+		case config.SASLPlain:
+			return plain.Auth{User: s.Username, Pass: pass}.AsMechanism(), nil
+		case config.SASLScramSHA256:
+			return scram.Auth{User: s.Username, Pass: pass}.AsSha256Mechanism(), nil
+		default:
+			return scram.Auth{User: s.Username, Pass: pass}.AsSha512Mechanism(), nil
 		}
-		tc.RootCAs = pool
-	}
-	if t.CertFile != "" || t.KeyFile != "" {
-		cert, err := tls.LoadX509KeyPair(t.CertFile, t.KeyFile)
-		if err != nil {
-			return nil, fmt.Errorf("kafka.tls.cert_file/key_file: %w", err)
+	case config.SASLOAuthBearer:
+		if _, err := s.Token(); err != nil {
+			return nil, err
 		}
-		tc.Certificates = []tls.Certificate{cert}
-	}
-	return tc, nil
-}
-
-// secret reads a secret from an environment variable or a file.
-func secret(env, file string) (string, error) {
-	if file != "" {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			return "", fmt.Errorf("password_file: %w", err)
+		return oauth.Oauth(func(context.Context) (oauth.Auth, error) {
+			tok, err := s.Token()
+			return oauth.Auth{Token: tok}, err
+		}), nil
+	case config.SASLAWSMSKIAM:
+		if _, err := config.ReadAWSCredentials(); err != nil {
+			return nil, fmt.Errorf("kafka.sasl (aws-msk-iam): %w", err)
 		}
-		return strings.TrimSpace(string(b)), nil
+		return aws.ManagedStreamingIAM(func(context.Context) (aws.Auth, error) {
+			c, err := config.ReadAWSCredentials()
+			if err != nil {
+				return aws.Auth{}, fmt.Errorf("kafka.sasl (aws-msk-iam): %w", err)
+			}
+			return aws.Auth{AccessKey: c.AccessKeyID, SecretKey: c.SecretAccessKey, SessionToken: c.SessionToken}, nil
+		}), nil
 	}
-	v, ok := os.LookupEnv(env)
-	if !ok || v == "" {
-		return "", fmt.Errorf("password_env: variable %s is not set", env)
-	}
-	return v, nil
+	return nil, fmt.Errorf("kafka.sasl.mechanism: unknown %q", s.Mechanism)
 }
 
 // KafkaOpts returns the Kafka client options (brokers, TLS, SASL, logging)

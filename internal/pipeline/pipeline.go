@@ -94,7 +94,11 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
 
-	p.sink, err = sink.New(dests, sinkOptions(cfg.Sink, opts, logger))
+	sopts, err := sinkOptions(cfg.Sink, opts, logger)
+	if err != nil {
+		return fail(err)
+	}
+	p.sink, err = sink.New(dests, sopts)
 	if err != nil {
 		return fail(err)
 	}

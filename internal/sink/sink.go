@@ -2,9 +2,11 @@ package sink
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -83,6 +85,11 @@ type Options struct {
 	// transport is wrapped to count and time every attempt. Default: a
 	// pooled transport of the sink's own, closed by Close.
 	HTTPClient *http.Client
+	// TLSConfig and Proxy configure the sink's own transport when
+	// HTTPClient is nil. Defaults: the system's roots, and the proxy the
+	// HTTPS_PROXY, HTTP_PROXY and NO_PROXY variables name.
+	TLSConfig *tls.Config
+	Proxy     func(*http.Request) (*url.URL, error)
 	// Logger logs failures and changes of readiness. Default: none.
 	Logger *zap.Logger
 	// Registerer registers the sink's metrics; Close unregisters them.
@@ -158,6 +165,12 @@ func New(dests []Destination, opts Options) (*Sink, error) {
 	hc := opts.HTTPClient
 	if hc == nil {
 		s.transport = optikpi.NewTransport()
+		if opts.TLSConfig != nil {
+			s.transport.TLSClientConfig = opts.TLSConfig
+		}
+		if opts.Proxy != nil {
+			s.transport.Proxy = opts.Proxy
+		}
 		hc = &http.Client{Transport: s.transport}
 	}
 	for i, d := range dests {

@@ -22,11 +22,51 @@ type Server struct {
 	logger *zap.Logger
 }
 
+// Timeouts bound the server's connections, so that a slow or stuck client
+// cannot hold one open forever.
+type Timeouts struct {
+	// ReadHeader bounds reading a request's headers. Default 5s.
+	ReadHeader time.Duration
+	// Read bounds reading a whole request. Default 10s.
+	Read time.Duration
+	// Write bounds writing a response, from the end of the request's
+	// headers: it must outlast the slowest scrape. Default 30s.
+	Write time.Duration
+	// Idle is how long a kept-alive connection waits for its next request.
+	// Default 2m.
+	Idle time.Duration
+}
+
+// DefaultTimeouts returns the timeouts a Server has unless told otherwise.
+func DefaultTimeouts() Timeouts {
+	return Timeouts{ReadHeader: 5 * time.Second, Read: 10 * time.Second, Write: 30 * time.Second, Idle: 2 * time.Minute}
+}
+
+// ServerOpt configures Listen.
+type ServerOpt func(*Timeouts)
+
+// WithTimeouts sets the server's timeouts; a zero field keeps its default.
+func WithTimeouts(t Timeouts) ServerOpt {
+	return func(to *Timeouts) {
+		for _, f := range []struct{ dst, src *time.Duration }{
+			{&to.ReadHeader, &t.ReadHeader}, {&to.Read, &t.Read}, {&to.Write, &t.Write}, {&to.Idle, &t.Idle},
+		} {
+			if *f.src > 0 {
+				*f.dst = *f.src
+			}
+		}
+	}
+}
+
 // Listen starts serving on addr. ready is called on every /readyz request;
 // a nil error means ready. The caller must Close the server.
-func Listen(addr string, gatherer prometheus.Gatherer, ready func() error, logger *zap.Logger) (*Server, error) {
+func Listen(addr string, gatherer prometheus.Gatherer, ready func() error, logger *zap.Logger, opts ...ServerOpt) (*Server, error) {
 	if logger == nil {
 		logger = zap.NewNop()
+	}
+	to := DefaultTimeouts()
+	for _, o := range opts {
+		o(&to)
 	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -45,8 +85,14 @@ func Listen(addr string, gatherer prometheus.Gatherer, ready func() error, logge
 		fmt.Fprintln(w, "ready")
 	})
 	s := &Server{
-		ln:     ln,
-		srv:    &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second},
+		ln: ln,
+		srv: &http.Server{
+			Handler:           mux,
+			ReadHeaderTimeout: to.ReadHeader,
+			ReadTimeout:       to.Read,
+			WriteTimeout:      to.Write,
+			IdleTimeout:       to.Idle,
+		},
 		done:   make(chan struct{}),
 		logger: logger,
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -69,5 +71,38 @@ func TestNewLogger(t *testing.T) {
 		if (err == nil) != tt.ok {
 			t.Errorf("NewLogger(%q, %q) error = %v; want ok=%v", tt.level, tt.format, err, tt.ok)
 		}
+	}
+}
+
+// A client that never finishes its headers is cut off at the read-header
+// timeout rather than holding the connection.
+func TestServerTimeouts(t *testing.T) {
+	s, err := Listen("127.0.0.1:0", NewRegistry(), func() error { return nil }, nil,
+		WithTimeouts(Timeouts{ReadHeader: 200 * time.Millisecond}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close(context.Background())
+	want := DefaultTimeouts()
+	want.ReadHeader = 200 * time.Millisecond
+	got := Timeouts{s.srv.ReadHeaderTimeout, s.srv.ReadTimeout, s.srv.WriteTimeout, s.srv.IdleTimeout}
+	if got != want {
+		t.Errorf("timeouts: got %+v, want %+v (zero fields keep their default)", got, want)
+	}
+
+	conn, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := io.WriteString(conn, "GET /healthz HTTP/1.1\r\nHost: x\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	start := time.Now()
+	_, err = io.ReadAll(conn)
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatalf("the server kept a half-sent request open for %s", time.Since(start))
 	}
 }
