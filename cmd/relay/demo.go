@@ -4,8 +4,6 @@ import (
 	"context"
 	"io"
 
-	optikpirelay "github.com/optikpi/optikpi-relay"
-
 	"github.com/optikpi/optikpi-relay/internal/config"
 	"github.com/optikpi/optikpi-relay/internal/demo"
 	"github.com/optikpi/optikpi-relay/internal/telemetry"
@@ -13,7 +11,7 @@ import (
 
 func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("demo", stderr)
-	path := fs.String("config", "", "configuration whose routes and sink settings the demo runs (default: the built-in "+optikpirelay.ExampleConfigName+")")
+	path := fs.String("config", "", "configuration whose routes and sink settings the demo runs (default: the built-in "+config.ExampleName+")")
 	records := fs.Int("records", 20000, "events to produce before draining and printing the summary")
 	follow := fs.Bool("follow", false, "keep producing until interrupted")
 	rate := fs.Int("rate", 2000, "events per second with --follow")
@@ -26,7 +24,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	var cfg *config.Config
 	var err error
 	if *path == "" {
-		cfg, err = config.Parse(optikpirelay.ExampleConfig(), optikpirelay.ExampleConfigName+" (built in)")
+		cfg, err = config.Parse(config.Example(), config.ExampleName+" (built in)")
 	} else {
 		cfg, err = config.Load(*path)
 	}
