@@ -42,6 +42,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	logger.Info("relay started",
 		zap.String("version", buildinfo.Version()),
+		zap.String("commit", buildinfo.Commit()),
 		zap.Strings("brokers", cfg.Kafka.Brokers),
 		zap.String("group", cfg.Kafka.Group),
 		zap.String("observability", srv.Addr()))
