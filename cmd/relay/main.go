@@ -14,7 +14,6 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/optikpi/optikpi-relay/internal/buildinfo"
 	"github.com/optikpi/optikpi-relay/internal/config"
 )
 
@@ -81,7 +80,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	case "demo":
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "version":
-		fmt.Fprintln(stdout, buildinfo.Version())
+		err = cmdVersion(rest, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 	default:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"os"
 	"time"
 
 	"go.uber.org/zap"
@@ -23,6 +24,11 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 		return err
 	}
 	defer logger.Sync()
+	// Before the pipeline allocates: a container's limit would otherwise
+	// be met by an OOM kill rather than a harder-working GC.
+	if _, err := telemetry.SetMemoryLimit("/", os.Getenv, logger); err != nil {
+		logger.Warn("Go's soft memory limit left unset", zap.Error(err))
+	}
 	reg := telemetry.NewRegistry()
 
 	p, err := pipeline.New(cfg, pipeline.Options{Logger: logger, Registerer: reg})
@@ -37,6 +43,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	logger.Info("relay started",
 		zap.String("version", buildinfo.Version()),
+		zap.String("commit", buildinfo.Commit()),
 		zap.Strings("brokers", cfg.Kafka.Brokers),
 		zap.String("group", cfg.Kafka.Group),
 		zap.String("observability", srv.Addr()))
