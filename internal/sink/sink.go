@@ -16,6 +16,7 @@ import (
 
 	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
+	"github.com/optikpi/optikpi-relay/internal/telemetry"
 )
 
 // Destination is one Optikpi workspace to deliver to.
@@ -120,6 +121,7 @@ type Sink struct {
 	metrics *metrics
 	dests   map[string]*destination
 	order   []*destination // as given to New, for Ready
+	shares  *shares
 
 	// mu is held for reading by Send while it queues, and for writing by
 	// Close to close the queues once no Send is using them.
@@ -174,9 +176,15 @@ func New(dests []Destination, opts Options) (*Sink, error) {
 		s.dests[d.Name] = dest
 		s.order = append(s.order, dest)
 	}
+	s.shares = newShares(dests, s.order)
 	if err := s.metrics.register(opts.Registerer); err != nil {
 		return nil, fmt.Errorf("sink: register metrics: %w", err)
 	}
+	if err := telemetry.Register(opts.Registerer, s.shares.gauge); err != nil {
+		s.metrics.unregister(opts.Registerer)
+		return nil, fmt.Errorf("sink: register metrics: %w", err)
+	}
+	s.SetGroupMembers(1) // until the group says otherwise
 	s.hard, s.abandon = context.WithCancel(context.Background())
 	for _, d := range s.order {
 		d.start()
@@ -369,6 +377,7 @@ func (s *Sink) close(ctx context.Context) error {
 	}
 	s.abandon()
 	s.metrics.unregister(s.opts.Registerer)
+	telemetry.Unregister(s.opts.Registerer, s.shares.gauge)
 	if s.transport != nil {
 		s.transport.CloseIdleConnections()
 	}
