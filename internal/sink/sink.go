@@ -122,6 +122,8 @@ type Sink struct {
 	dests   map[string]*destination
 	order   []*destination // as given to New, for Ready
 	shares  *shares
+	// checkGauge is the result of each destination's last check.
+	checkGauge *prometheus.GaugeVec
 
 	// mu is held for reading by Send while it queues, and for writing by
 	// Close to close the queues once no Send is using them.
@@ -156,6 +158,8 @@ func New(dests []Destination, opts Options) (*Sink, error) {
 		metrics: newMetrics(),
 		dests:   make(map[string]*destination, len(dests)),
 		closing: make(chan struct{}),
+
+		checkGauge: newCheckGauge(),
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
@@ -180,7 +184,7 @@ func New(dests []Destination, opts Options) (*Sink, error) {
 	if err := s.metrics.register(opts.Registerer); err != nil {
 		return nil, fmt.Errorf("sink: register metrics: %w", err)
 	}
-	if err := telemetry.Register(opts.Registerer, s.shares.gauge); err != nil {
+	if err := telemetry.Register(opts.Registerer, s.shares.gauge, s.checkGauge); err != nil {
 		s.metrics.unregister(opts.Registerer)
 		return nil, fmt.Errorf("sink: register metrics: %w", err)
 	}
@@ -377,7 +381,7 @@ func (s *Sink) close(ctx context.Context) error {
 	}
 	s.abandon()
 	s.metrics.unregister(s.opts.Registerer)
-	telemetry.Unregister(s.opts.Registerer, s.shares.gauge)
+	telemetry.Unregister(s.opts.Registerer, s.shares.gauge, s.checkGauge)
 	if s.transport != nil {
 		s.transport.CloseIdleConnections()
 	}
