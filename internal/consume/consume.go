@@ -250,8 +250,10 @@ func New(opts Options) (*Consumer, error) {
 		kgo.OnPartitionsLost(c.onLost),
 		kgo.WithHooks(groupHook{c}),
 	)
+	c.initGroup()
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {
+		c.group.cancel()
 		c.m.unregister(opts.Registerer)
 		return nil, fmt.Errorf("consume: kafka client: %w", err)
 	}

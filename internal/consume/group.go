@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 )
 
@@ -65,12 +66,19 @@ func (c *Consumer) Members() int {
 	return c.group.members
 }
 
-func (c *Consumer) startGroup() {
+// initGroup readies the group state before the client exists: the client
+// joins as soon as it is created, and may call onAssigned before New
+// returns.
+func (c *Consumer) initGroup() {
 	g := &c.group
 	g.ctx, g.cancel = context.WithCancel(context.Background())
 	g.done = make(chan struct{})
+}
+
+// startGroup starts counting the members, once the client exists.
+func (c *Consumer) startGroup() {
 	if c.opts.OnMembers == nil {
-		close(g.done)
+		close(c.group.done)
 		return
 	}
 	go c.membersLoop()
@@ -84,14 +92,14 @@ func (c *Consumer) stopGroup() {
 
 // joined is called on every assignment: kgo calls onAssigned after each
 // rebalance, even when nothing new is assigned.
-func (c *Consumer) joined(ctx context.Context) {
+func (c *Consumer) joined(ctx context.Context, cl *kgo.Client) {
 	g := &c.group
 	g.mu.Lock()
 	g.joined, g.ended = true, nil
 	g.mu.Unlock()
 	if c.opts.OnMembers != nil {
 		// Before the new partitions are fetched: kgo waits for onAssigned.
-		c.countMembers(ctx)
+		c.countMembers(ctx, cl)
 	}
 }
 
@@ -120,7 +128,7 @@ func (c *Consumer) membersLoop() {
 		case <-t.C:
 		}
 		if c.Ready() == nil {
-			c.countMembers(c.group.ctx)
+			c.countMembers(c.group.ctx, c.cl)
 		}
 	}
 }
@@ -129,7 +137,7 @@ func (c *Consumer) membersLoop() {
 // partitions changed, logs it and calls OnMembers. Members without
 // partitions send nothing, so they take no share; while no member is seen
 // to hold any (mid-rebalance), every member counts.
-func (c *Consumer) countMembers(ctx context.Context) {
+func (c *Consumer) countMembers(ctx context.Context, cl *kgo.Client) {
 	g := &c.group
 	g.countMu.Lock()
 	defer g.countMu.Unlock()
@@ -139,7 +147,7 @@ func (c *Consumer) countMembers(ctx context.Context) {
 	stop := context.AfterFunc(g.ctx, cancel)
 	defer stop()
 
-	described, err := kadm.NewClient(c.cl).DescribeGroups(ctx, c.opts.Group)
+	described, err := kadm.NewClient(cl).DescribeGroups(ctx, c.opts.Group)
 	dg := described[c.opts.Group]
 	if err == nil {
 		err = dg.Err

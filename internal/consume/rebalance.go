@@ -11,7 +11,7 @@ import (
 // kgo calls these from its group management goroutine, never two at once,
 // and (with BlockRebalanceOnPoll) never between a poll and AllowRebalance.
 
-func (c *Consumer) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[string][]int32) {
+func (c *Consumer) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	c.mu.Lock()
 	for topic, ps := range assigned {
 		for _, n := range ps {
@@ -20,7 +20,7 @@ func (c *Consumer) onAssigned(ctx context.Context, _ *kgo.Client, assigned map[s
 	}
 	c.mu.Unlock()
 	c.log.Info("partitions assigned", zap.Any("partitions", assigned))
-	c.joined(ctx)
+	c.joined(ctx, cl) // c.cl may not be set yet: the client joins from its creation
 }
 
 // onRevoked waits up to RevokeTimeout for the revoked partitions' records
