@@ -29,7 +29,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := telemetry.Listen(cfg.Observability.Listen, reg, p.Ready, logger)
+	srv, err := telemetry.Listen(cfg.Observability.Listen, reg, p, logger)
 	if err != nil {
 		p.Abort()
 		return err
