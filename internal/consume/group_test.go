@@ -45,12 +45,19 @@ func TestGroupMembership(t *testing.T) {
 		cs[i] = e.consumer("g", Options{OnMembers: counts[i].on})
 		waits[i] = run(t, cs[i], func(_ context.Context, r *Record) { r.Done() })
 	}
+	// A member whose brokers do not answer never joins.
+	lost, err := New(Options{Brokers: []string{"127.0.0.1:1"}, Group: "g", Topics: []string{testTopic}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = lost.Ready()
+	if !errors.Is(err, ErrNotJoined) || !strings.Contains(err.Error(), `"g"`) || !strings.Contains(err.Error(), "no assignment") {
+		t.Errorf("Ready before joining = %v; want ErrNotJoined naming the group", err)
+	}
+	lost.Abort()
+
 	counts[0] = new(memberCounts)
 	cs[0] = e.consumer("g", Options{OnMembers: counts[0].on})
-	err := cs[0].Ready()
-	if !errors.Is(err, ErrNotJoined) || !strings.Contains(err.Error(), `"g"`) {
-		t.Errorf("Ready before Run = %v; want ErrNotJoined naming the group", err)
-	}
 
 	waitMembers := func(want int, which ...int) {
 		t.Helper()
