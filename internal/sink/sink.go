@@ -67,8 +67,10 @@ type Options struct {
 	// for a batch before Send blocks. Default BatchSize × InFlight.
 	QueueSize int
 	// RateLimits overrides the requests per second of the given kinds'
-	// endpoints, per destination. Nil: the guide's, 50/s for customers and
-	// extended attributes and 250/s for each event endpoint.
+	// endpoints: the account's whole allowance, which SetGroupMembers
+	// divides among the relays and the destinations sharing it. Nil: the
+	// guide's, 50/s for customers and extended attributes and 250/s for
+	// each event endpoint.
 	RateLimits map[optikpi.Kind]rate.Limit
 	// RequestTimeout bounds each HTTP attempt. Default 30s.
 	RequestTimeout time.Duration
