@@ -35,7 +35,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	srv, err := telemetry.Listen(cfg.Observability.Listen, reg, p.Ready, logger,
+	srv, err := telemetry.Listen(cfg.Observability.Listen, reg, p, logger,
 		telemetry.WithTimeouts(telemetry.Timeouts(cfg.Observability.ServerTimeouts)))
 	if err != nil {
 		p.Abort()

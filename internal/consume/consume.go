@@ -79,6 +79,15 @@ type Options struct {
 	Logger *zap.Logger
 	// Registerer receives the consumer's metrics; nil registers none.
 	Registerer prometheus.Registerer
+	// OnMembers, if set, is called with the number of the group's members
+	// holding partitions whenever that number changes. It is counted with
+	// DescribeGroups after every assignment, before the newly assigned
+	// partitions are fetched, and every MembersInterval. Calls come one at
+	// a time.
+	OnMembers func(members int)
+	// MembersInterval is how often members are counted between
+	// rebalances; default DefaultMembersInterval (15s).
+	MembersInterval time.Duration
 
 	onRevokeWait func([]*partition) // tests: a revoke starts waiting
 }
@@ -112,7 +121,7 @@ func (o *Options) validate() error {
 	for _, d := range []struct {
 		name string
 		d    time.Duration
-	}{{"commit interval", o.CommitInterval}, {"revoke timeout", o.RevokeTimeout}, {"commit timeout", o.CommitTimeout}} {
+	}{{"commit interval", o.CommitInterval}, {"revoke timeout", o.RevokeTimeout}, {"commit timeout", o.CommitTimeout}, {"members interval", o.MembersInterval}} {
 		if d.d < 0 {
 			errs = append(errs, fmt.Errorf("%s %v < 0", d.name, d.d))
 		}
@@ -136,6 +145,9 @@ func (o *Options) validate() error {
 	if o.CommitTimeout == 0 {
 		o.CommitTimeout = DefaultCommitTimeout
 	}
+	if o.MembersInterval == 0 {
+		o.MembersInterval = DefaultMembersInterval
+	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
 	}
@@ -154,6 +166,9 @@ type Consumer struct {
 	parts     map[tp]*partition
 	committed map[string]map[int32]int64 // last offsets this member committed
 	cancelRun context.CancelFunc
+
+	group  group
+	runErr atomic.Pointer[error] // why Run stopped on its own; see Live
 
 	// commitMu orders this member's commits, so that a commit built
 	// from older state never lands after a newer one.
@@ -233,14 +248,18 @@ func New(opts Options) (*Consumer, error) {
 		kgo.OnPartitionsAssigned(c.onAssigned),
 		kgo.OnPartitionsRevoked(c.onRevoked),
 		kgo.OnPartitionsLost(c.onLost),
+		kgo.WithHooks(groupHook{c}),
 	)
+	c.initGroup()
 	cl, err := kgo.NewClient(kopts...)
 	if err != nil {
+		c.group.cancel()
 		c.m.unregister(opts.Registerer)
 		return nil, fmt.Errorf("consume: kafka client: %w", err)
 	}
 	c.cl = cl
 	go c.commitLoop()
+	c.startGroup()
 	return c, nil
 }
 
@@ -252,11 +271,16 @@ func New(opts Options) (*Consumer, error) {
 //
 // Run returns nil on a clean stop, ErrRunning if called twice, and an
 // error if the Kafka client was closed under it for another reason.
-func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record)) error {
+func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record)) (err error) {
 	if !c.started.CompareAndSwap(false, true) {
 		return ErrRunning
 	}
 	defer close(c.runDone)
+	defer func() {
+		if err != nil {
+			c.runErr.Store(&err)
+		}
+	}()
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -286,7 +310,6 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 		// The poll blocks rebalances until AllowRebalance: accept ties
 		// each record to its partition's current assignment, so that a
 		// later revoke finds the records it must wait for or drop.
-		var err error
 		batch, err = c.accept(fs, batch[:0])
 		c.cl.AllowRebalance()
 		if err != nil {
@@ -431,6 +454,7 @@ func (c *Consumer) Close(ctx context.Context) error {
 	}
 	close(c.quit)
 	<-c.loopDone
+	c.stopGroup()
 
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
 	defer cancel()
@@ -473,6 +497,7 @@ func (c *Consumer) Abort() {
 	close(c.abort)
 	c.stopFetching()
 	close(c.quit)
+	c.stopGroup()
 	c.forget(c.take(nil, true))
 	c.cl.CloseAllowingRebalance()
 	<-c.loopDone

@@ -11,7 +11,7 @@ import (
 // kgo calls these from its group management goroutine, never two at once,
 // and (with BlockRebalanceOnPoll) never between a poll and AllowRebalance.
 
-func (c *Consumer) onAssigned(_ context.Context, _ *kgo.Client, assigned map[string][]int32) {
+func (c *Consumer) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	c.mu.Lock()
 	for topic, ps := range assigned {
 		for _, n := range ps {
@@ -20,6 +20,7 @@ func (c *Consumer) onAssigned(_ context.Context, _ *kgo.Client, assigned map[str
 	}
 	c.mu.Unlock()
 	c.log.Info("partitions assigned", zap.Any("partitions", assigned))
+	c.joined(ctx, cl) // c.cl may not be set yet: the client joins from its creation
 }
 
 // onRevoked waits up to RevokeTimeout for the revoked partitions' records
@@ -55,6 +56,7 @@ func (c *Consumer) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[str
 // onLost forgets the partitions without committing: another member may own
 // them already.
 func (c *Consumer) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
+	c.left(nil)
 	c.forget(c.take(lost, false))
 	if len(lost) > 0 && !c.aborted.Load() {
 		c.log.Warn("partitions lost; their uncommitted records go to the next owner", zap.Any("partitions", lost))

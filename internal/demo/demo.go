@@ -100,7 +100,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := telemetry.Listen("127.0.0.1:0", reg, p.Ready, opts.Logger)
+	srv, err := telemetry.Listen("127.0.0.1:0", reg, p, opts.Logger)
 	if err != nil {
 		p.Abort()
 		return nil, err

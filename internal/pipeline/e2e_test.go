@@ -184,7 +184,7 @@ func TestStartLogsDestinationHealth(t *testing.T) {
 		return len(got) == len(h.cfg.Destinations), fmt.Sprint(got)
 	})
 	for _, d := range h.cfg.Destinations {
-		want := "info: destination healthy"
+		want := "info: destination healthy; credentials accepted"
 		if d.Name == broken {
 			want = "warn: destination health check failed; relaying anyway, requests are retried"
 		}

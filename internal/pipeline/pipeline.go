@@ -140,6 +140,7 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		CommitInterval: cfg.Kafka.CommitInterval,
 		Logger:         logger.Named("consume"),
 		Registerer:     opts.Registerer,
+		OnMembers:      p.sink.SetGroupMembers,
 	})
 	if err != nil {
 		return fail(err)
@@ -163,31 +164,8 @@ func (p *Pipeline) Run(ctx context.Context) error {
 	if err := p.checkDLQTopic(ctx); err != nil {
 		return err
 	}
-	p.logHealth(ctx)
+	defer p.checkDestinations(ctx)() // while the consumer joins
 	return p.consumer.Run(ctx, p.handle)
-}
-
-// healthTimeout bounds the start-up health check, which only informs.
-const healthTimeout = 10 * time.Second
-
-// logHealth asks every destination's health endpoint once and logs the
-// answers, so that a wrong base URL or an unreachable API shows in the first
-// lines of the log. It never stops the start: records wait and retry in the
-// sink, and a refused batch is what marks a destination misconfigured.
-func (p *Pipeline) logHealth(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, healthTimeout)
-	defer cancel()
-	for _, h := range p.sink.Health(ctx) {
-		dest := zap.String("destination", h.Destination)
-		switch h.Health {
-		case optikpi.HealthOK:
-			p.logger.Info("destination healthy", dest)
-		case optikpi.HealthUnknown:
-			p.logger.Info("destination has no health endpoint (404); its first batch will tell", dest)
-		default:
-			p.logger.Warn("destination health check failed; relaying anyway, requests are retried", dest, zap.Error(h.Err))
-		}
-	}
 }
 
 // checkDLQTopic fails at start-up, naming the key, rather than let the first
@@ -268,9 +246,6 @@ func (p *Pipeline) deadLetter(r *consume.Record, e dlq.Entry) {
 		r.Done()
 	})
 }
-
-// Ready reports whether the pipeline can deliver: nil, or why not.
-func (p *Pipeline) Ready() error { return p.sink.Ready() }
 
 // Shutdown drains after Run has returned: open batches are flushed, in-flight
 // requests and dead-letter writes are waited for, what is done is committed

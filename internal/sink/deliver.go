@@ -2,7 +2,6 @@ package sink
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
@@ -139,14 +138,7 @@ func (ep *endpoint) post(ctx context.Context, items []item) *optikpi.Error {
 	ep.m.inFlight.Inc()
 	_, err := ep.d.client.Send(ctx, ep.kind, body)
 	ep.m.inFlight.Dec()
-	if err == nil {
-		return nil
-	}
-	var oe *optikpi.Error
-	if !errors.As(err, &oe) {
-		oe = &optikpi.Error{Class: optikpi.Transient, Err: err}
-	}
-	return oe
+	return outcome(err)
 }
 
 func newFailure(reason failure.Reason, oe *optikpi.Error) *Failure {

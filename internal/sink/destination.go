@@ -159,7 +159,7 @@ type instrumentedTransport struct {
 
 func (t *instrumentedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ep := t.dest.endpointFor(req.URL.Path)
-	if ep == nil {
+	if ep == nil || isProbe(req.Context()) {
 		return t.next.RoundTrip(req)
 	}
 	start := time.Now()

@@ -18,6 +18,7 @@ import (
 
 	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
+	"github.com/optikpi/optikpi-relay/internal/telemetry"
 )
 
 // Destination is one Optikpi workspace to deliver to.
@@ -68,8 +69,10 @@ type Options struct {
 	// for a batch before Send blocks. Default BatchSize × InFlight.
 	QueueSize int
 	// RateLimits overrides the requests per second of the given kinds'
-	// endpoints, per destination. Nil: the guide's, 50/s for customers and
-	// extended attributes and 250/s for each event endpoint.
+	// endpoints: the account's whole allowance, which SetGroupMembers
+	// divides among the relays and the destinations sharing it. Nil: the
+	// guide's, 50/s for customers and extended attributes and 250/s for
+	// each event endpoint.
 	RateLimits map[optikpi.Kind]rate.Limit
 	// RequestTimeout bounds each HTTP attempt. Default 30s.
 	RequestTimeout time.Duration
@@ -127,6 +130,9 @@ type Sink struct {
 	metrics *metrics
 	dests   map[string]*destination
 	order   []*destination // as given to New, for Ready
+	shares  *shares
+	// checkGauge is the result of each destination's last check.
+	checkGauge *prometheus.GaugeVec
 
 	// mu is held for reading by Send while it queues, and for writing by
 	// Close to close the queues once no Send is using them.
@@ -161,6 +167,8 @@ func New(dests []Destination, opts Options) (*Sink, error) {
 		metrics: newMetrics(),
 		dests:   make(map[string]*destination, len(dests)),
 		closing: make(chan struct{}),
+
+		checkGauge: newCheckGauge(),
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
@@ -187,9 +195,15 @@ func New(dests []Destination, opts Options) (*Sink, error) {
 		s.dests[d.Name] = dest
 		s.order = append(s.order, dest)
 	}
+	s.shares = newShares(dests, s.order)
 	if err := s.metrics.register(opts.Registerer); err != nil {
 		return nil, fmt.Errorf("sink: register metrics: %w", err)
 	}
+	if err := telemetry.Register(opts.Registerer, s.shares.gauge, s.checkGauge); err != nil {
+		s.metrics.unregister(opts.Registerer)
+		return nil, fmt.Errorf("sink: register metrics: %w", err)
+	}
+	s.SetGroupMembers(1) // until the group says otherwise
 	s.hard, s.abandon = context.WithCancel(context.Background())
 	for _, d := range s.order {
 		d.start()
@@ -382,6 +396,7 @@ func (s *Sink) close(ctx context.Context) error {
 	}
 	s.abandon()
 	s.metrics.unregister(s.opts.Registerer)
+	telemetry.Unregister(s.opts.Registerer, s.shares.gauge, s.checkGauge)
 	if s.transport != nil {
 		s.transport.CloseIdleConnections()
 	}

@@ -13,8 +13,8 @@ import (
 	"go.uber.org/zap"
 )
 
-// Server serves /metrics, /healthz (the process is alive) and /readyz (the
-// relay can deliver: every destination is reachable with good credentials).
+// Server serves /metrics, /healthz (the relay is alive) and /readyz (the
+// relay can deliver).
 type Server struct {
 	ln     net.Listener
 	srv    *http.Server
@@ -58,9 +58,18 @@ func WithTimeouts(t Timeouts) ServerOpt {
 	}
 }
 
-// Listen starts serving on addr. ready is called on every /readyz request;
-// a nil error means ready. The caller must Close the server.
-func Listen(addr string, gatherer prometheus.Gatherer, ready func() error, logger *zap.Logger, opts ...ServerOpt) (*Server, error) {
+// Probes answer the health endpoints; a nil error means yes, an error says
+// why not. Neither may put a secret in the error.
+type Probes interface {
+	// Live is asked on every /healthz request: a failure is one only a
+	// restart mends.
+	Live() error
+	// Ready is asked on every /readyz request.
+	Ready() error
+}
+
+// Listen starts serving on addr. The caller must Close the server.
+func Listen(addr string, gatherer prometheus.Gatherer, probes Probes, logger *zap.Logger, opts ...ServerOpt) (*Server, error) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
@@ -75,10 +84,14 @@ func Listen(addr string, gatherer prometheus.Gatherer, ready func() error, logge
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		if err := probes.Live(); err != nil {
+			http.Error(w, "not live: "+err.Error(), http.StatusServiceUnavailable)
+			return
+		}
 		fmt.Fprintln(w, "ok")
 	})
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
-		if err := ready(); err != nil {
+		if err := probes.Ready(); err != nil {
 			http.Error(w, "not ready: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}

@@ -18,8 +18,8 @@ func TestServer(t *testing.T) {
 	c := prometheus.NewCounter(prometheus.CounterOpts{Namespace: Namespace, Name: "test_total", Help: "test"})
 	reg.MustRegister(c)
 	c.Add(3)
-	var readyErr error
-	s, err := Listen("127.0.0.1:0", reg, func() error { return readyErr }, nil)
+	pr := new(probes)
+	s, err := Listen("127.0.0.1:0", reg, pr, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -36,25 +36,33 @@ func TestServer(t *testing.T) {
 		return resp.StatusCode, string(b)
 	}
 	tests := []struct {
-		path     string
-		notReady error
-		status   int
-		contains string
+		path              string
+		notLive, notReady error
+		status            int
+		contains          string
 	}{
-		{"/healthz", nil, 200, "ok"},
-		{"/readyz", nil, 200, "ready"},
-		{"/readyz", errors.New("destination main: 401"), 503, "destination main: 401"},
-		{"/metrics", nil, 200, "optikpi_relay_test_total 3"},
-		{"/metrics", nil, 200, "go_goroutines"},
+		{"/healthz", nil, nil, 200, "ok"},
+		{"/healthz", nil, errors.New("not joined"), 200, "ok"},
+		{"/healthz", errors.New("consumer loop stopped"), nil, 503, "not live: consumer loop stopped"},
+		{"/readyz", nil, nil, 200, "ready"},
+		{"/readyz", nil, errors.New("destination main: 401"), 503, "not ready: destination main: 401"},
+		{"/metrics", nil, nil, 200, "optikpi_relay_test_total 3"},
+		{"/metrics", nil, nil, 200, "go_goroutines"},
 	}
 	for _, tt := range tests {
-		readyErr = tt.notReady
+		pr.live, pr.ready = tt.notLive, tt.notReady
 		status, body := get(tt.path)
 		if status != tt.status || !strings.Contains(body, tt.contains) {
-			t.Errorf("GET %s (notReady=%v) = %d %q; want %d containing %q", tt.path, tt.notReady, status, body, tt.status, tt.contains)
+			t.Errorf("GET %s (notLive=%v, notReady=%v) = %d %q; want %d containing %q", tt.path, tt.notLive, tt.notReady, status, body, tt.status, tt.contains)
 		}
 	}
 }
+
+// probes answers with the errors a test sets.
+type probes struct{ live, ready error }
+
+func (p *probes) Live() error  { return p.live }
+func (p *probes) Ready() error { return p.ready }
 
 func TestNewLogger(t *testing.T) {
 	tests := []struct {
@@ -77,7 +85,7 @@ func TestNewLogger(t *testing.T) {
 // A client that never finishes its headers is cut off at the read-header
 // timeout rather than holding the connection.
 func TestServerTimeouts(t *testing.T) {
-	s, err := Listen("127.0.0.1:0", NewRegistry(), func() error { return nil }, nil,
+	s, err := Listen("127.0.0.1:0", NewRegistry(), new(probes), nil,
 		WithTimeouts(Timeouts{ReadHeader: 200 * time.Millisecond}))
 	if err != nil {
 		t.Fatal(err)

@@ -274,6 +274,9 @@ func TestRefusals(t *testing.T) {
 		{name: "malformed", endpoint: "/events/deposit", body: []byte(`[{"event_id":"a"},`), status: 400, field: "body"},
 		{name: "not records", endpoint: "/events/deposit", body: []byte(`[1,2]`), status: 400, field: "body"},
 		{name: "empty array", endpoint: "/events/deposit", body: []byte(`[]`), status: 400, field: "body"},
+		// The relay's start-up probe relies on credentials being checked first.
+		{name: "empty array, wrong token", endpoint: "/events/account", body: []byte(`[]`), status: 401, field: "x-optikpi-token",
+			edit: func(r *http.Request) { r.Header.Set("x-optikpi-token", testToken+"x") }},
 		{name: "wrong model", endpoint: "/customers", body: good, status: 400, field: "[0].creation_timestamp"},
 	}
 	for _, c := range cases {
