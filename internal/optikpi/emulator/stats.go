@@ -1,6 +1,8 @@
 package emulator
 
 import (
+	"strings"
+
 	"sync/atomic"
 
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
@@ -95,3 +97,7 @@ func (c *counters) reset() {
 		a.Store(0)
 	}
 }
+
+// StatsURL is where GET /_emulator/stats answers for the emulator whose
+// ingest base URL is baseURL, as "relay dev optikpi" prints it.
+func StatsURL(baseURL string) string { return strings.TrimSuffix(baseURL, ingestRoot) + statsPath }
