@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"time"
 
 	"github.com/optikpi/optikpi-relay/internal/bench"
 )
@@ -17,7 +18,7 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.IntVar(&opts.Records, "records", 1_000_000, "backlog produced before the relay starts")
 	fs.BoolVar(&opts.Mix, "mix", false, "the nine-model traffic of the example configuration instead of deposits alone")
 	fs.IntVar(&opts.Rate, "rate", 0, "produce this many records a second for --duration while the relay runs, instead of a backlog")
-	fs.DurationVar(&opts.Duration, "duration", 0, "how long --rate lasts (default 30s)")
+	fs.DurationVar(&opts.Duration, "duration", 30*time.Second, "how long --rate lasts")
 	limits := fs.String("limits", "off", "on: the emulator enforces the guide's rate limits and the relay keeps its configured ones; off: neither limits")
 	fs.IntVar(&opts.Partitions, "partitions", 6, "partitions per source topic")
 	fs.Int64Var(&opts.Seed, "seed", 1, "generator seed")
@@ -38,6 +39,9 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("bench: find the relay binary: %w", err)
 	}
 	opts.Executable, opts.Progress = exe, stdout
+	if _, err := os.Stat(opts.Config); err != nil {
+		return fmt.Errorf("bench: %w (run the bench from the repository root, or pass --config)", err)
+	}
 	rep, err := bench.Run(ctx, opts)
 	if rep != nil && (err == nil || errors.Is(err, bench.ErrIncomplete)) {
 		rep.Print(stdout)

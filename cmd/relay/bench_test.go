@@ -102,7 +102,7 @@ func testBenchBacklog(t *testing.T, exe string) {
 		{"peak RSS of at least 1 MiB", r.PeakRSSBytes >= 1<<20},
 		{"requests >= 4 (2000 / 500)", r.Requests >= 4 && r.AvgBatch > 0 && r.AvgBatch <= 500},
 		{"no 429s", r.Throttled == 0},
-		{"latency of every deposit, p50 <= p99 <= max", r.LatencyCount == 2000 && r.LatencyP50Ms <= r.LatencyP99Ms && r.LatencyP99Ms <= r.LatencyMaxMs},
+		{"latency of one deposit in 8, p50 <= p99 <= max", r.LatencyCount == 2000/8 && r.LatencyP50Ms <= r.LatencyP99Ms && r.LatencyP99Ms <= r.LatencyMaxMs},
 	} {
 		if !c.ok {
 			t.Errorf("want %s; report %s", c.what, b)

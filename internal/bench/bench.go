@@ -99,9 +99,11 @@ type Report struct {
 	Delivered    int64   `json:"delivered"`     // records the emulator accepted
 	DeadLettered int64   `json:"dead_lettered"` // records in the dead-letter topic
 	Acknowledged int64   `json:"acknowledged"`  // delivered + dead-lettered + skipped
-	Seconds      float64 `json:"seconds"`
-	RecordsPerS  float64 `json:"records_per_second"`
-	Committed    bool    `json:"committed"` // committed offsets = end offsets after the relay stopped
+	Seconds      float64 `json:"seconds"`       // from the relay's start to the last acknowledgement
+	// StartupSeconds is from the relay's start to the first acknowledgement.
+	StartupSeconds float64 `json:"startup_seconds"`
+	RecordsPerS    float64 `json:"records_per_second"`
+	Committed      bool    `json:"committed"` // committed offsets = end offsets after the relay stopped
 
 	CPUSeconds      float64 `json:"relay_cpu_seconds"`
 	CPUMicrosPerRec float64 `json:"relay_cpu_us_per_record"`
@@ -114,7 +116,7 @@ type Report struct {
 	LatencyP99Ms    float64 `json:"latency_p99_ms"`
 	LatencyMaxMs    float64 `json:"latency_max_ms"`
 	LatencyCount    int64   `json:"latency_records"`
-	EndpointRecPerS float64 `json:"endpoint_records_per_second,omitempty"` // with Limits, on the latency endpoint
+	EndpointRecPerS float64 `json:"endpoint_records_per_second,omitempty"` // with Limits, on the latency endpoint after start-up
 	ShareOfAPILimit float64 `json:"share_of_api_limit,omitempty"`          // that over APILimit
 	APILimitRecPerS float64 `json:"api_limit_records_per_second,omitempty"`
 }
@@ -241,7 +243,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		start = time.Now()
 		go func() { prodDone <- prod.steady(ctx, opts.Rate, opts.Duration) }()
 	}
-	end, err := w.drain(ctx, start, prodDone)
+	win, err := w.drain(ctx, start, prodDone)
 	if err != nil {
 		return rep, err
 	}
@@ -262,7 +264,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	if err != nil {
 		return rep, err
 	}
-	rep.fill(prod, st, dead, end.Sub(start), cpu, rss, len(gaps) == 0)
+	rep.fill(prod, st, dead, start, win, cpu, rss, len(gaps) == 0)
 	if stopErr != nil {
 		return rep, fmt.Errorf("bench: the relay did not stop cleanly: %w", stopErr)
 	}
@@ -272,12 +274,13 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	return rep, nil
 }
 
-func (r *Report) fill(prod *producer, st emulator.Stats, dead int64, window time.Duration, cpu time.Duration, rss int64, committed bool) {
+func (r *Report) fill(prod *producer, st emulator.Stats, dead int64, start time.Time, win window, cpu time.Duration, rss int64, committed bool) {
 	total := st.Total()
 	r.Produced, r.Skipped = prod.count(), prod.skipped.Load()
 	r.Delivered, r.DeadLettered = total.RecordsAccepted, dead
 	r.Acknowledged = r.Delivered + r.DeadLettered + r.Skipped
-	r.Seconds = window.Seconds()
+	r.Seconds = win.last.Sub(start).Seconds()
+	r.StartupSeconds = win.first.Sub(start).Seconds()
 	if r.Seconds > 0 {
 		r.RecordsPerS = float64(r.Acknowledged) / r.Seconds
 	}
@@ -296,8 +299,10 @@ func (r *Report) fill(prod *producer, st emulator.Stats, dead int64, window time
 	if d := ep.Delay; d != nil {
 		r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyMaxMs, r.LatencyCount = d.P50Ms, d.P99Ms, d.MaxMs, d.Count
 	}
-	if r.Limits && r.Seconds > 0 {
-		r.EndpointRecPerS = float64(ep.RecordsAccepted) / r.Seconds
+	// The API's share is over the steady part: from the first
+	// acknowledgement, so that the relay's start-up does not count.
+	if steady := win.last.Sub(win.first).Seconds(); r.Limits && steady > 0 {
+		r.EndpointRecPerS = float64(ep.RecordsAccepted-win.firstEndpoint) / steady
 		r.APILimitRecPerS = APILimit()
 		r.ShareOfAPILimit = r.EndpointRecPerS / r.APILimitRecPerS
 	}

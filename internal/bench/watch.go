@@ -44,11 +44,19 @@ func (w *watcher) preload(ctx context.Context, done <-chan error) error {
 	}
 }
 
+// window is when the first and the last acknowledgements were seen, and
+// how many records the latency endpoint had accepted at the first.
+type window struct {
+	first, last   time.Time
+	firstEndpoint int64
+}
+
 // drain polls until every produced record is acknowledged (delivered,
-// dead-lettered or skipped) and returns when the last one was seen; prodDone,
-// if not nil, reports the end of producing. It gives up when the relay
-// exits, ctx ends, or nothing is acknowledged for the stall time.
-func (w *watcher) drain(ctx context.Context, start time.Time, prodDone <-chan error) (time.Time, error) {
+// dead-lettered or skipped); prodDone, if not nil, reports the end of
+// producing. It gives up when the relay exits, ctx ends, or nothing is
+// acknowledged for the stall time.
+func (w *watcher) drain(ctx context.Context, start time.Time, prodDone <-chan error) (window, error) {
+	var win window
 	const poll = 50 * time.Millisecond
 	tick := time.NewTicker(poll)
 	defer tick.Stop()
@@ -57,36 +65,40 @@ func (w *watcher) drain(ctx context.Context, start time.Time, prodDone <-chan er
 	for {
 		select {
 		case <-ctx.Done():
-			return time.Time{}, fmt.Errorf("bench: interrupted: %w", ctx.Err())
+			return win, fmt.Errorf("bench: interrupted: %w", ctx.Err())
 		case err := <-prodDone:
 			if err != nil {
-				return time.Time{}, fmt.Errorf("bench: producing: %w", err)
+				return win, fmt.Errorf("bench: producing: %w", err)
 			}
 			prodDone = nil
 		case <-tick.C:
 		}
 		if w.relay.exited() {
-			return time.Time{}, fmt.Errorf("bench: the relay exited: %s", w.relay.tail())
+			return win, fmt.Errorf("bench: the relay exited: %s", w.relay.tail())
 		}
 		st, err := w.stats(ctx)
 		if err != nil {
-			return time.Time{}, err
+			return win, err
 		}
 		dead, err := w.deadLettered(ctx)
 		if err != nil {
-			return time.Time{}, err
+			return win, err
 		}
 		now := time.Now()
 		total := st.Total()
 		acked := total.RecordsAccepted + dead + w.prod.skipped.Load()
 		produced := w.prod.count()
+		if win.first.IsZero() && acked > 0 {
+			win.first, win.firstEndpoint = now, st.Endpoints[latencyEndpoint].RecordsAccepted
+		}
 		if prodDone == nil && acked >= produced {
-			return now, nil
+			win.last = now
+			return win, nil
 		}
 		if acked != lastAcked {
 			lastAcked, lastChange = acked, now
 		} else if now.Sub(lastChange) > w.opts.Stall {
-			return time.Time{}, fmt.Errorf("bench: nothing acknowledged for %v (%d of %d): %s", w.opts.Stall, acked, produced, w.relay.tail())
+			return win, fmt.Errorf("bench: nothing acknowledged for %v (%d of %d): %s", w.opts.Stall, acked, produced, w.relay.tail())
 		}
 		if now.Sub(lastShown) >= time.Second {
 			cpu, rss, ok := sample(w.relay.cmd.Process.Pid)

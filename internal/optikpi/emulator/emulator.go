@@ -55,7 +55,7 @@ type Config struct {
 	// KeepRecords keeps accepted records for Records and EventIDs. Off,
 	// only the counts are kept. Default true.
 	KeepRecords bool
-	// TrackDelay measures, for every accepted record with an RFC 3339
+	// TrackDelay measures, for one accepted record in 8 with an RFC 3339
 	// event_time, how long after that time it arrived; Stats report the
 	// quantiles. A sender that stamps event_time as it produces (relay
 	// bench) so measures produce-to-acknowledgement. Default false.

@@ -118,7 +118,7 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	keep := onOff(true)
 	fs.Var(&keep, "keep-records", "keep accepted records for GET /_emulator/records: on or off (off for long load tests)")
 	trackDelay := onOff(false)
-	fs.Var(&trackDelay, "track-delay", "measure each record's arrival time minus its event_time, reported by GET /_emulator/stats: on or off")
+	fs.Var(&trackDelay, "track-delay", "measure records' arrival time minus their event_time (one in 8), reported by GET /_emulator/stats: on or off")
 	fs.IntVar(&cfg.MaxRecords, "max-records", DefaultMaxRecords, "most records per request")
 	fs.IntVar(&cfg.MaxBodyBytes, "max-body-bytes", DefaultMaxBodyBytes, "largest request body")
 	fs.Int64Var(&cfg.Seed, "seed", 0, "seed of the injected faults' random draws")
