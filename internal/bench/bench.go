@@ -19,7 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
-	"github.com/optikpi/optikpi-relay/internal/gen"
+	"github.com/optikpi/optikpi-relay/internal/demo"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/optikpi/optikpi-relay/internal/optikpi/emulator"
 	"github.com/optikpi/optikpi-relay/internal/pipeline"
@@ -162,15 +162,12 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 		return nil, err
 	}
 
-	topics := src.Kafka.Topics
-	if src.Kafka.TopicRegex || len(topics) == 0 {
-		topics = gen.Topics()
-	}
+	topics := demo.SourceTopics(src)
 	kafkaArgs := []string{"dev", "kafka", "--listen", "127.0.0.1:0", "--topic", src.DLQ.Topic + ":1"}
 	for _, t := range topics {
 		kafkaArgs = append(kafkaArgs, "--topic", t+":"+strconv.Itoa(opts.Partitions))
 	}
-	kafka, line, err := startChild(ctx, dir, "kafka", opts.Executable, nil, true, kafkaArgs...)
+	kafka, line, err := startChild(ctx, dir, "kafka", opts.Executable, nil, "kafka listening on ", kafkaArgs...)
 	if err != nil {
 		return nil, err
 	}
@@ -178,7 +175,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	brokers := strings.TrimPrefix(line, "kafka listening on ")
 
 	d := src.Destinations[0]
-	emu, emuURL, err := startChild(ctx, dir, "optikpi", opts.Executable, []string{tokenEnv + "=" + token}, true,
+	emu, emuURL, err := startChild(ctx, dir, "optikpi", opts.Executable, []string{tokenEnv + "=" + token}, "http://",
 		"dev", "optikpi", "--listen", "127.0.0.1:0", "--account-id", d.AccountID, "--workspace-id", d.WorkspaceID,
 		"--validate", "off", "--keep-records", "off", "--track-delay", "on", "--rate-limit", onOff(opts.Limits))
 	if err != nil {
@@ -230,7 +227,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	}
 
 	start := time.Now()
-	relay, _, err := startChild(ctx, dir, "relay", opts.Executable, []string{tokenEnv + "=" + token}, false, "run", "--config", cfgPath)
+	relay, _, err := startChild(ctx, dir, "relay", opts.Executable, []string{tokenEnv + "=" + token}, "", "run", "--config", cfgPath)
 	if err != nil {
 		return rep, err
 	}

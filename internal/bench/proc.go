@@ -24,12 +24,13 @@ type child struct {
 	waitErr error
 }
 
-// startChild runs exe args with, if waitLine, its stdout's first line
-// returned (the address the dev tools print once they listen), and the
-// rest of its output in dir/name.log. The child has a process group of its own, so a
+// startChild runs exe args. With a ready prefix, it waits for the first
+// line of the child's stdout, which must start with it (the dev tools print
+// their address once they listen), and returns the line; the rest of the
+// output goes to dir/name.log. The child has a process group of its own, so a
 // Ctrl-C at the terminal reaches only the bench, which stops it in order;
 // on Linux it is also killed if the bench dies.
-func startChild(ctx context.Context, dir, name, exe string, env []string, waitLine bool, args ...string) (*child, string, error) {
+func startChild(ctx context.Context, dir, name, exe string, env []string, ready string, args ...string) (*child, string, error) {
 	logPath := filepath.Join(dir, name+".log")
 	logFile, err := os.Create(logPath)
 	if err != nil {
@@ -65,18 +66,18 @@ func startChild(ctx context.Context, dir, name, exe string, env []string, waitLi
 		logFile.Close()
 		close(c.done)
 	}()
-	if !waitLine {
+	if ready == "" {
 		return c, "", nil
 	}
 	t := time.NewTimer(30 * time.Second)
 	defer t.Stop()
 	select {
 	case line := <-first:
-		if line != "" {
+		if strings.HasPrefix(line, ready) {
 			return c, line, nil
 		}
-		<-c.done
-		return nil, "", fmt.Errorf("%s exited before it was ready (%v): %s", name, c.waitErr, c.tail())
+		c.stop(5 * time.Second) // so that its log is whole
+		return nil, "", fmt.Errorf("%s said %q, not %q…: %s", name, line, ready, c.tail())
 	case <-t.C:
 		err = fmt.Errorf("%s not ready after 30s: %s", name, c.tail())
 	case <-ctx.Done():
