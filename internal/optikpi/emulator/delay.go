@@ -35,7 +35,7 @@ const delaySample = 8
 
 const delayBuckets = 1000 + 3*900 + 1
 
-// delayBucket returns the bucket of ms and the least value it holds.
+// delayBucket returns the bucket of a delay of ms milliseconds.
 func delayBucket(ms int64) int {
 	switch {
 	case ms < 1000:
