@@ -33,6 +33,8 @@ Usage:
                                                 a standalone Optikpi emulator
   relay dev produce [--brokers B] [--records N | --rate R]
                                                 write the reference traffic to a Kafka
+  relay bench [--records N] [--mix] [--rate R --duration D] [--limits on] [--json FILE]
+                                                measure the relay as a process: records/s, CPU and memory, latency
   relay version
 
 Run "relay COMMAND --help" for a command's flags.
@@ -55,7 +57,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	// have nothing to finish and die on the first, as programs do.
 	ctx := context.Background()
 	switch args[0] {
-	case "run", "dev", "demo", "dlq":
+	case "run", "dev", "demo", "dlq", "bench":
 		var stop func()
 		ctx, stop = signalContext(func(code int) { os.Exit(code) })
 		defer stop()
@@ -79,6 +81,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		err = cmdDev(ctx, rest, stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, rest, stdout, stderr)
+	case "bench":
+		err = cmdBench(ctx, rest, stdout, stderr)
 	case "version":
 		err = cmdVersion(rest, stdout, stderr)
 	case "help", "-h", "--help":

@@ -73,7 +73,7 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	if cfg == nil {
 		return nil, errors.New("demo: no configuration")
 	}
-	topics := sourceTopics(cfg)
+	topics := SourceTopics(cfg)
 
 	cluster, err := kfake.NewCluster(
 		kfake.NumBrokers(1),
@@ -153,9 +153,9 @@ func Run(ctx context.Context, opts Options) (*Summary, error) {
 	return sum, nil
 }
 
-// sourceTopics are the topics the relay reads: the configured names, or with
+// SourceTopics are the topics the relay reads: the configured names, or with
 // a topic regex, the generator's topics.
-func sourceTopics(cfg *config.Config) []string {
+func SourceTopics(cfg *config.Config) []string {
 	if cfg.Kafka.TopicRegex || len(cfg.Kafka.Topics) == 0 {
 		return gen.Topics()
 	}

@@ -70,6 +70,10 @@ type Options struct {
 	// milliseconds apart. Default 2025-01-01T00:00:00Z, so that a seed
 	// always gives the same bytes.
 	Start time.Time
+	// Clock, if set, gives each event its time instead of the simulated
+	// clock, so that a receiver can measure how long an event took to
+	// arrive (relay bench). Output then depends on when it is made.
+	Clock func() time.Time
 }
 
 // Generator makes events. It is not safe for concurrent use.
@@ -111,7 +115,7 @@ func New(seed int64, opts Options) *Generator {
 
 // Next returns the next event.
 func (g *Generator) Next() Event {
-	g.now = g.now.Add(time.Duration(1+g.rnd.IntN(400)) * time.Millisecond)
+	g.tick()
 	if len(g.pending) > 0 {
 		ev := g.pending[0]
 		g.pending = g.pending[1:]
@@ -128,6 +132,25 @@ func (g *Generator) Next() Event {
 	}
 	p := g.players[g.rnd.IntN(g.joined)]
 	return g.pick(p)
+}
+
+// Deposit returns a deposit of a random player, with nothing around it: no
+// registrations, balance changes or bad events; a stream of one model for
+// a benchmark.
+func (g *Generator) Deposit() Event {
+	g.tick()
+	ev := g.deposit(g.players[g.rnd.IntN(len(g.players))])
+	g.pending = g.pending[:0]
+	return ev
+}
+
+// tick advances the time of the next event.
+func (g *Generator) tick() {
+	if g.opts.Clock != nil {
+		g.now = g.opts.Clock()
+		return
+	}
+	g.now = g.now.Add(time.Duration(1+g.rnd.IntN(400)) * time.Millisecond)
 }
 
 // weighted is the mix of a normal stream.

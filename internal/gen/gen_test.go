@@ -7,7 +7,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/optikpi/optikpi-relay/internal/failure"
 )
@@ -142,5 +144,29 @@ func mapKeys(m map[string]int) func(func(string) bool) {
 				return
 			}
 		}
+	}
+}
+
+// Deposit makes only deposits, stamped by Clock when it is set, and leaves
+// nothing pending for Next.
+func TestDepositClock(t *testing.T) {
+	at := time.Date(2030, 5, 6, 7, 8, 9, 123e6, time.UTC)
+	g := New(7, Options{Clock: func() time.Time { return at }})
+	for i := range 200 {
+		ev := g.Deposit()
+		var v struct {
+			Type      string `json:"type"`
+			CreatedAt string `json:"created_at"`
+		}
+		if err := json.Unmarshal(ev.Value, &v); err != nil {
+			t.Fatal(err)
+		}
+		got, err := time.Parse(time.RFC3339Nano, v.CreatedAt)
+		if ev.Topic != TopicPayments || ev.Expect.Model != "deposit" || ev.Expect.Reason != "" || !strings.HasPrefix(v.Type, "deposit.") || err != nil || !got.Equal(at) {
+			t.Fatalf("event %d: topic %s, expect %+v, type %q, created_at %q (%v); want a deposit at %v", i, ev.Topic, ev.Expect, v.Type, v.CreatedAt, err, at)
+		}
+	}
+	if ev := g.Next(); ev.Topic == TopicWallets {
+		t.Errorf("Next after Deposit = a balance change %s; want nothing left pending", ev.Value)
 	}
 }

@@ -55,6 +55,11 @@ type Config struct {
 	// KeepRecords keeps accepted records for Records and EventIDs. Off,
 	// only the counts are kept. Default true.
 	KeepRecords bool
+	// TrackDelay measures, for one accepted record in 8 with an RFC 3339
+	// event_time, how long after that time it arrived; Stats report the
+	// quantiles. A sender that stamps event_time as it produces (relay
+	// bench) so measures produce-to-acknowledgement. Default false.
+	TrackDelay bool
 	// Reject, if not nil, is asked about every valid record when Validate
 	// is on; a non-empty answer refuses the request with that issue for
 	// that record, as the real API refuses what it will not take.
@@ -95,7 +100,8 @@ type Emulator struct {
 	rngMu sync.Mutex
 	rng   *rand.Rand
 
-	counters [numKinds]counters // by kind
+	counters [numKinds]counters        // by kind
+	delays   *[numKinds]delayHistogram // by kind; nil unless TrackDelay
 	nextID   atomic.Uint64
 
 	mu      sync.Mutex
@@ -136,6 +142,9 @@ func New(cfg Config) (*Emulator, error) {
 		// a client pacing itself at the limit arrives with some jitter.
 		l := k.RateLimit()
 		e.limiters[k] = rate.NewLimiter(l, int(l))
+	}
+	if cfg.TrackDelay {
+		e.delays = new([numKinds]delayHistogram)
 	}
 	e.SetRateLimit(cfg.RateLimit)
 	e.SetFailRate(cfg.FailRate)
@@ -200,6 +209,9 @@ func (e *Emulator) Reset() {
 	for k := range e.records {
 		e.records[k], e.ids[k] = nil, nil
 		e.counters[k].reset()
+		if e.delays != nil {
+			e.delays[k].reset()
+		}
 	}
 }
 

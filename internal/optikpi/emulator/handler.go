@@ -231,6 +231,9 @@ func (e *Emulator) serveIngest(w http.ResponseWriter, r *http.Request, endpoint 
 	if e.cfg.KeepRecords {
 		e.keep(kind, recs, ids)
 	}
+	if e.delays != nil {
+		e.delays[kind].trackDelays(recs, time.Now())
+	}
 	c.accepted.Add(1)
 	c.recordsAccepted.Add(int64(len(recs)))
 	w.Header().Set("Content-Type", "application/json")

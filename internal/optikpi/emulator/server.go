@@ -117,6 +117,8 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	fs.BoolVar(&cfg.Strict, "strict", false, "also apply the official SDKs' stricter rules")
 	keep := onOff(true)
 	fs.Var(&keep, "keep-records", "keep accepted records for GET /_emulator/records: on or off (off for long load tests)")
+	trackDelay := onOff(false)
+	fs.Var(&trackDelay, "track-delay", "measure records' arrival time minus their event_time (one in 8), reported by GET /_emulator/stats: on or off")
 	fs.IntVar(&cfg.MaxRecords, "max-records", DefaultMaxRecords, "most records per request")
 	fs.IntVar(&cfg.MaxBodyBytes, "max-body-bytes", DefaultMaxBodyBytes, "largest request body")
 	fs.Int64Var(&cfg.Seed, "seed", 0, "seed of the injected faults' random draws")
@@ -126,7 +128,7 @@ func Run(ctx context.Context, args []string, stdout io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("relay dev optikpi: unexpected argument %q", fs.Arg(0))
 	}
-	cfg.RateLimit, cfg.Validate, cfg.KeepRecords = bool(rateLimit), bool(validate), bool(keep)
+	cfg.RateLimit, cfg.Validate, cfg.KeepRecords, cfg.TrackDelay = bool(rateLimit), bool(validate), bool(keep), bool(trackDelay)
 	if cfg.Token == "" {
 		return errors.New("relay dev optikpi: --token or OPTIKPI_TOKEN is required")
 	}

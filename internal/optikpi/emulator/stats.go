@@ -1,6 +1,8 @@
 package emulator
 
 import (
+	"strings"
+
 	"sync/atomic"
 
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
@@ -8,21 +10,24 @@ import (
 
 // EndpointStats counts what one endpoint saw.
 type EndpointStats struct {
-	Requests        int64 `json:"requests"`         // every request, whatever its answer
-	Accepted        int64 `json:"accepted"`         // requests answered 200
-	RecordsAccepted int64 `json:"records_accepted"` // records in them
-	Rejected        int64 `json:"rejected"`         // requests answered 400 or 413
-	RecordsRejected int64 `json:"records_rejected"` // records in the 400s that could be counted
-	Throttled       int64 `json:"throttled"`        // requests answered 429
-	Failed          int64 `json:"failed"`           // injected 500s and 503s
-	Dropped         int64 `json:"dropped"`          // injected dropped connections
-	Unauthorized    int64 `json:"unauthorized"`     // requests answered 401
+	Requests        int64       `json:"requests"`         // every request, whatever its answer
+	Accepted        int64       `json:"accepted"`         // requests answered 200
+	RecordsAccepted int64       `json:"records_accepted"` // records in them
+	Rejected        int64       `json:"rejected"`         // requests answered 400 or 413
+	RecordsRejected int64       `json:"records_rejected"` // records in the 400s that could be counted
+	Throttled       int64       `json:"throttled"`        // requests answered 429
+	Failed          int64       `json:"failed"`           // injected 500s and 503s
+	Dropped         int64       `json:"dropped"`          // injected dropped connections
+	Unauthorized    int64       `json:"unauthorized"`     // requests answered 401
+	Delay           *DelayStats `json:"delay,omitempty"`  // with Config.TrackDelay
 }
 
 // Stats are an emulator's counts by endpoint path, such as "/events/deposit";
 // every endpoint is present.
 type Stats struct {
 	Endpoints map[string]EndpointStats `json:"endpoints"`
+	// Delay is over every endpoint, with Config.TrackDelay.
+	Delay *DelayStats `json:"delay,omitempty"`
 }
 
 // Total sums the endpoints' counts.
@@ -45,8 +50,24 @@ func (s Stats) Total() EndpointStats {
 // Stats returns a snapshot of the counts.
 func (e *Emulator) Stats() Stats {
 	s := Stats{Endpoints: make(map[string]EndpointStats, numKinds-1)}
+	var all [delayBuckets]int64
+	var allMax int64
 	for _, k := range optikpi.Kinds() {
-		s.Endpoints[k.Endpoint()] = e.counters[k].snapshot()
+		es := e.counters[k].snapshot()
+		if e.delays != nil {
+			c, m := e.delays[k].counts()
+			d := summarize(&c, m)
+			es.Delay = &d
+			for i, n := range c {
+				all[i] += n
+			}
+			allMax = max(allMax, m)
+		}
+		s.Endpoints[k.Endpoint()] = es
+	}
+	if e.delays != nil {
+		d := summarize(&all, allMax)
+		s.Delay = &d
 	}
 	return s
 }
@@ -76,3 +97,7 @@ func (c *counters) reset() {
 		a.Store(0)
 	}
 }
+
+// StatsURL is where GET /_emulator/stats answers for the emulator whose
+// ingest base URL is baseURL, as "relay dev optikpi" prints it.
+func StatsURL(baseURL string) string { return strings.TrimSuffix(baseURL, ingestRoot) + statsPath }

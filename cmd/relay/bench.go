@@ -1,0 +1,67 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/optikpi/optikpi-relay/internal/bench"
+)
+
+func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("bench", stderr)
+	opts := bench.Options{}
+	fs.StringVar(&opts.Config, "config", "config.example.yaml", "configuration whose routes and sink settings the relay runs; its brokers, destination and listen address are replaced")
+	fs.IntVar(&opts.Records, "records", 1_000_000, "backlog produced before the relay starts")
+	fs.BoolVar(&opts.Mix, "mix", false, "the nine-model traffic of the example configuration instead of deposits alone")
+	fs.IntVar(&opts.Rate, "rate", 0, "produce this many records a second for --duration while the relay runs, instead of a backlog")
+	fs.DurationVar(&opts.Duration, "duration", 30*time.Second, "how long --rate lasts")
+	limits := fs.String("limits", "off", "on: the emulator enforces the guide's rate limits and the relay keeps its configured ones; off: neither limits")
+	fs.IntVar(&opts.Partitions, "partitions", 6, "partitions per source topic")
+	fs.Int64Var(&opts.Seed, "seed", 1, "generator seed")
+	fs.StringVar(&opts.WorkDir, "work-dir", "", "keep the relay's configuration and every process's log here (default: a temporary directory, kept only if the run fails)")
+	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	switch *limits {
+	case "on", "off":
+		opts.Limits = *limits == "on"
+	default:
+		fmt.Fprintf(stderr, "relay bench: --limits: want on or off, got %q\n", *limits)
+		return errUsage
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("bench: find the relay binary: %w", err)
+	}
+	opts.Executable, opts.Progress = exe, stdout
+	if _, err := os.Stat(opts.Config); err != nil {
+		return fmt.Errorf("bench: %w (run the bench from the repository root, or pass --config)", err)
+	}
+	rep, err := bench.Run(ctx, opts)
+	if rep != nil && (err == nil || errors.Is(err, bench.ErrIncomplete)) {
+		rep.Print(stdout)
+		if *jsonPath != "" {
+			if werr := writeJSON(*jsonPath, rep); werr != nil {
+				return errors.Join(err, werr)
+			}
+		}
+	}
+	return err
+}
+
+func writeJSON(path string, rep *bench.Report) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := rep.WriteJSON(f); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}

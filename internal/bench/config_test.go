@@ -1,0 +1,45 @@
+package bench
+
+import (
+	"math"
+	"testing"
+
+	"golang.org/x/time/rate"
+
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
+)
+
+// The bench's configuration keeps the example's routes and points it at the
+// bench's processes; without limits every model is unlimited (rate.Inf),
+// with them the example's limits stay.
+func TestRelayConfig(t *testing.T) {
+	for _, limits := range []bool{false, true} {
+		path, cfg, err := relayConfig("../../config.example.yaml", t.TempDir(), "127.0.0.1:1234", "http://127.0.0.1:5678/apigw/ingest", "127.0.0.1:9999", limits)
+		if err != nil {
+			t.Fatalf("limits %v: %v", limits, err)
+		}
+		d := cfg.Destinations[0]
+		if got := cfg.Kafka.Brokers; len(got) != 1 || got[0] != "127.0.0.1:1234" {
+			t.Errorf("%s: brokers %v; want [127.0.0.1:1234]", path, got)
+		}
+		if d.BaseURL != "http://127.0.0.1:5678/apigw/ingest" || d.TokenEnv != tokenEnv || d.TokenFile != "" {
+			t.Errorf("%s: destination %+v; want the emulator's URL and the token in $%s", path, d, tokenEnv)
+		}
+		if cfg.Observability.Listen != "127.0.0.1:9999" || len(cfg.Routing.Routes) < 10 {
+			t.Errorf("%s: listen %q, %d routes; want 127.0.0.1:9999 and the example's routes", path, cfg.Observability.Listen, len(cfg.Routing.Routes))
+		}
+		for _, k := range optikpi.Kinds() {
+			got := cfg.Sink.RateLimits[k.String()]
+			want := float64(k.RateLimit())
+			if !limits {
+				want = math.MaxFloat64
+				if rate.Limit(got) != rate.Inf {
+					t.Errorf("%s: %s limit %v is not rate.Inf", path, k, got)
+				}
+			}
+			if got != want {
+				t.Errorf("%s: limits %v: rate limit of %s = %v; want %v", path, limits, k, got, want)
+			}
+		}
+	}
+}

@@ -1,0 +1,38 @@
+package bench
+
+import (
+	"fmt"
+	"io"
+)
+
+// Print writes the report for a reader.
+func (r *Report) Print(w io.Writer) {
+	limits := "off"
+	if r.Limits {
+		limits = "on"
+	}
+	what := fmt.Sprintf("a backlog of %d records", r.Produced)
+	if r.Mode == "rate" {
+		what = fmt.Sprintf("%d records at %d records/s", r.Produced, r.Rate)
+	}
+	fmt.Fprintf(w, "\nrelay bench: %s of %s, the guide's rate limits %s\n", what, r.Traffic, limits)
+	fmt.Fprintf(w, "  end to end           %.0f records/s (%d acknowledged in %.2f s, the first after %.2f s: %d delivered, %d dead-lettered, %d skipped)\n",
+		r.RecordsPerS, r.Acknowledged, r.Seconds, r.StartupSeconds, r.Delivered, r.DeadLettered, r.Skipped)
+	fmt.Fprintf(w, "  relay CPU            %.2f µs per record (%.2f s user+system)\n", r.CPUMicrosPerRec, r.CPUSeconds)
+	fmt.Fprintf(w, "  relay peak RSS       %.1f MiB\n", float64(r.PeakRSSBytes)/(1<<20))
+	fmt.Fprintf(w, "  requests             %d, %.1f records per accepted request, %d answered 429\n", r.Requests, r.AvgBatch, r.Throttled)
+	note := ""
+	if r.Mode == "backlog" {
+		note = "; in a backlog this includes the wait behind it"
+	}
+	fmt.Fprintf(w, "  produce-to-ack       p50 %.0f ms, p99 %.0f ms, max %.0f ms (%d records measured on %s%s)\n",
+		r.LatencyP50Ms, r.LatencyP99Ms, r.LatencyMaxMs, r.LatencyCount, r.LatencyEndpoint, note)
+	if r.Limits {
+		fmt.Fprintf(w, "  API limit            %.0f records/s on %s after the first acknowledgement = %.1f%% of %.0f\n", r.EndpointRecPerS, r.LatencyEndpoint, 100*r.ShareOfAPILimit, r.APILimitRecPerS)
+	}
+	mark := "ok"
+	if !r.Committed {
+		mark = "NOT COMMITTED"
+	}
+	fmt.Fprintf(w, "  committed offsets = end offsets  [%s]\n", mark)
+}
