@@ -19,6 +19,7 @@ func (c *Consumer) onAssigned(_ context.Context, _ *kgo.Client, assigned map[str
 		}
 	}
 	c.mu.Unlock()
+	signal(c.lagNow)
 	c.log.Info("partitions assigned", zap.Any("partitions", assigned))
 }
 
