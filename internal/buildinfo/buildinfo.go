@@ -1,7 +1,10 @@
 // Package buildinfo reports the relay's version.
 package buildinfo
 
-import "runtime/debug"
+import (
+	"runtime"
+	"runtime/debug"
+)
 
 // version is set at link time: -ldflags "-X github.com/optikpi/optikpi-relay/internal/buildinfo.version=v1.2.3".
 var version string
@@ -17,6 +20,21 @@ func Version() string {
 	}
 	return "dev"
 }
+
+// Commit returns the VCS revision Go recorded in the binary, or "unknown".
+func Commit() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			if s.Key == "vcs.revision" && s.Value != "" {
+				return s.Value
+			}
+		}
+	}
+	return "unknown"
+}
+
+// GoVersion returns the Go toolchain that built the relay.
+func GoVersion() string { return runtime.Version() }
 
 // UserAgent is the User-Agent the relay sends to Optikpi.
 func UserAgent() string { return "optikpi-relay/" + Version() }

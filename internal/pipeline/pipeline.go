@@ -228,6 +228,7 @@ func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 	err = p.sink.Send(ctx, res.Destination, res.Record, func(f *sink.Failure) {
 		if f == nil {
 			p.counts.delivered[kind].Add(1)
+			p.counts.finished(r.Timestamp, "delivered")
 			r.Done()
 			return
 		}
@@ -260,6 +261,7 @@ func (p *Pipeline) deadLetter(r *consume.Record, e dlq.Entry) {
 			return
 		}
 		p.counts.deadLettered(reason).Add(1)
+		p.counts.finished(r.Timestamp, "dead_lettered")
 		r.Done()
 	})
 }

@@ -44,6 +44,7 @@ func TestServer(t *testing.T) {
 		{"/readyz", errors.New("destination main: 401"), 503, "destination main: 401"},
 		{"/metrics", nil, 200, "optikpi_relay_test_total 3"},
 		{"/metrics", nil, 200, "go_goroutines"},
+		{"/metrics", nil, 200, `optikpi_relay_build_info{commit="`},
 	}
 	for _, tt := range tests {
 		readyErr = tt.notReady
