@@ -42,6 +42,9 @@ type Options struct {
 	Tokens map[string]optikpi.TokenSource
 	// HTTPClient sends the requests to Optikpi; nil uses a pooled default.
 	HTTPClient *http.Client
+	// LagInterval is how often the consumer reads its group's lag from
+	// the brokers; 0 takes consume.DefaultLagInterval.
+	LagInterval time.Duration
 }
 
 // Pipeline relays records from Kafka to Optikpi or the dead-letter topic.
@@ -134,6 +137,7 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		ClientOpts:     append(kafkaMetrics(kopts, opts.Registerer), kgo.ClientID(cfg.Kafka.ClientID)),
 		MaxInFlight:    cfg.Kafka.MaxInFlightRecords,
 		CommitInterval: cfg.Kafka.CommitInterval,
+		LagInterval:    opts.LagInterval,
 		Logger:         logger.Named("consume"),
 		Registerer:     opts.Registerer,
 	})
