@@ -48,6 +48,25 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 
+	// Every record acknowledged is observed once in the end-to-end latency.
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "optikpi_relay_end_to_end_latency_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			want := st.TotalDelivered()
+			if m.GetLabel()[0].GetValue() == "dead_lettered" {
+				want = st.TotalDeadLettered()
+			}
+			if got := m.GetHistogram().GetSampleCount(); got != uint64(want) {
+				t.Errorf("end-to-end latency %s: %d observations; want %d", m.GetLabel()[0].GetValue(), got, want)
+			}
+		}
+	}
 	// The final outcomes sum to the records finished, nothing counted twice.
 	var finished float64
 	for series, v := range values {
