@@ -3,6 +3,7 @@ package pipeline_test
 import (
 	"bufio"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"os"
 	"regexp"
@@ -81,6 +82,62 @@ func TestDashboardAndAlertsQueryServedMetrics(t *testing.T) {
 	}
 	r.stop(t)
 	h.verify(true)
+}
+
+// TestStallMetrics is the stall of issue 9: Optikpi fails every request,
+// fetching pauses at max_in_flight_records, and more records arrive. The
+// broker-side group lag follows them (the fetch-based lag cannot), and the
+// oldest unfinished record ages; once Optikpi answers, both fall to 0.
+func TestStallMetrics(t *testing.T) {
+	const maxInFlight = 50
+	h := newHarness(t, 2, nil)
+	h.cfg.Kafka.MaxInFlightRecords = maxInFlight
+	h.cfg.Sink.Retry.InitialBackoff = 50 * time.Millisecond // heal quickly
+	h.cfg.Sink.Retry.MaxBackoff = 100 * time.Millisecond
+	em := h.emus.ByName["main"]
+	em.SetFailRate(1)
+	h.produce(1000, 12)
+	reg := telemetry.NewRegistry()
+	r := h.startWith(pipeline.Options{Registerer: reg, LagInterval: 100 * time.Millisecond})
+
+	sum := func(prefix string) (total, maxV float64) {
+		values := gather(t, reg)
+		for series, v := range values {
+			if strings.HasPrefix(series, prefix+"{") || series == prefix {
+				total += v
+				maxV = max(maxV, v)
+			}
+		}
+		return total, maxV
+	}
+	waitFor(t, "fetching paused at max_in_flight_records", func() (bool, string) {
+		n, _ := sum("optikpi_relay_consumer_records_in_flight")
+		return n == maxInFlight, fmt.Sprint("in flight ", n)
+	})
+	h.produce(1000, 0)
+	// At most maxInFlight records per partition can have been finished
+	// (dead-lettered or skipped) and committed past.
+	waitFor(t, "group lag to follow production while paused", func() (bool, string) {
+		lag, _ := sum("optikpi_relay_consumer_group_lag")
+		return lag >= 2000-2*maxInFlight, fmt.Sprint("group lag ", lag)
+	})
+	if n, _ := sum("optikpi_relay_consumer_records_in_flight"); n > maxInFlight {
+		t.Errorf("records in flight %v while paused; want at most %d", n, maxInFlight)
+	}
+	waitFor(t, "the oldest unfinished record to age", func() (bool, string) {
+		_, age := sum("optikpi_relay_consumer_oldest_unfinished_seconds")
+		return age >= 0.5, fmt.Sprint("oldest ", age, "s")
+	})
+
+	em.SetFailRate(0)
+	h.waitCommitted()
+	waitFor(t, "group lag and oldest age back to 0", func() (bool, string) {
+		lag, _ := sum("optikpi_relay_consumer_group_lag")
+		_, age := sum("optikpi_relay_consumer_oldest_unfinished_seconds")
+		return lag == 0 && age == 0, fmt.Sprintf("group lag %v, oldest %vs", lag, age)
+	})
+	r.stop(t)
+	h.verify(false)
 }
 
 // scrape returns the sample names on a /metrics page (histograms as their
