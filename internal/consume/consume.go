@@ -34,6 +34,7 @@ const (
 	DefaultCommitInterval = 5 * time.Second
 	DefaultRevokeTimeout  = 10 * time.Second
 	DefaultCommitTimeout  = 10 * time.Second
+	DefaultLagInterval    = 15 * time.Second
 	// DefaultFetchMaxBytes bounds one fetch response, and so what kgo
 	// buffers per broker while Run waits for room: a broker gets its next
 	// fetch only once the last one was polled (kgo's own default is 50
@@ -73,8 +74,13 @@ type Options struct {
 	// of the revoked partitions before committing what is done; default
 	// 10s. Keep it well below the group's rebalance timeout (60s).
 	RevokeTimeout time.Duration
-	// CommitTimeout bounds each commit request; default 10s.
+	// CommitTimeout bounds each commit request, and each group lag
+	// poll; default 10s.
 	CommitTimeout time.Duration
+	// LagInterval is how often the group's lag is read from the brokers
+	// (committed and end offsets), fetching or not; default 15s. It is
+	// also read at once after every assignment.
+	LagInterval time.Duration
 	// Logger receives structured logs; nil discards them.
 	Logger *zap.Logger
 	// Registerer receives the consumer's metrics; nil registers none.
@@ -121,7 +127,7 @@ func (o *Options) validate() error {
 	for _, d := range []struct {
 		name string
 		d    time.Duration
-	}{{"commit interval", o.CommitInterval}, {"revoke timeout", o.RevokeTimeout}, {"commit timeout", o.CommitTimeout}, {"members interval", o.MembersInterval}} {
+	}{{"commit interval", o.CommitInterval}, {"revoke timeout", o.RevokeTimeout}, {"commit timeout", o.CommitTimeout}, {"members interval", o.MembersInterval}, {"lag interval", o.LagInterval}} {
 		if d.d < 0 {
 			errs = append(errs, fmt.Errorf("%s %v < 0", d.name, d.d))
 		}
@@ -147,6 +153,9 @@ func (o *Options) validate() error {
 	}
 	if o.MembersInterval == 0 {
 		o.MembersInterval = DefaultMembersInterval
+	}
+	if o.LagInterval == 0 {
+		o.LagInterval = DefaultLagInterval
 	}
 	if o.Logger == nil {
 		o.Logger = zap.NewNop()
@@ -188,8 +197,12 @@ type Consumer struct {
 	closed   atomic.Bool
 	aborted  atomic.Bool
 	abort    chan struct{} // closed by Abort: a revoke stops waiting
-	quit     chan struct{} // stops the commit loop
+	quit     chan struct{} // stops the commit and lag loops
 	loopDone chan struct{}
+
+	lagStats *groupLag
+	lagNow   chan struct{} // an assignment: poll the lag now
+	lagDone  chan struct{}
 }
 
 type tp struct {
@@ -217,7 +230,10 @@ func New(opts Options) (*Consumer, error) {
 		quit:      make(chan struct{}),
 		abort:     make(chan struct{}),
 		loopDone:  make(chan struct{}),
+		lagNow:    make(chan struct{}, 1),
+		lagDone:   make(chan struct{}),
 	}
+	c.lagStats = newGroupLag(c)
 	c.m = newMetrics(c)
 	if err := c.m.register(opts.Registerer); err != nil {
 		return nil, fmt.Errorf("consume: metrics: %w", err)
@@ -260,6 +276,7 @@ func New(opts Options) (*Consumer, error) {
 	c.cl = cl
 	go c.commitLoop()
 	c.startGroup()
+	go c.lagLoop()
 	return c, nil
 }
 
@@ -396,7 +413,7 @@ func (c *Consumer) push(pr polled) *Record {
 		p.mu.Unlock()
 		return nil
 	}
-	seq, ok := p.t.push(pr.r.Offset, pr.r.LeaderEpoch)
+	seq, ok := p.t.push(pr.r.Offset, pr.r.LeaderEpoch, time.Now().UnixNano())
 	p.mu.Unlock()
 	if !ok {
 		c.log.Warn("record redelivered, skipped", zap.String("topic", p.topic), zap.Int32("partition", p.partition), zap.Int64("offset", pr.r.Offset))
@@ -455,6 +472,7 @@ func (c *Consumer) Close(ctx context.Context) error {
 	close(c.quit)
 	<-c.loopDone
 	c.stopGroup()
+	<-c.lagDone
 
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
 	defer cancel()
@@ -501,5 +519,6 @@ func (c *Consumer) Abort() {
 	c.forget(c.take(nil, true))
 	c.cl.CloseAllowingRebalance()
 	<-c.loopDone
+	<-c.lagDone
 	c.m.unregister(c.opts.Registerer)
 }

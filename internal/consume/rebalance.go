@@ -19,6 +19,7 @@ func (c *Consumer) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[
 		}
 	}
 	c.mu.Unlock()
+	signal(c.lagNow)
 	c.log.Info("partitions assigned", zap.Any("partitions", assigned))
 	c.joined(ctx, cl) // c.cl may not be set yet: the client joins from its creation
 }

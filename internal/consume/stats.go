@@ -78,6 +78,8 @@ func newMetrics(c *Consumer) *metrics {
 	m.commits.WithLabelValues("error")
 	m.collectors = []prometheus.Collector{
 		m.commits,
+		c.lagStats,
+		c.lagStats.errors,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "consumer", Name: "records_consumed_total",
 			Help: "Records handed to the pipeline.",
@@ -92,7 +94,7 @@ func newMetrics(c *Consumer) *metrics {
 		}, func() float64 { return float64(c.inFlight.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: namespace, Subsystem: "consumer", Name: "lag",
-			Help: "Records not yet finished in the assigned partitions, up to their fetched high watermarks.",
+			Help: "Records not yet finished in the assigned partitions, up to the high watermarks of their last fetch: it stands still while fetching is paused at max_in_flight_records, so alert on optikpi_relay_consumer_group_lag.",
 		}, func() float64 { return float64(c.lag()) }),
 	}
 	return m

@@ -26,6 +26,7 @@ type tracker struct {
 
 type slot struct {
 	offset    int64
+	at        int64 // when it was handed out, Unix nanoseconds
 	epoch     int32
 	done      bool
 	abandoned bool // never done: holds the partition's commit here
@@ -35,16 +36,17 @@ func newTracker() tracker {
 	return tracker{ring: make([]slot, 16), pushed: -1}
 }
 
-// push appends the record at offset; ok is false, and nothing changes, if
-// the offset is not above every offset pushed before (a redelivery).
-func (t *tracker) push(offset int64, epoch int32) (seq uint64, ok bool) {
+// push appends the record at offset, handed out at at (Unix nanoseconds);
+// ok is false, and nothing changes, if the offset is not above every offset
+// pushed before (a redelivery).
+func (t *tracker) push(offset int64, epoch int32, at int64) (seq uint64, ok bool) {
 	if offset <= t.pushed {
 		return 0, false
 	}
 	if t.tail-t.head == uint64(len(t.ring)) {
 		t.grow()
 	}
-	t.ring[t.tail&uint64(len(t.ring)-1)] = slot{offset: offset, epoch: epoch}
+	t.ring[t.tail&uint64(len(t.ring)-1)] = slot{offset: offset, at: at, epoch: epoch}
 	seq = t.tail
 	t.tail++
 	t.pending++
@@ -119,4 +121,20 @@ func (t *tracker) next() (offset int64, ok bool) {
 		return t.ring[t.head&uint64(len(t.ring)-1)].offset, true
 	}
 	return t.last.Offset, t.released
+}
+
+// oldest returns when the oldest pending record (pushed, neither done nor
+// abandoned) was handed out; ok is false when none is pending. Records are
+// pushed in hand-out order, so it is the first pending slot from the head.
+func (t *tracker) oldest() (at int64, ok bool) {
+	if t.pending == 0 {
+		return 0, false
+	}
+	mask := uint64(len(t.ring) - 1)
+	for s := t.head; s < t.tail; s++ {
+		if sl := &t.ring[s&mask]; !sl.done && !sl.abandoned {
+			return sl.at, true
+		}
+	}
+	return 0, false
 }

@@ -40,7 +40,7 @@ func TestTracker(t *testing.T) {
 			seqs := make([]uint64, len(tt.offsets))
 			ok := make([]bool, len(tt.offsets))
 			for i, o := range tt.offsets {
-				seqs[i], ok[i] = tr.push(o, 1)
+				seqs[i], ok[i] = tr.push(o, 1, 0)
 			}
 			for _, i := range tt.abandon {
 				tr.abandon(seqs[i])
@@ -66,9 +66,9 @@ func TestTracker(t *testing.T) {
 
 func TestTrackerDoneReports(t *testing.T) {
 	tr := newTracker()
-	a, _ := tr.push(0, 0)
-	b, _ := tr.push(1, 0)
-	c, _ := tr.push(2, 0)
+	a, _ := tr.push(0, 0, 0)
+	b, _ := tr.push(1, 0, 0)
+	c, _ := tr.push(2, 0, 0)
 	steps := []struct {
 		seq      uint64
 		first    bool
@@ -103,7 +103,7 @@ func TestTrackerRandom(t *testing.T) {
 		for i := range n {
 			off += 1 + int64(rng.IntN(3)) // compaction leaves gaps
 			offsets[i] = off
-			seqs[i], _ = tr.push(off, int32(i/50))
+			seqs[i], _ = tr.push(off, int32(i/50), 0)
 		}
 		done := make([]bool, n)
 		for _, i := range rng.Perm(n) {
@@ -159,7 +159,7 @@ func BenchmarkTracker(b *testing.B) {
 			var off int64
 			for n := 0; n < b.N; n += window {
 				for i := range seqs {
-					seqs[i], _ = tr.push(off, 0)
+					seqs[i], _ = tr.push(off, 0, 0)
 					off++
 				}
 				for _, i := range perm {

@@ -275,6 +275,7 @@ type clientConfig struct {
 	limits       map[Kind]rate.Limit
 	maxErrorBody int
 	logger       *zap.Logger
+	rateWait     func(Kind, time.Duration) // see WithRateWaitObserver
 }
 
 // WithHTTPClient sets the HTTP client whose transport carries the requests
@@ -438,7 +439,7 @@ func NewClient(baseURL, accountID, workspaceID string, token TokenSource, opts .
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	hc.Transport = &attemptTransport{next: next, timeout: cfg.timeout}
+	hc.Transport = &attemptTransport{next: next, timeout: cfg.timeout, rateWait: cfg.rateWait}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.http = &hc
 
@@ -751,14 +752,20 @@ func (c *Client) Health(ctx context.Context) (Health, error) {
 // retryablehttp calls that whenever one Send gives up, which would empty the
 // pool under every other Send.
 type attemptTransport struct {
-	next    http.RoundTripper
-	timeout time.Duration
+	next     http.RoundTripper
+	timeout  time.Duration
+	rateWait func(Kind, time.Duration) // nil: not observed
 }
 
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if st := stateOf(req.Context()); st != nil {
 		if st.limiter != nil {
-			if err := st.limiter.Wait(req.Context()); err != nil {
+			start := time.Now()
+			err := st.limiter.Wait(req.Context())
+			if t.rateWait != nil {
+				t.rateWait(st.kind, time.Since(start))
+			}
+			if err != nil {
 				if req.Body != nil {
 					req.Body.Close()
 				}

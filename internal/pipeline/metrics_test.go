@@ -1,6 +1,7 @@
 package pipeline_test
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -25,7 +26,8 @@ func TestMetrics(t *testing.T) {
 		series string
 		want   float64 // -1: present, any value
 	}{
-		{`optikpi_relay_records_total{model="",outcome="consumed",reason=""}`, float64(len(h.expect))},
+		{`optikpi_relay_consumer_records_consumed_total`, float64(len(h.expect))},
+		{`optikpi_relay_end_to_end_latency_seconds{outcome="delivered"}`, -1},
 		{`optikpi_relay_records_total{model="deposit",outcome="delivered",reason=""}`, float64(st.Delivered[kindOf(t, "deposit")])},
 		{`optikpi_relay_dlq_records_written_total{reason="unparseable"}`, float64(st.DeadLettered["unparseable"])},
 		{`optikpi_relay_consumer_records_done_total`, float64(len(h.expect))},
@@ -46,6 +48,35 @@ func TestMetrics(t *testing.T) {
 		}
 	}
 
+	// Every record acknowledged is observed once in the end-to-end latency.
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "optikpi_relay_end_to_end_latency_seconds" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			want := st.TotalDelivered()
+			if m.GetLabel()[0].GetValue() == "dead_lettered" {
+				want = st.TotalDeadLettered()
+			}
+			if got := m.GetHistogram().GetSampleCount(); got != uint64(want) {
+				t.Errorf("end-to-end latency %s: %d observations; want %d", m.GetLabel()[0].GetValue(), got, want)
+			}
+		}
+	}
+	// The final outcomes sum to the records finished, nothing counted twice.
+	var finished float64
+	for series, v := range values {
+		if strings.HasPrefix(series, "optikpi_relay_records_total{") {
+			finished += v
+		}
+	}
+	if finished != float64(len(h.expect)) {
+		t.Errorf("sum of optikpi_relay_records_total = %v; want %d", finished, len(h.expect))
+	}
 	r.stop(t)
 	// A new pipeline could now register on the same registry.
 	for series := range gather(t, reg) {

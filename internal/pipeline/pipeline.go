@@ -42,6 +42,9 @@ type Options struct {
 	Tokens map[string]optikpi.TokenSource
 	// HTTPClient sends the requests to Optikpi; nil uses a pooled default.
 	HTTPClient *http.Client
+	// LagInterval is how often the consumer reads its group's lag from
+	// the brokers; 0 takes consume.DefaultLagInterval.
+	LagInterval time.Duration
 }
 
 // Pipeline relays records from Kafka to Optikpi or the dead-letter topic.
@@ -138,6 +141,7 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		ClientOpts:     append(kafkaMetrics(kopts, opts.Registerer), kgo.ClientID(cfg.Kafka.ClientID)),
 		MaxInFlight:    cfg.Kafka.MaxInFlightRecords,
 		CommitInterval: cfg.Kafka.CommitInterval,
+		LagInterval:    opts.LagInterval,
 		Logger:         logger.Named("consume"),
 		Registerer:     opts.Registerer,
 		OnMembers:      p.sink.SetGroupMembers,
@@ -210,6 +214,7 @@ func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 	err = p.sink.Send(ctx, res.Destination, res.Record, func(f *sink.Failure) {
 		if f == nil {
 			p.counts.delivered[kind].Add(1)
+			p.counts.finished(r.Timestamp, "delivered")
 			r.Done()
 			return
 		}
@@ -243,6 +248,7 @@ func (p *Pipeline) deadLetter(r *consume.Record, e dlq.Entry) {
 			return
 		}
 		p.counts.deadLettered(reason).Add(1)
+		p.counts.finished(r.Timestamp, "dead_lettered")
 		r.Done()
 	})
 }

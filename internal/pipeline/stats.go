@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -19,16 +20,38 @@ type counters struct {
 	dlq       []atomic.Int64 // by index in failure.Reasons(); last: a reason this build does not know
 
 	recordsDesc *prometheus.Desc
+	latency     *prometheus.HistogramVec // by final outcome: delivered, dead_lettered
 }
 
 func newCounters() *counters {
-	return &counters{
+	c := &counters{
 		dlq: make([]atomic.Int64, len(failure.Reasons())+1),
 		recordsDesc: prometheus.NewDesc(
 			telemetry.Namespace+"_records_total",
-			"Records consumed from Kafka, by outcome once final (delivered, dead_lettered, skipped); outcome=\"consumed\" counts every record fetched.",
+			"Records finished, by final outcome (delivered, dead_lettered, skipped): a sum over outcome is every record finished. Records fetched are optikpi_relay_consumer_records_consumed_total.",
 			[]string{"outcome", "model", "reason"}, nil),
+		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Namespace: telemetry.Namespace, Name: "end_to_end_latency_seconds",
+			Help: "From the Kafka record's timestamp to its acknowledgement by Optikpi (outcome=delivered) or by the dead-letter topic (outcome=dead_lettered).",
+			// From a healthy relay's linger and request (sub-second) to a
+			// backlog drained after an outage (an hour).
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600},
+		}, []string{"outcome"}),
 	}
+	for _, o := range []string{"delivered", "dead_lettered"} {
+		c.latency.WithLabelValues(o) // exists at zero
+	}
+	return c
+}
+
+// finished observes the end-to-end latency of a record acknowledged as
+// outcome. Records without a timestamp (-1 on the wire) are not observed;
+// a producer clock ahead of ours counts as 0.
+func (c *counters) finished(ts time.Time, outcome string) {
+	if ts.UnixMilli() <= 0 {
+		return
+	}
+	c.latency.WithLabelValues(outcome).Observe(max(0, time.Since(ts).Seconds()))
 }
 
 func (c *counters) deadLettered(r failure.Reason) *atomic.Int64 {
@@ -41,14 +64,16 @@ func (c *counters) deadLettered(r failure.Reason) *atomic.Int64 {
 }
 
 // Describe implements prometheus.Collector.
-func (c *counters) Describe(ch chan<- *prometheus.Desc) { ch <- c.recordsDesc }
+func (c *counters) Describe(ch chan<- *prometheus.Desc) {
+	ch <- c.recordsDesc
+	c.latency.Describe(ch)
+}
 
 // Collect implements prometheus.Collector.
 func (c *counters) Collect(ch chan<- prometheus.Metric) {
 	emit := func(v int64, outcome, model, reason string) {
 		ch <- prometheus.MustNewConstMetric(c.recordsDesc, prometheus.CounterValue, float64(v), outcome, model, reason)
 	}
-	emit(c.consumed.Load(), "consumed", "", "")
 	emit(c.skipped.Load(), "skipped", "", "")
 	for _, k := range optikpi.Kinds() {
 		emit(c.delivered[k].Load(), "delivered", k.String(), "")
@@ -57,6 +82,7 @@ func (c *counters) Collect(ch chan<- prometheus.Metric) {
 		emit(c.dlq[i].Load(), "dead_lettered", "", string(r))
 	}
 	emit(c.dlq[len(failure.Reasons())].Load(), "dead_lettered", "", "other")
+	c.latency.Collect(ch)
 }
 
 // Stats are the pipeline's outcome counts since it started.

@@ -45,12 +45,20 @@ func (s *Sink) newDestination(d Destination, hc *http.Client) (*destination, err
 		optikpi.WithRetry(s.opts.Retry),
 		optikpi.WithRateLimits(s.opts.RateLimits),
 		optikpi.WithLogger(dest.log),
+		optikpi.WithRateWaitObserver(dest.observeRateWait),
 	)
 	if err != nil {
 		return nil, err
 	}
 	dest.client = client
 	return dest, nil
+}
+
+// observeRateWait counts the time an attempt waited on kind's rate limiter.
+func (d *destination) observeRateWait(kind optikpi.Kind, waited time.Duration) {
+	if kind.Valid() && d.endpoints[kind] != nil {
+		d.endpoints[kind].m.rateWait.Add(waited.Seconds())
+	}
 }
 
 // start starts every endpoint's batchers and senders.

@@ -24,6 +24,7 @@ type metrics struct {
 	inFlight     *prometheus.GaugeVec
 	queued       *prometheus.GaugeVec
 	ready        *prometheus.GaugeVec
+	rateWait     *prometheus.CounterVec
 }
 
 // endpointMetrics are one destination+endpoint's series, looked up once.
@@ -36,6 +37,7 @@ type endpointMetrics struct {
 	batchBytes   prometheus.Observer
 	inFlight     prometheus.Gauge
 	queued       prometheus.Gauge
+	rateWait     prometheus.Counter
 }
 
 func newMetrics() *metrics {
@@ -70,11 +72,13 @@ func newMetrics() *metrics {
 		ready: prometheus.NewGaugeVec(prometheus.GaugeOpts(opts("destination_ready",
 			"1 while the destination accepts requests, 0 while it is misconfigured (401, 403, 404).")),
 			[]string{"destination"}),
+		rateWait: prometheus.NewCounterVec(prometheus.CounterOpts(opts("rate_limit_wait_seconds_total",
+			"Time HTTP attempts spent waiting on the endpoint's rate limiter before being sent; its rate against the number of senders shows how much of the time pacing takes.")), labels),
 	}
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.delivered, m.failed, m.requests, m.duration, m.batchRecords, m.batchBytes, m.inFlight, m.queued, m.ready}
+	return []prometheus.Collector{m.delivered, m.failed, m.requests, m.duration, m.batchRecords, m.batchBytes, m.inFlight, m.queued, m.ready, m.rateWait}
 }
 
 // endpoint creates the series of an endpoint, so that they exist at zero
@@ -88,6 +92,7 @@ func (m *metrics) endpoint(dest, path string) endpointMetrics {
 		batchBytes:   m.batchBytes.WithLabelValues(dest, path),
 		inFlight:     m.inFlight.WithLabelValues(dest, path),
 		queued:       m.queued.WithLabelValues(dest, path),
+		rateWait:     m.rateWait.WithLabelValues(dest, path),
 	}
 	for _, r := range []failure.Reason{failure.Rejected, failure.TooLarge, failure.RetriesExhausted} {
 		em.failed[r] = m.failed.WithLabelValues(dest, path, string(r))

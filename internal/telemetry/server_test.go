@@ -48,6 +48,7 @@ func TestServer(t *testing.T) {
 		{"/readyz", nil, errors.New("destination main: 401"), 503, "not ready: destination main: 401"},
 		{"/metrics", nil, nil, 200, "optikpi_relay_test_total 3"},
 		{"/metrics", nil, nil, 200, "go_goroutines"},
+		{"/metrics", nil, nil, 200, `optikpi_relay_build_info{commit="`},
 	}
 	for _, tt := range tests {
 		pr.live, pr.ready = tt.notLive, tt.notReady

@@ -9,6 +9,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
+
+	"github.com/optikpi/optikpi-relay/internal/buildinfo"
 )
 
 // Namespace prefixes every metric the relay registers.
@@ -43,13 +45,32 @@ func NewLogger(level, format string) (*zap.Logger, error) {
 	return cfg.Build(zap.AddStacktrace(zapcore.DPanicLevel))
 }
 
-// NewRegistry returns a registry with the Go runtime and process collectors,
-// which every Prometheus-scraped daemon is expected to expose.
+// NewRegistry returns a registry with the Go runtime and process collectors
+// and the relay's build_info, which every Prometheus-scraped daemon is
+// expected to expose.
 func NewRegistry() *prometheus.Registry {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		BuildInfo(),
 	)
 	return reg
+}
+
+// BuildInfo returns the optikpi_relay_build_info gauge: always 1, labelled
+// with the version, commit and Go version, so that a query can join it or
+// show which build runs where.
+func BuildInfo() prometheus.Collector {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Namespace: Namespace, Name: "build_info",
+		Help: "Always 1; the labels say which build of the relay runs.",
+		ConstLabels: prometheus.Labels{
+			"version":   buildinfo.Version(),
+			"commit":    buildinfo.Commit(),
+			"goversion": buildinfo.GoVersion(),
+		},
+	})
+	g.Set(1)
+	return g
 }
