@@ -448,8 +448,9 @@ func (c *Consumer) stopFetching() {
 
 // Close shuts down in two phases. It stops fetching and waits, until ctx is
 // done, for Run to return and for every record handed out to be Done; then
-// it commits what is committable (with its own CommitTimeout, even if ctx
-// has ended), leaves the group and closes the client. Records not Done by
+// it commits what is committable and leaves the group, both within
+// CommitTimeout and what is left until ctx's deadline but at least a second
+// even if ctx has ended, and closes the client. Records not Done by
 // then stay uncommitted and go to the partition's next owner: Close then
 // returns an error wrapping ErrInFlight. A second Close, or Close after
 // Abort, returns ErrClosed.
@@ -474,7 +475,7 @@ func (c *Consumer) Close(ctx context.Context) error {
 	c.stopGroup()
 	<-c.lagDone
 
-	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.opts.CommitTimeout)
+	cctx, cancel := finalCommitContext(ctx, c.opts.CommitTimeout)
 	defer cancel()
 	parts := c.take(nil, true)
 	if err := c.commit(cctx, parts, true); err != nil {
@@ -482,11 +483,42 @@ func (c *Consumer) Close(ctx context.Context) error {
 	}
 	c.forget(parts)
 	// Leaving calls onRevoked for every partition; none is tracked now,
-	// so it commits nothing more.
-	c.cl.CloseAllowingRebalance()
+	// so it commits nothing more. It is bounded like the commit: a broker
+	// that does not answer must not hold the shutdown past its budget, since
+	// the kubelet kills the pod then anyway. kgo's Close waits for the
+	// leave whatever its context, so past the bound the close goes on in
+	// the background; the partitions then move after the session timeout.
+	closed := make(chan struct{})
+	go func() {
+		defer close(closed)
+		c.cl.AllowRebalance()
+		if err := c.cl.LeaveGroupContext(cctx); err != nil {
+			c.log.Warn("leaving the group did not finish; the partitions move after the session timeout", zap.Error(err))
+		}
+		c.cl.Close()
+	}()
+	select {
+	case <-closed:
+	case <-cctx.Done():
+		errs = append(errs, fmt.Errorf("consume: leaving the group: %w", cctx.Err()))
+	}
 	c.m.unregister(c.opts.Registerer)
 	c.log.Info("consumer closed", zap.Int64("consumed", c.consumed.Load()), zap.Int64("done", c.doneN.Load()))
 	return errors.Join(errs...)
+}
+
+// minFinalCommit is what the final commit gets when the drain used up the
+// whole budget: committing what is done is worth a second past it.
+const minFinalCommit = time.Second
+
+// finalCommitContext bounds Close's commit by ctx's deadline, not by ctx
+// itself (which waiting may have ended), nor by more than timeout: the
+// commit is part of the caller's shutdown budget.
+func finalCommitContext(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = min(timeout, max(time.Until(dl), minFinalCommit))
+	}
+	return context.WithTimeout(context.WithoutCancel(ctx), timeout)
 }
 
 // waitIdle waits until no record is in flight or ctx is done.

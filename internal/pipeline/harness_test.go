@@ -35,15 +35,16 @@ func (k srcKey) String() string { return fmt.Sprintf("%s[%d]@%d", k.topic, k.par
 // harness is an embedded Kafka and an emulator per destination of the
 // example configuration, with the records produced and what each should become.
 type harness struct {
-	t      *testing.T
-	cfg    *config.Config
-	topics []string
-	emus   *demo.Emulators
-	client *kgo.Client
-	adm    *kadm.Client
-	mu     sync.Mutex
-	expect map[srcKey]gen.Expect
-	gen    *gen.Generator // one stream of players for the whole test
+	t       *testing.T
+	cfg     *config.Config
+	topics  []string
+	emus    *demo.Emulators
+	client  *kgo.Client
+	adm     *kadm.Client
+	cluster *kfake.Cluster // for injecting broker faults
+	mu      sync.Mutex
+	expect  map[srcKey]gen.Expect
+	gen     *gen.Generator // one stream of players for the whole test
 }
 
 var nonWord = regexp.MustCompile(`\W+`)
@@ -84,7 +85,7 @@ func newHarnessWith(t *testing.T, cfg *config.Config, partitions int32, adjust f
 		t.Fatal(err)
 	}
 	t.Cleanup(cl.Close)
-	return &harness{t: t, cfg: cfg, topics: topics, emus: emus, client: cl, adm: kadm.NewClient(cl), expect: make(map[srcKey]gen.Expect)}
+	return &harness{t: t, cfg: cfg, topics: topics, emus: emus, client: cl, adm: kadm.NewClient(cl), cluster: cluster, expect: make(map[srcKey]gen.Expect)}
 }
 
 // produce writes n more generated events and remembers what each should

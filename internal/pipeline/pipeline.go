@@ -260,13 +260,15 @@ func (p *Pipeline) deadLetter(r *consume.Record, e dlq.Entry) {
 func (p *Pipeline) Shutdown(ctx context.Context) error {
 	var errs []error
 	p.closeOnce.Do(func() {
-		if err := p.sink.Close(ctx); err != nil {
+		drain, cancel := drainContext(ctx)
+		defer cancel()
+		if err := p.sink.Close(drain); err != nil {
 			errs = append(errs, fmt.Errorf("sink: %w", err))
 		}
-		if err := p.dlq.Close(ctx); err != nil {
+		if err := p.dlq.Close(drain); err != nil {
 			errs = append(errs, fmt.Errorf("dead-letter writer: %w", err))
 		}
-		if err := p.consumer.Close(ctx); err != nil {
+		if err := p.consumer.Close(drain); err != nil {
 			errs = append(errs, fmt.Errorf("consumer: %w", err))
 		}
 		p.cancelLife()
@@ -274,6 +276,23 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 		telemetry.Unregister(p.reg, p.counts)
 	})
 	return errors.Join(errs...)
+}
+
+// The final commit and leaving the group share the shutdown budget with the
+// drain, so the whole shutdown fits the pod's grace period: the drain stops
+// commitReserve before ctx's deadline (at most a fifth of the budget), and
+// the consumer's final commit runs in what is left, at least a second.
+const commitReserve = 5 * time.Second
+
+// drainContext returns the context the drain runs under: ctx, ending
+// early enough to leave the final commit its reserve.
+func drainContext(ctx context.Context) (context.Context, context.CancelFunc) {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return context.WithCancel(ctx)
+	}
+	reserve := min(commitReserve, time.Until(dl)/5)
+	return context.WithDeadline(ctx, dl.Add(-reserve))
 }
 
 // Abort stops at once, as a crash would: nothing is flushed or committed.
