@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +59,9 @@ type Letter struct {
 	// (ErrNotDeadLetter, ErrMalformed); such a record is still reported,
 	// never skipped silently.
 	Err error
+	// Record is the dead letter as read, with the relay's headers: the
+	// only copy of an unreadable letter's bytes.
+	Record *kgo.Record
 }
 
 // End is how far Read read a partition of the dead-letter topic: up to,
@@ -117,7 +121,8 @@ func Read(ctx context.Context, opts []kgo.Opt, topic string, fn func(*Letter) er
 	if len(want) == 0 {
 		return out, nil
 	}
-	cl, err := kgo.NewClient(append(opts,
+	// Clipped: appending must not write into the caller's array.
+	cl, err := kgo.NewClient(append(slices.Clip(opts),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}),
 	)...)
 	if err != nil {
@@ -143,11 +148,17 @@ func Read(ctx context.Context, opts []kgo.Opt, topic string, fn func(*Letter) er
 		var ferr error
 		fs.EachRecord(func(r *kgo.Record) {
 			end, ok := want[r.Partition]
-			if !ok || r.Offset >= end || ferr != nil {
+			if !ok || ferr != nil {
+				return
+			}
+			if r.Offset >= end {
+				// The offsets before end are gone (compacted, or
+				// aborted transactions): nothing more to wait for.
+				delete(want, r.Partition)
 				return
 			}
 			progressed = true
-			l := &Letter{Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp}
+			l := &Letter{Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Record: r}
 			l.Entry, l.Err = Parse(r)
 			if ferr = fn(l); ferr != nil {
 				return
