@@ -177,9 +177,10 @@ func apiErrorJSON(b []byte) (json.RawMessage, []byte) {
 // isCompactJSON reports whether b is an object or array that compacting
 // leaves as it is, so the encoder embeds it unchanged.
 func isCompactJSON(b []byte) bool {
-	if len(b) == 0 || b[0] != '{' && b[0] != '[' || !json.Valid(b) {
+	if len(b) == 0 || b[0] != '{' && b[0] != '[' {
 		return false
 	}
+	// Compact validates as it goes.
 	var c bytes.Buffer
 	c.Grow(len(b))
 	return json.Compact(&c, b) == nil && bytes.Equal(c.Bytes(), b)
