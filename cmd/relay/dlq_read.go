@@ -31,14 +31,14 @@ var errLimitReached = errors.New("limit reached")
 
 // readSelected calls fn with every letter of cfg's dead-letter topic that
 // filter selects, at most limit of them (0: all), and returns how many
-// letters it read in all.
-func readSelected(ctx context.Context, cfg *config.Config, filter *dlq.Filter, limit int, stderr io.Writer, fn func(*dlq.Letter) error) (read int, err error) {
+// letters it read in all and whether it stopped at the limit.
+func readSelected(ctx context.Context, cfg *config.Config, filter *dlq.Filter, limit int, stderr io.Writer, fn func(*dlq.Letter) error) (read int, limited bool, err error) {
 	// Kafka's own warnings (a broker that cannot be reached) go to stderr
 	// as lines a person reads.
 	logger := zap.New(zapcore.NewCore(zapcore.NewConsoleEncoder(zap.NewDevelopmentEncoderConfig()), zapcore.AddSync(stderr), zap.WarnLevel))
 	opts, err := pipeline.KafkaOpts(cfg.Kafka, logger)
 	if err != nil {
-		return 0, err
+		return 0, false, err
 	}
 	selected := 0
 	_, err = dlq.Read(ctx, opts, cfg.DLQ.Topic, func(l *dlq.Letter) error {
@@ -55,9 +55,9 @@ func readSelected(ctx context.Context, cfg *config.Config, filter *dlq.Filter, l
 		return nil
 	})
 	if errors.Is(err, errLimitReached) {
-		err = nil
+		return read, true, nil
 	}
-	return read, err
+	return read, false, err
 }
 
 // outputFlag checks --output; "table" is accepted for text.
@@ -82,6 +82,7 @@ type count struct {
 type dlqSummary struct {
 	Topic      string `json:"topic"`
 	Read       int    `json:"read"`     // every record of the topic read
+	Limited    bool   `json:"limited"`  // reading stopped at --limit
 	Selected   int    `json:"selected"` // those the filters selected, unreadable ones included
 	Unreadable int    `json:"unreadable"`
 	// Duplicates counts the entries whose source record an earlier entry
@@ -194,7 +195,7 @@ func (s *dlqSummary) finish() {
 }
 
 func (s *dlqSummary) writeText(w io.Writer) {
-	fmt.Fprintf(w, "%s: %d dead letters read, %d selected\n", s.Topic, s.Read, s.Selected)
+	fmt.Fprintf(w, "%s: %d dead letters read, %d selected%s\n", s.Topic, s.Read, s.Selected, limitNote(s.Limited))
 	if s.Selected == 0 {
 		return
 	}
@@ -251,7 +252,7 @@ func cmdDLQSummary(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	s := newDLQSummary(cfg.DLQ.Topic, slices.Compact(dims))
-	s.Read, err = readSelected(ctx, cfg, &filter, f.limit, stderr, func(l *dlq.Letter) error {
+	s.Read, s.Limited, err = readSelected(ctx, cfg, &filter, f.limit, stderr, func(l *dlq.Letter) error {
 		s.add(l)
 		return nil
 	})
@@ -289,7 +290,7 @@ func cmdDLQInspect(ctx context.Context, args []string, stdout, stderr io.Writer)
 	first := map[dlq.SourceKey]*dlq.Letter{}
 	var buf []byte
 	shown := 0
-	read, err := readSelected(ctx, cfg, &filter, f.limit, stderr, func(l *dlq.Letter) error {
+	read, limited, err := readSelected(ctx, cfg, &filter, f.limit, stderr, func(l *dlq.Letter) error {
 		shown++
 		if jsonOut {
 			buf = dlq.AppendJSON(buf[:0], l)
@@ -309,7 +310,7 @@ func cmdDLQInspect(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	if !jsonOut {
-		fmt.Fprintf(w, "%d of %d dead letters shown\n", shown, read)
+		fmt.Fprintf(w, "%d dead letters shown, %d read%s\n", shown, read, limitNote(limited))
 	}
 	return w.Flush()
 }
@@ -364,6 +365,13 @@ func writeLetter(w io.Writer, topic string, l *dlq.Letter, dupOf *dlq.Letter) {
 		line("relay", "%s", l.Version)
 	}
 	fmt.Fprintln(w)
+}
+
+func limitNote(limited bool) string {
+	if limited {
+		return " (stopped at --limit)"
+	}
+	return ""
 }
 
 func orDash(s string) string {

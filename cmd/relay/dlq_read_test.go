@@ -171,7 +171,7 @@ func TestDLQInspect(t *testing.T) {
 		"=== optikpi.dlq partition 0 offset 3, written 2026-11-29T04:20:00Z\n(duplicate of the same source record: first at partition 0 offset 0)\n",
 		"replays:     1 (run replay-20261129)\n",
 		"UNREADABLE:  dlq: not a dead letter\nkey:         \"k\"\nheaders:     (none)\nvalue:\n  \"written by hand\"\n",
-		"6 of 6 dead letters shown\n",
+		"6 dead letters shown, 6 read\n",
 	} {
 		if !strings.Contains(out, want) {
 			t.Errorf("inspect lacks %q", want)
@@ -179,6 +179,11 @@ func TestDLQInspect(t *testing.T) {
 	}
 	if n := strings.Count(out, "duplicate of the same source record"); n != 1 {
 		t.Errorf("%d entries marked duplicate, want 1", n)
+	}
+
+	code, out, _ = relay(t, "", "dlq", "inspect", "--config", cfg, "--limit", "2")
+	if code != 0 || strings.Count(out, "=== ") != 2 || !strings.HasSuffix(out, "\n2 dead letters shown, 2 read (stopped at --limit)\n") {
+		t.Errorf("--limit 2: exit %d:\n%s", code, out)
 	}
 
 	code, out, errOut = relay(t, "", "dlq", "inspect", "--config", cfg, "--output", "json")
