@@ -237,21 +237,24 @@ func cmdDLQSummary(ctx context.Context, args []string, stdout, stderr io.Writer)
 	if err != nil {
 		return err
 	}
-	dims := []string(by)
-	if len(dims) == 0 {
-		dims = summaryDims
+	dims := summaryDims
+	if len(by) > 0 {
+		dims = nil
 	}
-	for _, d := range dims {
+	for _, d := range by {
 		if !slices.Contains(summaryDims, d) {
 			fmt.Fprintf(stderr, "relay dlq summary: --by: unknown %q (one of %s)\n", d, strings.Join(summaryDims, ", "))
 			return errUsage
+		}
+		if !slices.Contains(dims, d) {
+			dims = append(dims, d)
 		}
 	}
 	cfg, filter, err := f.load(time.Now(), stderr)
 	if err != nil {
 		return err
 	}
-	s := newDLQSummary(cfg.DLQ.Topic, slices.Compact(dims))
+	s := newDLQSummary(cfg.DLQ.Topic, dims)
 	s.Read, s.Limited, err = readSelected(ctx, cfg, &filter, f.limit, stderr, func(l *dlq.Letter) error {
 		s.add(l)
 		return nil
@@ -287,7 +290,7 @@ func cmdDLQInspect(ctx context.Context, args []string, stdout, stderr io.Writer)
 	}
 	w := bufio.NewWriter(stdout)
 	defer w.Flush()
-	first := map[dlq.SourceKey]*dlq.Letter{}
+	first := map[dlq.SourceKey]letterPlace{}
 	var buf []byte
 	shown := 0
 	read, limited, err := readSelected(ctx, cfg, &filter, f.limit, stderr, func(l *dlq.Letter) error {
@@ -297,14 +300,18 @@ func cmdDLQInspect(ctx context.Context, args []string, stdout, stderr io.Writer)
 			_, err := w.Write(buf)
 			return err
 		}
-		var dupOf *dlq.Letter
+		var dupOf *letterPlace
 		if l.Err == nil {
-			if dupOf = first[l.Key()]; dupOf == nil {
-				first[l.Key()] = l
+			if p, ok := first[l.Key()]; ok {
+				dupOf = &p
+			} else {
+				first[l.Key()] = letterPlace{l.Partition, l.Offset}
 			}
 		}
 		writeLetter(w, cfg.DLQ.Topic, l, dupOf)
-		return nil
+		// Stop reading once stdout is gone (the pager quit).
+		_, err := w.Write(nil)
+		return err
 	})
 	if err != nil {
 		return err
@@ -315,8 +322,15 @@ func cmdDLQInspect(ctx context.Context, args []string, stdout, stderr io.Writer)
 	return w.Flush()
 }
 
-// writeLetter writes one block of relay dlq inspect.
-func writeLetter(w io.Writer, topic string, l *dlq.Letter, dupOf *dlq.Letter) {
+// letterPlace is where a dead letter is in the dead-letter topic.
+type letterPlace struct {
+	Partition int32
+	Offset    int64
+}
+
+// writeLetter writes one block of relay dlq inspect; dupOf is where the
+// first letter of the same source record is, nil if this is the first.
+func writeLetter(w io.Writer, topic string, l *dlq.Letter, dupOf *letterPlace) {
 	fmt.Fprintf(w, "=== %s partition %d offset %d, written %s\n", topic, l.Partition, l.Offset, l.Timestamp.UTC().Format(time.RFC3339Nano))
 	line := func(name, format string, a ...any) {
 		fmt.Fprintf(w, "%-12s %s\n", name+":", fmt.Sprintf(format, a...))

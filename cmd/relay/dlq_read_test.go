@@ -134,7 +134,7 @@ func TestDLQSummary(t *testing.T) {
 		}
 	}
 
-	code, out, errOut = relay(t, "", "dlq", "summary", "--config", cfg, "--reason", "invalid", "--by", "reason,route", "--output", "json")
+	code, out, errOut = relay(t, "", "dlq", "summary", "--config", cfg, "--reason", "invalid", "--by", "reason,route,reason", "--output", "json")
 	if code != 0 {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
