@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -119,16 +120,22 @@ func TestReadMissingTopic(t *testing.T) {
 	}
 }
 
+// writeUnrouted writes n dead letters of one key, so on one partition.
+func (e *env) writeUnrouted(n int) {
+	e.t.Helper()
+	w := e.writer(nil)
+	defer w.Close(context.Background())
+	for i := range n {
+		if err := writeSync(e.t, w, Entry{Source: source("t", 0, int64(i), "k", "{}"), Reason: failure.Unrouted}); err != nil {
+			e.t.Fatal(err)
+		}
+	}
+}
+
 // Read stops at the first error of fn and returns it.
 func TestReadStopsAtError(t *testing.T) {
 	e := newEnv(t, dlqTopic)
-	w := e.writer(nil)
-	defer w.Close(context.Background())
-	for i := range 3 {
-		if err := writeSync(t, w, Entry{Source: source("t", 0, int64(i), "k", "{}"), Reason: failure.Unrouted}); err != nil {
-			t.Fatal(err)
-		}
-	}
+	e.writeUnrouted(3)
 	stop := errors.New("stop")
 	calls := 0
 	_, err := Read(context.Background(), []kgo.Opt{kgo.SeedBrokers(e.addrs...)}, dlqTopic, func(*Letter) error {
@@ -203,5 +210,31 @@ func TestSourceKey(t *testing.T) {
 		if _, err := ParseSourceKey(bad); err == nil {
 			t.Errorf("ParseSourceKey(%q): no error", bad)
 		}
+	}
+}
+
+// Records deleted by retention while Read reads them end Read without an
+// error, once it has checked that they are gone (after idleTimeout); had
+// they not been gone, Read would have ended with ErrIncomplete.
+func TestReadRecordsDeletedMeanwhile(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t, dlqTopic)
+	e.writeUnrouted(3)
+	got := 0
+	// One batch per fetch, so the deletion comes before the next fetch.
+	opts := []kgo.Opt{kgo.SeedBrokers(e.addrs...), kgo.FetchMaxPartitionBytes(1), kgo.FetchMaxBytes(1)}
+	_, err := Read(context.Background(), opts, dlqTopic, func(l *Letter) error {
+		if got++; got == 1 {
+			to := kadm.Offsets{}
+			to.Add(kadm.Offset{Topic: dlqTopic, Partition: l.Partition, At: 3})
+			if _, err := e.adm.DeleteRecords(context.Background(), to); err != nil {
+				t.Errorf("DeleteRecords: %v", err)
+			}
+		}
+		return nil
+	})
+	// kgo may have fetched a letter more before the deletion.
+	if err != nil || got < 1 || got > 3 {
+		t.Errorf("got %v after %d letters, want no error after 1 to 3", err, got)
 	}
 }
