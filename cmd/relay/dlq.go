@@ -20,8 +20,8 @@ const dlqUsage = `relay dlq reads the dead-letter topic of a configuration, to f
 failed and why, check a fix, and replay.
 
 Usage:
-  relay dlq summary --config FILE [FILTERS] [--by reason,topic,route,endpoint,status,hour]
-  relay dlq inspect --config FILE [FILTERS] [--output table|json]
+  relay dlq summary --config FILE [FILTERS] [--by reason,topic,route,endpoint,status,hour] [--output text|json]
+  relay dlq inspect --config FILE [FILTERS] [--output text|json]
   relay dlq test    --config FIXED [FILTERS]
   relay dlq replay  --config FIXED [FILTERS] [--to optikpi|source] [--dry-run] [--rate R] [--max N] [...]
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +59,9 @@ type Letter struct {
 	// (ErrNotDeadLetter, ErrMalformed); such a record is still reported,
 	// never skipped silently.
 	Err error
+	// Record is the dead letter as read, with the relay's headers: the
+	// only copy of an unreadable letter's bytes.
+	Record *kgo.Record
 }
 
 // End is how far Read read a partition of the dead-letter topic: up to,
@@ -67,17 +71,23 @@ type End struct {
 	Offset    int64
 }
 
-// idleTimeout ends Read when a partition it still expects records from
-// stays silent this long: the last offsets can be missing from a compacted
-// or truncated topic, and waiting forever for them helps no one.
+// idleTimeout is how long Read waits for a partition it still expects
+// records from before it asks whether they are still there: retention may
+// have deleted them meanwhile. Records that are there but do not come (a
+// compacted tail, a broker that stopped answering) end Read with
+// ErrIncomplete rather than a count that silently falls short.
 const idleTimeout = 10 * time.Second
+
+// ErrIncomplete is returned by Read when records it expected stopped
+// coming: what fn was given is not the whole topic.
+var ErrIncomplete = errors.New("dlq: dead-letter topic read incompletely")
 
 // Read calls fn with every record of the dead-letter topic topic, from the
 // start of each partition to the end offset it has when Read begins, in each
 // partition's order (partitions interleave). It uses its own client, made
 // from opts (brokers, TLS, SASL), consumes without a group and commits
 // nothing. It returns the ends it read up to, and the first error of fn, of
-// ctx or of Kafka.
+// ctx or of Kafka, or ErrIncomplete.
 func Read(ctx context.Context, opts []kgo.Opt, topic string, fn func(*Letter) error) ([]End, error) {
 	admCl, err := kgo.NewClient(opts...)
 	if err != nil {
@@ -117,7 +127,8 @@ func Read(ctx context.Context, opts []kgo.Opt, topic string, fn func(*Letter) er
 	if len(want) == 0 {
 		return out, nil
 	}
-	cl, err := kgo.NewClient(append(opts,
+	// Clipped: appending must not write into the caller's array.
+	cl, err := kgo.NewClient(append(slices.Clip(opts),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}),
 	)...)
 	if err != nil {
@@ -143,11 +154,17 @@ func Read(ctx context.Context, opts []kgo.Opt, topic string, fn func(*Letter) er
 		var ferr error
 		fs.EachRecord(func(r *kgo.Record) {
 			end, ok := want[r.Partition]
-			if !ok || r.Offset >= end || ferr != nil {
+			if !ok || ferr != nil {
+				return
+			}
+			if r.Offset >= end {
+				// The offsets before end are gone (compacted, or
+				// aborted transactions): nothing more to wait for.
+				delete(want, r.Partition)
 				return
 			}
 			progressed = true
-			l := &Letter{Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp}
+			l := &Letter{Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Record: r}
 			l.Entry, l.Err = Parse(r)
 			if ferr = fn(l); ferr != nil {
 				return
@@ -160,9 +177,36 @@ func Read(ctx context.Context, opts []kgo.Opt, topic string, fn func(*Letter) er
 			return out, ferr
 		}
 		if !progressed && len(fs.Records()) == 0 {
-			// Silent for idleTimeout: the remaining offsets are gone.
-			break
+			if err := dropDeleted(ctx, cl, topic, want); err != nil {
+				return out, err
+			}
 		}
 	}
 	return out, nil
+}
+
+// dropDeleted removes from want the partitions whose records up to their
+// end were deleted since Read started, and reports the others as
+// ErrIncomplete.
+func dropDeleted(ctx context.Context, cl *kgo.Client, topic string, want map[int32]int64) error {
+	starts, err := kadm.NewClient(cl).ListStartOffsets(ctx, topic)
+	if err == nil {
+		err = starts.Error()
+	}
+	if err != nil {
+		return fmt.Errorf("dlq: reading the offsets of %q: %w", topic, err)
+	}
+	var stuck []string
+	for p, end := range want {
+		if s, ok := starts.Lookup(topic, p); ok && s.Offset >= end {
+			delete(want, p)
+			continue
+		}
+		stuck = append(stuck, fmt.Sprintf("partition %d (end %d)", p, end))
+	}
+	if len(stuck) > 0 {
+		slices.Sort(stuck)
+		return fmt.Errorf("%w: no record for %v from %s", ErrIncomplete, idleTimeout, strings.Join(stuck, ", "))
+	}
+	return nil
 }

@@ -15,31 +15,88 @@ import (
 // message size is 1 MiB, so this is generous.
 const maxLine = 16 << 20
 
-// RunMapTest maps each line of in (one JSON value per line; blank lines
-// are ignored) as a record of topic and writes to out, for each, the route
-// chosen and the Optikpi record produced (indented), or the failure and
-// why. Records are on partition 0 at offset = line number (from 1), which
-// is what a derived event_id is made from. ok counts mapped and skipped
-// records, failed the failures; err is only an error reading in or
-// writing out.
-func RunMapTest(m *Mapper, topic string, in io.Reader, out io.Writer) (ok, failed int, err error) {
+// TestInput is one record for MapTest.
+type TestInput struct {
+	// Label names the input in the output, such as "line 3".
+	Label string
+	// Record is mapped as the relay maps a record from Kafka.
+	Record *kgo.Record
+	// Err, when set, is why the input could not be made a record; it is
+	// reported as a failure of this input, and Record is ignored.
+	Err error
+}
+
+// LineInputs returns the inputs of in, one per line, blank lines skipped;
+// record makes the record of a line (trimmed; it may alias the line only
+// until record returns) and its number, from 1. Next returns io.EOF at the
+// end, or the error reading in.
+func LineInputs(in io.Reader, record func(line []byte, n int64) (*kgo.Record, error)) (next func() (TestInput, error)) {
 	sc := bufio.NewScanner(in)
 	sc.Buffer(make([]byte, 0, 64<<10), maxLine)
+	n := int64(0)
+	return func() (TestInput, error) {
+		for sc.Scan() {
+			n++
+			line := bytes.TrimSpace(sc.Bytes())
+			if len(line) == 0 {
+				continue
+			}
+			rec, err := record(line, n)
+			return TestInput{Label: fmt.Sprintf("line %d", n), Record: rec, Err: err}, nil
+		}
+		if err := sc.Err(); err != nil {
+			return TestInput{}, fmt.Errorf("reading records: %w", err)
+		}
+		return TestInput{}, io.EOF
+	}
+}
+
+// ValueRecord is the record RunMapTest makes of a line holding a bare
+// value: on partition 0 at offset n, the line number, which is what a
+// derived event_id is made from; no key, headers or timestamp.
+func ValueRecord(topic string, value []byte, n int64) *kgo.Record {
+	return &kgo.Record{Topic: topic, Partition: 0, Offset: n, Value: value}
+}
+
+// RunMapTest maps each line of in (one JSON value per line; blank lines
+// are ignored) as a record of topic made by ValueRecord, and writes what
+// MapTest writes.
+func RunMapTest(m *Mapper, topic string, in io.Reader, out io.Writer) (ok, failed int, err error) {
+	return MapTest(m, LineInputs(in, func(line []byte, n int64) (*kgo.Record, error) {
+		return ValueRecord(topic, line, n), nil
+	}), out)
+}
+
+// MapTest maps every input of next (until io.EOF) and writes to out, for
+// each, the route chosen and the Optikpi record produced (indented), or
+// the failure and why. ok counts mapped and skipped records, failed the
+// failures and the inputs that were not records; err is only an error of
+// next other than io.EOF, or writing out.
+func MapTest(m *Mapper, next func() (TestInput, error), out io.Writer) (ok, failed int, err error) {
 	w := bufio.NewWriter(out)
 	var pretty bytes.Buffer
-	for line := int64(1); sc.Scan(); line++ {
-		value := bytes.TrimSpace(sc.Bytes())
-		if len(value) == 0 {
+	for {
+		in, err := next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			w.Flush()
+			return ok, failed, err
+		}
+		label := in.Label
+		if in.Err != nil {
+			failed++
+			fmt.Fprintf(w, "%s: FAILED not a record: %v\n", label, in.Err)
 			continue
 		}
-		rec := &kgo.Record{Topic: topic, Partition: 0, Offset: line, Value: value}
-		res, mapErr := m.Map(rec)
+		res, mapErr := m.Map(in.Record)
 		switch {
 		case mapErr != nil:
 			failed++
 			var f *Failure
 			if errors.As(mapErr, &f) {
-				fmt.Fprintf(w, "line %d: FAILED %s\n", line, f.Reason)
+				fmt.Fprintf(w, "%s: FAILED %s\n", label, f.Reason)
 				if f.Route != "" {
 					fmt.Fprintf(w, "  route: %s\n", f.Route)
 				}
@@ -48,19 +105,19 @@ func RunMapTest(m *Mapper, topic string, in io.Reader, out io.Writer) (ok, faile
 				}
 				fmt.Fprintf(w, "  why:   %s\n", f.Message)
 			} else {
-				fmt.Fprintf(w, "line %d: FAILED %v\n", line, mapErr)
+				fmt.Fprintf(w, "%s: FAILED %v\n", label, mapErr)
 			}
 		case res.Skipped:
 			ok++
 			if res.Route == "" {
-				fmt.Fprintf(w, "line %d: skipped (no route matches; routing.unmatched is skip)\n", line)
+				fmt.Fprintf(w, "%s: skipped (no route matches; routing.unmatched is skip)\n", label)
 			} else {
-				fmt.Fprintf(w, "line %d: skipped by route %s\n", line, res.Route)
+				fmt.Fprintf(w, "%s: skipped by route %s\n", label, res.Route)
 			}
 		default:
 			ok++
-			fmt.Fprintf(w, "line %d: route %s -> %s (%s) at destination %s\n",
-				line, res.Route, res.Record.Kind, res.Record.Kind.Endpoint(), res.Destination)
+			fmt.Fprintf(w, "%s: route %s -> %s (%s) at destination %s\n",
+				label, res.Route, res.Record.Kind, res.Record.Kind.Endpoint(), res.Destination)
 			pretty.Reset()
 			if err := json.Indent(&pretty, res.Record.JSON, "", "  "); err != nil {
 				pretty.Write(res.Record.JSON) // cannot happen: Encode writes valid JSON
@@ -70,10 +127,6 @@ func RunMapTest(m *Mapper, topic string, in io.Reader, out io.Writer) (ok, faile
 				return ok, failed, err
 			}
 		}
-	}
-	if err := sc.Err(); err != nil {
-		w.Flush()
-		return ok, failed, fmt.Errorf("reading records: %w", err)
 	}
 	return ok, failed, w.Flush()
 }

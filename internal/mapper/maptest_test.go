@@ -2,10 +2,15 @@ package mapper
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 func TestRunMapTest(t *testing.T) {
@@ -77,5 +82,73 @@ func TestRunMapTestSamples(t *testing.T) {
 	}
 	if len(models) != 9 {
 		t.Errorf("map test printed records of %d models, want 9: %v", len(models), models)
+	}
+}
+
+// MapTest maps records with their key, headers, coordinates and timestamp,
+// as the relay does: meta rules read them and a derived event_id comes from
+// the record's own coordinates, not from a line number.
+func TestMapTestRecords(t *testing.T) {
+	cfg := strings.Replace(testConfig, `        user_id: player_id
+        event_name: {const: Withdrawal}
+        event_time: {path: ts, transform: unix_millis}`, `        user_id: {meta: key}
+        event_name: {meta: "header:ce_name"}
+        event_time: {meta: timestamp}`, 1)
+	m := testMapper(t, cfg, false)
+	inputs := []TestInput{
+		{Label: "entry 1", Record: &kgo.Record{
+			Topic: "payments", Partition: 7, Offset: 99, Key: []byte("player-9"),
+			Headers:   []kgo.RecordHeader{{Key: "ce_name", Value: []byte("Withdrawal Requested")}},
+			Timestamp: time.UnixMilli(1705314600000),
+			Value:     []byte(`{"type":"withdrawal.requested","brand":2,"amount":10}`),
+		}},
+		{Label: "entry 2", Err: errors.New("bad line")},
+		{Label: "entry 3", Record: &kgo.Record{Topic: "payments", Value: []byte(`{"type":"withdrawal.requested","brand":2,"amount":10}`)}},
+	}
+	next := func() (TestInput, error) {
+		if len(inputs) == 0 {
+			return TestInput{}, io.EOF
+		}
+		in := inputs[0]
+		inputs = inputs[1:]
+		return in, nil
+	}
+	var out bytes.Buffer
+	ok, failed, err := MapTest(m, next, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `entry 1: route brand2-withdrawals -> withdraw (/events/withdraw) at destination brand2
+{
+  "account_id": "acc-2",
+  "workspace_id": "ws-2",
+  "user_id": "player-9",
+  "event_category": "Withdraw",
+  "event_name": "Withdrawal Requested",
+  "event_id": "relay-payments-7-99",
+  "event_time": "2024-01-15T10:30:00Z",
+  "amount": 10
+}
+entry 2: FAILED not a record: bad line
+entry 3: FAILED invalid
+  route: brand2-withdrawals
+  field: user_id
+  why:   missing required field
+`
+	if ok != 1 || failed != 2 {
+		t.Errorf("got ok %d, failed %d; want 1, 2", ok, failed)
+	}
+	if out.String() != want {
+		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// A reading error of next ends MapTest with that error.
+func TestMapTestReadError(t *testing.T) {
+	m := testMapper(t, testConfig, false)
+	boom := errors.New("boom")
+	_, _, err := MapTest(m, func() (TestInput, error) { return TestInput{}, boom }, io.Discard)
+	if !errors.Is(err, boom) {
+		t.Errorf("got %v, want boom", err)
 	}
 }
