@@ -22,7 +22,7 @@ func record(topic, version string, e Entry) *kgo.Record {
 	if failedAt.IsZero() {
 		failedAt = time.Now()
 	}
-	hs := make([]kgo.RecordHeader, 0, len(src.Headers)+17)
+	hs := make([]kgo.RecordHeader, 0, len(src.Headers)+19)
 	hs = append(hs, src.Headers...)
 	add := func(k, v string) { hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(v)}) }
 	add(HeaderReason, string(e.Reason))
@@ -58,10 +58,16 @@ func record(topic, version string, e Entry) *kgo.Record {
 	if version != "" {
 		add(HeaderVersion, version)
 	}
+	value := src.Value
+	if e.ValueOmitted {
+		value = nil
+		add(HeaderValueOmitted, ValueOmittedTooLarge)
+		add(HeaderValueBytes, strconv.Itoa(e.ValueBytes))
+	}
 	return &kgo.Record{
 		Topic:     topic,
 		Key:       src.Key,
-		Value:     src.Value,
+		Value:     value,
 		Headers:   hs,
 		Timestamp: failedAt,
 	}
@@ -156,6 +162,10 @@ func Parse(r *kgo.Record) (Entry, error) {
 			e.Replays = int(num(h.Key, v, 32))
 		case HeaderReplayRun:
 			e.ReplayRun = v
+		case HeaderValueOmitted:
+			e.ValueOmitted = true
+		case HeaderValueBytes:
+			e.ValueBytes = int(num(h.Key, v, 64))
 		}
 	}
 	if err != nil {
