@@ -540,13 +540,17 @@ func (c *Client) Send(ctx context.Context, kind Kind, body []byte) (*Response, e
 		return c.readResponse(resp, kind), nil
 	}
 	e := &Error{Class: class, Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header, time.Now()), Attempts: st.attempts}
-	e.Body, err = io.ReadAll(io.LimitReader(resp.Body, int64(c.cfg.maxErrorBody)))
+	// Scrubbed before it is cut, and again once decoded: a server may echo
+	// the token across the limit, or JSON-escaped.
+	e.Body, err = readScrubbed(resp.Body, c.cfg.maxErrorBody, token)
 	if err != nil {
 		e.Err = scrubErr(fmt.Errorf("optikpi: read error body: %w", err), token)
 	}
-	e.Body = bytes.ReplaceAll(e.Body, []byte(token), []byte("[token]"))
 	var api APIError
 	if json.Unmarshal(e.Body, &api) == nil && (api.Error != "" || api.Message != "" || api.Details.Field != "" || api.Details.Issue != "") {
+		for _, f := range []*string{&api.Error, &api.Message, &api.Details.Field, &api.Details.Issue} {
+			*f = scrubString(*f, token)
+		}
 		e.API = &api
 	}
 	return nil, e
@@ -672,10 +676,14 @@ func validHeaderValue(s string) bool {
 // scrubErr keeps the token out of a transport error's text, whatever it
 // quotes; errors.Is and As still see the original.
 func scrubErr(err error, token string) error {
-	if err == nil || token == "" || !strings.Contains(err.Error(), token) {
+	if err == nil || token == "" {
 		return err
 	}
-	return &scrubbed{err: err, text: strings.ReplaceAll(err.Error(), token, "[token]")}
+	text := scrubString(err.Error(), token)
+	if text == err.Error() {
+		return err
+	}
+	return &scrubbed{err: err, text: text}
 }
 
 type scrubbed struct {
