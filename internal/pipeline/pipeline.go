@@ -229,12 +229,14 @@ func (p *Pipeline) readDLQLimit(ctx context.Context) {
 			if c.Key != "max.message.bytes" || c.Value == nil {
 				continue
 			}
-			n, perr := strconv.ParseInt(*c.Value, 10, 32)
+			n, perr := strconv.ParseInt(*c.Value, 10, 64)
 			if perr != nil {
 				err = fmt.Errorf("max.message.bytes %q: %w", *c.Value, perr)
 				break
 			}
-			if int32(n) < configured {
+			// Below the client's floor every produce would fail; the
+			// broker's refusal then says it, record by record.
+			if n < int64(configured) && n >= config.MinDLQMessageBytes {
 				p.dlqMaxBytes.Store(int32(n))
 				p.logger.Info("dead letters limited to the topic's max.message.bytes", append(fields, zap.Int64("topic_max_message_bytes", n))...)
 			}
