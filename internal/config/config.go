@@ -136,7 +136,7 @@ type DLQ struct {
 	// max.message.bytes does on the broker; the relay takes the smaller of
 	// the two when it can read the topic's. A dead letter that does not
 	// fit is written without the original value, with headers saying so.
-	// Default 1048588, Kafka's default; 1024 to 100 MiB.
+	// Default 1048588, Kafka's default; 32 KiB to 100 MiB.
 	MaxMessageBytes int `yaml:"max_message_bytes"`
 }
 

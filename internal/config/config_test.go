@@ -101,7 +101,7 @@ func TestParseProblems(t *testing.T) {
 		{"bytes too big", "dlq:\n", "sink:\n  max_batch_bytes: 7000000\ndlq:\n", []string{"sink.max_batch_bytes: must be 1024 to 6291456"}},
 		{"missing group", "  group: relay\n", "", []string{"test.yaml:2: kafka.group: required"}},
 		{"missing dlq", "dlq:\n  topic: optikpi.dlq\n", "", []string{"test.yaml: dlq.topic: required"}},
-		{"dlq message too small", "topic: optikpi.dlq", "topic: optikpi.dlq\n  max_message_bytes: 100", []string{"dlq.max_message_bytes: must be 1024 to 104857600"}},
+		{"dlq message too small", "topic: optikpi.dlq", "topic: optikpi.dlq\n  max_message_bytes: 100", []string{"dlq.max_message_bytes: must be 32768 to 104857600"}},
 		{"dlq consumed", "topic: optikpi.dlq", "topic: payments", []string{`dlq.topic: "payments" is also consumed`}},
 		{"token in file", "    token_env: OPTIKPI_TOKEN\n", "    token: s3cret\n", []string{"destinations[0].token: unknown key: secrets never live", "destinations[0]: exactly one of token_env and token_file"}},
 		{"both token sources", "    token_env: OPTIKPI_TOKEN\n", "    token_env: X\n    token_file: /run/secret\n", []string{"destinations[0]: exactly one of token_env and token_file"}},

@@ -19,10 +19,12 @@ const (
 
 	// DefaultDLQMaxMessageBytes is Kafka's default max.message.bytes.
 	DefaultDLQMaxMessageBytes = 1048588
-	// MinDLQMessageBytes leaves room for the dead letter's headers;
+	// MinDLQMessageBytes leaves room for the relay's own headers (an
+	// error message and an API error of up to 8 KiB each) once a dead
+	// letter has gone without the original value, key and headers;
 	// MaxDLQMessageBytes is the Kafka client's default request limit,
 	// which a record batch must fit in.
-	MinDLQMessageBytes = 1024
+	MinDLQMessageBytes = 32 << 10
 	MaxDLQMessageBytes = 100 << 20
 )
 

@@ -62,6 +62,10 @@ type Entry struct {
 	ValueOmitted bool
 	// ValueBytes is the original value's size when ValueOmitted.
 	ValueBytes int
+	// KeyHeadersOmitted says the dead letter does not carry the original
+	// key and headers either: without its value it was still too large.
+	// Source then has the original's coordinates only.
+	KeyHeadersOmitted bool
 }
 
 // Key returns the coordinates of the entry's original record, which every
@@ -100,10 +104,14 @@ const (
 	// letter (ValueOmittedTooLarge); absent when it is.
 	HeaderValueOmitted = HeaderPrefix + "value-omitted"
 	HeaderValueBytes   = HeaderPrefix + "value-bytes" // the omitted value's size
+	// HeaderKeyHeadersOmitted says the original key and headers are not in
+	// the dead letter either (ValueOmittedTooLarge); absent when they are.
+	HeaderKeyHeadersOmitted = HeaderPrefix + "key-headers-omitted"
 )
 
-// ValueOmittedTooLarge is HeaderValueOmitted's value for a dead letter
-// that did not fit in the dead-letter topic with its value.
+// ValueOmittedTooLarge is the value of HeaderValueOmitted and
+// HeaderKeyHeadersOmitted for a dead letter that did not fit in the
+// dead-letter topic with what they name.
 const ValueOmittedTooLarge = "too large"
 
 // Errors; test with errors.Is.

@@ -22,8 +22,13 @@ func record(topic, version string, e Entry) *kgo.Record {
 	if failedAt.IsZero() {
 		failedAt = time.Now()
 	}
-	hs := make([]kgo.RecordHeader, 0, len(src.Headers)+19)
-	hs = append(hs, src.Headers...)
+	hs := make([]kgo.RecordHeader, 0, len(src.Headers)+20)
+	key := src.Key
+	if e.KeyHeadersOmitted {
+		key = nil
+	} else {
+		hs = append(hs, src.Headers...)
+	}
 	add := func(k, v string) { hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(v)}) }
 	add(HeaderReason, string(e.Reason))
 	add(HeaderError, truncate(e.Message, MaxMessageBytes))
@@ -64,9 +69,12 @@ func record(topic, version string, e Entry) *kgo.Record {
 		add(HeaderValueOmitted, ValueOmittedTooLarge)
 		add(HeaderValueBytes, strconv.Itoa(e.ValueBytes))
 	}
+	if e.KeyHeadersOmitted {
+		add(HeaderKeyHeadersOmitted, ValueOmittedTooLarge)
+	}
 	return &kgo.Record{
 		Topic:     topic,
-		Key:       src.Key,
+		Key:       key,
 		Value:     value,
 		Headers:   hs,
 		Timestamp: failedAt,
@@ -166,6 +174,8 @@ func Parse(r *kgo.Record) (Entry, error) {
 			e.ValueOmitted = true
 		case HeaderValueBytes:
 			e.ValueBytes = int(num(h.Key, v, 64))
+		case HeaderKeyHeadersOmitted:
+			e.KeyHeadersOmitted = true
 		}
 	}
 	if err != nil {

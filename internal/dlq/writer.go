@@ -45,7 +45,9 @@ var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
 // never dropped. A dead letter refused as too large (MESSAGE_TOO_LARGE from
 // the client's ProducerBatchMaxBytes or the broker's max.message.bytes) is
 // written again without the original value, with HeaderValueOmitted and
-// HeaderValueBytes, so that its partition can commit past it.
+// HeaderValueBytes, and if still refused without the original key and
+// headers too (HeaderKeyHeadersOmitted), so that its partition can commit
+// past it.
 type Writer struct {
 	cl   *kgo.Client
 	opts Options
@@ -137,7 +139,7 @@ type write struct {
 	e       Entry
 	done    func(error)
 	attempt int
-	// tooLarge counts the too-large refusals of the record with its value.
+	// tooLarge counts the too-large refusals of rec as it is.
 	tooLarge int
 }
 
@@ -182,29 +184,29 @@ func (op *write) produced(err error) {
 		return
 	}
 	w.m.errors.Inc()
-	if tooLarge(err) && !op.e.ValueOmitted {
+	if tooLarge(err) && op.shrinkable() {
 		op.tooLarge++
-	}
-	if tooLarge(err) && !op.e.ValueOmitted && (op.tooLarge >= tooLargeTries || recordBytes(op.rec) > w.batchLimit()) {
 		// Retrying the same bytes would fail forever and hold the
-		// partition's commits: the dead letter goes without the value,
-		// which stays in the source topic at the coordinates it names.
-		// A record that fits the client's limit may have been refused
-		// for the batch it shared, so it is retried as is a few times
-		// first: the broker's limit may be lower than the client's.
-		op.e.ValueOmitted, op.e.ValueBytes = true, len(op.e.Source.Value)
-		op.e.FailedAt = op.rec.Timestamp
-		op.rec = record(w.opts.Topic, w.opts.Version, op.e)
-		w.log.Warn("dead letter too large for its topic; writing it without the original value",
-			zap.String("dlq_topic", w.opts.Topic),
-			zap.String("topic", op.e.Source.Topic),
-			zap.Int32("partition", op.e.Source.Partition),
-			zap.Int64("offset", op.e.Source.Offset),
-			zap.String("reason", string(op.e.Reason)),
-			zap.Int("value_bytes", op.e.ValueBytes),
-			zap.Error(err))
-		go op.produce() // not on the producer's goroutine: Produce may block
-		return
+		// partition's commits: the dead letter goes without the value
+		// (then without the original key and headers), which stay in the
+		// source topic at the coordinates it names. A record that fits the
+		// client's limit may have been refused for the batch it shared, so
+		// it is retried as is a few times first: the broker's limit may be
+		// lower than the client's.
+		if op.tooLarge >= tooLargeTries || recordBytes(op.rec) > w.batchLimit() {
+			op.shrink()
+			w.log.Warn("dead letter too large for its topic; writing it without the original value",
+				zap.String("dlq_topic", w.opts.Topic),
+				zap.String("topic", op.e.Source.Topic),
+				zap.Int32("partition", op.e.Source.Partition),
+				zap.Int64("offset", op.e.Source.Offset),
+				zap.String("reason", string(op.e.Reason)),
+				zap.Int("value_bytes", op.e.ValueBytes),
+				zap.Bool("key_headers_omitted", op.e.KeyHeadersOmitted),
+				zap.Error(err))
+			go op.produce() // not on the producer's goroutine: Produce may block
+			return
+		}
 	}
 	op.attempt++
 	delay := backoff(op.attempt)
@@ -226,6 +228,23 @@ func (op *write) produced(err error) {
 		w.log.Warn("dead-letter write failed; retrying", fields...)
 	}
 	go op.retryAfter(delay)
+}
+
+// shrinkable reports whether the dead letter still carries something of
+// the original record it can go without.
+func (op *write) shrinkable() bool { return !op.e.ValueOmitted || !op.e.KeyHeadersOmitted }
+
+// shrink drops the original value, or once it is gone, the original key
+// and headers.
+func (op *write) shrink() {
+	if !op.e.ValueOmitted {
+		op.e.ValueOmitted, op.e.ValueBytes = true, len(op.e.Source.Value)
+	} else {
+		op.e.KeyHeadersOmitted = true
+	}
+	op.tooLarge = 0
+	op.e.FailedAt = op.rec.Timestamp
+	op.rec = record(op.w.opts.Topic, op.w.opts.Version, op.e)
 }
 
 // tooLargeTries is how many too-large refusals a dead letter that fits
