@@ -195,7 +195,11 @@ func (op *write) produced(err error) {
 		// lower than the client's.
 		if op.tooLarge >= tooLargeTries || recordBytes(op.rec) > w.batchLimit() {
 			op.shrink()
-			w.log.Warn("dead letter too large for its topic; writing it without the original value",
+			msg := "dead letter too large for its topic; writing it without the original value"
+			if op.e.KeyHeadersOmitted {
+				msg = "dead letter too large for its topic without the original value; writing it without the original key and headers too"
+			}
+			w.log.Warn(msg,
 				zap.String("dlq_topic", w.opts.Topic),
 				zap.String("topic", op.e.Source.Topic),
 				zap.Int32("partition", op.e.Source.Partition),
@@ -259,10 +263,11 @@ func (w *Writer) batchLimit() int {
 	return math.MaxInt
 }
 
-// recordBytes is at least what r alone takes in a record batch: the
-// batch's header, and r's fields with their longest length prefixes.
+// recordBytes is the least r alone takes in a record batch: the batch's
+// header, and r's fields with their shortest length prefixes. Beyond the
+// limit, r cannot fit whatever batch it shares.
 func recordBytes(r *kgo.Record) int {
-	const batchHeader, recordOverhead, headerOverhead = 61, 1 + 8 + 5 + 5 + 5 + 5 + 5, 5 + 5
+	const batchHeader, recordOverhead, headerOverhead = 61, 7, 2
 	n := batchHeader + recordOverhead + len(r.Key) + len(r.Value)
 	for _, h := range r.Headers {
 		n += headerOverhead + len(h.Key) + len(h.Value)
