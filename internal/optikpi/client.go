@@ -188,13 +188,13 @@ func (e *Error) Unwrap() error { return e.Err }
 // 431), is Misconfigured; another 4xx the guide does not list is Rejected,
 // because the server refused these bytes and sending them again would get
 // the same answer, so the records must go to the dead-letter topic with the
-// server's reason rather than block their partition forever. Send then
-// refines Rejected with the body (ClassifyAnswer): only the API blames
-// records; 1xx and 3xx (the client
-// never follows redirects: they would carry the token to another address)
-// mean the base URL is wrong, Misconfigured; a TLS certificate the client
-// cannot verify is Misconfigured too, since retrying cannot fix it. Every
-// other transport error, timeouts and cancellation included, is Transient.
+// server's reason rather than block their partition forever. Send refines
+// Rejected with the body (ClassifyAnswer): only the API blames records.
+// 1xx and 3xx (the client never follows redirects: they would carry the
+// token to another address) mean the base URL is wrong, Misconfigured; a TLS
+// certificate the client cannot verify is Misconfigured too, since retrying
+// cannot fix it. Every other transport error, timeouts and cancellation
+// included, is Transient.
 func Classify(status int, err error) Class {
 	if status == 0 {
 		if err == nil {
