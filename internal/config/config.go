@@ -170,6 +170,12 @@ type DLQ struct {
 	// Topic receives every record that could not be delivered, with the
 	// reason in its headers. Required; must not be a consumed topic.
 	Topic string `yaml:"topic"`
+	// MaxMessageBytes caps a dead letter's record batch, as the topic's
+	// max.message.bytes does on the broker; the relay takes the smaller of
+	// the two when it can read the topic's. A dead letter that does not
+	// fit is written without the original value, with headers saying so.
+	// Default 1048588, Kafka's default; 32 KiB to 100 MiB.
+	MaxMessageBytes int `yaml:"max_message_bytes"`
 }
 
 // Observability is logs, metrics and health.
@@ -244,6 +250,7 @@ func Default() Config {
 		Observability: Observability{Listen: ":9090", LogLevel: "info", LogFormat: "json",
 			ServerTimeouts: ServerTimeouts(telemetry.DefaultTimeouts())},
 		Shutdown: Shutdown{Timeout: 25 * time.Second},
+		DLQ:      DLQ{MaxMessageBytes: DefaultDLQMaxMessageBytes},
 		Routing:  Routing{Unmatched: UnmatchedDLQ},
 	}
 }

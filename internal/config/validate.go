@@ -17,6 +17,16 @@ const (
 	MaxBatchSize     = 500     // records per request, the API's limit
 	MaxBatchBytesCap = 6 << 20 // the serverless gateway's payload limit
 	MaxShutdown      = 30 * time.Second
+
+	// DefaultDLQMaxMessageBytes is Kafka's default max.message.bytes.
+	DefaultDLQMaxMessageBytes = 1048588
+	// MinDLQMessageBytes leaves room for the relay's own headers (an
+	// error message and an API error of up to 8 KiB each) once a dead
+	// letter has gone without the original value, key and headers;
+	// MaxDLQMessageBytes is the Kafka client's default request limit,
+	// which a record batch must fit in.
+	MinDLQMessageBytes = 32 << 10
+	MaxDLQMessageBytes = 100 << 20
 )
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
@@ -213,6 +223,9 @@ func validateSink(s *Sink, p *problems) {
 }
 
 func validateDLQ(c *Config, p *problems) {
+	if n := c.DLQ.MaxMessageBytes; n < MinDLQMessageBytes || n > MaxDLQMessageBytes {
+		p.add("dlq.max_message_bytes", "must be %d to %d (the producer's request limit), got %d", MinDLQMessageBytes, MaxDLQMessageBytes, n)
+	}
 	t := c.DLQ.Topic
 	if t == "" {
 		p.add("dlq.topic", "required: the dead-letter topic")

@@ -3,9 +3,11 @@
 // A dead letter keeps the original record whole: its key (so a replay
 // lands on the same partition), its value and its headers, followed by
 // headers named "optikpi-relay-…" that say where it came from and why it
-// failed. An Entry has no field for credentials, so no API token is ever
-// written: error messages are written as given, and the code producing
-// them (the Optikpi client) never puts a token in one.
+// failed. Only a dead letter the topic cannot take with its value goes
+// without it, with headers saying so and its size. An Entry has no field
+// for credentials, so no API token is ever written: error messages are
+// written as given, and the code producing them (the Optikpi client)
+// never puts a token in one.
 package dlq
 
 import (
@@ -52,6 +54,18 @@ type Entry struct {
 	// Version is the relay version that wrote the entry, as set by
 	// Parse; Write ignores it and writes Options.Version.
 	Version string
+	// ValueOmitted says the dead letter does not carry the original
+	// value: with it the record was larger than the dead-letter topic
+	// takes. The original stays at its topic, partition and offset while
+	// that topic retains it. Write sets it when the broker or the client
+	// refuses the whole record as too large.
+	ValueOmitted bool
+	// ValueBytes is the original value's size when ValueOmitted.
+	ValueBytes int
+	// KeyHeadersOmitted says the dead letter does not carry the original
+	// key and headers either: without its value it was still too large.
+	// Source then has the original's coordinates only.
+	KeyHeadersOmitted bool
 }
 
 // Key returns the coordinates of the entry's original record, which every
@@ -86,7 +100,19 @@ const (
 	HeaderEventID     = HeaderPrefix + "event-id"
 	HeaderReplays     = HeaderPrefix + "replays"    // absent for a first failure
 	HeaderReplayRun   = HeaderPrefix + "replay-run" // absent unless written by a replay
+	// HeaderValueOmitted says why the original value is not in the dead
+	// letter (ValueOmittedTooLarge); absent when it is.
+	HeaderValueOmitted = HeaderPrefix + "value-omitted"
+	HeaderValueBytes   = HeaderPrefix + "value-bytes" // the omitted value's size
+	// HeaderKeyHeadersOmitted says the original key and headers are not in
+	// the dead letter either (ValueOmittedTooLarge); absent when they are.
+	HeaderKeyHeadersOmitted = HeaderPrefix + "key-headers-omitted"
 )
+
+// ValueOmittedTooLarge is the value of HeaderValueOmitted and
+// HeaderKeyHeadersOmitted for a dead letter that did not fit in the
+// dead-letter topic with what they name.
+const ValueOmittedTooLarge = "too large"
 
 // Errors; test with errors.Is.
 var (

@@ -22,8 +22,13 @@ func record(topic, version string, e Entry) *kgo.Record {
 	if failedAt.IsZero() {
 		failedAt = time.Now()
 	}
-	hs := make([]kgo.RecordHeader, 0, len(src.Headers)+17)
-	hs = append(hs, src.Headers...)
+	hs := make([]kgo.RecordHeader, 0, len(src.Headers)+20)
+	key := src.Key
+	if e.KeyHeadersOmitted {
+		key = nil
+	} else {
+		hs = append(hs, src.Headers...)
+	}
 	add := func(k, v string) { hs = append(hs, kgo.RecordHeader{Key: k, Value: []byte(v)}) }
 	add(HeaderReason, string(e.Reason))
 	add(HeaderError, truncate(e.Message, MaxMessageBytes))
@@ -58,10 +63,19 @@ func record(topic, version string, e Entry) *kgo.Record {
 	if version != "" {
 		add(HeaderVersion, version)
 	}
+	value := src.Value
+	if e.ValueOmitted {
+		value = nil
+		add(HeaderValueOmitted, ValueOmittedTooLarge)
+		add(HeaderValueBytes, strconv.Itoa(e.ValueBytes))
+	}
+	if e.KeyHeadersOmitted {
+		add(HeaderKeyHeadersOmitted, ValueOmittedTooLarge)
+	}
 	return &kgo.Record{
 		Topic:     topic,
-		Key:       src.Key,
-		Value:     src.Value,
+		Key:       key,
+		Value:     value,
 		Headers:   hs,
 		Timestamp: failedAt,
 	}
@@ -156,6 +170,12 @@ func Parse(r *kgo.Record) (Entry, error) {
 			e.Replays = int(num(h.Key, v, 32))
 		case HeaderReplayRun:
 			e.ReplayRun = v
+		case HeaderValueOmitted:
+			e.ValueOmitted = true
+		case HeaderValueBytes:
+			e.ValueBytes = int(num(h.Key, v, 64))
+		case HeaderKeyHeadersOmitted:
+			e.KeyHeadersOmitted = true
 		}
 	}
 	if err != nil {

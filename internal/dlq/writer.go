@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"regexp"
 	"sync"
@@ -41,7 +42,12 @@ var topicName = regexp.MustCompile(`^[a-zA-Z0-9._-]{1,249}$`)
 
 // Writer writes dead letters. A failed produce is retried with backoff
 // until it succeeds, its context ends or Close gives up: a dead letter is
-// never dropped.
+// never dropped. A dead letter refused as too large (MESSAGE_TOO_LARGE from
+// the client's ProducerBatchMaxBytes or the broker's max.message.bytes) is
+// written again without the original value, with HeaderValueOmitted and
+// HeaderValueBytes, and if still refused without the original key and
+// headers too (HeaderKeyHeadersOmitted), so that its partition can commit
+// past it.
 type Writer struct {
 	cl   *kgo.Client
 	opts Options
@@ -133,6 +139,8 @@ type write struct {
 	e       Entry
 	done    func(error)
 	attempt int
+	// tooLarge counts the too-large refusals of rec as it is.
+	tooLarge int
 }
 
 func (op *write) stopped() error {
@@ -176,6 +184,34 @@ func (op *write) produced(err error) {
 		return
 	}
 	w.m.errors.Inc()
+	if tooLarge(err) && op.shrinkable() {
+		op.tooLarge++
+		// Retrying the same bytes would fail forever and hold the
+		// partition's commits: the dead letter goes without the value
+		// (then without the original key and headers), which stay in the
+		// source topic at the coordinates it names. A record that fits the
+		// client's limit may have been refused for the batch it shared, so
+		// it is retried as is a few times first: the broker's limit may be
+		// lower than the client's.
+		if op.tooLarge >= tooLargeTries || recordBytes(op.rec) > w.batchLimit() {
+			op.shrink()
+			msg := "dead letter too large for its topic; writing it without the original value"
+			if op.e.KeyHeadersOmitted {
+				msg = "dead letter too large for its topic without the original value; writing it without the original key and headers too"
+			}
+			w.log.Warn(msg,
+				zap.String("dlq_topic", w.opts.Topic),
+				zap.String("topic", op.e.Source.Topic),
+				zap.Int32("partition", op.e.Source.Partition),
+				zap.Int64("offset", op.e.Source.Offset),
+				zap.String("reason", string(op.e.Reason)),
+				zap.Int("value_bytes", op.e.ValueBytes),
+				zap.Bool("key_headers_omitted", op.e.KeyHeadersOmitted),
+				zap.Error(err))
+			go op.produce() // not on the producer's goroutine: Produce may block
+			return
+		}
+	}
 	op.attempt++
 	delay := backoff(op.attempt)
 	fields := []zap.Field{
@@ -188,7 +224,7 @@ func (op *write) produced(err error) {
 		zap.Duration("retry_in", delay),
 		zap.Error(err),
 	}
-	if errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge) || errors.Is(err, kerr.TopicAuthorizationFailed) {
+	if tooLarge(err) || errors.Is(err, kerr.TopicAuthorizationFailed) {
 		// Retrying will not help until an operator acts; the record's
 		// offset stays uncommitted meanwhile, as promised.
 		w.log.Error("dead-letter write failed; retrying until it succeeds", fields...)
@@ -196,6 +232,53 @@ func (op *write) produced(err error) {
 		w.log.Warn("dead-letter write failed; retrying", fields...)
 	}
 	go op.retryAfter(delay)
+}
+
+// shrinkable reports whether the dead letter still carries something of
+// the original record it can go without.
+func (op *write) shrinkable() bool { return !op.e.ValueOmitted || !op.e.KeyHeadersOmitted }
+
+// shrink drops the original value, or once it is gone, the original key
+// and headers.
+func (op *write) shrink() {
+	if !op.e.ValueOmitted {
+		op.e.ValueOmitted, op.e.ValueBytes = true, len(op.e.Source.Value)
+	} else {
+		op.e.KeyHeadersOmitted = true
+	}
+	op.tooLarge = 0
+	op.e.FailedAt = op.rec.Timestamp
+	op.rec = record(op.w.opts.Topic, op.w.opts.Version, op.e)
+}
+
+// tooLargeTries is how many too-large refusals a dead letter that fits
+// the client's batch limit gets before it is written without its value.
+const tooLargeTries = 3
+
+// batchLimit is the client's record batch limit for the dead-letter topic.
+func (w *Writer) batchLimit() int {
+	if fn, ok := w.cl.OptValue(kgo.ProducerBatchMaxBytesFn).(func(string) int32); ok {
+		return int(fn(w.opts.Topic))
+	}
+	return math.MaxInt
+}
+
+// recordBytes is the least r alone takes in a record batch: the batch's
+// header, and r's fields with their shortest length prefixes. Beyond the
+// limit, r cannot fit whatever batch it shares.
+func recordBytes(r *kgo.Record) int {
+	const batchHeader, recordOverhead, headerOverhead = 61, 7, 2
+	n := batchHeader + recordOverhead + len(r.Key) + len(r.Value)
+	for _, h := range r.Headers {
+		n += headerOverhead + len(h.Key) + len(h.Value)
+	}
+	return n
+}
+
+// tooLarge reports whether err is the client's or the broker's refusal of
+// a record that does not fit in the topic's record batch.
+func tooLarge(err error) bool {
+	return errors.Is(err, kerr.MessageTooLarge) || errors.Is(err, kerr.RecordListTooLarge)
 }
 
 func (op *write) retryAfter(d time.Duration) {

@@ -59,10 +59,12 @@ type Class uint8
 const (
 	// Delivered: the API acknowledged every record (2xx).
 	Delivered Class = iota
-	// Rejected: 400, 413 or 422; permanent for these records.
+	// Rejected: 413, or 400, 422 and other 4xx with a body in the API's
+	// error format; permanent for these records.
 	Rejected
-	// Misconfigured: 401, 403 (credentials) or 404 (base URL or path);
-	// never a per-record problem.
+	// Misconfigured: 401, 403 (credentials), 404 (base URL or path), a 4xx
+	// about the request's envelope, or a 4xx that is not the API's answer
+	// (a proxy's); never a per-record problem.
 	Misconfigured
 	// Throttled: 429; RetryAfter says when to try again if the API said so.
 	Throttled
@@ -181,14 +183,18 @@ func (e *Error) Unwrap() error { return e.Err }
 // transport error means. status is 0 when err is the transport's error.
 //
 // Beyond the guide's table: 408 is Transient (the server gave up waiting, not
-// on the records); a 4xx the guide does not list is Rejected, because the
-// server refused these bytes and sending them again would get the same
-// answer, so the records must go to the dead-letter topic with the server's
-// reason rather than block their partition forever; 1xx and 3xx (the client
-// never follows redirects: they would carry the token to another address)
-// mean the base URL is wrong, Misconfigured; a TLS certificate the client
-// cannot verify is Misconfigured too, since retrying cannot fix it. Every
-// other transport error, timeouts and cancellation included, is Transient.
+// on the records); a 4xx about the request's envelope, which every request
+// shares whatever its records (405, 406, 407, 410, 411, 414, 415, 421, 426,
+// 431), is Misconfigured; another 4xx the guide does not list is Rejected,
+// because the server refused these bytes and sending them again would get
+// the same answer, so the records must go to the dead-letter topic with the
+// server's reason rather than block their partition forever. Send refines
+// Rejected with the body (ClassifyAnswer): only the API blames records.
+// 1xx and 3xx (the client never follows redirects: they would carry the
+// token to another address) mean the base URL is wrong, Misconfigured; a TLS
+// certificate the client cannot verify is Misconfigured too, since retrying
+// cannot fix it. Every other transport error, timeouts and cancellation
+// included, is Transient.
 func Classify(status int, err error) Class {
 	if status == 0 {
 		if err == nil {
@@ -214,12 +220,69 @@ func Classify(status int, err error) Class {
 		return Throttled
 	case status == http.StatusRequestTimeout:
 		return Transient
+	case envelopeStatus(status):
+		return Misconfigured
 	case status >= 400 && status < 500:
 		return Rejected // 400, 413, 422 and the 4xx the guide does not list
 	case status < 400:
 		return Misconfigured
 	}
 	return Transient
+}
+
+// envelopeStatus reports whether a 4xx refuses what every request shares
+// (method, path, headers, content type), never a batch's records.
+func envelopeStatus(status int) bool {
+	switch status {
+	case http.StatusMethodNotAllowed, http.StatusNotAcceptable, http.StatusProxyAuthRequired,
+		http.StatusGone, http.StatusLengthRequired, http.StatusRequestURITooLong,
+		http.StatusUnsupportedMediaType, http.StatusMisdirectedRequest, http.StatusUpgradeRequired,
+		http.StatusRequestHeaderFieldsTooLarge:
+		return true
+	}
+	return false
+}
+
+// ClassifyAnswer is Classify for an error answer whose body was parsed:
+// api is nil when the body is not in the API's error format (ParseAPIError).
+// Only the API itself blames records: a Rejected status with another body
+// (a proxy's or a gateway's HTML or JSON) is Misconfigured, so the
+// destination's gate closes and nothing is dead-lettered, since the request
+// never reached the API's validation and a batch split to single records
+// would get the same answer for each. 413 stays Rejected whoever says it:
+// the size is the request's own, and splitting it helps.
+func ClassifyAnswer(status int, api *APIError) Class {
+	c := Classify(status, nil)
+	if c == Rejected && api == nil && status != http.StatusRequestEntityTooLarge {
+		return Misconfigured
+	}
+	return c
+}
+
+// ParseAPIError parses an error body in the API's error format: a JSON
+// object with a non-empty string "error", and when present a string
+// "message" and an object "details" with "field" and "issue". It returns nil
+// for any other body, such as a gateway's {"message": "..."} or HTML.
+func ParseAPIError(body []byte) *APIError {
+	var wire struct {
+		Error   *string `json:"error"`
+		Message *string `json:"message"`
+		Details *struct {
+			Field string `json:"field"`
+			Issue string `json:"issue"`
+		} `json:"details"`
+	}
+	if json.Unmarshal(body, &wire) != nil || wire.Error == nil || *wire.Error == "" {
+		return nil
+	}
+	api := &APIError{Error: *wire.Error}
+	if wire.Message != nil {
+		api.Message = *wire.Message
+	}
+	if wire.Details != nil {
+		api.Details.Field, api.Details.Issue = wire.Details.Field, wire.Details.Issue
+	}
+	return api
 }
 
 // RetryPolicy says how Send retries throttled and transient failures.
@@ -536,20 +599,23 @@ func (c *Client) Send(ctx context.Context, kind Kind, body []byte) (*Response, e
 	}
 	defer drain(resp.Body)
 
-	class := Classify(resp.StatusCode, nil)
-	if class == Delivered {
+	if Classify(resp.StatusCode, nil) == Delivered {
 		return c.readResponse(resp, kind), nil
 	}
-	e := &Error{Class: class, Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header, time.Now()), Attempts: st.attempts}
-	e.Body, err = io.ReadAll(io.LimitReader(resp.Body, int64(c.cfg.maxErrorBody)))
+	e := &Error{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header, time.Now()), Attempts: st.attempts}
+	// Scrubbed before it is cut, and again once decoded: a server may echo
+	// the token across the limit, or JSON-escaped.
+	e.Body, err = readScrubbed(resp.Body, c.cfg.maxErrorBody, token)
 	if err != nil {
 		e.Err = scrubErr(fmt.Errorf("optikpi: read error body: %w", err), token)
 	}
-	e.Body = bytes.ReplaceAll(e.Body, []byte(token), []byte("[token]"))
-	var api APIError
-	if json.Unmarshal(e.Body, &api) == nil && (api.Error != "" || api.Message != "" || api.Details.Field != "" || api.Details.Issue != "") {
-		e.API = &api
+	if api := ParseAPIError(e.Body); api != nil {
+		for _, f := range []*string{&api.Error, &api.Message, &api.Details.Field, &api.Details.Issue} {
+			*f = scrubString(*f, token)
+		}
+		e.API = api
 	}
+	e.Class = ClassifyAnswer(resp.StatusCode, e.API)
 	return nil, e
 }
 
@@ -673,10 +739,14 @@ func validHeaderValue(s string) bool {
 // scrubErr keeps the token out of a transport error's text, whatever it
 // quotes; errors.Is and As still see the original.
 func scrubErr(err error, token string) error {
-	if err == nil || token == "" || !strings.Contains(err.Error(), token) {
+	if err == nil || token == "" {
 		return err
 	}
-	return &scrubbed{err: err, text: strings.ReplaceAll(err.Error(), token, "[token]")}
+	text := scrubString(err.Error(), token)
+	if text == err.Error() {
+		return err
+	}
+	return &scrubbed{err: err, text: text}
 }
 
 type scrubbed struct {

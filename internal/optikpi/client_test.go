@@ -96,7 +96,8 @@ func TestClassify(t *testing.T) {
 		{400, nil, Rejected},
 		{413, nil, Rejected},
 		{422, nil, Rejected},
-		{405, nil, Rejected},
+		{405, nil, Misconfigured}, // the method, never the records
+		{415, nil, Misconfigured},
 		{418, nil, Rejected},
 		{401, nil, Misconfigured},
 		{403, nil, Misconfigured},
@@ -287,7 +288,8 @@ func TestSendFinal(t *testing.T) {
 		{400, apiBody, Rejected, ErrRejected, "[3].amount"},
 		{413, `{"error":"Payload Too Large","message":"body exceeds 6 MB"}`, Rejected, ErrRejected, ""},
 		{422, `{"error":"Unprocessable","message":"x","details":{"field":"amount","issue":"bad"}}`, Rejected, ErrRejected, "amount"},
-		{418, `I'm a teapot`, Rejected, ErrRejected, ""},
+		{418, `I'm a teapot`, Misconfigured, ErrMisconfigured, ""}, // not the API's answer
+		{418, `{"error":"I'm a teapot","message":"no"}`, Rejected, ErrRejected, ""},
 		{401, `{"error":"Unauthorized","message":"Invalid HMAC signature"}`, Misconfigured, ErrMisconfigured, ""},
 		{403, `{"error":"Forbidden","message":"token expired"}`, Misconfigured, ErrMisconfigured, ""},
 		{404, `{"message":"Not Found"}`, Misconfigured, ErrMisconfigured, ""},

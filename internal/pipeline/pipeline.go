@@ -8,7 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -64,6 +66,10 @@ type Pipeline struct {
 	life       context.Context
 	cancelLife context.CancelFunc
 	closeOnce  sync.Once
+
+	// dlqMaxBytes caps a dead letter's record batch: dlq.max_message_bytes,
+	// or the topic's max.message.bytes when smaller.
+	dlqMaxBytes atomic.Int32
 }
 
 // New builds every part from cfg and validates it; nothing is fetched until
@@ -88,6 +94,7 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	kopts = append(kopts, opts.KafkaOpts...)
 
 	p := &Pipeline{logger: logger, mapper: m, counts: newCounters(), dlqTopic: cfg.DLQ.Topic, reg: opts.Registerer}
+	p.dlqMaxBytes.Store(int32(cfg.DLQ.MaxMessageBytes))
 	p.life, p.cancelLife = context.WithCancel(context.Background())
 	closers := []func(){p.cancelLife}
 	fail := func(err error) (*Pipeline, error) {
@@ -117,6 +124,9 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		// later option can quietly weaken what a dead letter relies on.
 		kgo.RequiredAcks(kgo.AllISRAcks()),
 		kgo.ProducerLinger(0),
+		// Read when the partition is first produced to, after Run has
+		// lowered it to the topic's max.message.bytes.
+		kgo.ProducerBatchMaxBytesFn(func(string) int32 { return p.dlqMaxBytes.Load() }),
 	)...)
 	if err != nil {
 		return fail(fmt.Errorf("dead-letter producer: %w", err))
@@ -184,7 +194,42 @@ func (p *Pipeline) checkDLQTopic(ctx context.Context) error {
 	if td, ok := topics[p.dlqTopic]; !ok || td.Err != nil {
 		return fmt.Errorf("pipeline: dlq.topic: %q: %w (create it with the retention on-call needs to replay)", p.dlqTopic, ErrNoDLQTopic)
 	}
+	p.readDLQLimit(ctx)
 	return nil
+}
+
+// readDLQLimit lowers the dead letters' size limit to the topic's
+// max.message.bytes. It only informs: without the right to describe the
+// topic, the broker's refusal is what makes an oversized dead letter go
+// without its value.
+func (p *Pipeline) readDLQLimit(ctx context.Context) {
+	configured := p.dlqMaxBytes.Load()
+	fields := []zap.Field{zap.String("dlq_topic", p.dlqTopic), zap.Int32("dlq_max_message_bytes", configured)}
+	rcs, err := kadm.NewClient(p.dlqClient).DescribeTopicConfigs(ctx, p.dlqTopic)
+	if err == nil {
+		var rc kadm.ResourceConfig
+		if rc, err = rcs.On(p.dlqTopic, nil); err == nil {
+			err = rc.Err
+		}
+		for _, c := range rc.Configs {
+			if c.Key != "max.message.bytes" || c.Value == nil {
+				continue
+			}
+			n, perr := strconv.ParseInt(*c.Value, 10, 64)
+			if perr != nil {
+				err = fmt.Errorf("max.message.bytes %q: %w", *c.Value, perr)
+				break
+			}
+			// Below the client's floor every produce would fail; the
+			// broker's refusal then says it, record by record.
+			if n < int64(configured) && n >= config.MinDLQMessageBytes {
+				p.dlqMaxBytes.Store(int32(n))
+				p.logger.Info("dead letters limited to the topic's max.message.bytes", append(fields, zap.Int64("topic_max_message_bytes", n))...)
+			}
+			return
+		}
+	}
+	p.logger.Warn("cannot read the dead-letter topic's max.message.bytes; using dlq.max_message_bytes", append(fields, zap.Error(err))...)
 }
 
 // handle is called from one goroutine in each partition's order, which is

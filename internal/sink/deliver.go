@@ -81,8 +81,8 @@ func (ep *endpoint) split(items []item, oe *optikpi.Error) {
 		ep.fail(items, newFailure(reason, oe))
 		return
 	}
-	// The API names the first bad record, "[i].field": send those before it
-	// (all good if the hint is right), it alone, then those after it. A
+	// The API may name the first bad record (badIndex): send those before
+	// it (all good if the hint is right), it alone, then those after it. A
 	// wrong hint costs requests, never a good record.
 	if i, ok := badIndex(oe, len(items)); ok {
 		ep.log.Debug("batch rejected; isolating the record it names", zap.Int("records", len(items)), zap.Int("index", i), zap.Error(oe))
@@ -99,27 +99,6 @@ func (ep *endpoint) split(items []item, oe *optikpi.Error) {
 	mid := len(items) / 2
 	ep.deliver(items[:mid])
 	ep.deliver(items[mid:])
-}
-
-// badIndex parses the index i of details.field "[i]…", if it is one of n.
-func badIndex(oe *optikpi.Error, n int) (int, bool) {
-	if oe.API == nil {
-		return 0, false
-	}
-	f := oe.API.Details.Field
-	if len(f) < 3 || f[0] != '[' {
-		return 0, false
-	}
-	i, j := 0, 1
-	for ; j < len(f) && f[j] >= '0' && f[j] <= '9'; j++ {
-		if i = i*10 + int(f[j]-'0'); i >= n {
-			return 0, false
-		}
-	}
-	if j == 1 || j == len(f) || f[j] != ']' {
-		return 0, false
-	}
-	return i, true
 }
 
 // post sends items as one request: nil when delivered, else the outcome.
