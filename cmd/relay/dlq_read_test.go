@@ -95,7 +95,9 @@ func writeTestConfig(t *testing.T, brokers []string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := strings.Replace(string(example), "brokers: [localhost:9092]", "brokers: ["+strings.Join(brokers, ", ")+"]", 1)
+	// The example names its brokers by ${KAFKA_BROKERS}, as operators do.
+	t.Setenv("KAFKA_BROKERS", strings.Join(brokers, ","))
+	cfg := string(example)
 	// The fix being checked: the player id is the record's key.
 	const deposits = "    - name: deposits\n      topic: payments\n      when: {path: type, in: [deposit.completed, deposit.failed]}\n      model: deposit\n      fields:\n        user_id: player_id\n"
 	if !strings.Contains(cfg, deposits) {
