@@ -2,11 +2,13 @@ package replay
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/optikpi/optikpi-relay/internal/dlq"
 )
@@ -139,6 +141,9 @@ func committed(ctx context.Context, adm *kadm.Client, group, topic string) (map[
 	resps, err := adm.FetchOffsets(ctx, group)
 	if err == nil {
 		err = resps.Error()
+	}
+	if errors.Is(err, kerr.GroupIDNotFound) {
+		return map[int32]int64{}, nil // a first run: some brokers say so rather than answer empty
 	}
 	if err != nil {
 		return nil, fmt.Errorf("replay: fetching the progress of group %q: %w", group, err)
