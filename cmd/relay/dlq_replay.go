@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -22,10 +21,6 @@ import (
 	"github.com/optikpi/optikpi-relay/internal/replay"
 	"github.com/optikpi/optikpi-relay/internal/telemetry"
 )
-
-// errFailedAgain makes dlq test and dlq replay exit 1 when a record would
-// fail or failed again, so a script can gate a replay on a test.
-var errFailedAgain = errors.New("records would fail or failed again")
 
 func cmdDLQTest(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("dlq test", stderr)
@@ -58,7 +53,8 @@ func cmdDLQTest(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	}
 	fmt.Fprintln(stdout)
 	if sum.Failures() > 0 {
-		return fmt.Errorf("dlq test: %d of %d %w", sum.Failures(), sum.Selected, errFailedAgain)
+		// Exit 1, so that a script can gate a replay on the test.
+		return fmt.Errorf("dlq test: %d of %d records would fail again", sum.Failures(), sum.Selected)
 	}
 	return nil
 }
@@ -122,14 +118,16 @@ func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		}
 		printResult(stdout, r, *verbose && *dryRun)
 	}
-	o.OnProgress = newProgress(stderr)
+	if !*dryRun {
+		o.OnProgress = newProgress(stderr)
+	}
 	sum, err := replay.Replay(ctx, cfg, o)
 	printSummary(stdout, &sum, *dryRun, target)
 	if err != nil {
 		return err
 	}
 	if sum.Failures() > 0 {
-		return fmt.Errorf("dlq replay: %d %w (written back to %s with their replay count)", sum.Failures(), errFailedAgain, cfg.DLQ.Topic)
+		return fmt.Errorf("dlq replay: %d records failed again (written back to %s with their replay count)", sum.Failures(), cfg.DLQ.Topic)
 	}
 	return nil
 }
