@@ -112,7 +112,7 @@ func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		// Always print what needs a person: failures, rules, dry runs.
 		switch r.Outcome {
 		case replay.Delivered, replay.Republished, replay.AlreadyReplayed:
-			if !*verbose {
+			if !*verbose && !r.NoKey {
 				return
 			}
 		}
@@ -123,6 +123,9 @@ func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	}
 	sum, err := replay.Replay(ctx, cfg, o)
 	printSummary(stdout, &sum, *dryRun, target)
+	if err != nil && ctx.Err() != nil {
+		return fmt.Errorf("dlq replay interrupted: what was sent is committed in %s; run the same command again to continue (%w)", sum.Group, err)
+	}
 	if err != nil {
 		return err
 	}

@@ -31,14 +31,20 @@ type partProgress struct {
 	committed int64 // as fetched at the start, -1 for none
 }
 
-func newProgress(ends []dlq.End, committed map[int32]int64) *progress {
+// newProgress starts from the committed offsets; a partition is done up to
+// its end, or up to its cut: the first letter a limit left out.
+func newProgress(ends []dlq.End, cut, committed map[int32]int64) *progress {
 	p := &progress{parts: map[int32]*partProgress{}}
 	for _, e := range ends {
 		c, ok := committed[e.Partition]
 		if !ok {
 			c = -1
 		}
-		p.parts[e.Partition] = &partProgress{end: e.Offset, committed: c}
+		end := e.Offset
+		if off, ok := cut[e.Partition]; ok {
+			end = min(end, off)
+		}
+		p.parts[e.Partition] = &partProgress{end: end, committed: c}
 	}
 	p.dirty = true
 	return p

@@ -450,6 +450,19 @@ func TestReplayFailsAgain(t *testing.T) {
 	if sum.Counts[replay.Delivered] != 2 || sum.NotSent != 4 {
 		t.Errorf("--max 2: %+v, not sent %d; want 2 delivered, 4 left", sum.Counts, sum.NotSent)
 	}
+
+	// --limit: the progress stops at the first letter the limit left out,
+	// so the same run without the limit still replays the rest.
+	o = e.opts("lim", dlq.Filter{Sources: e.deposits[4:]})
+	o.Limit = 2
+	if sum, _ = e.replay(context.Background(), o); sum.Counts[replay.Delivered] != 2 {
+		t.Errorf("--limit 2: %+v, want 2 delivered", sum.Counts)
+	}
+	o.Limit = 0
+	sum, _ = e.replay(context.Background(), o)
+	if sum.Counts[replay.Delivered] != 4 || sum.Counts[replay.AlreadyReplayed] != 2 {
+		t.Errorf("after --limit 2: %+v, want 4 delivered, 2 already replayed", sum.Counts)
+	}
 }
 
 // letters reads the dead-letter topic by source record.

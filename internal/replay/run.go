@@ -172,7 +172,7 @@ func Replay(ctx context.Context, cfg *config.Config, o Options) (Summary, error)
 	if err != nil {
 		return r.rp.summary(), err
 	}
-	r.prog = newProgress(sel.Ends, done)
+	r.prog = newProgress(sel.Ends, sel.Cut, done)
 	r.rp.sum.Selected, r.rp.sum.Duplicates = len(sel.Items), sel.Duplicates
 	for _, l := range sel.Unreadable {
 		r.rp.add(Result{Outcome: Unreadable, Letter: l, Message: l.Err.Error()}, false)

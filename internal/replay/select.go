@@ -41,6 +41,9 @@ type Selection struct {
 	Unreadable []*dlq.Letter
 	// Ends are where the read stopped in each partition.
 	Ends []dlq.End
+	// Cut is, per partition, the offset of the first selected letter
+	// left out by the limit: a run's progress must stop there.
+	Cut map[int32]int64
 }
 
 // Select reads the dead-letter topic topic with a client made from kopts,
@@ -48,7 +51,7 @@ type Selection struct {
 // of each source record into one Item. limit, when above 0, keeps the first
 // limit source records.
 func Select(ctx context.Context, kopts []kgo.Opt, topic string, f dlq.Filter, limit int) (*Selection, error) {
-	s := &Selection{}
+	s := &Selection{Cut: map[int32]int64{}}
 	byKey := map[dlq.SourceKey]*Item{}
 	ends, err := dlq.Read(ctx, kopts, topic, func(l *dlq.Letter) error {
 		if !f.Match(l) {
@@ -62,6 +65,9 @@ func Select(ctx context.Context, kopts []kgo.Opt, topic string, f dlq.Filter, li
 		it := byKey[k]
 		if it == nil {
 			if limit > 0 && len(s.Items) >= limit {
+				if _, ok := s.Cut[l.Partition]; !ok {
+					s.Cut[l.Partition] = l.Offset
+				}
 				return nil
 			}
 			it = &Item{}
