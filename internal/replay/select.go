@@ -11,8 +11,8 @@ import (
 
 // Item is one selected source record with all its dead letters.
 type Item struct {
-	// Letter is the latest dead letter of the source record: the one with
-	// the newest failure, its highest replay count and its last error.
+	// Letter is the latest dead letter of the source record (the highest
+	// offset): its last error and its highest replay count.
 	Letter *dlq.Letter
 	// Letters are every selected dead letter of the source record,
 	// Letter among them, in the order read.
@@ -89,14 +89,12 @@ func Select(ctx context.Context, kopts []kgo.Opt, topic string, f dlq.Filter, li
 	return s, nil
 }
 
-// later reports whether a was written after b: by failure time, then by
-// position in the topic.
+// later reports whether a was written after b: by position when both are in
+// one partition (as letters of one key are), where clocks cannot disagree;
+// else by failure time.
 func later(a, b *dlq.Letter) bool {
-	if !a.Timestamp.Equal(b.Timestamp) {
-		return a.Timestamp.After(b.Timestamp)
-	}
 	if a.Partition == b.Partition {
 		return a.Offset > b.Offset
 	}
-	return a.Partition > b.Partition
+	return a.Timestamp.After(b.Timestamp)
 }
