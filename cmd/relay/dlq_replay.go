@@ -16,6 +16,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
+	"github.com/optikpi/optikpi-relay/internal/dlq"
 	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/pipeline"
 	"github.com/optikpi/optikpi-relay/internal/replay"
@@ -129,7 +130,10 @@ func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	if err != nil {
 		return err
 	}
-	if sum.Failures() > 0 {
+	switch {
+	case sum.Failures() > 0 && *dryRun:
+		return fmt.Errorf("dlq replay: %d records would fail again", sum.Failures())
+	case sum.Failures() > 0:
 		return fmt.Errorf("dlq replay: %d records failed again (written back to %s with their replay count)", sum.Failures(), cfg.DLQ.Topic)
 	}
 	return nil
@@ -155,7 +159,13 @@ func defaultRunID(topic string, f *dlqFlags, to replay.Target) string {
 // warnSourceReplay says, before anything is republished, who else will
 // see the records again.
 func warnSourceReplay(ctx context.Context, cfg *config.Config, f *dlqFlags, logger *zap.Logger, stderr io.Writer) {
-	topics := []string(f.topics)
+	// The topics the filter names, else every topic the relay reads.
+	topics := slices.Clone([]string(f.topics))
+	for _, src := range f.sources {
+		if k, err := dlq.ParseSourceKey(src); err == nil && !slices.Contains(topics, k.Topic) {
+			topics = append(topics, k.Topic)
+		}
+	}
 	if len(topics) == 0 {
 		topics = cfg.Kafka.Topics
 	}
@@ -276,10 +286,10 @@ func byReason(m map[failure.Reason]int) string {
 	return " (" + strings.Join(parts, ", ") + ")"
 }
 
-// newProgress shows a bar with rate and ETA on a terminal, and a plain
-// line every progressEvery records (and at the end) otherwise.
+// newProgress shows a bar with rate and ETA on a terminal, and otherwise a
+// plain line every progressEvery (and at the end), for logs.
 func newProgress(stderr io.Writer) func(finished, total int) {
-	const progressEvery = 1000
+	const progressEvery = 5 * time.Second
 	if f, ok := stderr.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		var bar *progressbar.ProgressBar
 		return func(finished, total int) {
@@ -299,16 +309,15 @@ func newProgress(stderr io.Writer) func(finished, total int) {
 		}
 	}
 	start := time.Now()
+	last := start
 	return func(finished, total int) {
-		if finished%progressEvery != 0 && finished != total {
+		now := time.Now()
+		if now.Sub(last) < progressEvery && finished != total {
 			return
 		}
-		el := time.Since(start)
-		r := float64(finished) / max(el.Seconds(), 1e-3)
-		eta := "?"
-		if r > 0 {
-			eta = (time.Duration(float64(total-finished)/r) * time.Second).Round(time.Second).String()
-		}
+		last = now
+		r := float64(finished) / max(now.Sub(start).Seconds(), 1e-3)
+		eta := (time.Duration(float64(total-finished)/r) * time.Second).Round(time.Second)
 		fmt.Fprintf(stderr, "relay dlq replay: %d/%d records, %.0f/s, eta %s\n", finished, total, r, eta)
 	}
 }
