@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -81,7 +82,12 @@ func findSuperseding(ctx context.Context, kopts []kgo.Opt, m *mapper.Mapper, can
 	if len(want) == 0 {
 		return nil
 	}
-	cl, err := kgo.NewClient(append(kopts, kgo.ConsumePartitions(from))...)
+	for t, ps := range from {
+		if len(ps) == 0 {
+			delete(from, t)
+		}
+	}
+	cl, err := kgo.NewClient(append(slices.Clone(kopts), kgo.ConsumePartitions(from))...)
 	if err != nil {
 		return fmt.Errorf("replay: %w", err)
 	}
