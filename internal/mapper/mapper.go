@@ -4,6 +4,7 @@ package mapper
 
 import (
 	"strconv"
+	"strings"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
@@ -146,4 +147,40 @@ func DerivedEventID(topic string, partition int32, offset int64) string {
 	b = append(b, '-')
 	b = strconv.AppendInt(b, offset, 10)
 	return string(b)
+}
+
+// HeaderReplayOf marks a record that `relay dlq replay --to source`
+// republished: its value is "TOPIC/PARTITION/OFFSET", where the record was
+// first. A record carrying it gets the event id derived from those
+// coordinates, not from its new offset, so that a replayed record keeps the
+// event_id of its first attempt and is recognisable downstream.
+const HeaderReplayOf = "optikpi-relay-replay-of"
+
+// ReplayOf returns the value of HeaderReplayOf for a record at the given
+// coordinates.
+func ReplayOf(topic string, partition int32, offset int64) string {
+	return topic + "/" + strconv.FormatInt(int64(partition), 10) + "/" + strconv.FormatInt(offset, 10)
+}
+
+// derivedEventID is the derived event id of r: from the coordinates in its
+// first HeaderReplayOf header when it has a readable one, else from its own.
+func derivedEventID(r *kgo.Record) string {
+	for _, h := range r.Headers {
+		if h.Key != HeaderReplayOf {
+			continue
+		}
+		// A topic name cannot contain '/', so the last two parts are
+		// the partition and the offset.
+		parts := strings.Split(string(h.Value), "/")
+		if len(parts) != 3 || parts[0] == "" {
+			break
+		}
+		p, perr := strconv.ParseInt(parts[1], 10, 32)
+		o, oerr := strconv.ParseInt(parts[2], 10, 64)
+		if perr != nil || oerr != nil || p < 0 || o < 0 {
+			break
+		}
+		return DerivedEventID(parts[0], int32(p), o)
+	}
+	return DerivedEventID(r.Topic, r.Partition, r.Offset)
 }

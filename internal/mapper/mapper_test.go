@@ -330,3 +330,33 @@ func TestDerivedEventID(t *testing.T) {
 		t.Errorf("got %q, want %q", got, want)
 	}
 }
+
+// TestReplayOfKeepsDerivedEventID: a record republished to its source topic
+// by a replay gets the event id of its first attempt, not of its new offset.
+func TestReplayOfKeepsDerivedEventID(t *testing.T) {
+	m := testMapper(t, testConfig, false)
+	value := `{"kind":"maintenance"}`
+	tests := []struct {
+		name    string
+		headers []kgo.RecordHeader
+		want    string
+	}{
+		{"no header", nil, "relay-misc-7-99"},
+		{"replay of", []kgo.RecordHeader{{Key: "a", Value: []byte("b")}, {Key: HeaderReplayOf, Value: []byte(ReplayOf("misc", 2, 1234))}}, "relay-misc-2-1234"},
+		{"first header wins", []kgo.RecordHeader{{Key: HeaderReplayOf, Value: []byte("misc/1/5")}, {Key: HeaderReplayOf, Value: []byte("misc/2/6")}}, "relay-misc-1-5"},
+		{"unreadable header: own coordinates", []kgo.RecordHeader{{Key: HeaderReplayOf, Value: []byte("misc/x/5")}}, "relay-misc-7-99"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := record("misc", value)
+			r.Headers = tt.headers
+			res, err := m.Map(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if res.Record.EventID != tt.want {
+				t.Errorf("event id %q, want %q", res.Record.EventID, tt.want)
+			}
+		})
+	}
+}

@@ -112,7 +112,7 @@ func (r *route) mapRecord(d *doc) (optikpi.Encoded, *Failure) {
 	}
 	if r.deriveEvent {
 		if id, ok := out["event_id"]; !ok || id == "" {
-			out["event_id"] = DerivedEventID(rec.Topic, rec.Partition, rec.Offset)
+			out["event_id"] = derivedEventID(rec)
 		}
 	}
 	enc, err := optikpi.Encode(r.kind, out, r.validate)

@@ -185,3 +185,23 @@ func saslMechanism(s config.SASL) (sasl.Mechanism, error) {
 func KafkaOpts(k config.Kafka, logger *zap.Logger) ([]kgo.Opt, error) {
 	return kafkaOpts(k, logger)
 }
+
+// NewSink builds the sink the relay delivers through, with the
+// configuration's destinations (tokens overridden by opts.Tokens), batching,
+// rate limits, retries and opts' HTTP client, logger and registerer: for the
+// tools that deliver as the relay does, such as relay dlq replay.
+func NewSink(cfg *config.Config, opts Options) (*sink.Sink, error) {
+	logger := opts.Logger
+	if logger == nil {
+		logger = zap.NewNop()
+	}
+	dests, err := destinations(cfg, opts.Tokens)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	s, err := sink.New(dests, sinkOptions(cfg.Sink, opts, logger))
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	return s, nil
+}

@@ -22,7 +22,6 @@ import (
 	"github.com/optikpi/optikpi-relay/internal/config"
 	"github.com/optikpi/optikpi-relay/internal/consume"
 	"github.com/optikpi/optikpi-relay/internal/dlq"
-	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/mapper"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/optikpi/optikpi-relay/internal/sink"
@@ -238,15 +237,7 @@ func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 	p.counts.consumed.Add(1)
 	res, err := p.mapper.Map(r.Record)
 	if err != nil {
-		var f *mapper.Failure
-		if !errors.As(err, &f) {
-			f = &mapper.Failure{Reason: failure.Invalid, Message: err.Error()}
-		}
-		p.deadLetter(r, dlq.Entry{
-			Reason:  f.Reason,
-			Message: f.Error(),
-			Route:   f.Route,
-		})
+		p.deadLetter(r, MappingFailure(err))
 		return
 	}
 	if res.Skipped {
@@ -263,17 +254,7 @@ func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 			r.Done()
 			return
 		}
-		p.deadLetter(r, dlq.Entry{
-			Reason:      f.Reason,
-			Message:     f.Error(),
-			EventID:     eventID,
-			Route:       route,
-			Destination: f.Destination,
-			Endpoint:    f.Endpoint,
-			Status:      f.Status,
-			APIError:    f.APIError,
-			Attempts:    f.Attempts,
-		})
+		p.deadLetter(r, DeliveryFailure(f, route, eventID))
 	})
 	if err != nil {
 		// Only on shutdown: abandoned, the record is never committed, so the

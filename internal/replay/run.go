@@ -1,0 +1,408 @@
+package replay
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
+	"golang.org/x/time/rate"
+
+	"github.com/optikpi/optikpi-relay/internal/buildinfo"
+	"github.com/optikpi/optikpi-relay/internal/config"
+	"github.com/optikpi/optikpi-relay/internal/dlq"
+	"github.com/optikpi/optikpi-relay/internal/mapper"
+	"github.com/optikpi/optikpi-relay/internal/pipeline"
+	"github.com/optikpi/optikpi-relay/internal/sink"
+)
+
+// Bounds of the end of a run.
+const (
+	// commitInterval is how often progress is committed while a run sends.
+	commitInterval = 500 * time.Millisecond
+	// drainTimeout bounds how long an interrupted or finished run waits
+	// for records already handed to the sink or the producer; what is
+	// not done by then stays uncommitted, for the next run.
+	drainTimeout = 2 * time.Minute
+	// finalCommitTimeout bounds the last commit.
+	finalCommitTimeout = 30 * time.Second
+)
+
+// mapItem maps the latest letter of it exactly as the relay mapped the
+// original: with its original topic, partition, offset, key, headers and
+// timestamp, so meta rules and derived event ids match the first attempt.
+func mapItem(m *mapper.Mapper, it *Item) (Result, mapper.Result, error) {
+	res := Result{Letter: it.Letter, Duplicates: len(it.Letters) - 1}
+	mres, err := m.Map(it.Letter.Source)
+	if err != nil {
+		var f *mapper.Failure
+		if errors.As(err, &f) {
+			res.Reason, res.Route, res.Field, res.Message = f.Reason, f.Route, f.Field, f.Message
+		} else {
+			res.Message = err.Error()
+		}
+		return res, mres, err
+	}
+	res.Route = mres.Route
+	if !mres.Skipped {
+		res.Destination = mres.Destination
+		res.Endpoint = mres.Record.Kind.Endpoint()
+		res.EventID = mres.Record.EventID
+		res.Record = mres.Record.JSON
+	}
+	return res, mres, nil
+}
+
+// Test maps each record sel selected with cfg as the relay would and
+// reports whether it would be delivered or fail again; it sends nothing.
+func Test(cfg *config.Config, sel *Selection, onResult func(Result)) (Summary, error) {
+	m, err := mapper.New(cfg)
+	if err != nil {
+		return Summary{}, fmt.Errorf("replay: %w", err)
+	}
+	rp := newReport(&Options{OnResult: onResult})
+	rp.sum.Selected, rp.sum.Duplicates = len(sel.Items), sel.Duplicates
+	for _, l := range sel.Unreadable {
+		rp.add(Result{Outcome: Unreadable, Letter: l, Message: l.Err.Error()}, false)
+	}
+	for _, it := range sel.Items {
+		res, mres, err := mapItem(m, it)
+		switch {
+		case err != nil:
+			res.Outcome = WouldFail
+		case mres.Skipped:
+			res.Outcome = Skipped
+		default:
+			res.Outcome = WouldDeliver
+		}
+		rp.add(res, false)
+	}
+	return rp.summary(), nil
+}
+
+// job is one item a run works on.
+type job struct {
+	it     *Item
+	res    Result
+	mapped mapper.Result
+	mapErr error
+	cand   *candidate // nil unless a supersede check was made
+}
+
+// run is one call of Replay.
+type run struct {
+	o      Options
+	cfg    *config.Config
+	log    *zap.Logger
+	kopts  []kgo.Opt
+	rp     *report
+	prog   *progress
+	life   context.Context // outlives ctx: writes already started complete
+	errMu  sync.Mutex
+	errs   []error
+	sent   int // by drive's goroutine only
+	lim    *rate.Limiter
+	maxRep int
+}
+
+func (r *run) fail(err error) {
+	r.errMu.Lock()
+	r.errs = append(r.errs, err)
+	r.errMu.Unlock()
+}
+
+// finish reports res and marks j's letters done.
+func (r *run) finish(j *job, res Result) {
+	r.prog.finish(j.it)
+	r.rp.add(res, true)
+}
+
+// Replay replays what o selects from cfg's dead-letter topic. It returns
+// the summary and the first errors of Kafka or of the run; records that fail
+// again are no error (Summary.Failures counts them). An interrupted run
+// (ctx done) stops sending, waits for what it already sent, commits its
+// progress and returns ctx's error.
+func Replay(ctx context.Context, cfg *config.Config, o Options) (Summary, error) {
+	switch {
+	case o.RunID == "":
+		return Summary{}, fmt.Errorf("%w: no run id", ErrInvalidOptions)
+	case o.To != "" && o.To != ToOptikpi && o.To != ToSource:
+		return Summary{}, fmt.Errorf("%w: target %q: want %q or %q", ErrInvalidOptions, o.To, ToOptikpi, ToSource)
+	case o.Rate < 0 || o.Max < 0 || o.MaxReplays < 0 || o.Limit < 0:
+		return Summary{}, fmt.Errorf("%w: rate, max, max replays and limit must not be negative", ErrInvalidOptions)
+	}
+	if o.To == "" {
+		o.To = ToOptikpi
+	}
+	r := &run{o: o, cfg: cfg, log: o.Pipeline.Logger, maxRep: o.MaxReplays, rp: newReport(&o)}
+	if r.log == nil {
+		r.log = zap.NewNop()
+	}
+	if r.maxRep == 0 {
+		r.maxRep = DefaultMaxReplays
+	}
+	m, err := mapper.New(cfg)
+	if err != nil {
+		return Summary{}, fmt.Errorf("replay: %w", err)
+	}
+	kopts, err := pipeline.KafkaOpts(cfg.Kafka, r.log)
+	if err != nil {
+		return Summary{}, fmt.Errorf("replay: %w", err)
+	}
+	r.kopts = append(kopts, o.Pipeline.KafkaOpts...)
+	group, topic := Group(cfg.Kafka.Group, o.RunID), cfg.DLQ.Topic
+	r.rp.sum.Group = group
+
+	sel, err := Select(ctx, r.kopts, topic, o.Filter, o.Limit)
+	if err != nil {
+		return r.rp.summary(), err
+	}
+	admCl, err := kgo.NewClient(r.kopts...)
+	if err != nil {
+		return r.rp.summary(), fmt.Errorf("replay: %w", err)
+	}
+	defer admCl.Close()
+	adm := kadm.NewClient(admCl)
+	done, err := committed(ctx, adm, group, topic)
+	if err != nil {
+		return r.rp.summary(), err
+	}
+	r.prog = newProgress(sel.Ends, sel.Cut, done)
+	r.rp.sum.Selected, r.rp.sum.Duplicates = len(sel.Items), sel.Duplicates
+	for _, l := range sel.Unreadable {
+		r.rp.add(Result{Outcome: Unreadable, Letter: l, Message: l.Err.Error()}, false)
+	}
+
+	var work []*job
+	var cands []*candidate
+	for _, it := range sel.Items {
+		if r.already(it) {
+			r.rp.add(Result{Outcome: AlreadyReplayed, Letter: it.Letter, Duplicates: len(it.Letters) - 1}, false)
+			continue
+		}
+		r.prog.hold(it)
+		j := &job{it: it}
+		j.res, j.mapped, j.mapErr = mapItem(m, it)
+		if j.mapErr == nil && !j.mapped.Skipped && j.mapped.Record.Kind.IsState() {
+			src := it.Letter.Source
+			switch {
+			case src.Key == nil:
+				j.res.NoKey = true
+			case !o.IncludeSuperseded:
+				j.cand = &candidate{src: it.Letter.Key(), key: src.Key, kind: j.mapped.Record.Kind, newer: -1}
+				cands = append(cands, j.cand)
+			}
+		}
+		work = append(work, j)
+	}
+	r.prog.sort()
+	if err := findSuperseding(ctx, r.kopts, m, cands); err != nil {
+		return r.rp.summary(), err
+	}
+	r.rp.mu.Lock()
+	r.rp.total = len(work)
+	r.rp.mu.Unlock()
+
+	var stop func()
+	if !o.DryRun {
+		stop = r.commitEvery(ctx, adm, group, topic)
+	}
+	r.life = context.WithoutCancel(ctx)
+	if o.To == ToSource {
+		err = r.toSource(ctx, work)
+	} else {
+		err = r.toOptikpi(ctx, work)
+	}
+	if err != nil {
+		r.fail(err)
+	}
+	if stop != nil {
+		stop()
+		cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), finalCommitTimeout)
+		if err := r.prog.commit(cctx, adm, group, topic); err != nil {
+			r.fail(err)
+		}
+		cancel()
+	}
+	sum := r.rp.summary()
+	r.rp.mu.Lock()
+	sum.NotSent = r.rp.total - r.rp.finished
+	r.rp.mu.Unlock()
+	if ctx.Err() != nil {
+		r.fail(ctx.Err())
+	}
+	return sum, errors.Join(r.errs...)
+}
+
+// already reports whether an earlier attempt of this run finished it: each
+// of its letters is below the committed progress or was written back by
+// this run.
+func (r *run) already(it *Item) bool {
+	for _, l := range it.Letters {
+		if !r.prog.below(l.Partition, l.Offset) && l.ReplayRun != r.o.RunID {
+			return false
+		}
+	}
+	return true
+}
+
+// commitEvery commits the progress every commitInterval until the returned
+// stop is called.
+func (r *run) commitEvery(ctx context.Context, adm *kadm.Client, group, topic string) (stop func()) {
+	quit := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(commitInterval)
+		defer t.Stop()
+		for {
+			select {
+			case <-quit:
+				return
+			case <-t.C:
+				if err := r.prog.commit(ctx, adm, group, topic); err != nil && ctx.Err() == nil {
+					r.log.Warn("progress not committed; retried", zap.Error(err))
+				}
+			}
+		}
+	})
+	return func() { close(quit); wg.Wait() }
+}
+
+// next decides what the loop does with j before sending: false when j was
+// finished by a rule (over max replays, superseded).
+func (r *run) next(j *job) bool {
+	if n := j.it.Replays(); n >= r.maxRep {
+		res := j.res
+		res.Outcome = OverMaxReplays
+		res.Message = fmt.Sprintf("replayed and failed %d times (--max-replays %d)", n, r.maxRep)
+		r.finish(j, res)
+		return false
+	}
+	if j.cand != nil && j.cand.newer >= 0 {
+		res := j.res
+		res.Outcome, res.SupersededBy = Superseded, j.cand.newer
+		r.finish(j, res)
+		return false
+	}
+	return true
+}
+
+// drive hands the jobs to send in order, finishing by rule (over max
+// replays, superseded) those it need not send, until ctx is done, --max
+// records were sent or send returns false.
+func (r *run) drive(ctx context.Context, work []*job, send func(*job) bool) {
+	r.lim = rate.NewLimiter(rate.Inf, 1)
+	if r.o.Rate > 0 {
+		r.lim = rate.NewLimiter(rate.Limit(r.o.Rate), 1)
+	}
+	for _, j := range work {
+		if ctx.Err() != nil || (r.o.Max > 0 && r.sent >= r.o.Max) {
+			return
+		}
+		if r.next(j) && !send(j) {
+			return
+		}
+	}
+}
+
+func (r *run) toOptikpi(ctx context.Context, work []*job) error {
+	var snk *sink.Sink
+	var w *dlq.Writer
+	if !r.o.DryRun {
+		var err error
+		if snk, err = pipeline.NewSink(r.cfg, r.o.Pipeline); err != nil {
+			return fmt.Errorf("replay: %w", err)
+		}
+		cl, err := kgo.NewClient(append(slices.Clone(r.kopts),
+			kgo.ClientID(r.cfg.Kafka.ClientID+"-replay"),
+			kgo.RequiredAcks(kgo.AllISRAcks()),
+			kgo.ProducerLinger(0),
+		)...)
+		if err != nil {
+			snk.Close(ctx)
+			return fmt.Errorf("replay: dead-letter producer: %w", err)
+		}
+		defer cl.Close()
+		w, err = dlq.NewWriter(cl, dlq.Options{Topic: r.cfg.DLQ.Topic, Version: buildinfo.Version(), Logger: r.log.Named("dlq")})
+		if err != nil {
+			snk.Close(ctx)
+			return fmt.Errorf("replay: %w", err)
+		}
+	}
+	r.drive(ctx, work, func(j *job) bool {
+		res := j.res
+		switch {
+		case j.mapErr != nil:
+			if r.o.DryRun {
+				res.Outcome = WouldFail
+				r.finish(j, res)
+				return true
+			}
+			r.writeBack(w, j, pipeline.MappingFailure(j.mapErr), res)
+			return true
+		case j.mapped.Skipped:
+			res.Outcome = Skipped
+			r.finish(j, res)
+			return true
+		case r.o.DryRun:
+			res.Outcome = WouldDeliver
+			r.sent++
+			r.finish(j, res)
+			return true
+		}
+		if err := r.lim.Wait(ctx); err != nil {
+			return false
+		}
+		err := snk.Send(ctx, j.mapped.Destination, j.mapped.Record, func(f *sink.Failure) {
+			if f == nil {
+				res.Outcome = Delivered
+				r.finish(j, res)
+				return
+			}
+			res.Reason, res.Message = f.Reason, f.Message
+			r.writeBack(w, j, pipeline.DeliveryFailure(f, res.Route, res.EventID), res)
+		})
+		if err != nil {
+			return false // ctx done or the sink closed: the rest is for the next run
+		}
+		r.sent++
+		return true
+	})
+	if r.o.DryRun {
+		return nil
+	}
+	dctx, cancel := context.WithTimeout(r.life, drainTimeout)
+	defer cancel()
+	var errs []error
+	if err := snk.Close(dctx); err != nil {
+		errs = append(errs, fmt.Errorf("replay: sink: %w", err))
+	}
+	if err := w.Close(dctx); err != nil {
+		errs = append(errs, fmt.Errorf("replay: dead-letter writer: %w", err))
+	}
+	return errors.Join(errs...)
+}
+
+// writeBack writes j's record to the dead-letter topic again, with its
+// replay count raised and this run's id, and finishes j once it is there.
+func (r *run) writeBack(w *dlq.Writer, j *job, e dlq.Entry, res Result) {
+	e.Source = j.it.Letter.Source
+	e.Replays = j.it.Replays() + 1
+	e.ReplayRun = r.o.RunID
+	res.Outcome, res.Reason = FailedAgain, e.Reason
+	if res.Message == "" {
+		res.Message = e.Message
+	}
+	w.Write(r.life, e, func(err error) {
+		if err != nil {
+			r.fail(fmt.Errorf("replay: writing %s back to the dead-letter topic: %w", j.it.Letter.Key(), err))
+			return // not finished: replayed again by the next run
+		}
+		r.finish(j, res)
+	})
+}
