@@ -199,7 +199,11 @@ func NewSink(cfg *config.Config, opts Options) (*sink.Sink, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	s, err := sink.New(dests, sinkOptions(cfg.Sink, opts, logger))
+	sopts, err := sinkOptions(cfg.Sink, opts, logger)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	s, err := sink.New(dests, sopts)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}

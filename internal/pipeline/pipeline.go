@@ -82,10 +82,6 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	dests, err := destinations(cfg, opts.Tokens)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
-	}
 	kopts, err := kafkaOpts(cfg.Kafka, logger)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
@@ -103,13 +99,11 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
 
-	sopts, err := sinkOptions(cfg.Sink, opts, logger)
+	opts.Logger = logger
+	p.sink, err = NewSink(cfg, opts)
 	if err != nil {
-		return fail(err)
-	}
-	p.sink, err = sink.New(dests, sopts)
-	if err != nil {
-		return fail(err)
+		p.cancelLife()
+		return nil, err // NewSink's error names the pipeline already
 	}
 	closers = append(closers, func() {
 		ctx, cancel := context.WithCancel(context.Background())
