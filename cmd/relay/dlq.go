@@ -22,8 +22,9 @@ failed and why, check a fix, and replay.
 Usage:
   relay dlq summary --config FILE [FILTERS] [--by reason,topic,route,endpoint,status,hour] [--output text|json]
   relay dlq inspect --config FILE [FILTERS] [--output text|json]
-  relay dlq test    --config FIXED [FILTERS]
-  relay dlq replay  --config FIXED [FILTERS] [--to optikpi|source] [--dry-run] [--rate R] [--max N] [...]
+  relay dlq test    --config FIXED [FILTERS] [-v]
+  relay dlq replay  --config FIXED [FILTERS] [--to optikpi|source] [--dry-run] [--rate R] [--max N]
+                    [--max-replays 3] [--include-superseded] [--run-id ID] [-v]
 
 Filters (every command; repeat a flag or separate values with commas for "any of"):
   --reason R          unparseable, unrouted, invalid, rejected, too_large, retries_exhausted
@@ -32,7 +33,8 @@ Filters (every command; repeat a flag or separate values with commas for "any of
   --since T --until T failure time: RFC 3339 (2026-11-29T03:00:00Z) or an age (90m, 2h, 7d)
   --error-match RE    regular expression on the error and the API's error body
   --event-id ID       --source TOPIC/PARTITION/OFFSET
-  --limit N           at most N dead letters (after filtering and collapsing duplicates)
+  --limit N           at most N dead letters after filtering (test and replay: after
+                      collapsing duplicates too)
 
 Run "relay dlq COMMAND --help" for a command's flags.
 `
