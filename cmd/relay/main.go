@@ -144,9 +144,14 @@ func groupUsageText(group string) string {
 	return b.String()
 }
 
+// exitInterrupted is the status of a run cut short by a second signal: 130,
+// what a shell reports for Ctrl-C, whichever signal it was, so that scripts
+// and on-call see one code for "stopped without draining".
+const exitInterrupted = 130
+
 // signalContext is cancelled by the first SIGINT or SIGTERM, which starts
-// the drain; a second one calls exit with 128 plus its number at once, for
-// the operator who will not wait. stop releases the signals.
+// the drain; a second one, of either kind, calls exit(exitInterrupted) at
+// once, for the operator who will not wait. stop releases the signals.
 func signalContext(exit func(code int)) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 2)
@@ -162,11 +167,7 @@ func signalContext(exit func(code int)) (ctx context.Context, stop func()) {
 		select {
 		case sig := <-ch:
 			fmt.Fprintf(os.Stderr, "relay: second %v: exiting without draining\n", sig)
-			code := 1
-			if n, ok := sig.(syscall.Signal); ok {
-				code = 128 + int(n)
-			}
-			exit(code)
+			exit(exitInterrupted)
 		case <-stopped:
 		}
 	}()
