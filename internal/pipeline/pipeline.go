@@ -46,6 +46,8 @@ type Options struct {
 	// LagInterval is how often the consumer reads its group's lag from
 	// the brokers; 0 takes consume.DefaultLagInterval.
 	LagInterval time.Duration
+
+	revokeTimeout time.Duration // tests: consume.Options.RevokeTimeout
 }
 
 // Pipeline relays records from Kafka to Optikpi or the dead-letter topic.
@@ -145,6 +147,7 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		MaxInFlight:    cfg.Kafka.MaxInFlightRecords,
 		CommitInterval: cfg.Kafka.CommitInterval,
 		LagInterval:    opts.LagInterval,
+		RevokeTimeout:  opts.revokeTimeout,
 		Logger:         logger.Named("consume"),
 		Registerer:     opts.Registerer,
 		OnMembers:      p.sink.SetGroupMembers,
@@ -241,7 +244,9 @@ func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 	}
 	kind, eventID := res.Record.Kind, res.Record.EventID
 	route := res.Route
-	err = p.sink.Send(ctx, res.Destination, res.Record, func(f *sink.Failure) {
+	// r.Owned: once the partition moved, what this member still holds of it
+	// must not overtake what the next owner delivers (issue 10, defect 7).
+	err = p.sink.SendOwned(ctx, res.Destination, res.Record, r.Owned, func(f *sink.Failure) {
 		if f == nil {
 			p.counts.delivered[kind].Add(1)
 			p.counts.finished(r.Timestamp, "delivered")
@@ -258,8 +263,14 @@ func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 	}
 }
 
-// deadLetter writes e for r and marks r done once the broker has it.
+// deadLetter writes e for r and marks r done once the broker has it. A
+// record of a partition that moved is left to its next owner, lest it be
+// dead-lettered twice.
 func (p *Pipeline) deadLetter(r *consume.Record, e dlq.Entry) {
+	if !r.Owned() {
+		r.Abandon()
+		return
+	}
 	e.Source = r.Record
 	reason := e.Reason
 	p.dlq.Write(p.life, e, func(err error) {
