@@ -54,11 +54,11 @@ type Options struct {
 type Pipeline struct {
 	logger    *zap.Logger
 	mapper    *mapper.Mapper
-	sink      *sink.Sink
-	dlq       *dlq.Writer
-	dlqClient *kgo.Client
+	sink      sender
+	dlq       deadLetterer
+	dlqClient *kgo.Client // the dlq's, for Run's checks of the topic
 	dlqTopic  string
-	consumer  *consume.Consumer
+	consumer  source
 	counts    *counters
 	reg       prometheus.Registerer
 
@@ -80,19 +80,18 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	m, err := mapper.New(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
-	}
 	kopts, err := kafkaOpts(cfg.Kafka, logger)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
 	kopts = append(kopts, opts.KafkaOpts...)
 
-	p := &Pipeline{logger: logger, mapper: m, counts: newCounters(), dlqTopic: cfg.DLQ.Topic, reg: opts.Registerer}
+	p, err := newPipeline(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	p.reg = opts.Registerer
 	p.dlqMaxBytes.Store(int32(cfg.DLQ.MaxMessageBytes))
-	p.life, p.cancelLife = context.WithCancel(context.Background())
 	closers := []func(){p.cancelLife}
 	fail := func(err error) (*Pipeline, error) {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -102,15 +101,16 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	}
 
 	opts.Logger = logger
-	p.sink, err = NewSink(cfg, opts)
+	snk, err := NewSink(cfg, opts)
 	if err != nil {
 		p.cancelLife()
 		return nil, err // NewSink's error names the pipeline already
 	}
+	p.sink = snk
 	closers = append(closers, func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		p.sink.Close(ctx)
+		snk.Close(ctx)
 	})
 
 	p.dlqClient, err = kgo.NewClient(append(kafkaMetrics(kopts, opts.Registerer),
@@ -126,19 +126,20 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	if err != nil {
 		return fail(fmt.Errorf("dead-letter producer: %w", err))
 	}
-	closers = append(closers, p.dlqClient.Close)
-	p.dlq, err = dlq.NewWriter(p.dlqClient, dlq.Options{
+	w, err := dlq.NewWriter(p.dlqClient, dlq.Options{
 		Topic:      cfg.DLQ.Topic,
 		Version:    buildinfo.Version(),
 		Logger:     logger.Named("dlq"),
 		Registerer: opts.Registerer,
 	})
 	if err != nil {
+		p.dlqClient.Close()
 		return fail(err)
 	}
+	p.dlq = dlqWriter{Writer: w, client: p.dlqClient}
 	closers = append(closers, func() { p.dlq.Close(context.Background()) }) // nothing pending: returns at once
 
-	p.consumer, err = consume.New(consume.Options{
+	cons, err := consume.New(consume.Options{
 		Brokers:        cfg.Kafka.Brokers,
 		Group:          cfg.Kafka.Group,
 		Topics:         cfg.Kafka.Topics,
@@ -150,17 +151,30 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		RevokeTimeout:  opts.revokeTimeout,
 		Logger:         logger.Named("consume"),
 		Registerer:     opts.Registerer,
-		OnMembers:      p.sink.SetGroupMembers,
+		OnMembers:      snk.SetGroupMembers,
 	})
 	if err != nil {
 		return fail(err)
 	}
+	p.consumer = cons
 	if opts.Registerer != nil {
 		if err := opts.Registerer.Register(p.counts); err != nil {
 			p.consumer.Abort()
 			return fail(err)
 		}
 	}
+	return p, nil
+}
+
+// newPipeline returns a pipeline without its parts, which New builds and
+// tests replace by fakes.
+func newPipeline(cfg *config.Config, logger *zap.Logger) (*Pipeline, error) {
+	m, err := mapper.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	p := &Pipeline{logger: logger, mapper: m, counts: newCounters(), dlqTopic: cfg.DLQ.Topic}
+	p.life, p.cancelLife = context.WithCancel(context.Background())
 	return p, nil
 }
 
@@ -293,6 +307,9 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		drain, cancel := drainContext(ctx)
 		defer cancel()
+		// In this order: the sink's last failures become dead letters,
+		// and the dead letters' acknowledgements make records done,
+		// before the consumer commits what is done.
 		if err := p.sink.Close(drain); err != nil {
 			errs = append(errs, fmt.Errorf("sink: %w", err))
 		}
@@ -303,7 +320,6 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("consumer: %w", err))
 		}
 		p.cancelLife()
-		p.dlqClient.Close()
 		telemetry.Unregister(p.reg, p.counts)
 	})
 	return errors.Join(errs...)
@@ -335,10 +351,13 @@ func (p *Pipeline) Abort() {
 		cancel()
 		p.sink.Close(ctx)
 		p.dlq.Close(ctx)
-		p.dlqClient.Close()
 		telemetry.Unregister(p.reg, p.counts)
 	})
 }
 
-// Consumer returns the Kafka consumer, for its statistics and client.
-func (p *Pipeline) Consumer() *consume.Consumer { return p.consumer }
+// Consumer returns the Kafka consumer, for its statistics and client; nil
+// when a test replaced it.
+func (p *Pipeline) Consumer() *consume.Consumer {
+	c, _ := p.consumer.(*consume.Consumer)
+	return c
+}
