@@ -590,6 +590,11 @@ func TestRevokeTimeout(t *testing.T) {
 		t.Errorf("b got %v, want %v", got, want)
 	}
 	for _, r := range sa.all() {
+		// a no longer owns the moved partition: its records say so, for
+		// the sink to drop them (defect 7).
+		if got, want := r.Owned(), r.Partition != moved; got != want {
+			t.Errorf("a's record %d@%d: Owned() = %v, want %v", r.Partition, r.Offset, got, want)
+		}
 		r.Done() // the moved partition's are ignored
 	}
 	closeOK(t, a)
@@ -608,6 +613,9 @@ func TestRecordDoneZero(t *testing.T) {
 	var r *Record
 	r.Done()
 	(&Record{}).Done()
+	if !r.Owned() || !(&Record{}).Owned() {
+		t.Error("a Record not handed out by a Consumer is not Owned; want owned")
+	}
 }
 
 func TestRunTwice(t *testing.T) {

@@ -2,6 +2,7 @@ package consume
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -27,6 +28,17 @@ func (r *Record) Done() {
 	r.c.done(r.p, r.seq)
 }
 
+// Owned reports whether this member still owns the record's partition. It
+// turns false for good once the partition is forgotten (revoked past the
+// revoke timeout, lost, or the consumer closed or aborted): Done is ignored
+// from then on and the partition's next owner relays the record again, so
+// work on it should stop, lest an older record overtake what the next owner
+// delivers. It is one atomic load, safe from any goroutine. A Record not
+// handed out by a Consumer counts as owned.
+func (r *Record) Owned() bool {
+	return r == nil || r.p == nil || !r.p.disowned.Load()
+}
+
 // partition is one assigned partition's tracking state. A revoke marks it
 // gone and, once forgotten, it is no longer in Consumer.parts: a partition
 // assigned again gets a new one, so stale records and Done calls can never
@@ -43,6 +55,9 @@ type partition struct {
 	gone      bool  // revoked or lost: Run hands out no more of it
 	forgotten bool  // no longer counted: Done is ignored
 	drained   chan struct{}
+
+	// disowned is set with forgotten, for Owned to read without mu.
+	disowned atomic.Bool
 }
 
 // Abandon reports that the record will not be finished by this member,
@@ -147,6 +162,7 @@ func (c *Consumer) forget(parts []*partition) {
 			continue
 		}
 		p.forgotten = true
+		p.disowned.Store(true)
 		pending, held := p.t.pending, p.t.unreleased()
 		if p.drained != nil {
 			close(p.drained)

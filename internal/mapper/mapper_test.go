@@ -360,3 +360,21 @@ func TestReplayOfKeepsDerivedEventID(t *testing.T) {
 		})
 	}
 }
+
+// TestNewLeavesConfig: New reads the configuration without writing to it,
+// so that mappers built from one configuration (two group members in a
+// test, a replay beside the relay) can map while another is built.
+func TestNewLeavesConfig(t *testing.T) {
+	cfg, err := config.Parse([]byte(testConfig), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cond := cfg.Routing.Routes[1].When
+	cond.In = []any{1, "deposit.completed"} // YAML decodes a number as an int
+	if _, err := New(cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := cond.In[0].(int); !ok {
+		t.Errorf("after New the route's in: holds %T %v; want the int 1 it held", cond.In[0], cond.In[0])
+	}
+}

@@ -81,6 +81,34 @@ func profileUpdate(t *testing.T, base map[string]any, player string, seq int) ge
 		Expect: gen.Expect{Model: "customer"}} // customer records carry no event_id
 }
 
+// profileSeqs returns, by user, the sequence numbers of the profile updates
+// (profileUpdate) em accepted, in arrival order.
+func profileSeqs(t *testing.T, em *emulator.Emulator) map[string][]int {
+	t.Helper()
+	seen := make(map[string][]int)
+	for _, raw := range em.Records(optikpi.KindCustomer) {
+		var rec struct {
+			UserID     string          `json:"user_id"`
+			CustomData json.RawMessage `json:"custom_data"`
+		}
+		if err := json.Unmarshal(raw, &rec); err != nil {
+			t.Fatal(err)
+		}
+		var cd struct{ Seq int }
+		s := rec.CustomData
+		if len(s) > 0 && s[0] == '"' { // custom_data may travel as a JSON string
+			var inner string
+			json.Unmarshal(s, &inner)
+			s = json.RawMessage(inner)
+		}
+		if err := json.Unmarshal(s, &cd); err != nil {
+			t.Fatalf("custom_data %s: %v", rec.CustomData, err)
+		}
+		seen[rec.UserID] = append(seen[rec.UserID], cd.Seq)
+	}
+	return seen
+}
+
 func firstLine(t *testing.T, path string) map[string]any {
 	t.Helper()
 	f, err := os.Open(path)
@@ -131,27 +159,7 @@ func TestProfileOrderUnderFaults(t *testing.T) {
 	r.stop(t)
 	h.verify(false)
 
-	seen := make(map[string][]int)
-	for _, raw := range h.emus.ByName["main"].Records(optikpi.KindCustomer) {
-		var rec struct {
-			UserID     string          `json:"user_id"`
-			CustomData json.RawMessage `json:"custom_data"`
-		}
-		if err := json.Unmarshal(raw, &rec); err != nil {
-			t.Fatal(err)
-		}
-		var cd struct{ Seq int }
-		s := rec.CustomData
-		if len(s) > 0 && s[0] == '"' { // custom_data may travel as a JSON string
-			var inner string
-			json.Unmarshal(s, &inner)
-			s = json.RawMessage(inner)
-		}
-		if err := json.Unmarshal(s, &cd); err != nil {
-			t.Fatalf("custom_data %s: %v", rec.CustomData, err)
-		}
-		seen[rec.UserID] = append(seen[rec.UserID], cd.Seq)
-	}
+	seen := profileSeqs(t, h.emus.ByName["main"])
 	stats := h.emus.ByName["main"].Stats().Endpoints["/customers"]
 	t.Logf("customers endpoint: %+v", stats)
 	if stats.Throttled == 0 || stats.Failed == 0 || stats.Dropped == 0 {

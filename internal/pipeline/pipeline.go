@@ -46,17 +46,19 @@ type Options struct {
 	// LagInterval is how often the consumer reads its group's lag from
 	// the brokers; 0 takes consume.DefaultLagInterval.
 	LagInterval time.Duration
+
+	revokeTimeout time.Duration // tests: consume.Options.RevokeTimeout
 }
 
 // Pipeline relays records from Kafka to Optikpi or the dead-letter topic.
 type Pipeline struct {
 	logger    *zap.Logger
 	mapper    *mapper.Mapper
-	sink      *sink.Sink
-	dlq       *dlq.Writer
-	dlqClient *kgo.Client
+	sink      sender
+	dlq       deadLetterer
+	dlqClient *kgo.Client // the dlq's, for Run's checks of the topic
 	dlqTopic  string
-	consumer  *consume.Consumer
+	consumer  source
 	counts    *counters
 	reg       prometheus.Registerer
 
@@ -78,19 +80,18 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	m, err := mapper.New(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
-	}
 	kopts, err := kafkaOpts(cfg.Kafka, logger)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
 	kopts = append(kopts, opts.KafkaOpts...)
 
-	p := &Pipeline{logger: logger, mapper: m, counts: newCounters(), dlqTopic: cfg.DLQ.Topic, reg: opts.Registerer}
+	p, err := newPipeline(cfg, logger)
+	if err != nil {
+		return nil, err
+	}
+	p.reg = opts.Registerer
 	p.dlqMaxBytes.Store(int32(cfg.DLQ.MaxMessageBytes))
-	p.life, p.cancelLife = context.WithCancel(context.Background())
 	closers := []func(){p.cancelLife}
 	fail := func(err error) (*Pipeline, error) {
 		for i := len(closers) - 1; i >= 0; i-- {
@@ -100,15 +101,16 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	}
 
 	opts.Logger = logger
-	p.sink, err = NewSink(cfg, opts)
+	snk, err := NewSink(cfg, opts)
 	if err != nil {
 		p.cancelLife()
 		return nil, err // NewSink's error names the pipeline already
 	}
+	p.sink = snk
 	closers = append(closers, func() {
 		ctx, cancel := context.WithCancel(context.Background())
 		cancel()
-		p.sink.Close(ctx)
+		snk.Close(ctx)
 	})
 
 	p.dlqClient, err = kgo.NewClient(append(kafkaMetrics(kopts, opts.Registerer),
@@ -124,19 +126,20 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	if err != nil {
 		return fail(fmt.Errorf("dead-letter producer: %w", err))
 	}
-	closers = append(closers, p.dlqClient.Close)
-	p.dlq, err = dlq.NewWriter(p.dlqClient, dlq.Options{
+	w, err := dlq.NewWriter(p.dlqClient, dlq.Options{
 		Topic:      cfg.DLQ.Topic,
 		Version:    buildinfo.Version(),
 		Logger:     logger.Named("dlq"),
 		Registerer: opts.Registerer,
 	})
 	if err != nil {
+		p.dlqClient.Close()
 		return fail(err)
 	}
+	p.dlq = dlqWriter{Writer: w, client: p.dlqClient}
 	closers = append(closers, func() { p.dlq.Close(context.Background()) }) // nothing pending: returns at once
 
-	p.consumer, err = consume.New(consume.Options{
+	cons, err := consume.New(consume.Options{
 		Brokers:        cfg.Kafka.Brokers,
 		Group:          cfg.Kafka.Group,
 		Topics:         cfg.Kafka.Topics,
@@ -145,19 +148,33 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		MaxInFlight:    cfg.Kafka.MaxInFlightRecords,
 		CommitInterval: cfg.Kafka.CommitInterval,
 		LagInterval:    opts.LagInterval,
+		RevokeTimeout:  opts.revokeTimeout,
 		Logger:         logger.Named("consume"),
 		Registerer:     opts.Registerer,
-		OnMembers:      p.sink.SetGroupMembers,
+		OnMembers:      snk.SetGroupMembers,
 	})
 	if err != nil {
 		return fail(err)
 	}
+	p.consumer = cons
 	if opts.Registerer != nil {
 		if err := opts.Registerer.Register(p.counts); err != nil {
 			p.consumer.Abort()
 			return fail(err)
 		}
 	}
+	return p, nil
+}
+
+// newPipeline returns a pipeline without its parts, which New builds and
+// tests replace by fakes.
+func newPipeline(cfg *config.Config, logger *zap.Logger) (*Pipeline, error) {
+	m, err := mapper.New(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("pipeline: %w", err)
+	}
+	p := &Pipeline{logger: logger, mapper: m, counts: newCounters(), dlqTopic: cfg.DLQ.Topic}
+	p.life, p.cancelLife = context.WithCancel(context.Background())
 	return p, nil
 }
 
@@ -241,7 +258,9 @@ func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 	}
 	kind, eventID := res.Record.Kind, res.Record.EventID
 	route := res.Route
-	err = p.sink.Send(ctx, res.Destination, res.Record, func(f *sink.Failure) {
+	// r.Owned: once the partition moved, what this member still holds of it
+	// must not overtake what the next owner delivers (issue 10, defect 7).
+	err = p.sink.SendOwned(ctx, res.Destination, res.Record, r.Owned, func(f *sink.Failure) {
 		if f == nil {
 			p.counts.delivered[kind].Add(1)
 			p.counts.finished(r.Timestamp, "delivered")
@@ -258,8 +277,14 @@ func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 	}
 }
 
-// deadLetter writes e for r and marks r done once the broker has it.
+// deadLetter writes e for r and marks r done once the broker has it. A
+// record of a partition that moved is left to its next owner, lest it be
+// dead-lettered twice.
 func (p *Pipeline) deadLetter(r *consume.Record, e dlq.Entry) {
+	if !r.Owned() {
+		r.Abandon()
+		return
+	}
 	e.Source = r.Record
 	reason := e.Reason
 	p.dlq.Write(p.life, e, func(err error) {
@@ -282,6 +307,9 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		drain, cancel := drainContext(ctx)
 		defer cancel()
+		// In this order: the sink's last failures become dead letters,
+		// and the dead letters' acknowledgements make records done,
+		// before the consumer commits what is done.
 		if err := p.sink.Close(drain); err != nil {
 			errs = append(errs, fmt.Errorf("sink: %w", err))
 		}
@@ -292,7 +320,6 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("consumer: %w", err))
 		}
 		p.cancelLife()
-		p.dlqClient.Close()
 		telemetry.Unregister(p.reg, p.counts)
 	})
 	return errors.Join(errs...)
@@ -324,10 +351,13 @@ func (p *Pipeline) Abort() {
 		cancel()
 		p.sink.Close(ctx)
 		p.dlq.Close(ctx)
-		p.dlqClient.Close()
 		telemetry.Unregister(p.reg, p.counts)
 	})
 }
 
-// Consumer returns the Kafka consumer, for its statistics and client.
-func (p *Pipeline) Consumer() *consume.Consumer { return p.consumer }
+// Consumer returns the Kafka consumer, for its statistics and client; nil
+// when a test replaced it.
+func (p *Pipeline) Consumer() *consume.Consumer {
+	c, _ := p.consumer.(*consume.Consumer)
+	return c
+}

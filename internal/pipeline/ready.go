@@ -22,6 +22,11 @@ func (p *Pipeline) Ready() error { return errors.Join(p.consumer.Ready(), p.sink
 // slow or refusing API is alive; Ready says why it does not deliver.
 func (p *Pipeline) Live() error { return p.consumer.Live() }
 
+// checker is a sender that can check its destinations, as the sink does.
+type checker interface {
+	Check(ctx context.Context) []sink.DestinationCheck
+}
+
 // healthTimeout bounds the start-up check of the destinations.
 const healthTimeout = 10 * time.Second
 
@@ -32,11 +37,15 @@ const healthTimeout = 10 * time.Second
 // makes the relay not ready; nothing stops the start. The returned
 // function stops the check and waits for it.
 func (p *Pipeline) checkDestinations(ctx context.Context) (stop func()) {
+	chk, ok := p.sink.(checker)
+	if !ok {
+		return func() {}
+	}
 	cctx, cancel := context.WithTimeout(ctx, healthTimeout)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		checks := p.sink.Check(cctx)
+		checks := chk.Check(cctx)
 		if ctx.Err() != nil {
 			return // stopping: the answers mean nothing
 		}

@@ -12,8 +12,9 @@ import (
 
 // item is one queued record and its callback.
 type item struct {
-	rec  optikpi.Encoded
-	done func(*Failure)
+	rec   optikpi.Encoded
+	owned func() bool // nil: always; see SendOwned
+	done  func(*Failure)
 }
 
 // endpoint is one destination's endpoint: its lanes and metrics.
@@ -100,6 +101,8 @@ func (l *lane) batch() {
 	add := func(it item) {
 		n := len(it.rec.JSON)
 		switch {
+		case n+2 > MaxRequestBytes && it.disowned():
+			l.ep.drop([]item{it})
 		case n+2 > MaxRequestBytes:
 			l.ep.fail([]item{it}, &Failure{Reason: failure.TooLarge,
 				Message: fmt.Sprintf("record of %d bytes: larger than the API's %d-byte request limit", n, MaxRequestBytes)})

@@ -2,6 +2,7 @@ package sink
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -30,7 +31,13 @@ func (ep *endpoint) deliver(items []item) {
 			ep.abandonItems(items)
 			return
 		}
-		oe := ep.post(ctx, items)
+		if items = ep.dropDisowned(items); len(items) == 0 {
+			return
+		}
+		oe, disowned := ep.post(ctx, items)
+		if disowned {
+			continue // the client stopped before an attempt: drop and send the rest
+		}
 		if oe != nil && ctx.Err() != nil {
 			ep.abandonItems(items) // not final: the client gave up because Close did
 			return
@@ -102,7 +109,9 @@ func (ep *endpoint) split(items []item, oe *optikpi.Error) {
 }
 
 // post sends items as one request: nil when delivered, else the outcome.
-func (ep *endpoint) post(ctx context.Context, items []item) *optikpi.Error {
+// disowned is set when an attempt was not made because one of items was
+// disowned (see checkOwned).
+func (ep *endpoint) post(ctx context.Context, items []item) (oe *optikpi.Error, disowned bool) {
 	// A new body for every request: the transport may still read the last
 	// one after its answer came, so a body is never reused.
 	objs := make([][]byte, len(items))
@@ -114,10 +123,12 @@ func (ep *endpoint) post(ctx context.Context, items []item) *optikpi.Error {
 	body := optikpi.AppendBatch(make([]byte, 0, size), objs)
 	ep.m.batchRecords.Observe(float64(len(items)))
 	ep.m.batchBytes.Observe(float64(len(body)))
+	ctx, stop := withOwners(ctx, items)
+	defer stop()
 	ep.m.inFlight.Inc()
 	_, err := ep.d.client.Send(ctx, ep.kind, body)
 	ep.m.inFlight.Dec()
-	return outcome(err)
+	return outcome(err), err != nil && errors.Is(context.Cause(ctx), errDisowned)
 }
 
 func newFailure(reason failure.Reason, oe *optikpi.Error) *Failure {

@@ -166,6 +166,12 @@ type instrumentedTransport struct {
 }
 
 func (t *instrumentedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := checkOwned(req.Context()); err != nil {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, err
+	}
 	ep := t.dest.endpointFor(req.URL.Path)
 	if ep == nil || isProbe(req.Context()) {
 		return t.next.RoundTrip(req)

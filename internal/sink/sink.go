@@ -266,6 +266,18 @@ func (o *Options) setDefaults() error {
 // closed, dest is unknown or rec.Kind is invalid. A user's state records are
 // delivered in the order of the Send calls that queued them.
 func (s *Sink) Send(ctx context.Context, dest string, rec optikpi.Encoded, done func(*Failure)) error {
+	return s.SendOwned(ctx, dest, rec, nil, done)
+}
+
+// SendOwned is Send for a record that may be delivered only while owned
+// reports true, such as a Kafka record while this member owns its partition.
+// owned is asked before every HTTP attempt (the first, each retry, each part
+// of a split) and before a record fails as too large: once false, the
+// record is dropped, neither delivered nor failed, and its done is never
+// called, since whoever owns it now delivers it. The other records of its
+// batch keep their order. owned must be cheap and safe from any goroutine;
+// nil is always true.
+func (s *Sink) SendOwned(ctx context.Context, dest string, rec optikpi.Encoded, owned func() bool, done func(*Failure)) error {
 	d := s.dests[dest]
 	switch {
 	case d == nil:
@@ -291,7 +303,7 @@ func (s *Sink) Send(ctx context.Context, dest string, rec optikpi.Encoded, done 
 	}
 	ep.m.queued.Inc()
 	select {
-	case l.in <- item{rec: rec, done: done}:
+	case l.in <- item{rec: rec, owned: owned, done: done}:
 		return nil
 	case <-s.closing:
 		ep.m.queued.Dec()
