@@ -87,7 +87,7 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
-	kopts, err := kafkaOpts(cfg.Kafka, logger)
+	kopts, err := KafkaOpts(cfg.Kafka, logger)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
