@@ -244,19 +244,3 @@ func (g *groupLag) set(parts map[tp]partitionLag, complete bool) {
 		g.polled = time.Now()
 	}
 }
-
-// GroupLag returns the last polled broker-side lag of each partition this
-// member owns, by topic and partition.
-func (c *Consumer) GroupLag() map[string]map[int32]int64 {
-	g := c.lagStats
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	out := make(map[string]map[int32]int64)
-	for k, l := range g.parts {
-		if out[k.topic] == nil {
-			out[k.topic] = make(map[int32]int64)
-		}
-		out[k.topic][k.partition] = l.lag
-	}
-	return out
-}
