@@ -98,7 +98,6 @@ type dlqSummary struct {
 	counts            map[string]map[string]int
 	oldest, newest    time.Time
 	seen              map[dlq.SourceKey]bool
-	readableSelected  int
 	unreadableExample string
 }
 
@@ -119,7 +118,6 @@ func (s *dlqSummary) add(l *dlq.Letter) {
 		}
 		return
 	}
-	s.readableSelected++
 	if k := l.Key(); s.seen[k] {
 		s.Duplicates++
 	} else {
@@ -218,7 +216,7 @@ func (s *dlqSummary) writeText(w io.Writer) {
 		fmt.Fprintf(w, "\n%-*s  %7s  %6s\n", width, d, "count", "share")
 		for _, c := range cs {
 			pad := width - utf8.RuneCountInString(c.Value) + len(c.Value)
-			fmt.Fprintf(w, "%-*s  %7d  %5.1f%%\n", pad, c.Value, c.Count, 100*float64(c.Count)/float64(s.readableSelected))
+			fmt.Fprintf(w, "%-*s  %7d  %5.1f%%\n", pad, c.Value, c.Count, 100*float64(c.Count)/float64(s.Selected-s.Unreadable))
 		}
 	}
 }

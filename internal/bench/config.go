@@ -19,7 +19,8 @@ const (
 )
 
 // relayConfig is the configuration at src pointed at the bench's broker
-// and emulator: its routes, batching and commit settings stay as they are.
+// and emulator, without the TLS, SASL and proxy that lead elsewhere: its
+// routes, batching and commit settings stay as they are.
 // Without limits the relay's own rate limits are lifted, as the
 // emulator's are. It writes it to dir and returns its path and the loaded
 // configuration.
@@ -45,6 +46,9 @@ func relayConfig(src, dir string, brokers, baseURL, listen string, limits bool) 
 		{root, []string{"kafka", "brokers"}, []string{brokers}},
 		{root, []string{"kafka", "tls"}, nil},
 		{root, []string{"kafka", "sasl"}, nil},
+		// The emulator is local plain HTTP, as in relay demo.
+		{root, []string{"sink", "tls"}, nil},
+		{root, []string{"sink", "proxy_url"}, nil},
 		{dests.Content[0], []string{"base_url"}, baseURL},
 		{dests.Content[0], []string{"token_env"}, tokenEnv},
 		{dests.Content[0], []string{"token_file"}, nil},

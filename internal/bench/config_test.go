@@ -2,7 +2,11 @@ package bench
 
 import (
 	"math"
+	"os"
+	"path/filepath"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 
 	"golang.org/x/time/rate"
 
@@ -41,5 +45,45 @@ func TestRelayConfig(t *testing.T) {
 				t.Errorf("%s: limits %v: rate limit of %s = %v; want %v", path, limits, k, got, want)
 			}
 		}
+	}
+}
+
+// An operator's configuration with a proxy and TLS towards Optikpi runs
+// the bench without them: the emulator is local plain HTTP.
+func TestRelayConfigDropsSinkTLSAndProxy(t *testing.T) {
+	data, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(data, &doc); err != nil {
+		t.Fatal(err)
+	}
+	root := doc.Content[0]
+	for _, e := range []struct {
+		path  []string
+		value any
+	}{
+		{[]string{"sink", "proxy_url"}, "http://proxy.internal:3128"},
+		{[]string{"sink", "tls", "ca_file"}, "/etc/ssl/corp-ca.pem"},
+	} {
+		if err := set(root, e.path, e.value); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := yaml.Marshal(&doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := filepath.Join(t.TempDir(), "operator.yaml")
+	if err := os.WriteFile(src, out, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	path, cfg, err := relayConfig(src, t.TempDir(), "127.0.0.1:1234", "http://127.0.0.1:5678/apigw/ingest", "127.0.0.1:9999", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Sink.ProxyURL != "" || !cfg.Sink.TLS.IsZero() {
+		t.Errorf("%s: sink proxy_url %q, tls %+v; want neither", path, cfg.Sink.ProxyURL, cfg.Sink.TLS)
 	}
 }

@@ -41,10 +41,7 @@ type Info struct {
 func Read() Info { return readOnce() }
 
 var readOnce = sync.OnceValue(func() Info {
-	bi, ok := debug.ReadBuildInfo()
-	if !ok {
-		bi = nil
-	}
+	bi, _ := debug.ReadBuildInfo() // nil when the binary has none
 	return fromBuild(version, commit, bi)
 })
 

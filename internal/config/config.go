@@ -146,7 +146,8 @@ type Sink struct {
 	// HTTP_PROXY and NO_PROXY environment variables.
 	ProxyURL string `yaml:"proxy_url"`
 	// MisconfiguredRetry is how long to wait before retrying a batch that
-	// failed with 401, 403 or 404. Default 30s.
+	// failed with 401, 403, 404 or a 4xx that is not the API's answer
+	// (a proxy's). Default 30s.
 	MisconfiguredRetry time.Duration `yaml:"misconfigured_retry"`
 	// Strict validates records with the official SDKs' stricter rules too,
 	// so that what a strict server would reject goes to the dead-letter

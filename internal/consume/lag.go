@@ -33,9 +33,12 @@ type partitionLag struct {
 type groupLag struct {
 	c *Consumer
 
-	mu     sync.Mutex
-	parts  map[tp]partitionLag
-	polled time.Time // last successful poll; zero before it
+	mu    sync.Mutex
+	parts map[tp]partitionLag
+	// polled is when a poll last read every owned partition; the start
+	// before the first, so that polls failing from the start show as
+	// stale rather than as no series, which no alert can see.
+	polled time.Time
 
 	lagDesc, committedDesc, oldestDesc, polledDesc *prometheus.Desc
 	errors                                         prometheus.Counter
@@ -47,8 +50,9 @@ func newGroupLag(c *Consumer) *groupLag {
 		return prometheus.NewDesc(prometheus.BuildFQName(namespace, "consumer", name), help, labels, nil)
 	}
 	return &groupLag{
-		c:     c,
-		parts: make(map[tp]partitionLag),
+		c:      c,
+		parts:  make(map[tp]partitionLag),
+		polled: time.Now(),
 		lagDesc: desc("group_lag",
 			"Records after the group's committed offset, up to the partition's end offset, as the brokers report them; only for the partitions this member owns, so a sum over the replicas counts every partition once.", labels),
 		committedDesc: desc("group_committed_offset",
@@ -56,7 +60,7 @@ func newGroupLag(c *Consumer) *groupLag {
 		oldestDesc: desc("oldest_unfinished_seconds",
 			"Age of the oldest record handed to the pipeline and not yet delivered or dead-lettered, since it was fetched; 0 when none is in flight.", labels),
 		polledDesc: desc("group_lag_polled_timestamp_seconds",
-			"Unix time of the last successful group lag poll.", nil),
+			"Unix time of the last group lag poll that read every partition this member owns; the consumer's start before the first.", nil),
 		errors: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "consumer", Name: "group_lag_poll_errors_total",
 			Help: "Group lag polls that failed; the lag keeps its last value.",
@@ -96,9 +100,7 @@ func (g *groupLag) Collect(ch chan<- prometheus.Metric) {
 		p.mu.Unlock()
 		ch <- prometheus.MustNewConstMetric(g.oldestDesc, prometheus.GaugeValue, age, tp, part)
 	}
-	if !polled.IsZero() {
-		ch <- prometheus.MustNewConstMetric(g.polledDesc, prometheus.GaugeValue, float64(polled.UnixNano())/1e9)
-	}
+	ch <- prometheus.MustNewConstMetric(g.polledDesc, prometheus.GaugeValue, float64(polled.UnixNano())/1e9)
 }
 
 func tp2(p *partition) tp { return tp{p.topic, p.partition} }
@@ -157,7 +159,7 @@ func (c *Consumer) pollLagOnce(ctx context.Context, adm *kadm.Client) {
 func (c *Consumer) pollLag(ctx context.Context, adm *kadm.Client) error {
 	owned := c.owned()
 	if len(owned) == 0 {
-		c.lagStats.set(nil)
+		c.lagStats.set(nil, true)
 		return nil
 	}
 	topics := make(map[string]bool)
@@ -211,7 +213,7 @@ func (c *Consumer) pollLag(ctx context.Context, adm *kadm.Client) error {
 		l.lag = max(0, end.Offset-from)
 		out[tp2(p)] = l
 	}
-	c.lagStats.set(out)
+	c.lagStats.set(out, len(errs) == 0)
 	return errors.Join(errs...)
 }
 
@@ -229,28 +231,16 @@ func (g *groupLag) get() map[tp]partitionLag {
 	return maps.Clone(g.parts)
 }
 
-func (g *groupLag) set(parts map[tp]partitionLag) {
+// set keeps a poll's result; complete says it read every owned partition,
+// and only then does it count as a poll for the staleness alert.
+func (g *groupLag) set(parts map[tp]partitionLag, complete bool) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if parts == nil {
 		parts = make(map[tp]partitionLag)
 	}
 	g.parts = parts
-	g.polled = time.Now()
-}
-
-// GroupLag returns the last polled broker-side lag of each partition this
-// member owns, by topic and partition.
-func (c *Consumer) GroupLag() map[string]map[int32]int64 {
-	g := c.lagStats
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	out := make(map[string]map[int32]int64)
-	for k, l := range g.parts {
-		if out[k.topic] == nil {
-			out[k.topic] = make(map[int32]int64)
-		}
-		out[k.topic][k.partition] = l.lag
+	if complete {
+		g.polled = time.Now()
 	}
-	return out
 }

@@ -110,3 +110,28 @@ func TestGroupLagOnlyOwned(t *testing.T) {
 		waits[i]()
 	}
 }
+
+// TestGroupLagPolledStaleness: the poll timestamp exists from the start, so
+// that polls failing from the start age it (an absent series fires no
+// alert), and a poll that missed a partition does not refresh it.
+func TestGroupLagPolledStaleness(t *testing.T) {
+	const series = "optikpi_relay_consumer_group_lag_polled_timestamp_seconds"
+	start := time.Now()
+	g := newGroupLag(&Consumer{})
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(g)
+	got, ok := gather(t, reg)[series]
+	if !ok || got < float64(start.Unix())-1 {
+		t.Fatalf("before any poll: %s = %v (present %v); want the start, about %d", series, got, ok, start.Unix())
+	}
+	before := g.polled
+	time.Sleep(10 * time.Millisecond)
+	g.set(map[tp]partitionLag{{"events", 0}: {committed: 3, lag: 1}}, false)
+	if g.polled != before {
+		t.Errorf("an incomplete poll moved polled from %v to %v; want it kept", before, g.polled)
+	}
+	g.set(nil, true)
+	if !g.polled.After(before) {
+		t.Errorf("a complete poll left polled at %v; want later than %v", g.polled, before)
+	}
+}

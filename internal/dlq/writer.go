@@ -183,7 +183,6 @@ func (op *write) produced(err error) {
 		op.finish(fmt.Errorf("dlq: %w", err))
 		return
 	}
-	w.m.errors.Inc()
 	if tooLarge(err) && op.shrinkable() {
 		op.tooLarge++
 		// Retrying the same bytes would fail forever and hold the
@@ -212,6 +211,10 @@ func (op *write) produced(err error) {
 			return
 		}
 	}
+	// Counted only when retried as it was: a refusal answered by going
+	// without the value is no failing write, and counting it would fire
+	// OptikpiRelayDeadLetterWritesFailing under a stream of large records.
+	w.m.errors.Inc()
 	op.attempt++
 	delay := backoff(op.attempt)
 	fields := []zap.Field{
@@ -364,7 +367,7 @@ func newMetrics() *metrics {
 		}, []string{"reason"}),
 		errors: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Subsystem: "dlq", Name: "write_errors_total",
-			Help: "Failed dead-letter produce attempts; each is retried.",
+			Help: "Failed dead-letter produce attempts, each retried as it was; not a too-large refusal answered by writing the dead letter without the original value.",
 		}),
 	}
 	for _, r := range failure.Reasons() {

@@ -285,6 +285,31 @@ func ParseAPIError(body []byte) *APIError {
 	return api
 }
 
+// apiErrorPrefix reports whether body starts as the API's error format, an
+// object whose "error" is a non-empty string, before it ends or breaks off.
+func apiErrorPrefix(body []byte) bool {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return false
+	}
+	for {
+		t, err := dec.Token()
+		key, ok := t.(string)
+		if err != nil || !ok {
+			return false
+		}
+		if key == "error" {
+			v, err := dec.Token()
+			s, ok := v.(string)
+			return err == nil && ok && s != ""
+		}
+		var skip json.RawMessage
+		if dec.Decode(&skip) != nil {
+			return false
+		}
+	}
+}
+
 // RetryPolicy says how Send retries throttled and transient failures.
 type RetryPolicy struct {
 	// MaxAttempts bounds the HTTP attempts per batch, the first included.
@@ -615,7 +640,13 @@ func (c *Client) Send(ctx context.Context, kind Kind, body []byte) (*Response, e
 		}
 		e.API = api
 	}
-	e.Class = ClassifyAnswer(resp.StatusCode, e.API)
+	api := e.API
+	if api == nil && apiErrorPrefix(e.Body) {
+		// Cut at the read limit, the API's answer no longer parses; it
+		// still blames the records, which a proxy's answer does not.
+		api = &APIError{}
+	}
+	e.Class = ClassifyAnswer(resp.StatusCode, api)
 	return nil, e
 }
 

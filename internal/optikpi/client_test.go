@@ -536,6 +536,28 @@ func TestSendErrorBodyLimit(t *testing.T) {
 	}
 }
 
+// TestSendCutAPIErrorStillRejects: an error body in the API's format that is
+// longer than the read limit no longer parses once cut, yet it is still the
+// API blaming the records (Rejected), not a proxy's answer: taking it for a
+// misconfiguration would stop the whole destination over one bad record.
+func TestSendCutAPIErrorStillRejects(t *testing.T) {
+	for _, c := range []struct {
+		body string
+		want Class
+	}{
+		{`{"error":"Bad Request","message":"` + strings.Repeat("x", 10000) + `"}`, Rejected},
+		{`{"details":{"field":"[2].note","issue":"` + strings.Repeat("x", 10000) + `"},"error":"Bad Request"}`, Misconfigured}, // cut before "error"
+		{`{"message":"` + strings.Repeat("x", 10000) + `"}`, Misconfigured},                                                    // a gateway's
+		{`<html>` + strings.Repeat("x", 10000) + `</html>`, Misconfigured},
+	} {
+		s := newServer(t, func(_ int, w http.ResponseWriter, r *http.Request) { reply(w, 400, c.body) })
+		e := sendErr(t, newTestClient(t, s.base, WithMaxErrorBody(100)), context.Background())
+		if e.Class != c.want {
+			t.Errorf("400 with %.40q… cut at 100 bytes: class %v; want %v", c.body, e.Class, c.want)
+		}
+	}
+}
+
 func TestSendTokenFileRotation(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "token")
 	writeToken := func(tok string) {

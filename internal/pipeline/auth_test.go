@@ -110,7 +110,7 @@ func writePEM(t *testing.T, path, typ string, der []byte) {
 // metadata, which needs the TLS handshake and SASL authentication to pass.
 func ping(t *testing.T, k config.Kafka) error {
 	t.Helper()
-	opts, err := kafkaOpts(k, zap.NewNop())
+	opts, err := KafkaOpts(k, zap.NewNop())
 	if err != nil {
 		return err
 	}

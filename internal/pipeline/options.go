@@ -114,8 +114,10 @@ func kafkaMetrics(opts []kgo.Opt, reg prometheus.Registerer) []kgo.Opt {
 		kprom.Subsystem("kafka"), kprom.Registerer(reg), kprom.WithClientLabel())))
 }
 
-// kafkaOpts returns the client options the Kafka section implies.
-func kafkaOpts(k config.Kafka, logger *zap.Logger) ([]kgo.Opt, error) {
+// KafkaOpts returns the Kafka client options (brokers, TLS, SASL, logging)
+// the Kafka section implies: the relay's, and those of the tools that read
+// and write the same cluster, such as the dead-letter commands.
+func KafkaOpts(k config.Kafka, logger *zap.Logger) ([]kgo.Opt, error) {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(k.Brokers...),
 		kgo.WithLogger(kzap.New(logger.Named("kafka"), kzap.AtomicLevel(zap.NewAtomicLevelAt(zapcore.WarnLevel)))),
@@ -177,13 +179,6 @@ func saslMechanism(s config.SASL) (sasl.Mechanism, error) {
 		}), nil
 	}
 	return nil, fmt.Errorf("kafka.sasl.mechanism: unknown %q", s.Mechanism)
-}
-
-// KafkaOpts returns the Kafka client options (brokers, TLS, SASL, logging)
-// the configuration implies, for the tools that read and write the same
-// cluster as the relay: the dead-letter commands.
-func KafkaOpts(k config.Kafka, logger *zap.Logger) ([]kgo.Opt, error) {
-	return kafkaOpts(k, logger)
 }
 
 // NewSink builds the sink the relay delivers through, with the

@@ -80,7 +80,7 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	if logger == nil {
 		logger = zap.NewNop()
 	}
-	kopts, err := kafkaOpts(cfg.Kafka, logger)
+	kopts, err := KafkaOpts(cfg.Kafka, logger)
 	if err != nil {
 		return nil, fmt.Errorf("pipeline: %w", err)
 	}
@@ -316,7 +316,13 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 		if err := p.dlq.Close(drain); err != nil {
 			errs = append(errs, fmt.Errorf("dead-letter writer: %w", err))
 		}
-		if err := p.consumer.Close(drain); err != nil {
+		// The consumer stops waiting for records when the drain ends, but
+		// commits and leaves within ctx's deadline: the reserve is the
+		// commit's, not a second more for the drain.
+		wait, stop := context.WithCancel(ctx)
+		defer stop()
+		defer context.AfterFunc(drain, stop)()
+		if err := p.consumer.Close(wait); err != nil {
 			errs = append(errs, fmt.Errorf("consumer: %w", err))
 		}
 		p.cancelLife()
@@ -328,7 +334,8 @@ func (p *Pipeline) Shutdown(ctx context.Context) error {
 // The final commit and leaving the group share the shutdown budget with the
 // drain, so the whole shutdown fits the pod's grace period: the drain stops
 // commitReserve before ctx's deadline (at most a fifth of the budget), and
-// the consumer's final commit runs in what is left, at least a second.
+// the consumer's final commit and leave run in the reserve, at least a
+// second (consume.Consumer.Close).
 const commitReserve = 5 * time.Second
 
 // drainContext returns the context the drain runs under: ctx, ending

@@ -82,3 +82,55 @@ func TestShutdownBudgetIncludesCommit(t *testing.T) {
 		})
 	}
 }
+
+// TestShutdownReserveIsTheCommits: when the drain runs out its time (records
+// stuck on a failing Optikpi), the final commit still gets the reserve kept
+// for it, not only its one-second floor: a commit that takes 1.5s commits
+// the records done before the shutdown.
+func TestShutdownReserveIsTheCommits(t *testing.T) {
+	const commitTakes = 1500 * time.Millisecond
+	h := newHarness(t, 2, nil)
+	h.cfg.Kafka.CommitInterval = time.Hour
+	r := h.start()
+	h.produce(200, 7)
+	waitFor(t, "the first 200 records done", func() (bool, string) {
+		st := r.p.Consumer().Stats()
+		return st.Done == 200, fmt.Sprintf("%+v", st)
+	})
+	for _, em := range h.emus.ByName {
+		em.SetFailRate(1)
+	}
+	h.produce(50, 0)
+	waitFor(t, "250 records handed out", func() (bool, string) {
+		st := r.p.Consumer().Stats()
+		return st.Consumed == 250 && st.InFlight > 0, fmt.Sprintf("%+v", st)
+	})
+	h.cluster.ControlKey(int16(kmsg.OffsetCommit), func(kmsg.Request) (kmsg.Response, error, bool) {
+		h.cluster.KeepControl()
+		h.cluster.SleepControl(func() { time.Sleep(commitTakes) })
+		return nil, nil, false
+	})
+
+	r.cancel()
+	if err := <-r.done; err != nil {
+		t.Errorf("Run: %v", err)
+	}
+	r.done <- nil
+	// A fifth of the budget, 2.5s, is the commit's reserve.
+	const budget = 12500 * time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
+	defer cancel()
+	if err := r.p.Shutdown(ctx); !errors.Is(err, consume.ErrInFlight) {
+		t.Errorf("Shutdown: %v; want records left in flight (ErrInFlight)", err)
+	}
+	var committed int64
+	st := r.p.Consumer().Stats()
+	for _, ps := range st.Committed {
+		for _, o := range ps {
+			committed += o
+		}
+	}
+	if committed < 200 {
+		t.Errorf("final commit covered %d records; want the 200 done before shutdown (%v)", committed, st.Committed)
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
@@ -95,8 +96,15 @@ func testTooLargeDeadLetters(t *testing.T, dlqLimit int) {
 	h.produce(300, 11) // after them on the same partitions
 
 	core, logs := observer.New(zapcore.InfoLevel)
-	r := h.startWith(pipeline.Options{Logger: zap.New(core)})
+	reg := prometheus.NewRegistry()
+	r := h.startWith(pipeline.Options{Logger: zap.New(core), Registerer: reg})
 	h.waitCommitted()
+	// Going without the value is the answer to a too-large refusal, not a
+	// failing write: the critical alert on write errors must stay quiet.
+	const writeErrors = "optikpi_relay_dlq_write_errors_total"
+	if v, ok := gather(t, reg)[writeErrors]; !ok || v != 0 {
+		t.Errorf("%s = %v (present %v); want 0", writeErrors, v, ok)
+	}
 	r.stop(t)
 	h.verify(true)
 

@@ -17,7 +17,8 @@ const (
 	// CheckOK: the API answered and took the credentials.
 	CheckOK = "ok"
 	// CheckMisconfigured: the API refused the credentials or the path
-	// (401, 403, 404).
+	// (401, 403, 404), or a 4xx came that is not the API's answer (a
+	// proxy's; optikpi.ClassifyAnswer).
 	CheckMisconfigured = "misconfigured"
 	// CheckUnreachable: no answer, a server error or throttling; nothing
 	// is known about the credentials.

@@ -13,7 +13,8 @@
 // deadline passes (done is never called, so the caller never commits it and
 // it is delivered again after a restart). A rejected batch is split until the
 // records the API refuses are isolated; a record fails only once it was
-// rejected alone. A misconfigured destination (401, 403, 404) fails nothing:
+// rejected alone. A misconfigured destination (401, 403, 404, or a 4xx that
+// is not the API's answer: optikpi.ClassifyAnswer) fails nothing:
 // it stops, reports itself not ready, and probes again with the same batch
 // until the credentials or the URL are fixed.
 //

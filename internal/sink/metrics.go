@@ -70,7 +70,7 @@ func newMetrics() *metrics {
 		queued: prometheus.NewGaugeVec(prometheus.GaugeOpts(opts("records_queued",
 			"Records accepted by Send and not yet final: queued, batched or in flight.")), labels),
 		ready: prometheus.NewGaugeVec(prometheus.GaugeOpts(opts("destination_ready",
-			"1 while the destination accepts requests, 0 while it is misconfigured (401, 403, 404).")),
+			"1 while the destination accepts requests, 0 while it is misconfigured (401, 403, 404, or a 4xx that is not the API's answer).")),
 			[]string{"destination"}),
 		rateWait: prometheus.NewCounterVec(prometheus.CounterOpts(opts("rate_limit_wait_seconds_total",
 			"Time HTTP attempts spent waiting on the endpoint's rate limiter before being sent; its rate against the number of senders shows how much of the time pacing takes.")), labels),
