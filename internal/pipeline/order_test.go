@@ -141,7 +141,9 @@ func TestProfileOrderUnderFaults(t *testing.T) {
 	})
 	// Send faster than the emulator allows, so it answers 429 often.
 	h.cfg.Sink.RateLimits = map[string]float64{"customer": 2000}
-	h.cfg.Sink.BatchSize = 16
+	// Small batches: enough requests that even a slow (race-detector, loaded)
+	// relay outruns the guide's 50 requests/s and is throttled.
+	h.cfg.Sink.BatchSize = 4
 	h.cfg.Sink.InFlight = 8
 	h.cfg.Sink.Retry.InitialBackoff = 5 * time.Millisecond
 	h.cfg.Sink.Retry.MaxBackoff = 100 * time.Millisecond
