@@ -109,7 +109,10 @@ func (p *progress) offsets(topic string) kadm.Offsets {
 	for part, pp := range p.parts {
 		at := pp.end
 		if pp.head < len(pp.offsets) {
-			at = pp.offsets[pp.head]
+			// min: a held letter can lie past a cut (a duplicate, on
+			// this partition, of a record first read on another), and
+			// the letter the limit left out must stay uncommitted.
+			at = min(at, pp.offsets[pp.head])
 		}
 		if at > pp.committed {
 			os.Add(kadm.Offset{Topic: topic, Partition: part, At: at, LeaderEpoch: -1})
