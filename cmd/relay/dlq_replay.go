@@ -206,7 +206,10 @@ func printResult(w io.Writer, r replay.Result, withRecord bool) {
 	case replay.WouldDeliver, replay.Delivered, replay.WouldRepublish, replay.Republished:
 		fmt.Fprintf(w, "%s %s%s: %s", src, where, dups, r.Outcome)
 		if r.Route != "" {
-			fmt.Fprintf(w, ": route %s -> %s %s, event_id %s", r.Route, r.Destination, r.Endpoint, r.EventID)
+			fmt.Fprintf(w, ": route %s -> %s %s", r.Route, r.Destination, r.Endpoint)
+		}
+		if r.EventID != "" { // state records have none
+			fmt.Fprintf(w, ", event_id %s", r.EventID)
 		}
 		if r.NoKey {
 			fmt.Fprint(w, " (no Kafka key: not checked for a newer profile)")
@@ -242,7 +245,13 @@ func printSummary(w io.Writer, s *replay.Summary, dryRun bool, to replay.Target)
 	line := func(name string, n int) { fmt.Fprintf(w, "  %-22s %d\n", name, n) }
 	line("selected", s.Selected)
 	line("duplicates", s.Duplicates)
-	line("already replayed", s.Counts[replay.AlreadyReplayed])
+	if n := s.Counts[replay.AlreadyReplayed]; n > 0 {
+		// After a second fix of what failed again, the same command sends
+		// nothing: say how to send it anyway.
+		fmt.Fprintf(w, "  %-22s %d (by this run; --run-id NEW replays them again)\n", "already replayed", n)
+	} else {
+		line("already replayed", 0)
+	}
 	line("superseded", s.Counts[replay.Superseded])
 	line("over max replays", s.Counts[replay.OverMaxReplays])
 	line("skipped by config", s.Counts[replay.Skipped])

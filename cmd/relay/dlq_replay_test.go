@@ -106,7 +106,7 @@ func TestDLQTestAndReplayCommands(t *testing.T) {
 		{"replay", []string{"dlq", "replay", "--config", fixedPath, "--reason", "invalid"}, 0,
 			[]string{"delivered              2", "failed again           0"}, "", 2},
 		{"again", []string{"dlq", "replay", "--config", fixedPath, "--reason", "invalid"}, 0,
-			[]string{"already replayed       2", "delivered              0"}, "", 2},
+			[]string{"already replayed       2 (by this run; --run-id NEW replays them again)", "delivered              0"}, "", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
