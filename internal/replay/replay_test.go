@@ -97,7 +97,7 @@ func loadConfig(t *testing.T, userID string, addrs []string) *config.Config {
 // two unparseable ones as unparseable.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "players", "payments"), kfake.SeedTopics(1, "relay.dlq"))
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "players", "payments"), kfake.SeedTopics(3, "relay.dlq"))
 	if err != nil {
 		t.Fatal(err)
 	}
