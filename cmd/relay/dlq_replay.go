@@ -228,7 +228,8 @@ func printResult(w io.Writer, r replay.Result, withRecord bool) {
 		}
 		fmt.Fprintf(w, ": %s\n", r.Message)
 	case replay.Superseded:
-		fmt.Fprintf(w, "%s %s%s: superseded by offset %d (same key, newer %s record)\n", src, where, dups, r.SupersededBy, strings.TrimPrefix(r.Endpoint, "/"))
+		fmt.Fprintf(w, "%s %s%s: superseded by offset %d (same key, newer %s record); to send it anyway: --source %s --include-superseded\n",
+			src, where, dups, r.SupersededBy, strings.TrimPrefix(r.Endpoint, "/"), src)
 	case replay.Skipped:
 		fmt.Fprintf(w, "%s %s%s: skipped by the configuration (route %q)\n", src, where, dups, r.Route)
 	default:
