@@ -15,7 +15,8 @@ import (
 
 // progress knows, per partition of the dead-letter topic, the offset a
 // replay may commit: that of the first letter it has not finished, or the
-// end it read to when it has finished every one. It is the invariant of
+// end it read to when it has finished every one, and never past the first
+// letter a limit left out. It is the invariant of
 // consume's tracker, for letters known up front. Safe for concurrent use.
 type progress struct {
 	mu    sync.Mutex
