@@ -70,7 +70,7 @@ func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	maxN := fs.Int("max", 0, "send at most this many records in this run; 0 for all (the rest stays for the next run)")
 	maxReplays := fs.Int("max-replays", replay.DefaultMaxReplays, "report, and do not send, records that failed this many replays")
 	includeSuperseded := fs.Bool("include-superseded", false, "replay customer and extended-attribute records even when a newer record of the same key exists")
-	runID := fs.String("run-id", "", "name of the run, whose progress is kept (default: a hash of the dead-letter topic, the filters and --to)")
+	runID := fs.String("run-id", "", "name of the run, whose progress is kept, for these filters and --to only (default: a hash of the dead-letter topic, the filters and --to)")
 	verbose := fs.Bool("v", false, "print each record's outcome (and with --dry-run its Optikpi record)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -88,9 +88,10 @@ func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "relay dlq replay: --rate and --max must not be negative, --max-replays must be at least 1")
 		return errUsage
 	}
+	selection := selectionID(cfg.DLQ.Topic, &f, target)
 	id := *runID
 	if id == "" {
-		id = defaultRunID(cfg.DLQ.Topic, &f, target)
+		id = selection
 	}
 	logger := replayLogger()
 	if target == replay.ToSource && !*dryRun {
@@ -101,6 +102,7 @@ func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		Limit:             f.limit,
 		To:                target,
 		RunID:             id,
+		Selection:         selection,
 		DryRun:            *dryRun,
 		Rate:              *rateFlag,
 		Max:               *maxN,
@@ -139,9 +141,10 @@ func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return nil
 }
 
-// defaultRunID is a short hash of what selects and where to: the same
-// command gets the same run, and so resumes; --run-id runs it again.
-func defaultRunID(topic string, f *dlqFlags, to replay.Target) string {
+// selectionID is a short hash of what selects and where to: the default
+// run id, so that the same command gets the same run and resumes (--run-id
+// runs it again), and what a run's progress is kept for.
+func selectionID(topic string, f *dlqFlags, to replay.Target) string {
 	norm := func(l listFlag) string {
 		s := slices.Clone([]string(l))
 		slices.Sort(s)

@@ -22,6 +22,8 @@ type progress struct {
 	mu    sync.Mutex
 	parts map[int32]*partProgress
 	dirty bool
+	// selection is committed as the offsets' metadata (Options.Selection).
+	selection string
 }
 
 type partProgress struct {
@@ -116,7 +118,7 @@ func (p *progress) offsets(topic string) kadm.Offsets {
 			at = min(at, pp.offsets[pp.head])
 		}
 		if at > pp.committed {
-			os.Add(kadm.Offset{Topic: topic, Partition: part, At: at, LeaderEpoch: -1})
+			os.Add(kadm.Offset{Topic: topic, Partition: part, At: at, LeaderEpoch: -1, Metadata: p.selection})
 		}
 	}
 	return os
@@ -146,8 +148,9 @@ func (p *progress) commit(ctx context.Context, adm *kadm.Client, group, topic st
 	return nil
 }
 
-// committed fetches the offsets group has committed on topic.
-func committed(ctx context.Context, adm *kadm.Client, group, topic string) (map[int32]int64, error) {
+// committed fetches the offsets group has committed on topic; offsets
+// committed for another selection than selection are ErrOtherSelection.
+func committed(ctx context.Context, adm *kadm.Client, group, topic, selection string) (map[int32]int64, error) {
 	resps, err := adm.FetchOffsets(ctx, group)
 	if err == nil {
 		err = resps.Error()
@@ -160,9 +163,13 @@ func committed(ctx context.Context, adm *kadm.Client, group, topic string) (map[
 	}
 	out := map[int32]int64{}
 	for part, r := range resps[topic] {
-		if r.At >= 0 {
-			out[part] = r.At
+		if r.At < 0 {
+			continue
 		}
+		if selection != "" && r.Metadata != "" && r.Metadata != selection {
+			return nil, fmt.Errorf("%w: group %q", ErrOtherSelection, group)
+		}
+		out[part] = r.At
 	}
 	return out, nil
 }

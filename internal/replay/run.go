@@ -168,11 +168,12 @@ func Replay(ctx context.Context, cfg *config.Config, o Options) (Summary, error)
 	}
 	defer admCl.Close()
 	adm := kadm.NewClient(admCl)
-	done, err := committed(ctx, adm, group, topic)
+	done, err := committed(ctx, adm, group, topic, o.Selection)
 	if err != nil {
 		return r.rp.summary(), err
 	}
 	r.prog = newProgress(sel.Ends, sel.Cut, done)
+	r.prog.selection = o.Selection
 	r.rp.sum.Selected, r.rp.sum.Duplicates = len(sel.Items), sel.Duplicates
 	for _, l := range sel.Unreadable {
 		r.rp.add(Result{Outcome: Unreadable, Letter: l, Message: l.Err.Error()}, false)
