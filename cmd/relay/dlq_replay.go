@@ -153,7 +153,9 @@ func selectionID(topic string, f *dlqFlags, to replay.Target) string {
 	parts := []string{
 		topic, string(to),
 		norm(f.reasons), norm(f.topics), norm(f.routes), norm(f.endpoints), norm(f.statuses),
-		norm(f.eventIDs), norm(f.sources), f.since, f.until, f.errorMatch, fmt.Sprint(f.limit),
+		norm(f.eventIDs), norm(f.sources), f.since, f.until, f.errorMatch,
+		// Not --limit: the progress stops at the first letter a limit
+		// left out, so "--limit 5, then all" is one run, each sent once.
 	}
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(sum[:5])
