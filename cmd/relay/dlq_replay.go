@@ -70,7 +70,7 @@ func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	maxN := fs.Int("max", 0, "send at most this many records in this run; 0 for all (the rest stays for the next run)")
 	maxReplays := fs.Int("max-replays", replay.DefaultMaxReplays, "report, and do not send, records that failed this many replays")
 	includeSuperseded := fs.Bool("include-superseded", false, "replay customer and extended-attribute records even when a newer record of the same key exists")
-	runID := fs.String("run-id", "", "name of the run, whose progress is kept (default: a hash of the dead-letter topic, the filters and --to)")
+	runID := fs.String("run-id", "", "name of the run, whose progress is kept, for these filters and --to only (default: a hash of the dead-letter topic, the filters and --to)")
 	verbose := fs.Bool("v", false, "print each record's outcome (and with --dry-run its Optikpi record)")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -88,9 +88,10 @@ func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "relay dlq replay: --rate and --max must not be negative, --max-replays must be at least 1")
 		return errUsage
 	}
+	selection := selectionID(cfg.DLQ.Topic, &f, target)
 	id := *runID
 	if id == "" {
-		id = defaultRunID(cfg.DLQ.Topic, &f, target)
+		id = selection
 	}
 	logger := replayLogger()
 	if target == replay.ToSource && !*dryRun {
@@ -101,6 +102,7 @@ func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		Limit:             f.limit,
 		To:                target,
 		RunID:             id,
+		Selection:         selection,
 		DryRun:            *dryRun,
 		Rate:              *rateFlag,
 		Max:               *maxN,
@@ -139,9 +141,10 @@ func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 	return nil
 }
 
-// defaultRunID is a short hash of what selects and where to: the same
-// command gets the same run, and so resumes; --run-id runs it again.
-func defaultRunID(topic string, f *dlqFlags, to replay.Target) string {
+// selectionID is a short hash of what selects and where to: the default
+// run id, so that the same command gets the same run and resumes (--run-id
+// runs it again), and what a run's progress is kept for.
+func selectionID(topic string, f *dlqFlags, to replay.Target) string {
 	norm := func(l listFlag) string {
 		s := slices.Clone([]string(l))
 		slices.Sort(s)
@@ -150,7 +153,9 @@ func defaultRunID(topic string, f *dlqFlags, to replay.Target) string {
 	parts := []string{
 		topic, string(to),
 		norm(f.reasons), norm(f.topics), norm(f.routes), norm(f.endpoints), norm(f.statuses),
-		norm(f.eventIDs), norm(f.sources), f.since, f.until, f.errorMatch, fmt.Sprint(f.limit),
+		norm(f.eventIDs), norm(f.sources), f.since, f.until, f.errorMatch,
+		// Not --limit: the progress stops at the first letter a limit
+		// left out, so "--limit 5, then all" is one run, each sent once.
 	}
 	sum := sha256.Sum256([]byte(strings.Join(parts, "\x00")))
 	return hex.EncodeToString(sum[:5])
@@ -206,7 +211,10 @@ func printResult(w io.Writer, r replay.Result, withRecord bool) {
 	case replay.WouldDeliver, replay.Delivered, replay.WouldRepublish, replay.Republished:
 		fmt.Fprintf(w, "%s %s%s: %s", src, where, dups, r.Outcome)
 		if r.Route != "" {
-			fmt.Fprintf(w, ": route %s -> %s %s, event_id %s", r.Route, r.Destination, r.Endpoint, r.EventID)
+			fmt.Fprintf(w, ": route %s -> %s %s", r.Route, r.Destination, r.Endpoint)
+		}
+		if r.EventID != "" { // state records have none
+			fmt.Fprintf(w, ", event_id %s", r.EventID)
 		}
 		if r.NoKey {
 			fmt.Fprint(w, " (no Kafka key: not checked for a newer profile)")
@@ -225,7 +233,8 @@ func printResult(w io.Writer, r replay.Result, withRecord bool) {
 		}
 		fmt.Fprintf(w, ": %s\n", r.Message)
 	case replay.Superseded:
-		fmt.Fprintf(w, "%s %s%s: superseded by offset %d (same key, newer %s record)\n", src, where, dups, r.SupersededBy, strings.TrimPrefix(r.Endpoint, "/"))
+		fmt.Fprintf(w, "%s %s%s: superseded by offset %d (same key, newer %s record); to send it anyway: --source %s --include-superseded\n",
+			src, where, dups, r.SupersededBy, strings.TrimPrefix(r.Endpoint, "/"), src)
 	case replay.Skipped:
 		fmt.Fprintf(w, "%s %s%s: skipped by the configuration (route %q)\n", src, where, dups, r.Route)
 	default:
@@ -242,7 +251,13 @@ func printSummary(w io.Writer, s *replay.Summary, dryRun bool, to replay.Target)
 	line := func(name string, n int) { fmt.Fprintf(w, "  %-22s %d\n", name, n) }
 	line("selected", s.Selected)
 	line("duplicates", s.Duplicates)
-	line("already replayed", s.Counts[replay.AlreadyReplayed])
+	if n := s.Counts[replay.AlreadyReplayed]; n > 0 {
+		// After a second fix of what failed again, the same command sends
+		// nothing: say how to send it anyway.
+		fmt.Fprintf(w, "  %-22s %d (by this run; --run-id NEW replays them again)\n", "already replayed", n)
+	} else {
+		line("already replayed", 0)
+	}
 	line("superseded", s.Counts[replay.Superseded])
 	line("over max replays", s.Counts[replay.OverMaxReplays])
 	line("skipped by config", s.Counts[replay.Skipped])

@@ -103,10 +103,12 @@ func TestDLQTestAndReplayCommands(t *testing.T) {
 		{"bad target", []string{"dlq", "replay", "--config", fixedPath, "--to", "kafka"}, 2, nil, "--to", 0},
 		{"dry run", []string{"dlq", "replay", "--config", fixedPath, "--reason", "invalid", "--dry-run"}, 0,
 			[]string{"would deliver: route deposits", "would deliver           2", "duplicates             1"}, "progress in consumer group relay-replay-", 0},
-		{"replay", []string{"dlq", "replay", "--config", fixedPath, "--reason", "invalid"}, 0,
-			[]string{"delivered              2", "failed again           0"}, "", 2},
+		{"replay one", []string{"dlq", "replay", "--config", fixedPath, "--reason", "invalid", "--limit", "1"}, 0,
+			[]string{"delivered              1", "failed again           0"}, "", 1},
+		{"replay the rest", []string{"dlq", "replay", "--config", fixedPath, "--reason", "invalid"}, 0,
+			[]string{"already replayed       1", "delivered              1", "failed again           0"}, "", 2},
 		{"again", []string{"dlq", "replay", "--config", fixedPath, "--reason", "invalid"}, 0,
-			[]string{"already replayed       2", "delivered              0"}, "", 2},
+			[]string{"already replayed       2 (by this run; --run-id NEW replays them again)", "delivered              0"}, "", 2},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

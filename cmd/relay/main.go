@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
 )
@@ -60,7 +61,7 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "run", "dev", "demo", "dlq", "bench":
 		var stop func()
-		ctx, stop = signalContext(func(code int) { os.Exit(code) })
+		ctx, stop = signalContext(signalEcho, func(code int) { os.Exit(code) })
 		defer stop()
 	}
 
@@ -149,10 +150,17 @@ func groupUsageText(group string) string {
 // and on-call see one code for "stopped without draining".
 const exitInterrupted = 130
 
+// signalEcho is how soon after the first signal another one is taken as
+// the same interrupt delivered twice, not an operator's second: timeout(1)
+// and kill -- -PGID signal the process and its group, and a hard exit then
+// would leave a replay's progress uncommitted.
+const signalEcho = time.Second
+
 // signalContext is cancelled by the first SIGINT or SIGTERM, which starts
-// the drain; a second one, of either kind, calls exit(exitInterrupted) at
-// once, for the operator who will not wait. stop releases the signals.
-func signalContext(exit func(code int)) (ctx context.Context, stop func()) {
+// the drain; a second one of either kind, later than echo after the first,
+// calls exit(exitInterrupted) at once, for the operator who will not wait.
+// stop releases the signals.
+func signalContext(echo time.Duration, exit func(code int)) (ctx context.Context, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	ch := make(chan os.Signal, 2)
 	stopped := make(chan struct{})
@@ -164,11 +172,19 @@ func signalContext(exit func(code int)) (ctx context.Context, stop func()) {
 		case <-stopped:
 			return
 		}
-		select {
-		case sig := <-ch:
-			fmt.Fprintf(os.Stderr, "relay: second %v: exiting without draining\n", sig)
-			exit(exitInterrupted)
-		case <-stopped:
+		first := time.Now()
+		for {
+			select {
+			case sig := <-ch:
+				if time.Since(first) < echo {
+					continue
+				}
+				fmt.Fprintf(os.Stderr, "relay: second %v: exiting without draining\n", sig)
+				exit(exitInterrupted)
+				return
+			case <-stopped:
+				return
+			}
 		}
 	}()
 	var once sync.Once

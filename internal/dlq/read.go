@@ -71,16 +71,16 @@ type End struct {
 	Offset    int64
 }
 
-// idleTimeout is how long Read waits for a partition it still expects
-// records from before it asks whether they are still there: retention may
-// have deleted them meanwhile. Records that are there but do not come (a
-// compacted tail, a broker that stopped answering) end Read with
-// ErrIncomplete rather than a count that silently falls short.
+// idleTimeout is how long ReadRanges waits for a partition it still
+// expects records from before it asks whether they are still there:
+// retention may have deleted them meanwhile. Records that are there but do
+// not come (a broker that stopped answering) end it with ErrIncomplete
+// rather than a count that silently falls short.
 const idleTimeout = 10 * time.Second
 
-// ErrIncomplete is returned by Read when records it expected stopped
-// coming: what fn was given is not the whole topic.
-var ErrIncomplete = errors.New("dlq: dead-letter topic read incompletely")
+// ErrIncomplete is returned by Read and ReadRanges when records they
+// expected stopped coming: what fn was given is not the whole range.
+var ErrIncomplete = errors.New("dlq: topic read incompletely")
 
 // Read calls fn with every record of the dead-letter topic topic, from the
 // start of each partition to the end offset it has when Read begins, in each
@@ -112,27 +112,57 @@ func Read(ctx context.Context, opts []kgo.Opt, topic string, fn func(*Letter) er
 	if len(ends[topic]) == 0 {
 		return nil, fmt.Errorf("dlq: topic %q: %w", topic, kerr.UnknownTopicOrPartition)
 	}
-
-	from := map[int32]kgo.Offset{}
-	want := map[int32]int64{} // partition -> end offset still to reach
 	var out []End
+	var ranges []Range
 	for p, e := range ends[topic] {
 		out = append(out, End{Partition: p, Offset: e.Offset})
-		s := starts[topic][p].Offset
-		if e.Offset > s {
-			from[p] = kgo.NewOffset().At(s)
-			want[p] = e.Offset
+		ranges = append(ranges, Range{Topic: topic, Partition: p, From: starts[topic][p].Offset, To: e.Offset})
+	}
+	err = ReadRanges(ctx, opts, ranges, func(r *kgo.Record) error {
+		l := &Letter{Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Record: r}
+		l.Entry, l.Err = Parse(r)
+		return fn(l)
+	})
+	return out, err
+}
+
+// Range is the records of one partition from From up to, not including,
+// To.
+type Range struct {
+	Topic     string
+	Partition int32
+	From, To  int64
+}
+
+// ReadRanges calls fn with every record of ranges, in each partition's
+// order (partitions interleave). It uses its own client, made from opts,
+// consumes without a group and commits nothing. Offsets that are gone
+// (compacted, deleted by retention meanwhile, transaction markers) are
+// passed over; records that are there but stop coming end it with
+// ErrIncomplete. It returns the first error of fn, of ctx or of Kafka, or
+// ErrIncomplete.
+func ReadRanges(ctx context.Context, opts []kgo.Opt, ranges []Range, fn func(*kgo.Record) error) error {
+	from := map[string]map[int32]kgo.Offset{}
+	want := map[partition]int64{} // end offset still to reach
+	for _, r := range ranges {
+		if r.To <= r.From {
+			continue
 		}
+		if from[r.Topic] == nil {
+			from[r.Topic] = map[int32]kgo.Offset{}
+		}
+		from[r.Topic][r.Partition] = kgo.NewOffset().At(r.From)
+		want[partition{r.Topic, r.Partition}] = r.To
 	}
 	if len(want) == 0 {
-		return out, nil
+		return nil
 	}
-	// Clipped: appending must not write into the caller's array.
-	cl, err := kgo.NewClient(append(slices.Clip(opts),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: from}),
-	)...)
+	// Clipped: appending must not write into the caller's array. Control
+	// records are kept so that a range ending in a transaction marker
+	// reaches its end rather than waiting for a record that never comes.
+	cl, err := kgo.NewClient(append(slices.Clip(opts), kgo.ConsumePartitions(from), kgo.KeepControlRecords())...)
 	if err != nil {
-		return nil, fmt.Errorf("dlq: %w", err)
+		return fmt.Errorf("dlq: %w", err)
 	}
 	defer cl.Close()
 	for len(want) > 0 {
@@ -140,69 +170,82 @@ func Read(ctx context.Context, opts []kgo.Opt, topic string, fn func(*Letter) er
 		fs := cl.PollFetches(pctx)
 		cancel()
 		if err := ctx.Err(); err != nil {
-			return out, err
+			return err
 		}
 		if fs.IsClientClosed() {
-			return out, errors.New("dlq: client closed")
+			return errors.New("dlq: client closed")
 		}
-		progressed := false
 		for _, fe := range fs.Errors() {
 			if !errors.Is(fe.Err, context.DeadlineExceeded) {
-				return out, fmt.Errorf("dlq: reading %s[%d]: %w", fe.Topic, fe.Partition, fe.Err)
+				return fmt.Errorf("dlq: reading %s[%d]: %w", fe.Topic, fe.Partition, fe.Err)
 			}
 		}
+		progressed := false
 		var ferr error
 		fs.EachRecord(func(r *kgo.Record) {
-			end, ok := want[r.Partition]
+			k := partition{r.Topic, r.Partition}
+			end, ok := want[k]
 			if !ok || ferr != nil {
 				return
 			}
+			progressed = true
 			if r.Offset >= end {
 				// The offsets before end are gone (compacted, or
 				// aborted transactions): nothing more to wait for.
-				delete(want, r.Partition)
+				delete(want, k)
 				return
 			}
-			progressed = true
-			l := &Letter{Partition: r.Partition, Offset: r.Offset, Timestamp: r.Timestamp, Record: r}
-			l.Entry, l.Err = Parse(r)
-			if ferr = fn(l); ferr != nil {
-				return
+			if !r.Attrs.IsControl() {
+				if ferr = fn(r); ferr != nil {
+					return
+				}
 			}
 			if r.Offset+1 >= end {
-				delete(want, r.Partition)
+				delete(want, k)
 			}
 		})
 		if ferr != nil {
-			return out, ferr
+			return ferr
 		}
-		if !progressed && len(fs.Records()) == 0 {
-			if err := dropDeleted(ctx, cl, topic, want); err != nil {
-				return out, err
+		if !progressed {
+			if err := dropDeleted(ctx, cl, want); err != nil {
+				return err
 			}
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// partition names a partition of a topic.
+type partition struct {
+	topic string
+	part  int32
 }
 
 // dropDeleted removes from want the partitions whose records up to their
-// end were deleted since Read started, and reports the others as
+// end were deleted since ReadRanges started, and reports the others as
 // ErrIncomplete.
-func dropDeleted(ctx context.Context, cl *kgo.Client, topic string, want map[int32]int64) error {
-	starts, err := kadm.NewClient(cl).ListStartOffsets(ctx, topic)
+func dropDeleted(ctx context.Context, cl *kgo.Client, want map[partition]int64) error {
+	var topics []string
+	for k := range want {
+		if !slices.Contains(topics, k.topic) {
+			topics = append(topics, k.topic)
+		}
+	}
+	starts, err := kadm.NewClient(cl).ListStartOffsets(ctx, topics...)
 	if err == nil {
 		err = starts.Error()
 	}
 	if err != nil {
-		return fmt.Errorf("dlq: reading the offsets of %q: %w", topic, err)
+		return fmt.Errorf("dlq: reading the offsets of %v: %w", topics, err)
 	}
 	var stuck []string
-	for p, end := range want {
-		if s, ok := starts.Lookup(topic, p); ok && s.Offset >= end {
-			delete(want, p)
+	for k, end := range want {
+		if s, ok := starts.Lookup(k.topic, k.part); ok && s.Offset >= end {
+			delete(want, k)
 			continue
 		}
-		stuck = append(stuck, fmt.Sprintf("partition %d (end %d)", p, end))
+		stuck = append(stuck, fmt.Sprintf("%s partition %d (end %d)", k.topic, k.part, end))
 	}
 	if len(stuck) > 0 {
 		slices.Sort(stuck)

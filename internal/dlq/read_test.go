@@ -238,3 +238,44 @@ func TestReadRecordsDeletedMeanwhile(t *testing.T) {
 		t.Errorf("got %v after %d letters, want no error after 1 to 3", err, got)
 	}
 }
+
+// A range that ends in a transaction marker (a source topic written with
+// transactions) is read to its end, the marker not handed to fn; it used
+// to wait for a record that never comes and end with ErrIncomplete.
+func TestReadRangesTransactional(t *testing.T) {
+	t.Parallel()
+	const topic = "txn"
+	e := newEnv(t, topic)
+	tx, err := kgo.NewClient(kgo.SeedBrokers(e.addrs...), kgo.TransactionalID("t"), kgo.DefaultProduceTopic(topic),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Close()
+	ctx := context.Background()
+	if err := tx.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"a", "b"} {
+		if err := tx.ProduceSync(ctx, &kgo.Record{Partition: 0, Value: []byte(v)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := tx.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatal(err)
+	}
+	ends, err := e.adm.ListEndOffsets(ctx, topic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	end, _ := ends.Lookup(topic, 0)
+	var got []string
+	err = ReadRanges(ctx, []kgo.Opt{kgo.SeedBrokers(e.addrs...)}, []Range{{Topic: topic, Partition: 0, From: 0, To: end.Offset}},
+		func(r *kgo.Record) error {
+			got = append(got, string(r.Value))
+			return nil
+		})
+	if err != nil || !slices.Equal(got, []string{"a", "b"}) {
+		t.Errorf("got %q, %v (end %d); want [a b], no error", got, err, end.Offset)
+	}
+}

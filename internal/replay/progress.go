@@ -15,12 +15,15 @@ import (
 
 // progress knows, per partition of the dead-letter topic, the offset a
 // replay may commit: that of the first letter it has not finished, or the
-// end it read to when it has finished every one. It is the invariant of
+// end it read to when it has finished every one, and never past the first
+// letter a limit left out. It is the invariant of
 // consume's tracker, for letters known up front. Safe for concurrent use.
 type progress struct {
 	mu    sync.Mutex
 	parts map[int32]*partProgress
 	dirty bool
+	// selection is committed as the offsets' metadata (Options.Selection).
+	selection string
 }
 
 type partProgress struct {
@@ -109,10 +112,13 @@ func (p *progress) offsets(topic string) kadm.Offsets {
 	for part, pp := range p.parts {
 		at := pp.end
 		if pp.head < len(pp.offsets) {
-			at = pp.offsets[pp.head]
+			// min: a held letter can lie past a cut (a duplicate, on
+			// this partition, of a record first read on another), and
+			// the letter the limit left out must stay uncommitted.
+			at = min(at, pp.offsets[pp.head])
 		}
 		if at > pp.committed {
-			os.Add(kadm.Offset{Topic: topic, Partition: part, At: at, LeaderEpoch: -1})
+			os.Add(kadm.Offset{Topic: topic, Partition: part, At: at, LeaderEpoch: -1, Metadata: p.selection})
 		}
 	}
 	return os
@@ -142,8 +148,9 @@ func (p *progress) commit(ctx context.Context, adm *kadm.Client, group, topic st
 	return nil
 }
 
-// committed fetches the offsets group has committed on topic.
-func committed(ctx context.Context, adm *kadm.Client, group, topic string) (map[int32]int64, error) {
+// committed fetches the offsets group has committed on topic; offsets
+// committed for another selection than selection are ErrOtherSelection.
+func committed(ctx context.Context, adm *kadm.Client, group, topic, selection string) (map[int32]int64, error) {
 	resps, err := adm.FetchOffsets(ctx, group)
 	if err == nil {
 		err = resps.Error()
@@ -156,9 +163,13 @@ func committed(ctx context.Context, adm *kadm.Client, group, topic string) (map[
 	}
 	out := map[int32]int64{}
 	for part, r := range resps[topic] {
-		if r.At >= 0 {
-			out[part] = r.At
+		if r.At < 0 {
+			continue
 		}
+		if selection != "" && r.Metadata != "" && r.Metadata != selection {
+			return nil, fmt.Errorf("%w: group %q", ErrOtherSelection, group)
+		}
+		out[part] = r.At
 	}
 	return out, nil
 }

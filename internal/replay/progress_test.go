@@ -53,3 +53,22 @@ func TestProgressCommitsUpToFirstUnfinished(t *testing.T) {
 		})
 	}
 }
+
+// TestProgressNeverPastTheCut: a selected record whose duplicate lies past
+// the cut on another partition must not carry that partition's commit over
+// the letter the limit left out, or the next run would count it replayed.
+func TestProgressNeverPastTheCut(t *testing.T) {
+	x := &Item{Letters: []*dlq.Letter{{Partition: 1, Offset: 0}, {Partition: 0, Offset: 9}}}
+	y := &Item{Letters: []*dlq.Letter{{Partition: 0, Offset: 2}}}
+	x.Letter, y.Letter = x.Letters[0], y.Letters[0]
+	// The limit left out a letter at 0/5; x is not finished (interrupted).
+	p := newProgress([]dlq.End{{Partition: 0, Offset: 10}, {Partition: 1, Offset: 3}}, map[int32]int64{0: 5}, nil)
+	p.hold(x)
+	p.hold(y)
+	p.sort()
+	p.finish(y)
+	o, ok := p.offsets("dlq").Lookup("dlq", 0)
+	if !ok || o.At != 5 {
+		t.Errorf("partition 0 commits %d (found %v), want 5: the cut", o.At, ok)
+	}
+}

@@ -38,6 +38,11 @@ const DefaultMaxReplays = 3
 // ErrInvalidOptions wraps every problem Replay finds in its Options.
 var ErrInvalidOptions = errors.New("replay: invalid options")
 
+// ErrOtherSelection is returned by Replay when its run's progress was kept
+// for another Options.Selection: the letters below it would count as
+// replayed though that run never selected them.
+var ErrOtherSelection = errors.New("replay: the run's progress was kept for other filters or another --to; choose another --run-id")
+
 // Options say what to replay and how.
 type Options struct {
 	// Filter selects the dead letters; Limit, when above 0, keeps the
@@ -50,6 +55,10 @@ type Options struct {
 	// Group(kafka.group, RunID) and the letters it writes back carry it.
 	// Required by Replay.
 	RunID string
+	// Selection names what Filter, Limit and To select, and is kept with
+	// the progress: a run whose progress was kept for another Selection
+	// fails with ErrOtherSelection. "" checks nothing.
+	Selection string
 	// DryRun selects, collapses and maps, and sends and commits nothing.
 	DryRun bool
 	// Rate bounds records sent per second; 0 is unbounded.

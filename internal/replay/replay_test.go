@@ -3,6 +3,7 @@ package replay_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -97,7 +98,7 @@ func loadConfig(t *testing.T, userID string, addrs []string) *config.Config {
 // two unparseable ones as unparseable.
 func newEnv(t *testing.T) *env {
 	t.Helper()
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "players", "payments"), kfake.SeedTopics(1, "relay.dlq"))
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "players", "payments"), kfake.SeedTopics(3, "relay.dlq"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -462,6 +463,29 @@ func TestReplayFailsAgain(t *testing.T) {
 	sum, _ = e.replay(context.Background(), o)
 	if sum.Counts[replay.Delivered] != 4 || sum.Counts[replay.AlreadyReplayed] != 2 {
 		t.Errorf("after --limit 2: %+v, want 4 delivered, 2 already replayed", sum.Counts)
+	}
+
+	// A run's progress is kept for its selection: the same run id with
+	// other filters refuses, rather than count the letters below the
+	// progress as replayed; with the same selection it resumes.
+	o = e.opts("incident-42", dlq.Filter{Sources: e.deposits[4:6]})
+	o.Selection = "first"
+	if sum, _ = e.replay(context.Background(), o); sum.Counts[replay.Delivered] != 2 {
+		t.Errorf("first selection: %+v, want 2 delivered", sum.Counts)
+	}
+	before := len(e.deliveredDeposits())
+	o = e.opts("incident-42", dlq.Filter{Sources: e.deposits[6:]})
+	o.Selection = "second"
+	if _, err := replay.Replay(context.Background(), e.cfg, o); !errors.Is(err, replay.ErrOtherSelection) {
+		t.Errorf("same run id, other selection: %v, want ErrOtherSelection", err)
+	}
+	if n := len(e.deliveredDeposits()); n != before {
+		t.Errorf("the refused run delivered %d", n-before)
+	}
+	o = e.opts("incident-42", dlq.Filter{Sources: e.deposits[4:6]})
+	o.Selection = "first"
+	if sum, _ = e.replay(context.Background(), o); sum.Counts[replay.AlreadyReplayed] != 2 {
+		t.Errorf("same selection again: %+v, want 2 already replayed", sum.Counts)
 	}
 }
 

@@ -168,11 +168,12 @@ func Replay(ctx context.Context, cfg *config.Config, o Options) (Summary, error)
 	}
 	defer admCl.Close()
 	adm := kadm.NewClient(admCl)
-	done, err := committed(ctx, adm, group, topic)
+	done, err := committed(ctx, adm, group, topic, o.Selection)
 	if err != nil {
 		return r.rp.summary(), err
 	}
 	r.prog = newProgress(sel.Ends, sel.Cut, done)
+	r.prog.selection = o.Selection
 	r.rp.sum.Selected, r.rp.sum.Duplicates = len(sel.Items), sel.Duplicates
 	for _, l := range sel.Unreadable {
 		r.rp.add(Result{Outcome: Unreadable, Letter: l, Message: l.Err.Error()}, false)
@@ -239,16 +240,21 @@ func Replay(ctx context.Context, cfg *config.Config, o Options) (Summary, error)
 	return sum, errors.Join(r.errs...)
 }
 
-// already reports whether an earlier attempt of this run finished it: each
+// already reports whether an earlier attempt of this run finished it: one
 // of its letters is below the committed progress or was written back by
-// this run.
+// this run. One is enough: an attempt finishes all letters of a record at
+// once, and a letter below the progress that the selection (the same, see
+// Options.Selection) selects was finished, for the progress never passes
+// an unfinished one nor a letter a limit left out. Its other letters can
+// lie above the progress (past a limit's cut, behind another record's
+// unfinished letter, or dead-lettered again later by the relay).
 func (r *run) already(it *Item) bool {
 	for _, l := range it.Letters {
-		if !r.prog.below(l.Partition, l.Offset) && l.ReplayRun != r.o.RunID {
-			return false
+		if r.prog.below(l.Partition, l.Offset) || l.ReplayRun == r.o.RunID {
+			return true
 		}
 	}
-	return true
+	return false
 }
 
 // commitEvery commits the progress every commitInterval until the returned

@@ -11,8 +11,9 @@ import (
 
 // Item is one selected source record with all its dead letters.
 type Item struct {
-	// Letter is the latest dead letter of the source record (the highest
-	// offset): its last error and its highest replay count.
+	// Letter is the latest dead letter of the source record (by offset
+	// within a partition, else by write time, see later): its last error.
+	// Replays, not Letter, gives the replay count.
 	Letter *dlq.Letter
 	// Letters are every selected dead letter of the source record,
 	// Letter among them, in the order read.

@@ -40,7 +40,7 @@ func (r *run) toSource(ctx context.Context, work []*job) error {
 		if err := r.lim.Wait(ctx); err != nil {
 			return false
 		}
-		cl.Produce(ctx, republished(j.it.Letter.Source), func(_ *kgo.Record, err error) {
+		cl.Produce(r.life, republished(j.it.Letter.Source), func(_ *kgo.Record, err error) {
 			if err != nil {
 				r.fail(fmt.Errorf("replay: republishing %s: %w", j.it.Letter.Key(), err))
 				return // not finished: the next run tries again
