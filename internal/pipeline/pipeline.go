@@ -137,17 +137,18 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	closers = append(closers, func() { p.dlq.Close(context.Background()) }) // nothing pending: returns at once
 
 	p.consumer, err = consume.New(consume.Options{
-		Brokers:        cfg.Kafka.Brokers,
-		Group:          cfg.Kafka.Group,
-		Topics:         cfg.Kafka.Topics,
-		TopicRegex:     cfg.Kafka.TopicRegex,
-		ClientOpts:     append(kafkaMetrics(kopts, opts.Registerer), kgo.ClientID(cfg.Kafka.ClientID)),
-		MaxInFlight:    cfg.Kafka.MaxInFlightRecords,
-		CommitInterval: cfg.Kafka.CommitInterval,
-		LagInterval:    opts.LagInterval,
-		Logger:         logger.Named("consume"),
-		Registerer:     opts.Registerer,
-		OnMembers:      p.sink.SetGroupMembers,
+		Brokers:          cfg.Kafka.Brokers,
+		Group:            cfg.Kafka.Group,
+		Topics:           cfg.Kafka.Topics,
+		TopicRegex:       cfg.Kafka.TopicRegex,
+		ClientOpts:       append(kafkaMetrics(kopts, opts.Registerer), kgo.ClientID(cfg.Kafka.ClientID)),
+		MaxInFlight:      cfg.Kafka.MaxInFlightRecords,
+		MaxInFlightBytes: int64(cfg.Kafka.MaxInFlightBytes),
+		CommitInterval:   cfg.Kafka.CommitInterval,
+		LagInterval:      opts.LagInterval,
+		Logger:           logger.Named("consume"),
+		Registerer:       opts.Registerer,
+		OnMembers:        p.sink.SetGroupMembers,
 	})
 	if err != nil {
 		return fail(err)
