@@ -69,6 +69,8 @@ type Pipeline struct {
 	// dlqMaxBytes caps a dead letter's record batch: dlq.max_message_bytes,
 	// or the topic's max.message.bytes when smaller.
 	dlqMaxBytes atomic.Int32
+
+	mapHook func(*kgo.Record) // tests: called in mapRecord's panic guard
 }
 
 // New builds every part from cfg and validates it; nothing is fetched until
@@ -230,7 +232,7 @@ func (p *Pipeline) readDLQLimit(ctx context.Context) {
 // what keeps a user's state records in order through the sink.
 func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 	p.counts.consumed.Add(1)
-	res, err := p.mapper.Map(r.Record)
+	res, err := p.mapRecord(r.Record)
 	if err != nil {
 		p.deadLetter(r, MappingFailure(err))
 		return
