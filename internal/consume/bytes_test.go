@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"flag"
 	"fmt"
 	"sync"
 	"testing"
@@ -11,6 +12,11 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
+
+// fullSize runs TestMaxInFlightBytes at the size of the issue: 900 MB
+// through kfake, 40 s and 2 GB (over 6 GB with -race); the default is a
+// tenth of every size, the same ratios.
+var fullSize = flag.Bool("fullsize", false, "TestMaxInFlightBytes with 900 KB records and a 64 MiB bound")
 
 // produceSized writes n records of about size bytes each to partition 0;
 // they share one random value, so the producer holds no copies.
@@ -102,14 +108,14 @@ func runSlow(t *testing.T, c *Consumer, n int, paused func(Stats) bool) *slowSin
 	return s
 }
 
-// TestMaxInFlightBytes: 1,000 records of 900 KB with max in flight 200
-// records and 64 MiB (a tenth of the bytes with -short). Counted in records alone, 176 MiB would be in flight;
+// TestMaxInFlightBytes: 1,000 records of 90 KB (900 KB with -fullsize)
+// with max in flight 200 records and 6.4 MiB (64 MiB). Counted in records alone, 176 MiB would be in flight;
 // the byte bound holds them at 64 MiB plus at most one record, and all are
 // delivered and committed.
 func TestMaxInFlightBytes(t *testing.T) {
-	n, size, bound := 1000, 900<<10, int64(64<<20)
-	if testing.Short() { // the same ratio, a tenth of the bytes
-		size, bound = size/10, bound/10
+	n, size, bound := 1000, 90<<10, int64(64<<20)/10
+	if *fullSize {
+		size, bound = size*10, bound*10
 	}
 	e := newEnv(t, 1)
 	e.produceSized(n, size)

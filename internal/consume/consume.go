@@ -35,7 +35,8 @@ const (
 	DefaultRevokeTimeout  = 10 * time.Second
 	DefaultCommitTimeout  = 10 * time.Second
 	DefaultLagInterval    = 15 * time.Second
-	// DefaultFetchMaxBytes bounds one fetch response, and so what kgo
+	// DefaultFetchMaxBytes caps one fetch response (a quarter of
+	// MaxInFlightBytes below 64 MiB; see fetchBytes), and so what kgo
 	// buffers per broker while Run waits for room: a broker gets its next
 	// fetch only once the last one was polled (kgo's own default is 50
 	// MiB). kgo.MaxBufferedRecords and MaxBufferedBytes bound producing

@@ -64,10 +64,8 @@ func newPartition(topic string, p int32) *partition {
 	return &partition{topic: topic, partition: p, t: newTracker(), hwm: -1, start: -1, committed: -1}
 }
 
-func (c *Consumer) done(p *partition, seq uint64, size int64) { c.finish(p, seq, size, false) }
-func (c *Consumer) abandon(p *partition, seq uint64, size int64) {
-	c.finish(p, seq, size, true)
-}
+func (c *Consumer) done(p *partition, seq uint64, size int64)    { c.finish(p, seq, size, false) }
+func (c *Consumer) abandon(p *partition, seq uint64, size int64) { c.finish(p, seq, size, true) }
 
 // finish takes the record at seq, of size bytes, out of flight: done, or
 // abandoned.
