@@ -27,7 +27,7 @@ Usage:
                     [--max-replays 3] [--include-superseded] [--run-id ID] [-v]
 
 Filters (every command; repeat a flag or separate values with commas for "any of"):
-  --reason R          unparseable, unrouted, invalid, rejected, too_large, retries_exhausted
+  --reason R          unparseable, unrouted, invalid, rejected, too_large, retries_exhausted, internal_error
   --topic T           the original topic
   --route R           --endpoint /events/deposit   --status 400
   --since T --until T failure time: RFC 3339 (2026-11-29T03:00:00Z) or an age (90m, 2h, 7d)

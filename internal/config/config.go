@@ -47,6 +47,10 @@ type Kafka struct {
 	// MaxInFlightRecords bounds the records fetched but not yet done
 	// (delivered or dead-lettered). Default 10000.
 	MaxInFlightRecords int `yaml:"max_in_flight_records"`
+	// MaxInFlightBytes bounds the bytes (key, value and headers) of those
+	// records, so that large records cannot outgrow the pod's memory.
+	// Default 64 MiB, at least 1 MiB; a single larger record still passes.
+	MaxInFlightBytes int `yaml:"max_in_flight_bytes"`
 	// CommitInterval is how often done offsets are committed. Default 5s.
 	CommitInterval time.Duration `yaml:"commit_interval"`
 }
@@ -234,6 +238,7 @@ func Default() Config {
 		Kafka: Kafka{
 			ClientID:           "optikpi-relay",
 			MaxInFlightRecords: 10000,
+			MaxInFlightBytes:   64 << 20,
 			CommitInterval:     5 * time.Second,
 		},
 		Sink: Sink{

@@ -43,6 +43,7 @@ func TestParseMinimalFillsDefaults(t *testing.T) {
 	}{
 		{"kafka.client_id", c.Kafka.ClientID, "optikpi-relay"},
 		{"kafka.max_in_flight_records", c.Kafka.MaxInFlightRecords, 10000},
+		{"kafka.max_in_flight_bytes", c.Kafka.MaxInFlightBytes, 64 << 20},
 		{"kafka.commit_interval", c.Kafka.CommitInterval, 5 * time.Second},
 		{"sink.batch_size", c.Sink.BatchSize, 500},
 		{"sink.max_batch_bytes", c.Sink.MaxBatchBytes, 1 << 20},
@@ -100,6 +101,7 @@ func TestParseProblems(t *testing.T) {
 		{"batch too big", "dlq:\n", "sink:\n  batch_size: 501\ndlq:\n", []string{"test.yaml:13: sink.batch_size: must be 1 to 500, got 501"}},
 		{"bytes too big", "dlq:\n", "sink:\n  max_batch_bytes: 7000000\ndlq:\n", []string{"sink.max_batch_bytes: must be 1024 to 6291456"}},
 		{"missing group", "  group: relay\n", "", []string{"test.yaml:2: kafka.group: required"}},
+		{"in-flight bytes too small", "  topics: [payments]\n", "  topics: [payments]\n  max_in_flight_bytes: 1000\n", []string{"kafka.max_in_flight_bytes: must be at least 1048576 (1 MiB), got 1000"}},
 		{"missing dlq", "dlq:\n  topic: optikpi.dlq\n", "", []string{"test.yaml: dlq.topic: required"}},
 		{"dlq message too small", "topic: optikpi.dlq", "topic: optikpi.dlq\n  max_message_bytes: 100", []string{"dlq.max_message_bytes: must be 32768 to 104857600"}},
 		{"dlq consumed", "topic: optikpi.dlq", "topic: payments", []string{`dlq.topic: "payments" is also consumed`}},

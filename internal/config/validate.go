@@ -18,6 +18,11 @@ const (
 	MaxBatchBytesCap = 6 << 20 // the serverless gateway's payload limit
 	MaxShutdown      = 30 * time.Second
 
+	// MinInFlightBytes is the least kafka.max_in_flight_bytes: below
+	// Kafka's default record size limit, most large records would each
+	// pause fetching.
+	MinInFlightBytes = 1 << 20
+
 	// DefaultDLQMaxMessageBytes is Kafka's default max.message.bytes.
 	DefaultDLQMaxMessageBytes = 1048588
 	// MinDLQMessageBytes leaves room for the relay's own headers (an
@@ -74,6 +79,9 @@ func validateKafka(k *Kafka, p *problems) {
 	}
 	if k.MaxInFlightRecords < 1 {
 		p.add("kafka.max_in_flight_records", "must be at least 1, got %d", k.MaxInFlightRecords)
+	}
+	if k.MaxInFlightBytes < MinInFlightBytes {
+		p.add("kafka.max_in_flight_bytes", "must be at least %d (1 MiB), got %d", MinInFlightBytes, k.MaxInFlightBytes)
 	}
 	if k.CommitInterval <= 0 {
 		p.add("kafka.commit_interval", "must be more than 0, got %s", k.CommitInterval)

@@ -35,7 +35,8 @@ const (
 	DefaultRevokeTimeout  = 10 * time.Second
 	DefaultCommitTimeout  = 10 * time.Second
 	DefaultLagInterval    = 15 * time.Second
-	// DefaultFetchMaxBytes bounds one fetch response, and so what kgo
+	// DefaultFetchMaxBytes caps one fetch response (a quarter of
+	// MaxInFlightBytes below 64 MiB; see fetchBytes), and so what kgo
 	// buffers per broker while Run waits for room: a broker gets its next
 	// fetch only once the last one was polled (kgo's own default is 50
 	// MiB). kgo.MaxBufferedRecords and MaxBufferedBytes bound producing
@@ -63,6 +64,13 @@ type Options struct {
 	// default 10000. Run stops polling at the limit, so memory stays flat
 	// whatever the backlog.
 	MaxInFlight int
+	// MaxInFlightBytes bounds the bytes (key, value and headers) of the
+	// records handed to handle and not yet Done; default 64 MiB. Run
+	// pauses at the limit, so the records in flight exceed it by at most
+	// one record, and sizes each fetch to a quarter of it (at most
+	// DefaultFetchMaxBytes), which is what may be fetched beyond. A record
+	// larger than the limit is handed out alone.
+	MaxInFlightBytes int64
 	// MaxUncommitted bounds the records handed out and not yet
 	// committable: Done records behind one that is not. It bounds the
 	// tracking memory and what a crash redelivers while one record is
@@ -121,6 +129,9 @@ func (o *Options) validate() error {
 	if o.MaxInFlight < 0 {
 		errs = append(errs, fmt.Errorf("max in flight %d < 0", o.MaxInFlight))
 	}
+	if o.MaxInFlightBytes < 0 {
+		errs = append(errs, fmt.Errorf("max in flight bytes %d < 0", o.MaxInFlightBytes))
+	}
 	if o.MaxUncommitted < 0 {
 		errs = append(errs, fmt.Errorf("max uncommitted %d < 0", o.MaxUncommitted))
 	}
@@ -137,6 +148,9 @@ func (o *Options) validate() error {
 	}
 	if o.MaxInFlight == 0 {
 		o.MaxInFlight = DefaultMaxInFlight
+	}
+	if o.MaxInFlightBytes == 0 {
+		o.MaxInFlightBytes = DefaultMaxInFlightBytes
 	}
 	if o.MaxUncommitted == 0 {
 		o.MaxUncommitted = 10 * o.MaxInFlight
@@ -183,12 +197,13 @@ type Consumer struct {
 	// from older state never lands after a newer one.
 	commitMu sync.Mutex
 
-	consumed atomic.Int64
-	doneN    atomic.Int64
-	inFlight atomic.Int64 // handed out, not Done
-	held     atomic.Int64 // handed out, not committable
-	room     chan struct{}
-	idle     chan struct{}
+	consumed      atomic.Int64
+	doneN         atomic.Int64
+	inFlight      atomic.Int64 // handed out, not Done
+	inFlightBytes atomic.Int64 // their recordBytes
+	held          atomic.Int64 // handed out, not committable
+	room          chan struct{}
+	idle          chan struct{}
 
 	started  atomic.Bool
 	runDone  chan struct{}
@@ -246,8 +261,8 @@ func New(opts Options) (*Consumer, error) {
 		kgo.Balancers(kgo.CooperativeStickyBalancer()),
 		kgo.ConsumeStartOffset(kgo.NewOffset().AtStart()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-		kgo.FetchMaxBytes(DefaultFetchMaxBytes),
 	}
+	kopts = append(kopts, fetchOpts(opts.MaxInFlightBytes)...)
 	if opts.TopicRegex {
 		kopts = append(kopts, kgo.ConsumeRegex())
 	}
@@ -316,7 +331,7 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 			return nil
 		}
 		room := min(int64(c.opts.MaxInFlight)-c.inFlight.Load(), int64(c.opts.MaxUncommitted)-c.held.Load())
-		if room <= 0 {
+		if room <= 0 || c.overBytes() {
 			select {
 			case <-c.room:
 			case <-ctx.Done():
@@ -336,7 +351,7 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 			return err
 		}
 		for i := range batch {
-			if ctx.Err() != nil {
+			if !c.waitBytes(ctx) {
 				break // the rest is not handed out, so never committed
 			}
 			r := c.push(batch[i])
@@ -414,6 +429,10 @@ func (c *Consumer) push(pr polled) *Record {
 		return nil
 	}
 	seq, ok := p.t.push(pr.r.Offset, pr.r.LeaderEpoch, time.Now().UnixNano())
+	size := recordBytes(pr.r)
+	if ok {
+		p.bytes += size
+	}
 	p.mu.Unlock()
 	if !ok {
 		c.log.Warn("record redelivered, skipped", zap.String("topic", p.topic), zap.Int32("partition", p.partition), zap.Int64("offset", pr.r.Offset))
@@ -421,8 +440,9 @@ func (c *Consumer) push(pr polled) *Record {
 	}
 	c.consumed.Add(1)
 	c.inFlight.Add(1)
+	c.inFlightBytes.Add(size)
 	c.held.Add(1)
-	return &Record{Record: pr.r, c: c, p: p, seq: seq}
+	return &Record{Record: pr.r, c: c, p: p, seq: seq, size: size}
 }
 
 func (c *Consumer) isStopping() bool {

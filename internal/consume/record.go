@@ -11,9 +11,10 @@ import (
 type Record struct {
 	*kgo.Record
 
-	c   *Consumer
-	p   *partition
-	seq uint64
+	c    *Consumer
+	p    *partition
+	seq  uint64
+	size int64 // recordBytes
 }
 
 // Done reports the record finished: acknowledged by Optikpi or written to
@@ -25,7 +26,7 @@ func (r *Record) Done() {
 	if r == nil || r.p == nil {
 		return
 	}
-	r.c.done(r.p, r.seq)
+	r.c.done(r.p, r.seq, r.size)
 }
 
 // Owned reports whether this member still owns the record's partition. It
@@ -52,6 +53,7 @@ type partition struct {
 	hwm       int64 // high watermark of the last fetch; -1 unknown
 	start     int64 // first offset fetched; -1 none yet
 	committed int64 // last offset this member committed; -1 none
+	bytes     int64 // recordBytes of the records pending
 	gone      bool  // revoked or lost: Run hands out no more of it
 	forgotten bool  // no longer counted: Done is ignored
 	drained   chan struct{}
@@ -70,18 +72,19 @@ func (r *Record) Abandon() {
 	if r == nil || r.p == nil {
 		return
 	}
-	r.c.abandon(r.p, r.seq)
+	r.c.abandon(r.p, r.seq, r.size)
 }
 
 func newPartition(topic string, p int32) *partition {
 	return &partition{topic: topic, partition: p, t: newTracker(), hwm: -1, start: -1, committed: -1}
 }
 
-func (c *Consumer) done(p *partition, seq uint64)    { c.finish(p, seq, false) }
-func (c *Consumer) abandon(p *partition, seq uint64) { c.finish(p, seq, true) }
+func (c *Consumer) done(p *partition, seq uint64, size int64)    { c.finish(p, seq, size, false) }
+func (c *Consumer) abandon(p *partition, seq uint64, size int64) { c.finish(p, seq, size, true) }
 
-// finish takes the record at seq out of flight: done, or abandoned.
-func (c *Consumer) finish(p *partition, seq uint64, abandon bool) {
+// finish takes the record at seq, of size bytes, out of flight: done, or
+// abandoned.
+func (c *Consumer) finish(p *partition, seq uint64, size int64, abandon bool) {
 	p.mu.Lock()
 	if p.forgotten {
 		p.mu.Unlock()
@@ -96,6 +99,9 @@ func (c *Consumer) finish(p *partition, seq uint64, abandon bool) {
 	} else {
 		first, released = p.t.done(seq)
 	}
+	if first {
+		p.bytes -= size
+	}
 	if first && p.drained != nil && p.t.pending == 0 {
 		close(p.drained)
 		p.drained = nil
@@ -108,6 +114,7 @@ func (c *Consumer) finish(p *partition, seq uint64, abandon bool) {
 		c.doneN.Add(1)
 		c.held.Add(-int64(released))
 	}
+	c.inFlightBytes.Add(-size)
 	if c.inFlight.Add(-1) == 0 {
 		signal(c.idle)
 	}
@@ -163,13 +170,15 @@ func (c *Consumer) forget(parts []*partition) {
 		}
 		p.forgotten = true
 		p.disowned.Store(true)
-		pending, held := p.t.pending, p.t.unreleased()
+		pending, held, bytes := p.t.pending, p.t.unreleased(), p.bytes
+		p.bytes = 0
 		if p.drained != nil {
 			close(p.drained)
 			p.drained = nil
 		}
 		p.mu.Unlock()
 		c.held.Add(-int64(held))
+		c.inFlightBytes.Add(-bytes)
 		if pending > 0 && c.inFlight.Add(-int64(pending)) == 0 {
 			signal(c.idle)
 		}

@@ -16,6 +16,8 @@ type Stats struct {
 	Done int64
 	// InFlight is records handed out and not yet Done.
 	InFlight int64
+	// InFlightBytes is their key, value and header bytes.
+	InFlightBytes int64
 	// Committed is the last offset (the next to read) this member
 	// committed, per topic and partition, including partitions it held
 	// earlier.
@@ -28,10 +30,11 @@ type Stats struct {
 // Stats returns a snapshot; it is safe to call at any time.
 func (c *Consumer) Stats() Stats {
 	s := Stats{
-		Consumed: c.consumed.Load(),
-		Done:     c.doneN.Load(),
-		InFlight: c.inFlight.Load(),
-		Lag:      c.lag(),
+		Consumed:      c.consumed.Load(),
+		Done:          c.doneN.Load(),
+		InFlight:      c.inFlight.Load(),
+		InFlightBytes: c.inFlightBytes.Load(),
+		Lag:           c.lag(),
 	}
 	c.mu.Lock()
 	s.Committed = make(map[string]map[int32]int64, len(c.committed))
@@ -92,6 +95,10 @@ func newMetrics(c *Consumer) *metrics {
 			Namespace: namespace, Subsystem: "consumer", Name: "records_in_flight",
 			Help: "Records handed to the pipeline and not yet finished.",
 		}, func() float64 { return float64(c.inFlight.Load()) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Namespace: namespace, Subsystem: "consumer", Name: "bytes_in_flight",
+			Help: "Key, value and header bytes of the records in flight; fetching pauses at max_in_flight_bytes.",
+		}, func() float64 { return float64(c.inFlightBytes.Load()) }),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Namespace: namespace, Subsystem: "consumer", Name: "lag",
 			Help: "Records not yet finished in the assigned partitions, up to the high watermarks of their last fetch: it stands still while fetching is paused at max_in_flight_records, so alert on optikpi_relay_consumer_group_lag.",

@@ -28,17 +28,21 @@ const (
 	TooLarge Reason = "too_large"
 	// RetriesExhausted: delivery kept failing for the configured attempts.
 	RetriesExhausted Reason = "retries_exhausted"
+	// Internal: the relay failed on the record (a panic while mapping it):
+	// a bug in the relay, never the data's fault. The error names the
+	// panic; replay once the relay is fixed.
+	Internal Reason = "internal_error"
 )
 
 // Reasons returns every Reason in their order; the caller may keep it.
 func Reasons() []Reason {
-	return []Reason{Unparseable, Unrouted, Invalid, Rejected, TooLarge, RetriesExhausted}
+	return []Reason{Unparseable, Unrouted, Invalid, Rejected, TooLarge, RetriesExhausted, Internal}
 }
 
 // Known reports whether r is one of Reasons.
 func (r Reason) Known() bool {
 	switch r {
-	case Unparseable, Unrouted, Invalid, Rejected, TooLarge, RetriesExhausted:
+	case Unparseable, Unrouted, Invalid, Rejected, TooLarge, RetriesExhausted, Internal:
 		return true
 	}
 	return false
@@ -49,7 +53,7 @@ func Parse(s string) (Reason, error) {
 	if r := Reason(s); r.Known() {
 		return r, nil
 	}
-	names := make([]string, 0, 6)
+	names := make([]string, 0, 7)
 	for _, r := range Reasons() {
 		names = append(names, string(r))
 	}

@@ -122,6 +122,8 @@ func checkObject(v []byte) string {
 			return "no value (a tombstone)"
 		}
 		return "empty value"
+	case tooDeep(v[i:]):
+		return "nested deeper than " + strconv.Itoa(MaxDepth) + " arrays and objects"
 	case !gjson.ValidBytes(v):
 		return "not valid JSON"
 	case v[i] != '{':
@@ -131,6 +133,41 @@ func checkObject(v []byte) string {
 		return "not valid UTF-8"
 	}
 	return ""
+}
+
+// MaxDepth is how deeply arrays and objects may nest in a value. gjson
+// validates and reads recursively, so without a bound a value of megabytes of
+// '[' grows a goroutine stack of hundreds of MiB. No event nests near it.
+const MaxDepth = 512
+
+// tooDeep reports whether v nests arrays and objects deeper than MaxDepth,
+// counting brackets outside strings in one pass without recursion. Over any
+// valid prefix of v its string tracking agrees with a JSON parser's, so no
+// parser that stops at v's first error nests deeper than what it counts.
+func tooDeep(v []byte) bool {
+	depth, inString, escaped := 0, false, false
+	for _, c := range v {
+		switch {
+		case inString:
+			switch {
+			case escaped:
+				escaped = false
+			case c == '\\':
+				escaped = true
+			case c == '"':
+				inString = false
+			}
+		case c == '"':
+			inString = true
+		case c == '[' || c == '{':
+			if depth++; depth > MaxDepth {
+				return true
+			}
+		case c == ']' || c == '}':
+			depth--
+		}
+	}
+	return false
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }

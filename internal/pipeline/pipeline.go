@@ -71,6 +71,8 @@ type Pipeline struct {
 	// dlqMaxBytes caps a dead letter's record batch: dlq.max_message_bytes,
 	// or the topic's max.message.bytes when smaller.
 	dlqMaxBytes atomic.Int32
+
+	mapHook func(*kgo.Record) // tests: called in mapRecord's panic guard
 }
 
 // New builds every part from cfg and validates it; nothing is fetched until
@@ -140,18 +142,19 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	closers = append(closers, func() { p.dlq.Close(context.Background()) }) // nothing pending: returns at once
 
 	cons, err := consume.New(consume.Options{
-		Brokers:        cfg.Kafka.Brokers,
-		Group:          cfg.Kafka.Group,
-		Topics:         cfg.Kafka.Topics,
-		TopicRegex:     cfg.Kafka.TopicRegex,
-		ClientOpts:     append(kafkaMetrics(kopts, opts.Registerer), kgo.ClientID(cfg.Kafka.ClientID)),
-		MaxInFlight:    cfg.Kafka.MaxInFlightRecords,
-		CommitInterval: cfg.Kafka.CommitInterval,
-		LagInterval:    opts.LagInterval,
-		RevokeTimeout:  opts.revokeTimeout,
-		Logger:         logger.Named("consume"),
-		Registerer:     opts.Registerer,
-		OnMembers:      snk.SetGroupMembers,
+		Brokers:          cfg.Kafka.Brokers,
+		Group:            cfg.Kafka.Group,
+		Topics:           cfg.Kafka.Topics,
+		TopicRegex:       cfg.Kafka.TopicRegex,
+		ClientOpts:       append(kafkaMetrics(kopts, opts.Registerer), kgo.ClientID(cfg.Kafka.ClientID)),
+		MaxInFlight:      cfg.Kafka.MaxInFlightRecords,
+		MaxInFlightBytes: int64(cfg.Kafka.MaxInFlightBytes),
+		CommitInterval:   cfg.Kafka.CommitInterval,
+		LagInterval:      opts.LagInterval,
+		RevokeTimeout:    opts.revokeTimeout,
+		Logger:           logger.Named("consume"),
+		Registerer:       opts.Registerer,
+		OnMembers:        snk.SetGroupMembers,
 	})
 	if err != nil {
 		return fail(err)
@@ -246,7 +249,7 @@ func (p *Pipeline) readDLQLimit(ctx context.Context) {
 // what keeps a user's state records in order through the sink.
 func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 	p.counts.consumed.Add(1)
-	res, err := p.mapper.Map(r.Record)
+	res, err := p.mapRecord(r.Record)
 	if err != nil {
 		p.deadLetter(r, MappingFailure(err))
 		return
