@@ -1,6 +1,7 @@
 package mapper
 
 import (
+	"slices"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
@@ -62,8 +63,8 @@ func isPlainKeyByte(c byte) bool {
 type doc struct {
 	rec *kgo.Record
 	// s views rec.Value without a copy: values read from it alias the
-	// record, so whatever outlives Map is copied (Encode copies into JSON;
-	// mapRecord clones the ids).
+	// record, so whatever outlives Map is copied (optikpi.Builder.Encode
+	// copies into the Encoded).
 	s   string
 	top []gjson.Result
 }
@@ -71,11 +72,22 @@ type doc struct {
 // newDoc finds the plan's top-level keys in one pass; v must be a valid
 // JSON object.
 func newDoc(rec *kgo.Record, pl *plan) *doc {
-	d := &doc{rec: rec, s: unsafe.String(unsafe.SliceData(rec.Value), len(rec.Value))}
+	return new(doc).reset(rec, pl)
+}
+
+// reset makes d the doc of rec, reusing its memory; a nil rec empties it.
+func (d *doc) reset(rec *kgo.Record, pl *plan) *doc {
+	clear(d.top)
+	d.rec, d.s, d.top = rec, "", d.top[:0]
+	if rec == nil {
+		return d
+	}
+	d.s = unsafe.String(unsafe.SliceData(rec.Value), len(rec.Value))
 	if pl == nil || len(pl.names) == 0 {
 		return d
 	}
-	d.top = make([]gjson.Result, len(pl.names))
+	d.top = slices.Grow(d.top, len(pl.names))[:len(pl.names)]
+	clear(d.top)
 	left := len(pl.names)
 	gjson.Parse(d.s).ForEach(func(k, v gjson.Result) bool {
 		if i, ok := pl.keys[k.Str]; ok && !d.top[i].Exists() {

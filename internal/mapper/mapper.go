@@ -5,6 +5,7 @@ package mapper
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
@@ -36,6 +37,13 @@ type Mapper struct {
 	byTopic       map[string]*topicRoutes
 	skipUnmatched bool
 	validate      optikpi.ValidateOptions
+	scratch       sync.Pool // of *scratch
+}
+
+// scratch is what mapping one record reuses from the last.
+type scratch struct {
+	doc     doc
+	builder optikpi.Builder
 }
 
 // topicRoutes are the routes of one topic, in order, and what they read.
@@ -83,9 +91,16 @@ func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 		return Result{}, &Failure{Reason: failure.Unparseable, Message: msg}
 	}
 	t := m.byTopic[r.Topic]
-	var d *doc
 	if t != nil {
-		d = newDoc(r, t.plan)
+		s, _ := m.scratch.Get().(*scratch)
+		if s == nil {
+			s = new(scratch)
+		}
+		defer func() {
+			s.doc.reset(nil, nil) // so that the pool keeps no record alive
+			m.scratch.Put(s)
+		}()
+		d := s.doc.reset(r, t.plan)
 		for _, rt := range t.routes {
 			if rt.when != nil && !rt.when.eval(d) {
 				continue
@@ -93,7 +108,7 @@ func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 			if rt.skip {
 				return Result{Route: rt.name, Skipped: true}, nil
 			}
-			enc, f := rt.mapRecord(d)
+			enc, f := rt.mapRecord(d, &s.builder)
 			if f != nil {
 				return Result{}, f
 			}

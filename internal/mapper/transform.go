@@ -244,7 +244,7 @@ func recordValueOrNil(res gjson.Result) any {
 	if !res.Exists() || res.Type == gjson.Null {
 		return nil
 	}
-	return recordValue(res)
+	return recordValue(res).Any()
 }
 
 // minorUnits divides a whole number of minor units by 10^exp exactly, on
