@@ -149,7 +149,7 @@ func (f *field) eval(d *doc) (any, bool, error) {
 	return v.Any(), true, nil
 }
 
-// value is eval without boxing: only transforms see an any.
+// value is eval without boxing into an any.
 func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 	v, ok := f.source(d)
 	if !ok {
@@ -158,7 +158,7 @@ func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 	if f.vmap != nil {
 		key, ok := valueKey(v)
 		if !ok {
-			return optikpi.Value{}, false, fmt.Errorf("map: want a string, number or boolean, got %s", describe(v.Any()))
+			return optikpi.Value{}, false, fmt.Errorf("map: want a string, number or boolean, got %s", describeValue(v))
 		}
 		switch m, found := f.vmap[key]; {
 		case found:
@@ -166,22 +166,14 @@ func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 		case f.hasFallback:
 			v = f.fallback
 		case !f.keep:
-			return optikpi.Value{}, false, fmt.Errorf("map: no mapping for %s and no fallback", describe(v.Any()))
+			return optikpi.Value{}, false, fmt.Errorf("map: no mapping for %s and no fallback", describeValue(v))
 		}
 	}
-	if len(f.steps) == 0 {
-		return v, true, nil
-	}
-	x := v.Any()
 	for _, s := range f.steps {
 		var err error
-		if x, err = s.fn(x, d); err != nil {
+		if v, err = s.fn(v, d); err != nil {
 			return optikpi.Value{}, false, fmt.Errorf("%s: %w", s.name, err)
 		}
-	}
-	v, ok = optikpi.ValueOf(x)
-	if !ok {
-		return optikpi.Value{}, false, fmt.Errorf("unsupported value %s", describe(x))
 	}
 	return v, true, nil
 }
@@ -254,16 +246,7 @@ func (f *field) template(d *doc) (string, bool) {
 	return strings.TrimSpace(b.String()), true
 }
 
-// mapKey is the text a value map looks a value up by.
-func mapKey(v any) (string, bool) {
-	x, ok := optikpi.ValueOf(v)
-	if !ok {
-		return "", false
-	}
-	return valueKey(x)
-}
-
-// valueKey is mapKey for a Value.
+// valueKey is the text a value map looks a value up by.
 func valueKey(v optikpi.Value) (string, bool) {
 	switch v.Type {
 	case optikpi.ValueString, optikpi.ValueNumber:
