@@ -67,6 +67,27 @@ type doc struct {
 	// copies into the Encoded).
 	s   string
 	top []gjson.Result
+	// arena holds the text that transforms make for this record: Values
+	// view it, and Map copies them out (optikpi.Builder.Encode) before the
+	// doc is reset and the arena reused. Growing it leaves earlier views
+	// on the old array, which stays alive while they do.
+	arena []byte
+}
+
+// keep copies b into d's arena.
+func (d *doc) keep(b []byte) string {
+	start := len(d.arena)
+	d.arena = append(d.arena, b...)
+	return d.text(start)
+}
+
+// text returns what was appended to d.arena from start on, as a string
+// that lives until d is reset.
+func (d *doc) text(start int) string {
+	if start == len(d.arena) {
+		return ""
+	}
+	return unsafe.String(&d.arena[start], len(d.arena)-start)
 }
 
 // newDoc finds the plan's top-level keys in one pass; v must be a valid
@@ -78,7 +99,7 @@ func newDoc(rec *kgo.Record, pl *plan) *doc {
 // reset makes d the doc of rec, reusing its memory; a nil rec empties it.
 func (d *doc) reset(rec *kgo.Record, pl *plan) *doc {
 	clear(d.top)
-	d.rec, d.s, d.top = rec, "", d.top[:0]
+	d.rec, d.s, d.top, d.arena = rec, "", d.top[:0], d.arena[:0]
 	if rec == nil {
 		return d
 	}

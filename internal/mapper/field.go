@@ -195,28 +195,31 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 	case srcMetaHeader:
 		for _, h := range rec.Headers {
 			if h.Key == f.meta {
-				return optikpi.String(string(h.Value)), true
+				return optikpi.String(d.keep(h.Value)), true
 			}
 		}
 		return optikpi.Value{}, false
 	}
+	start := len(d.arena)
 	switch f.meta {
 	case config.MetaKey:
 		if rec.Key == nil {
 			return optikpi.Value{}, false
 		}
-		return optikpi.String(string(rec.Key)), true
+		return optikpi.String(d.keep(rec.Key)), true
 	case config.MetaTopic:
 		return optikpi.String(rec.Topic), true
 	case config.MetaPartition:
-		return optikpi.Value{Type: optikpi.ValueNumber, Text: strconv.FormatInt(int64(rec.Partition), 10)}, true
+		d.arena = strconv.AppendInt(d.arena, int64(rec.Partition), 10)
+		return number(d.text(start)), true
 	case config.MetaOffset:
-		return optikpi.Value{Type: optikpi.ValueNumber, Text: strconv.FormatInt(rec.Offset, 10)}, true
+		d.arena = strconv.AppendInt(d.arena, rec.Offset, 10)
+		return number(d.text(start)), true
 	case config.MetaTimestamp:
 		if rec.Timestamp.IsZero() {
 			return optikpi.Value{}, false
 		}
-		s, ok := formatTime(rec.Timestamp)
+		s, ok := d.formatTime(rec.Timestamp)
 		return optikpi.String(s), ok
 	}
 	return optikpi.Value{}, false
@@ -225,11 +228,11 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 // template renders the template; missing values render as nothing, and
 // when all are missing the field is missing.
 func (f *field) template(d *doc) (string, bool) {
-	var b strings.Builder
+	start := len(d.arena)
 	found, paths := false, 0
 	for _, p := range f.tmpl {
 		if p.path == nil {
-			b.WriteString(p.lit)
+			d.arena = append(d.arena, p.lit...)
 			continue
 		}
 		paths++
@@ -238,12 +241,13 @@ func (f *field) template(d *doc) (string, bool) {
 			continue
 		}
 		found = true
-		b.WriteString(text(res))
+		d.arena = append(d.arena, text(res)...)
 	}
 	if paths > 0 && !found {
+		d.arena = d.arena[:start]
 		return "", false
 	}
-	return strings.TrimSpace(b.String()), true
+	return strings.TrimSpace(d.text(start)), true
 }
 
 // valueKey is the text a value map looks a value up by.
@@ -311,9 +315,9 @@ func describe(v any) string {
 // transforms share one dialect (RE2).
 func compileRegexp(expr string) (*regexp.Regexp, error) { return regexp.Compile(expr) }
 
-// formatTime formats t as the API wants it: RFC 3339 UTC with seconds, and
-// milliseconds when not zero.
-func formatTime(t time.Time) (string, bool) {
+// formatTime formats t as the API wants it, in d's arena: RFC 3339 UTC
+// with seconds, and milliseconds when not zero.
+func (d *doc) formatTime(t time.Time) (string, bool) {
 	t = t.UTC().Truncate(time.Millisecond)
 	if y := t.Year(); y < 1 || y > 9999 {
 		return "", false
@@ -322,5 +326,7 @@ func formatTime(t time.Time) (string, bool) {
 	if t.Nanosecond() != 0 {
 		layout = "2006-01-02T15:04:05.000Z"
 	}
-	return t.Format(layout), true
+	start := len(d.arena)
+	d.arena = t.AppendFormat(d.arena, layout)
+	return d.text(start), true
 }

@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -34,17 +35,17 @@ func describeValue(v optikpi.Value) string { return describe(v.Any()) }
 func compileTransform(name string, fr *config.FieldRule, pl *plan) (transformFn, error) {
 	switch name {
 	case config.TransformUnixSeconds:
-		return pure(func(v optikpi.Value) (optikpi.Value, error) { return epoch(v, time.Second) }), nil
+		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return epoch(v, time.Second, d) }, nil
 	case config.TransformUnixMillis:
-		return pure(func(v optikpi.Value) (optikpi.Value, error) { return epoch(v, time.Millisecond) }), nil
+		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return epoch(v, time.Millisecond, d) }, nil
 	case config.TransformRFC3339:
-		return pure(rfc3339), nil
+		return rfc3339, nil
 	case config.TransformTimestamp:
-		return pure(timestamp), nil
+		return timestamp, nil
 	case config.TransformTimeLayout:
 		return compileTimeLayout(fr)
 	case config.TransformDate:
-		return pure(date), nil
+		return date, nil
 	case config.TransformMinorUnits:
 		return compileMinorUnits(fr, pl)
 	case config.TransformString:
@@ -60,9 +61,9 @@ func compileTransform(name string, fr *config.FieldRule, pl *plan) (transformFn,
 	case config.TransformJSONObject:
 		return pure(jsonObject), nil
 	case config.TransformLower:
-		return stringFn(strings.ToLower), nil
+		return caseFn(false), nil
 	case config.TransformUpper:
-		return stringFn(strings.ToUpper), nil
+		return caseFn(true), nil
 	case config.TransformTrim:
 		return stringFn(strings.TrimSpace), nil
 	}
@@ -78,9 +79,38 @@ func stringFn(fn func(string) string) transformFn {
 	})
 }
 
+// caseFn is lower, or upper: ASCII text changes in the arena, other text
+// as strings.ToLower and ToUpper change it.
+func caseFn(upper bool) transformFn {
+	fn := strings.ToLower
+	if upper {
+		fn = strings.ToUpper
+	}
+	return func(v optikpi.Value, d *doc) (optikpi.Value, error) {
+		if v.Type != optikpi.ValueString {
+			return optikpi.Value{}, fmt.Errorf("want a string, got %s", describeValue(v))
+		}
+		start := len(d.arena)
+		for i := 0; i < len(v.Text); i++ {
+			c := v.Text[i]
+			switch {
+			case c >= utf8.RuneSelf:
+				d.arena = d.arena[:start]
+				return optikpi.String(fn(v.Text)), nil
+			case upper && 'a' <= c && c <= 'z':
+				c -= 'a' - 'A'
+			case !upper && 'A' <= c && c <= 'Z':
+				c += 'a' - 'A'
+			}
+			d.arena = append(d.arena, c)
+		}
+		return optikpi.String(d.text(start)), nil
+	}
+}
+
 // timeValue formats t, or says it is out of RFC 3339's years.
-func timeValue(t time.Time, from optikpi.Value) (optikpi.Value, error) {
-	s, ok := formatTime(t)
+func timeValue(t time.Time, from optikpi.Value, d *doc) (optikpi.Value, error) {
+	s, ok := d.formatTime(t)
 	if !ok {
 		return optikpi.Value{}, fmt.Errorf("%s is outside the years 0001 to 9999", describeValue(from))
 	}
@@ -102,7 +132,7 @@ func numberText(v optikpi.Value) (string, bool) {
 // epoch converts a count of unit (a second or a millisecond) since the
 // Unix epoch. Decimal text converts exactly, so milliseconds never suffer
 // float rounding.
-func epoch(v optikpi.Value, unit time.Duration) (optikpi.Value, error) {
+func epoch(v optikpi.Value, unit time.Duration, d *doc) (optikpi.Value, error) {
 	s, ok := numberText(v)
 	if !ok {
 		return optikpi.Value{}, fmt.Errorf("want a number, got %s", describeValue(v))
@@ -111,7 +141,7 @@ func epoch(v optikpi.Value, unit time.Duration) (optikpi.Value, error) {
 	if !ok {
 		return optikpi.Value{}, fmt.Errorf("%s is out of range", describeValue(v))
 	}
-	return timeValue(time.Unix(sec, nsec), v)
+	return timeValue(time.Unix(sec, nsec), v, d)
 }
 
 func splitEpoch(s string, unit time.Duration) (sec, nsec int64, ok bool) {
@@ -143,7 +173,7 @@ func splitEpoch(s string, unit time.Duration) (sec, nsec int64, ok bool) {
 	return sec, nsec, true
 }
 
-func rfc3339(v optikpi.Value) (optikpi.Value, error) {
+func rfc3339(v optikpi.Value, d *doc) (optikpi.Value, error) {
 	if v.Type != optikpi.ValueString {
 		return optikpi.Value{}, fmt.Errorf("want an RFC 3339 time string, got %s", describeValue(v))
 	}
@@ -151,25 +181,25 @@ func rfc3339(v optikpi.Value) (optikpi.Value, error) {
 	if err != nil {
 		return optikpi.Value{}, fmt.Errorf("%s is not an RFC 3339 time with an offset", describeValue(v))
 	}
-	return timeValue(t, v)
+	return timeValue(t, v, d)
 }
 
 // timestamp accepts what epoch and rfc3339 accept. Numbers from 1e11 up
 // are milliseconds: as seconds they would be past the year 5000, and as
 // milliseconds anything below is before 1973.
-func timestamp(v optikpi.Value) (optikpi.Value, error) {
+func timestamp(v optikpi.Value, d *doc) (optikpi.Value, error) {
 	s, ok := numberText(v)
 	if !ok {
 		if v.Type == optikpi.ValueString {
-			return rfc3339(v)
+			return rfc3339(v, d)
 		}
 		return optikpi.Value{}, fmt.Errorf("want epoch seconds, epoch milliseconds or an RFC 3339 time, got %s", describeValue(v))
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err == nil && math.Abs(f) >= 1e11 {
-		return epoch(number(s), time.Millisecond)
+		return epoch(number(s), time.Millisecond, d)
 	}
-	return epoch(number(s), time.Second)
+	return epoch(number(s), time.Second, d)
 }
 
 func compileTimeLayout(fr *config.FieldRule) (transformFn, error) {
@@ -184,7 +214,7 @@ func compileTimeLayout(fr *config.FieldRule) (transformFn, error) {
 		}
 	}
 	layout := fr.Layout
-	return pure(func(v optikpi.Value) (optikpi.Value, error) {
+	return func(v optikpi.Value, d *doc) (optikpi.Value, error) {
 		if v.Type != optikpi.ValueString {
 			return optikpi.Value{}, fmt.Errorf("want a string, got %s", describeValue(v))
 		}
@@ -192,22 +222,27 @@ func compileTimeLayout(fr *config.FieldRule) (transformFn, error) {
 		if err != nil {
 			return optikpi.Value{}, fmt.Errorf("%s does not match layout %q", describeValue(v), layout)
 		}
-		return timeValue(t, v)
-	}), nil
+		return timeValue(t, v, d)
+	}, nil
 }
 
 // date returns the calendar date of a date or of an RFC 3339 time, as
 // written (a birth date does not move with time zones).
-func date(v optikpi.Value) (optikpi.Value, error) {
+func date(v optikpi.Value, d *doc) (optikpi.Value, error) {
 	if v.Type != optikpi.ValueString {
 		return optikpi.Value{}, fmt.Errorf("want a date string, got %s", describeValue(v))
 	}
 	s := strings.TrimSpace(v.Text)
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return optikpi.String(t.Format(time.DateOnly)), nil
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		if t, err = time.Parse(time.RFC3339Nano, s); err == nil && (t.Year() < 1 || t.Year() > 9999) {
+			err = errors.New("out of range")
+		}
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil && t.Year() >= 1 && t.Year() <= 9999 {
-		return optikpi.String(t.Format(time.DateOnly)), nil
+	if err == nil {
+		start := len(d.arena)
+		d.arena = t.AppendFormat(d.arena, time.DateOnly)
+		return optikpi.String(d.text(start)), nil
 	}
 	return optikpi.Value{}, fmt.Errorf("%s is not a date (YYYY-MM-DD) or an RFC 3339 time", describeValue(v))
 }
@@ -217,13 +252,13 @@ func compileMinorUnits(fr *config.FieldRule, pl *plan) (transformFn, error) {
 	switch {
 	case fr.Exponent != nil:
 		e := *fr.Exponent
-		return pure(func(v optikpi.Value) (optikpi.Value, error) { return minorUnits(v, e) }), nil
+		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return minorUnits(v, e, d) }, nil
 	case fr.Currency != "":
 		e, ok := config.CurrencyExponent(fr.Currency, overrides)
 		if !ok {
 			return nil, fmt.Errorf("minor_units: no known exponent for currency %q", fr.Currency)
 		}
-		return pure(func(v optikpi.Value) (optikpi.Value, error) { return minorUnits(v, e) }), nil
+		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return minorUnits(v, e, d) }, nil
 	case fr.CurrencyPath != "":
 		path, jp := fr.CurrencyPath, pl.path(fr.CurrencyPath)
 		return func(v optikpi.Value, d *doc) (optikpi.Value, error) {
@@ -236,7 +271,7 @@ func compileMinorUnits(fr *config.FieldRule, pl *plan) (transformFn, error) {
 			if !ok {
 				return optikpi.Value{}, fmt.Errorf("unknown currency %q at %s (add it to exponents)", res.Str, path)
 			}
-			return minorUnits(v, e)
+			return minorUnits(v, e, d)
 		}, nil
 	}
 	return nil, errors.New("minor_units needs exponent, currency or currency_path")
@@ -251,7 +286,7 @@ func recordValueOrNil(res gjson.Result) any {
 
 // minorUnits divides a whole number of minor units by 10^exp exactly, on
 // the digits: 1050 with exponent 2 is 10.5, -5 is -0.05.
-func minorUnits(v optikpi.Value, exp int) (optikpi.Value, error) {
+func minorUnits(v optikpi.Value, exp int, d *doc) (optikpi.Value, error) {
 	s, ok := numberText(v)
 	if !ok || strings.ContainsAny(s, ".eE") {
 		return optikpi.Value{}, fmt.Errorf("want a whole number of minor units, got %s", describeValue(v))
@@ -268,10 +303,15 @@ func minorUnits(v optikpi.Value, exp int) (optikpi.Value, error) {
 		digits = strings.Repeat("0", exp+1-len(digits)) + digits
 	}
 	whole, frac := digits[:len(digits)-exp], strings.TrimRight(digits[len(digits)-exp:], "0")
-	if frac == "" {
-		return number(sign + whole), nil
+	if sign == "" && frac == "" {
+		return number(whole), nil
 	}
-	return number(sign + whole + "." + frac), nil
+	start := len(d.arena)
+	d.arena = append(append(d.arena, sign...), whole...)
+	if frac != "" {
+		d.arena = append(append(d.arena, '.'), frac...)
+	}
+	return number(d.text(start)), nil
 }
 
 func toString(v optikpi.Value) (optikpi.Value, error) {
