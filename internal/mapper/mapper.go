@@ -154,14 +154,16 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // same Kafka record always gets the same id, so a replay after a crash is
 // recognisable downstream.
 func DerivedEventID(topic string, partition int32, offset int64) string {
-	b := make([]byte, 0, len(topic)+32)
+	return string(appendDerivedEventID(make([]byte, 0, len(topic)+32), topic, partition, offset))
+}
+
+func appendDerivedEventID(b []byte, topic string, partition int32, offset int64) []byte {
 	b = append(b, "relay-"...)
 	b = append(b, topic...)
 	b = append(b, '-')
 	b = strconv.AppendInt(b, int64(partition), 10)
 	b = append(b, '-')
-	b = strconv.AppendInt(b, offset, 10)
-	return string(b)
+	return strconv.AppendInt(b, offset, 10)
 }
 
 // HeaderReplayOf marks a record that `relay dlq replay --to source`
@@ -177,9 +179,10 @@ func ReplayOf(topic string, partition int32, offset int64) string {
 	return topic + "/" + strconv.FormatInt(int64(partition), 10) + "/" + strconv.FormatInt(offset, 10)
 }
 
-// derivedEventID is the derived event id of r: from the coordinates in its
-// first HeaderReplayOf header when it has a readable one, else from its own.
-func derivedEventID(r *kgo.Record) string {
+// derivedEventID appends the derived event id of r to b: from the
+// coordinates in its first HeaderReplayOf header when it has a readable
+// one, else from its own.
+func derivedEventID(b []byte, r *kgo.Record) []byte {
 	for _, h := range r.Headers {
 		if h.Key != HeaderReplayOf {
 			continue
@@ -195,7 +198,7 @@ func derivedEventID(r *kgo.Record) string {
 		if perr != nil || oerr != nil || p < 0 || o < 0 {
 			break
 		}
-		return DerivedEventID(parts[0], int32(p), o)
+		return appendDerivedEventID(b, parts[0], int32(p), o)
 	}
-	return DerivedEventID(r.Topic, r.Partition, r.Offset)
+	return appendDerivedEventID(b, r.Topic, r.Partition, r.Offset)
 }

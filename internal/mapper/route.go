@@ -125,7 +125,9 @@ func (r *route) mapRecord(d *doc, b *optikpi.Builder) (optikpi.Encoded, *Failure
 	}
 	if r.eventID >= 0 {
 		if id, ok := b.Get(r.eventID); !ok || id.Type == optikpi.ValueString && id.Text == "" {
-			b.Set(r.eventID, optikpi.String(derivedEventID(d.rec)))
+			start := len(d.arena)
+			d.arena = derivedEventID(d.arena, d.rec)
+			b.Set(r.eventID, optikpi.String(d.text(start)))
 		}
 	}
 	// The Encoded owns its bytes, so nothing aliases the Kafka record.
