@@ -2,9 +2,13 @@ package mapper
 
 import (
 	"bytes"
+	"maps"
+	"slices"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
 // sample returns the first reference sample of topic that contains marker.
@@ -41,4 +45,117 @@ func BenchmarkMapDeposit(b *testing.B) {
 // BenchmarkMapCustomer maps a full customer profile (44 field rules).
 func BenchmarkMapCustomer(b *testing.B) {
 	benchmarkMap(b, "players", sample(b, "players", `"type":"player.registered"`))
+}
+
+// modelSamples returns, for each of the nine models, the first reference
+// sample that m maps to it, and every sample m maps (not skips) in the
+// order read.
+func modelSamples(b *testing.B, m *Mapper) (map[optikpi.Kind]*kgo.Record, []*kgo.Record) {
+	b.Helper()
+	first := map[optikpi.Kind]*kgo.Record{}
+	var all []*kgo.Record
+	samples := readSamples(b)
+	topics := slices.Sorted(maps.Keys(samples))
+	for _, topic := range topics {
+		for i, v := range samples[topic] {
+			rec := &kgo.Record{Topic: topic, Partition: 1, Offset: int64(i), Value: v}
+			res, err := m.Map(rec)
+			if err != nil {
+				b.Fatalf("%s line %d: %v", topic, i+1, err)
+			}
+			if res.Skipped {
+				continue
+			}
+			all = append(all, rec)
+			if first[res.Record.Kind] == nil {
+				first[res.Record.Kind] = rec
+			}
+		}
+	}
+	for _, k := range optikpi.Kinds() {
+		if first[k] == nil {
+			b.Fatalf("no sample maps to %s", k)
+		}
+	}
+	return first, all
+}
+
+// BenchmarkParse is the parse stage per model: checking that the value is
+// one JSON object and finding the top-level keys its topic's routes read.
+func BenchmarkParse(b *testing.B) {
+	m := exampleMapper(b, false)
+	first, _ := modelSamples(b, m)
+	for _, k := range optikpi.Kinds() {
+		rec := first[k]
+		pl := m.byTopic[rec.Topic].plan
+		b.Run(k.String(), func(b *testing.B) {
+			var d doc
+			b.SetBytes(int64(len(rec.Value)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if msg := checkObject(rec.Value); msg != "" {
+					b.Fatal(msg)
+				}
+				d.reset(rec, pl)
+			}
+		})
+	}
+}
+
+// BenchmarkMapModel maps a reference sample of each model: parse, route,
+// map, validate and encode.
+func BenchmarkMapModel(b *testing.B) {
+	m := exampleMapper(b, false)
+	first, _ := modelSamples(b, m)
+	for _, k := range optikpi.Kinds() {
+		rec := first[k]
+		b.Run(k.String(), func(b *testing.B) {
+			b.SetBytes(int64(len(rec.Value)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.Map(rec); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkRecordPath is the relay's CPU per record before the request:
+// map each record and join 500 into a batch body, as the sink does. The
+// deposits are the issue's reference traffic; mix cycles through every
+// reference sample that maps, all nine models.
+func BenchmarkRecordPath(b *testing.B) {
+	const batch = 500
+	m := exampleMapper(b, false)
+	_, all := modelSamples(b, m)
+	var deposits []*kgo.Record
+	for _, rec := range all {
+		if bytes.Contains(rec.Value, []byte(`"type":"deposit.`)) {
+			deposits = append(deposits, rec)
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		recs []*kgo.Record
+	}{{"deposits", deposits}, {"mix", all}} {
+		b.Run(tc.name, func(b *testing.B) {
+			objs := make([][]byte, batch)
+			var body []byte
+			next := 0
+			b.ReportAllocs()
+			for b.Loop() {
+				for i := range objs {
+					res, err := m.Map(tc.recs[next])
+					if err != nil {
+						b.Fatal(err)
+					}
+					objs[i] = res.Record.JSON
+					next = (next + 1) % len(tc.recs)
+				}
+				body = optikpi.AppendBatch(body[:0], objs)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*batch), "ns/record")
+		})
+	}
 }

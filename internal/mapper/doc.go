@@ -1,6 +1,7 @@
 package mapper
 
 import (
+	"slices"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
@@ -18,26 +19,42 @@ type jpath struct {
 	full string // the path as written
 	key  int    // index of its top-level key in the plan, -1 to read full from the root
 	rest string // the path below that key, "" for the key itself
+	sub  int    // index of its second-level key in the plan, -1 for none
+	tail string // the path below that key, "" for the key itself
 }
 
-// plan is what the routes of one topic read.
+// plan is what the routes of one topic read: top-level keys, and below
+// them the keys of the second level ("profile" and its "email", "phone").
 type plan struct {
 	keys  map[string]int
 	names []string
+	kids  []map[string]int // per top-level key: its second-level keys' indexes
+	subs  int              // how many second-level keys
 }
 
 func newPlan() *plan { return &plan{keys: map[string]int{}} }
 
-// path compiles p, adding its top-level key to the plan when p starts
-// with a plain key; any other path (a modifier, a multipath, an escape)
-// is read from the root as written.
-func (pl *plan) path(p string) *jpath {
+// plainKey returns the length of the plain key p starts with and whether
+// p is that key alone or the key, a dot and more; else 0.
+func plainKey(p string) int {
 	end := 0
 	for end < len(p) && isPlainKeyByte(p[end]) {
 		end++
 	}
 	if end == 0 || end < len(p) && p[end] != '.' || end+1 == len(p) {
-		return &jpath{full: p, key: -1}
+		return 0
+	}
+	return end
+}
+
+// path compiles p, adding its top-level key to the plan when p starts
+// with a plain key, and its second-level key when a plain one follows; any
+// other path (a modifier, a multipath, an escape) is read from the root as
+// written.
+func (pl *plan) path(p string) *jpath {
+	end := plainKey(p)
+	if end == 0 {
+		return &jpath{full: p, key: -1, sub: -1}
 	}
 	name := p[:end]
 	i, ok := pl.keys[name]
@@ -45,12 +62,32 @@ func (pl *plan) path(p string) *jpath {
 		i = len(pl.names)
 		pl.keys[name] = i
 		pl.names = append(pl.names, name)
+		pl.kids = append(pl.kids, nil)
 	}
-	rest := ""
-	if end < len(p) {
-		rest = p[end+1:]
+	jp := &jpath{full: p, key: i, sub: -1}
+	if end == len(p) {
+		return jp
 	}
-	return &jpath{full: p, key: i, rest: rest}
+	jp.rest = p[end+1:]
+	end = plainKey(jp.rest)
+	if end == 0 {
+		return jp
+	}
+	name = jp.rest[:end]
+	if pl.kids[i] == nil {
+		pl.kids[i] = map[string]int{}
+	}
+	j, ok := pl.kids[i][name]
+	if !ok {
+		j = pl.subs
+		pl.kids[i][name] = j
+		pl.subs++
+	}
+	jp.sub = j
+	if end < len(jp.rest) {
+		jp.tail = jp.rest[end+1:]
+	}
+	return jp
 }
 
 func isPlainKeyByte(c byte) bool {
@@ -62,20 +99,63 @@ func isPlainKeyByte(c byte) bool {
 type doc struct {
 	rec *kgo.Record
 	// s views rec.Value without a copy: values read from it alias the
-	// record, so whatever outlives Map is copied (Encode copies into JSON;
-	// mapRecord clones the ids).
+	// record, so whatever outlives Map is copied (optikpi.Builder.Encode
+	// copies into the Encoded).
 	s   string
+	pl  *plan
 	top []gjson.Result
+	// sub holds the second-level values of the top-level objects scanned
+	// so far (scanned[i]: 0 not yet, 1 scanned, 2 not an object).
+	sub     []gjson.Result
+	scanned []uint8
+	// arena holds the text that transforms make for this record: Values
+	// view it, and Map copies them out (optikpi.Builder.Encode) before the
+	// doc is reset and the arena reused. Growing it leaves earlier views
+	// on the old array, which stays alive while they do.
+	arena []byte
+}
+
+// keep copies b into d's arena.
+func (d *doc) keep(b []byte) string {
+	start := len(d.arena)
+	d.arena = append(d.arena, b...)
+	return d.text(start)
+}
+
+// text returns what was appended to d.arena from start on, as a string
+// that lives until d is reset.
+func (d *doc) text(start int) string {
+	if start == len(d.arena) {
+		return ""
+	}
+	return unsafe.String(&d.arena[start], len(d.arena)-start)
 }
 
 // newDoc finds the plan's top-level keys in one pass; v must be a valid
 // JSON object.
 func newDoc(rec *kgo.Record, pl *plan) *doc {
-	d := &doc{rec: rec, s: unsafe.String(unsafe.SliceData(rec.Value), len(rec.Value))}
+	return new(doc).reset(rec, pl)
+}
+
+// reset makes d the doc of rec, reusing its memory; a nil rec empties it.
+func (d *doc) reset(rec *kgo.Record, pl *plan) *doc {
+	clear(d.top)
+	clear(d.sub)
+	d.rec, d.s, d.pl, d.arena = rec, "", pl, d.arena[:0]
+	d.top, d.sub, d.scanned = d.top[:0], d.sub[:0], d.scanned[:0]
+	if rec == nil {
+		return d
+	}
+	d.s = unsafe.String(unsafe.SliceData(rec.Value), len(rec.Value))
 	if pl == nil || len(pl.names) == 0 {
 		return d
 	}
-	d.top = make([]gjson.Result, len(pl.names))
+	d.top = slices.Grow(d.top, len(pl.names))[:len(pl.names)]
+	clear(d.top)
+	d.sub = slices.Grow(d.sub, pl.subs)[:pl.subs]
+	clear(d.sub)
+	d.scanned = slices.Grow(d.scanned, len(pl.names))[:len(pl.names)]
+	clear(d.scanned)
 	left := len(pl.names)
 	gjson.Parse(d.s).ForEach(func(k, v gjson.Result) bool {
 		if i, ok := pl.keys[k.Str]; ok && !d.top[i].Exists() {
@@ -96,7 +176,43 @@ func (d *doc) get(p *jpath) gjson.Result {
 	if p.rest == "" || !r.Exists() {
 		return r
 	}
-	return gjson.Get(r.Raw, p.rest)
+	if p.sub < 0 || !d.scan(p.key) {
+		return gjson.Get(r.Raw, p.rest)
+	}
+	r = d.sub[p.sub]
+	if p.tail == "" || !r.Exists() {
+		return r
+	}
+	return gjson.Get(r.Raw, p.tail)
+}
+
+// scan finds, in one pass, the second-level keys the plan reads below the
+// top-level key i, and reports whether its value is an object (if not,
+// gjson reads the path: "0" of an array is its first element). As at the
+// top level, a key given twice is read at its first occurrence.
+func (d *doc) scan(i int) bool {
+	switch d.scanned[i] {
+	case 1:
+		return true
+	case 2:
+		return false
+	}
+	r := d.top[i]
+	if !r.IsObject() {
+		d.scanned[i] = 2
+		return false
+	}
+	d.scanned[i] = 1
+	kids := d.pl.kids[i]
+	left := len(kids)
+	r.ForEach(func(k, v gjson.Result) bool {
+		if j, ok := kids[k.Str]; ok && !d.sub[j].Exists() {
+			d.sub[j] = v
+			left--
+		}
+		return left > 0
+	})
+	return true
 }
 
 // present reads p and reports whether it holds a value other than null.

@@ -22,6 +22,13 @@ func TestPlanReadsAsGjson(t *testing.T) {
 		"f", "f.f.f", "g\\.h", "a2.1", "a2.#", "missing", "missing.x", "a.b.@reverse.0.c",
 		"@this.f", "{f,q}", "profile.x", "q", "a*", "a.",
 	}
+	planReadsAsGjson(t, values, paths)
+}
+
+// planReadsAsGjson compiles paths into one plan and reads each from each
+// value through the plan and with gjson.Get.
+func planReadsAsGjson(t *testing.T, values, paths []string) {
+	t.Helper()
 	for _, v := range values {
 		pl := newPlan()
 		compiled := make([]*jpath, len(paths))
@@ -36,4 +43,24 @@ func TestPlanReadsAsGjson(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestPlanReadsSecondLevelAsGjson checks the second level of a plan the
+// same way: duplicate and escaped keys, values that are not objects, and
+// paths read once and again. As at the top level, a duplicated key is read
+// at its first occurrence: gjson would also search the later ones for a
+// deeper path the first lacks, which no value here has.
+func TestPlanReadsSecondLevelAsGjson(t *testing.T) {
+	values := []string{
+		`{"p":{"e":1,"e":2,"m\u0061il":"x","n":{"o":[1,{"q":3}]}},"s":[{"e":4}],"t":{"0":"zero"}}`,
+		`{"p" : { "e" : "sp" , "n" : { "o" : 5 } } , "s" : "str", "t":[7]}`,
+		`{"p":{"n":{"o":1},"n":{"o":2},"e":9},"p":{"e":10}}`,
+		`{"p":null,"s":{},"t":{"0":{"1":2}}}`,
+		`{"p":[{"e":1}],"t":true}`,
+	}
+	paths := []string{
+		"p", "p.e", "p.mail", "p.n", "p.n.o", "p.n.o.1.q", "p.n.o.#", "p.missing", "p.e.x",
+		"s.e", "s.0.e", "s.#.e", "t.0", "t.0.1", "p.e", "p.n.o",
+	}
+	planReadsAsGjson(t, values, paths)
 }

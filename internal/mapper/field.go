@@ -11,22 +11,25 @@ import (
 	"time"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
 // field is a compiled config.FieldRule.
 type field struct {
 	target string
+	index  int // position in the model's fields, -1 for an extra field
 
 	src      source
-	path     *jpath     // srcPath
-	constant any        // srcConst
-	tmpl     []tmplPart // srcTemplate
-	meta     string     // srcMeta: a config.Meta* value, the header name for metaHeader
-	def      any        // nil for none
+	path     *jpath        // srcPath
+	constant optikpi.Value // srcConst
+	tmpl     []tmplPart    // srcTemplate
+	meta     string        // srcMeta: a config.Meta* value, the header name for metaHeader
 
-	vmap     map[string]any
-	fallback any // nil for none
-	keep     bool
+	def, fallback       optikpi.Value
+	hasDef, hasFallback bool
+
+	vmap map[string]optikpi.Value
+	keep bool
 
 	steps []step
 }
@@ -54,7 +57,7 @@ type step struct {
 }
 
 func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
-	f := &field{target: fr.Target, keep: fr.KeepUnmapped}
+	f := &field{target: fr.Target, index: -1, keep: fr.KeepUnmapped}
 	n := 0
 	if fr.Path != "" {
 		n++
@@ -63,7 +66,7 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 	if fr.Const != nil {
 		n++
 		f.src = srcConst
-		v, err := yamlValue(fr.Const)
+		v, _, err := compileValue(fr.Const)
 		if err != nil {
 			return nil, fmt.Errorf("const: %w", err)
 		}
@@ -101,16 +104,16 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 		return nil, errors.New("want exactly one of path, const, template and meta")
 	}
 	var err error
-	if f.def, err = yamlValue(fr.Default); err != nil {
+	if f.def, f.hasDef, err = compileValue(fr.Default); err != nil {
 		return nil, fmt.Errorf("default: %w", err)
 	}
-	if f.fallback, err = yamlValue(fr.Fallback); err != nil {
+	if f.fallback, f.hasFallback, err = compileValue(fr.Fallback); err != nil {
 		return nil, fmt.Errorf("fallback: %w", err)
 	}
 	if fr.Map != nil {
-		f.vmap = make(map[string]any, len(fr.Map))
+		f.vmap = make(map[string]optikpi.Value, len(fr.Map))
 		for k, v := range fr.Map {
-			if f.vmap[k], err = yamlValue(v); err != nil {
+			if f.vmap[k], _, err = compileValue(v); err != nil {
 				return nil, fmt.Errorf("map %q: %w", k, err)
 			}
 		}
@@ -125,89 +128,111 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 	return f, nil
 }
 
+// compileValue is yamlValue as a Value; ok is false for nil, no value.
+func compileValue(y any) (_ optikpi.Value, ok bool, _ error) {
+	v, err := yamlValue(y)
+	if err != nil {
+		return optikpi.Value{}, false, err
+	}
+	// yamlValue returns only types a Value holds.
+	x, _ := optikpi.ValueOf(v)
+	return x, v != nil, nil
+}
+
 // eval returns the field's value for d, false when the field is to be
 // left out.
 func (f *field) eval(d *doc) (any, bool, error) {
+	v, ok, err := f.value(d)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	return v.Any(), true, nil
+}
+
+// value is eval without boxing into an any.
+func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 	v, ok := f.source(d)
 	if !ok {
-		if f.def != nil {
-			return f.def, true, nil
-		}
-		return nil, false, nil
+		return f.def, f.hasDef, nil
 	}
 	if f.vmap != nil {
-		key, ok := mapKey(v)
+		key, ok := valueKey(v)
 		if !ok {
-			return nil, false, fmt.Errorf("map: want a string, number or boolean, got %s", describe(v))
+			return optikpi.Value{}, false, fmt.Errorf("map: want a string, number or boolean, got %s", describeValue(v))
 		}
 		switch m, found := f.vmap[key]; {
 		case found:
 			v = m
-		case f.fallback != nil:
+		case f.hasFallback:
 			v = f.fallback
 		case !f.keep:
-			return nil, false, fmt.Errorf("map: no mapping for %s and no fallback", describe(v))
+			return optikpi.Value{}, false, fmt.Errorf("map: no mapping for %s and no fallback", describeValue(v))
 		}
 	}
 	for _, s := range f.steps {
 		var err error
 		if v, err = s.fn(v, d); err != nil {
-			return nil, false, fmt.Errorf("%s: %w", s.name, err)
+			return optikpi.Value{}, false, fmt.Errorf("%s: %w", s.name, err)
 		}
 	}
 	return v, true, nil
 }
 
-func (f *field) source(d *doc) (any, bool) {
+func (f *field) source(d *doc) (optikpi.Value, bool) {
 	rec := d.rec
 	switch f.src {
 	case srcPath:
 		res, ok := d.present(f.path)
 		if !ok {
-			return nil, false
+			return optikpi.Value{}, false
 		}
 		return recordValue(res), true
 	case srcConst:
 		return f.constant, true
 	case srcTemplate:
-		return f.template(d)
+		s, ok := f.template(d)
+		return optikpi.String(s), ok
 	case srcMetaHeader:
 		for _, h := range rec.Headers {
 			if h.Key == f.meta {
-				return string(h.Value), true
+				return optikpi.String(d.keep(h.Value)), true
 			}
 		}
-		return nil, false
+		return optikpi.Value{}, false
 	}
+	start := len(d.arena)
 	switch f.meta {
 	case config.MetaKey:
 		if rec.Key == nil {
-			return nil, false
+			return optikpi.Value{}, false
 		}
-		return string(rec.Key), true
+		return optikpi.String(d.keep(rec.Key)), true
 	case config.MetaTopic:
-		return rec.Topic, true
+		return optikpi.String(rec.Topic), true
 	case config.MetaPartition:
-		return json.Number(strconv.FormatInt(int64(rec.Partition), 10)), true
+		d.arena = strconv.AppendInt(d.arena, int64(rec.Partition), 10)
+		return number(d.text(start)), true
 	case config.MetaOffset:
-		return json.Number(strconv.FormatInt(rec.Offset, 10)), true
+		d.arena = strconv.AppendInt(d.arena, rec.Offset, 10)
+		return number(d.text(start)), true
 	case config.MetaTimestamp:
 		if rec.Timestamp.IsZero() {
-			return nil, false
+			return optikpi.Value{}, false
 		}
-		return formatTime(rec.Timestamp)
+		s, ok := d.formatTime(rec.Timestamp)
+		return optikpi.String(s), ok
 	}
-	return nil, false
+	return optikpi.Value{}, false
 }
 
 // template renders the template; missing values render as nothing, and
 // when all are missing the field is missing.
-func (f *field) template(d *doc) (any, bool) {
-	var b strings.Builder
+func (f *field) template(d *doc) (string, bool) {
+	start := len(d.arena)
 	found, paths := false, 0
 	for _, p := range f.tmpl {
 		if p.path == nil {
-			b.WriteString(p.lit)
+			d.arena = append(d.arena, p.lit...)
 			continue
 		}
 		paths++
@@ -216,23 +241,24 @@ func (f *field) template(d *doc) (any, bool) {
 			continue
 		}
 		found = true
-		b.WriteString(text(res))
+		d.arena = append(d.arena, text(res)...)
 	}
 	if paths > 0 && !found {
-		return nil, false
+		d.arena = d.arena[:start]
+		return "", false
 	}
-	return strings.TrimSpace(b.String()), true
+	return strings.TrimSpace(d.text(start)), true
 }
 
-// mapKey is the text a value map looks a value up by.
-func mapKey(v any) (string, bool) {
-	switch x := v.(type) {
-	case string:
-		return x, true
-	case json.Number:
-		return string(x), true
-	case bool:
-		return strconv.FormatBool(x), true
+// valueKey is the text a value map looks a value up by.
+func valueKey(v optikpi.Value) (string, bool) {
+	switch v.Type {
+	case optikpi.ValueString, optikpi.ValueNumber:
+		return v.Text, true
+	case optikpi.ValueTrue:
+		return "true", true
+	case optikpi.ValueFalse:
+		return "false", true
 	}
 	return "", false
 }
@@ -289,16 +315,18 @@ func describe(v any) string {
 // transforms share one dialect (RE2).
 func compileRegexp(expr string) (*regexp.Regexp, error) { return regexp.Compile(expr) }
 
-// formatTime formats t as the API wants it: RFC 3339 UTC with seconds, and
-// milliseconds when not zero.
-func formatTime(t time.Time) (any, bool) {
+// formatTime formats t as the API wants it, in d's arena: RFC 3339 UTC
+// with seconds, and milliseconds when not zero.
+func (d *doc) formatTime(t time.Time) (string, bool) {
 	t = t.UTC().Truncate(time.Millisecond)
 	if y := t.Year(); y < 1 || y > 9999 {
-		return nil, false
+		return "", false
 	}
 	layout := "2006-01-02T15:04:05Z"
 	if t.Nanosecond() != 0 {
 		layout = "2006-01-02T15:04:05.000Z"
 	}
-	return t.Format(layout), true
+	start := len(d.arena)
+	d.arena = t.AppendFormat(d.arena, layout)
+	return d.text(start), true
 }

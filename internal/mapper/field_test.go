@@ -105,6 +105,8 @@ func TestFieldRules(t *testing.T) {
 		{"date", config.FieldRule{Path: "d", Transform: config.Names{"date"}}, `{"d":"1990-05-15"}`, `string "1990-05-15"`},
 		{"date from time keeps its day", config.FieldRule{Path: "d", Transform: config.Names{"date"}}, `{"d":"1990-05-15T00:30:00+02:00"}`, `string "1990-05-15"`},
 		{"date invalid", config.FieldRule{Path: "d", Transform: config.Names{"date"}}, `{"d":"1990-02-30"}`, "error: date: \"1990-02-30\" is not a date"},
+		{"date of year 0", config.FieldRule{Path: "d", Transform: config.Names{"date"}}, `{"d":"0000-01-01"}`, `string "0000-01-01"`},
+		{"date from time of year 0", config.FieldRule{Path: "d", Transform: config.Names{"date"}}, `{"d":"0000-01-01T00:00:00Z"}`, "error: date: \"0000-01-01T00:00:00Z\" is not a date"},
 
 		// Minor units.
 		{"minor_units exponent", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, Exponent: intp(2)}, `{"a":1050}`, "number 10.5"},
@@ -153,6 +155,9 @@ func TestFieldRules(t *testing.T) {
 		{"lower", config.FieldRule{Path: "s", Transform: config.Names{"lower"}}, `{"s":"CARD"}`, `string "card"`},
 		{"upper", config.FieldRule{Path: "s", Transform: config.Names{"upper"}}, `{"s":"eur"}`, `string "EUR"`},
 		{"trim", config.FieldRule{Path: "s", Transform: config.Names{"trim"}}, `{"s":"  x "}`, `string "x"`},
+		{"lower non-ASCII", config.FieldRule{Path: "s", Transform: config.Names{"lower"}}, `{"s":"ÉCOLE Card"}`, `string "école card"`},
+		{"upper non-ASCII", config.FieldRule{Path: "s", Transform: config.Names{"upper"}}, `{"s":"école"}`, `string "ÉCOLE"`},
+		{"template in the arena", config.FieldRule{Template: " ${a}-${b} ", Transform: config.Names{"upper"}}, `{"a":"x","b":2}`, `string "X-2"`},
 		{"upper number", config.FieldRule{Path: "s", Transform: config.Names{"upper"}}, `{"s":1}`, "error: upper: want a string, got 1"},
 		{"chain", config.FieldRule{Path: "s", Transform: config.Names{"trim", "upper"}}, `{"s":" eur "}`, `string "EUR"`},
 	}

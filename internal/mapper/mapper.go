@@ -5,6 +5,7 @@ package mapper
 import (
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
@@ -36,6 +37,13 @@ type Mapper struct {
 	byTopic       map[string]*topicRoutes
 	skipUnmatched bool
 	validate      optikpi.ValidateOptions
+	scratch       sync.Pool // of *scratch
+}
+
+// scratch is what mapping one record reuses from the last.
+type scratch struct {
+	doc     doc
+	builder optikpi.Builder
 }
 
 // topicRoutes are the routes of one topic, in order, and what they read.
@@ -83,9 +91,16 @@ func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 		return Result{}, &Failure{Reason: failure.Unparseable, Message: msg}
 	}
 	t := m.byTopic[r.Topic]
-	var d *doc
 	if t != nil {
-		d = newDoc(r, t.plan)
+		s, _ := m.scratch.Get().(*scratch)
+		if s == nil {
+			s = new(scratch)
+		}
+		defer func() {
+			s.doc.reset(nil, nil) // so that the pool keeps no record alive
+			m.scratch.Put(s)
+		}()
+		d := s.doc.reset(r, t.plan)
 		for _, rt := range t.routes {
 			if rt.when != nil && !rt.when.eval(d) {
 				continue
@@ -93,7 +108,7 @@ func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 			if rt.skip {
 				return Result{Route: rt.name, Skipped: true}, nil
 			}
-			enc, f := rt.mapRecord(d)
+			enc, f := rt.mapRecord(d, &s.builder)
 			if f != nil {
 				return Result{}, f
 			}
@@ -176,14 +191,16 @@ func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\
 // same Kafka record always gets the same id, so a replay after a crash is
 // recognisable downstream.
 func DerivedEventID(topic string, partition int32, offset int64) string {
-	b := make([]byte, 0, len(topic)+32)
+	return string(appendDerivedEventID(make([]byte, 0, len(topic)+32), topic, partition, offset))
+}
+
+func appendDerivedEventID(b []byte, topic string, partition int32, offset int64) []byte {
 	b = append(b, "relay-"...)
 	b = append(b, topic...)
 	b = append(b, '-')
 	b = strconv.AppendInt(b, int64(partition), 10)
 	b = append(b, '-')
-	b = strconv.AppendInt(b, offset, 10)
-	return string(b)
+	return strconv.AppendInt(b, offset, 10)
 }
 
 // HeaderReplayOf marks a record that `relay dlq replay --to source`
@@ -199,9 +216,10 @@ func ReplayOf(topic string, partition int32, offset int64) string {
 	return topic + "/" + strconv.FormatInt(int64(partition), 10) + "/" + strconv.FormatInt(offset, 10)
 }
 
-// derivedEventID is the derived event id of r: from the coordinates in its
-// first HeaderReplayOf header when it has a readable one, else from its own.
-func derivedEventID(r *kgo.Record) string {
+// derivedEventID appends the derived event id of r to b: from the
+// coordinates in its first HeaderReplayOf header when it has a readable
+// one, else from its own.
+func derivedEventID(b []byte, r *kgo.Record) []byte {
 	for _, h := range r.Headers {
 		if h.Key != HeaderReplayOf {
 			continue
@@ -217,7 +235,7 @@ func derivedEventID(r *kgo.Record) string {
 		if perr != nil || oerr != nil || p < 0 || o < 0 {
 			break
 		}
-		return DerivedEventID(parts[0], int32(p), o)
+		return appendDerivedEventID(b, parts[0], int32(p), o)
 	}
-	return DerivedEventID(r.Topic, r.Partition, r.Offset)
+	return appendDerivedEventID(b, r.Topic, r.Partition, r.Offset)
 }

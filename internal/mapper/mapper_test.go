@@ -378,3 +378,40 @@ func TestNewLeavesConfig(t *testing.T) {
 		t.Errorf("after New the route's in: holds %T %v; want the int 1 it held", cond.In[0], cond.In[0])
 	}
 }
+
+// TestResultsOwnTheirBytes maps every reference sample with one Mapper,
+// which reuses its buffers record after record, and overwrites each value
+// after Map: the results kept must still equal what a fresh Mapper makes.
+func TestResultsOwnTheirBytes(t *testing.T) {
+	m := exampleMapper(t, false)
+	type kept struct {
+		rec *kgo.Record
+		res Result
+	}
+	var all []kept
+	for topic, lines := range readSamples(t) {
+		for i, v := range lines {
+			rec := &kgo.Record{Topic: topic, Partition: 2, Offset: int64(i), Key: []byte("k"), Value: bytes.Clone(v)}
+			res, err := m.Map(rec)
+			if err != nil {
+				t.Fatalf("%s line %d: %v", topic, i+1, err)
+			}
+			for j := range rec.Value {
+				rec.Value[j] = ' '
+			}
+			rec.Value = v
+			all = append(all, kept{rec, res})
+		}
+	}
+	for _, k := range all {
+		want, err := exampleMapper(t, false).Map(k.rec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := k.res
+		if string(got.Record.JSON) != string(want.Record.JSON) || got.Record.UserID != want.Record.UserID ||
+			got.Record.EventID != want.Record.EventID || got.Route != want.Route {
+			t.Errorf("%s offset %d:\ngot  %+v %s\nwant %+v %s", k.rec.Topic, k.rec.Offset, got, got.Record.JSON, want, want.Record.JSON)
+		}
+	}
+}

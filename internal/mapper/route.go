@@ -1,7 +1,6 @@
 package mapper
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -21,17 +20,17 @@ type route struct {
 	when  *cond
 	skip  bool
 
-	kind        optikpi.Kind
-	dest        string
-	fixed       []fixedField // account_id, workspace_id, event_category
-	fields      []*field
-	deriveEvent bool // the model has event_id
-	validate    optikpi.ValidateOptions
+	kind     optikpi.Kind
+	dest     string
+	fixed    []fixedField // account_id, workspace_id, event_category
+	fields   []*field
+	eventID  int // position of event_id in the model's fields, -1 for none
+	validate optikpi.ValidateOptions
 }
 
 type fixedField struct {
-	name  string
-	value string
+	index int // in the model's fields
+	value optikpi.Value
 }
 
 func compileRoute(cr *config.Route, dests map[string]*config.Destination, source string, pl *plan) (*route, error) {
@@ -68,16 +67,24 @@ func compileRoute(cr *config.Route, dests map[string]*config.Destination, source
 		}
 	}
 	r.dest = d.Name
-	if _, ok := kind.Field("account_id"); ok {
-		r.fixed = append(r.fixed, fixedField{"account_id", d.AccountID})
+	for _, name := range [...]string{"account_id", "workspace_id", "event_category"} {
+		i, ok := kind.FieldIndex(name)
+		if !ok || !config.Automatic(kind, name) {
+			continue
+		}
+		v := kind.EventCategory()
+		switch name {
+		case "account_id":
+			v = d.AccountID
+		case "workspace_id":
+			v = d.WorkspaceID
+		}
+		r.fixed = append(r.fixed, fixedField{i, optikpi.String(v)})
 	}
-	if _, ok := kind.Field("workspace_id"); ok {
-		r.fixed = append(r.fixed, fixedField{"workspace_id", d.WorkspaceID})
+	r.eventID = -1
+	if i, ok := kind.FieldIndex("event_id"); ok {
+		r.eventID = i
 	}
-	if c := kind.EventCategory(); c != "" {
-		r.fixed = append(r.fixed, fixedField{"event_category", c})
-	}
-	_, r.deriveEvent = kind.Field("event_id")
 	for i := range cr.Fields {
 		fr := &cr.Fields[i]
 		if config.Automatic(kind, fr.Target) {
@@ -90,33 +97,42 @@ func compileRoute(cr *config.Route, dests map[string]*config.Destination, source
 		if err != nil {
 			return nil, fail("field %s: %v", fr.Target, err)
 		}
+		if i, ok := kind.FieldIndex(fr.Target); ok {
+			f.index = i
+		}
 		r.fields = append(r.fields, f)
 	}
 	return r, nil
 }
 
-// mapRecord builds, validates and encodes the Optikpi record of d.
-func (r *route) mapRecord(d *doc) (optikpi.Encoded, *Failure) {
-	rec := d.rec
-	out := make(optikpi.Record, len(r.fixed)+len(r.fields)+1)
+// mapRecord builds, validates and encodes the Optikpi record of d in b.
+func (r *route) mapRecord(d *doc, b *optikpi.Builder) (optikpi.Encoded, *Failure) {
+	b.Reset(r.kind)
 	for _, f := range r.fixed {
-		out[f.name] = f.value
+		b.Set(f.index, f.value)
 	}
 	for _, f := range r.fields {
-		v, ok, err := f.eval(d)
+		v, ok, err := f.value(d)
 		if err != nil {
 			return optikpi.Encoded{}, &Failure{Reason: failure.Invalid, Route: r.name, Field: f.target, Message: err.Error()}
 		}
-		if ok {
-			out[f.target] = v
+		switch {
+		case !ok:
+		case f.index >= 0:
+			b.Set(f.index, v)
+		default:
+			b.SetExtra(f.target, v)
 		}
 	}
-	if r.deriveEvent {
-		if id, ok := out["event_id"]; !ok || id == "" {
-			out["event_id"] = derivedEventID(rec)
+	if r.eventID >= 0 {
+		if id, ok := b.Get(r.eventID); !ok || id.Type == optikpi.ValueString && id.Text == "" {
+			start := len(d.arena)
+			d.arena = derivedEventID(d.arena, d.rec)
+			b.Set(r.eventID, optikpi.String(d.text(start)))
 		}
 	}
-	enc, err := optikpi.Encode(r.kind, out, r.validate)
+	// The Encoded owns its bytes, so nothing aliases the Kafka record.
+	enc, err := b.Encode(r.validate)
 	if err != nil {
 		f := &Failure{Reason: failure.Invalid, Route: r.name, Message: err.Error()}
 		if ve, ok := errors.AsType[*optikpi.ValidationError](err); ok {
@@ -124,8 +140,6 @@ func (r *route) mapRecord(d *doc) (optikpi.Encoded, *Failure) {
 		}
 		return optikpi.Encoded{}, f
 	}
-	// The ids may alias the Kafka record's value (see doc).
-	enc.UserID, enc.EventID = strings.Clone(enc.UserID), strings.Clone(enc.EventID)
 	return enc, nil
 }
 
@@ -278,16 +292,16 @@ func text(res gjson.Result) string {
 }
 
 // recordValue converts a present, non-null JSON value to a record value.
-func recordValue(res gjson.Result) any {
+func recordValue(res gjson.Result) optikpi.Value {
 	switch res.Type {
 	case gjson.String:
-		return res.Str
+		return optikpi.String(res.Str)
 	case gjson.Number:
-		return json.Number(res.Raw)
+		return optikpi.Value{Type: optikpi.ValueNumber, Text: res.Raw}
 	case gjson.True:
-		return true
+		return optikpi.Bool(true)
 	case gjson.False:
-		return false
+		return optikpi.Bool(false)
 	}
-	return json.RawMessage(res.Raw)
+	return optikpi.Value{Type: optikpi.ValueJSON, Text: res.Raw}
 }

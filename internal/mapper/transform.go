@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 
@@ -18,35 +19,41 @@ import (
 
 // transformFn transforms v; d gives access to the rest of the record
 // (minor_units' currency_path).
-type transformFn = func(v any, d *doc) (any, error)
+type transformFn = func(v optikpi.Value, d *doc) (optikpi.Value, error)
 
 // pure adapts a transform that needs nothing but the value.
-func pure(fn func(any) (any, error)) transformFn {
-	return func(v any, _ *doc) (any, error) { return fn(v) }
+func pure(fn func(optikpi.Value) (optikpi.Value, error)) transformFn {
+	return func(v optikpi.Value, _ *doc) (optikpi.Value, error) { return fn(v) }
 }
+
+// number is the Value of the JSON number text s.
+func number(s string) optikpi.Value { return optikpi.Value{Type: optikpi.ValueNumber, Text: s} }
+
+// describeValue is describe for a Value.
+func describeValue(v optikpi.Value) string { return describe(v.Any()) }
 
 func compileTransform(name string, fr *config.FieldRule, pl *plan) (transformFn, error) {
 	switch name {
 	case config.TransformUnixSeconds:
-		return pure(func(v any) (any, error) { return epoch(v, time.Second) }), nil
+		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return epoch(v, time.Second, d) }, nil
 	case config.TransformUnixMillis:
-		return pure(func(v any) (any, error) { return epoch(v, time.Millisecond) }), nil
+		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return epoch(v, time.Millisecond, d) }, nil
 	case config.TransformRFC3339:
-		return pure(rfc3339), nil
+		return rfc3339, nil
 	case config.TransformTimestamp:
-		return pure(timestamp), nil
+		return timestamp, nil
 	case config.TransformTimeLayout:
 		return compileTimeLayout(fr)
 	case config.TransformDate:
-		return pure(date), nil
+		return date, nil
 	case config.TransformMinorUnits:
 		return compileMinorUnits(fr, pl)
 	case config.TransformString:
 		return pure(toString), nil
 	case config.TransformNumber:
-		return pure(func(v any) (any, error) { return toNumber(v, false) }), nil
+		return pure(func(v optikpi.Value) (optikpi.Value, error) { return toNumber(v, false) }), nil
 	case config.TransformInteger:
-		return pure(func(v any) (any, error) { return toNumber(v, true) }), nil
+		return pure(func(v optikpi.Value) (optikpi.Value, error) { return toNumber(v, true) }), nil
 	case config.TransformBoolean:
 		return pure(toBool), nil
 	case config.TransformJSONString:
@@ -54,9 +61,9 @@ func compileTransform(name string, fr *config.FieldRule, pl *plan) (transformFn,
 	case config.TransformJSONObject:
 		return pure(jsonObject), nil
 	case config.TransformLower:
-		return stringFn(strings.ToLower), nil
+		return caseFn(false), nil
 	case config.TransformUpper:
-		return stringFn(strings.ToUpper), nil
+		return caseFn(true), nil
 	case config.TransformTrim:
 		return stringFn(strings.TrimSpace), nil
 	}
@@ -64,31 +71,59 @@ func compileTransform(name string, fr *config.FieldRule, pl *plan) (transformFn,
 }
 
 func stringFn(fn func(string) string) transformFn {
-	return pure(func(v any) (any, error) {
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("want a string, got %s", describe(v))
+	return pure(func(v optikpi.Value) (optikpi.Value, error) {
+		if v.Type != optikpi.ValueString {
+			return optikpi.Value{}, fmt.Errorf("want a string, got %s", describeValue(v))
 		}
-		return fn(s), nil
+		return optikpi.String(fn(v.Text)), nil
 	})
 }
 
-// timeValue formats t, or says it is out of RFC 3339's years.
-func timeValue(t time.Time, from any) (any, error) {
-	s, ok := formatTime(t)
-	if !ok {
-		return nil, fmt.Errorf("%s is outside the years 0001 to 9999", describe(from))
+// caseFn is lower, or upper: ASCII text changes in the arena, other text
+// as strings.ToLower and ToUpper change it.
+func caseFn(upper bool) transformFn {
+	fn := strings.ToLower
+	if upper {
+		fn = strings.ToUpper
 	}
-	return s, nil
+	return func(v optikpi.Value, d *doc) (optikpi.Value, error) {
+		if v.Type != optikpi.ValueString {
+			return optikpi.Value{}, fmt.Errorf("want a string, got %s", describeValue(v))
+		}
+		start := len(d.arena)
+		for i := 0; i < len(v.Text); i++ {
+			c := v.Text[i]
+			switch {
+			case c >= utf8.RuneSelf:
+				d.arena = d.arena[:start]
+				return optikpi.String(fn(v.Text)), nil
+			case upper && 'a' <= c && c <= 'z':
+				c -= 'a' - 'A'
+			case !upper && 'A' <= c && c <= 'Z':
+				c += 'a' - 'A'
+			}
+			d.arena = append(d.arena, c)
+		}
+		return optikpi.String(d.text(start)), nil
+	}
+}
+
+// timeValue formats t, or says it is out of RFC 3339's years.
+func timeValue(t time.Time, from optikpi.Value, d *doc) (optikpi.Value, error) {
+	s, ok := d.formatTime(t)
+	if !ok {
+		return optikpi.Value{}, fmt.Errorf("%s is outside the years 0001 to 9999", describeValue(from))
+	}
+	return optikpi.String(s), nil
 }
 
 // numberText returns the text of a number, or of a string holding one.
-func numberText(v any) (string, bool) {
-	switch x := v.(type) {
-	case json.Number:
-		return string(x), optikpi.IsJSONNumber(string(x))
-	case string:
-		s := strings.TrimSpace(x)
+func numberText(v optikpi.Value) (string, bool) {
+	switch v.Type {
+	case optikpi.ValueNumber:
+		return v.Text, optikpi.IsJSONNumber(v.Text)
+	case optikpi.ValueString:
+		s := strings.TrimSpace(v.Text)
 		return s, optikpi.IsJSONNumber(s)
 	}
 	return "", false
@@ -97,16 +132,16 @@ func numberText(v any) (string, bool) {
 // epoch converts a count of unit (a second or a millisecond) since the
 // Unix epoch. Decimal text converts exactly, so milliseconds never suffer
 // float rounding.
-func epoch(v any, unit time.Duration) (any, error) {
+func epoch(v optikpi.Value, unit time.Duration, d *doc) (optikpi.Value, error) {
 	s, ok := numberText(v)
 	if !ok {
-		return nil, fmt.Errorf("want a number, got %s", describe(v))
+		return optikpi.Value{}, fmt.Errorf("want a number, got %s", describeValue(v))
 	}
 	sec, nsec, ok := splitEpoch(s, unit)
 	if !ok {
-		return nil, fmt.Errorf("%s is out of range", describe(v))
+		return optikpi.Value{}, fmt.Errorf("%s is out of range", describeValue(v))
 	}
-	return timeValue(time.Unix(sec, nsec), v)
+	return timeValue(time.Unix(sec, nsec), v, d)
 }
 
 func splitEpoch(s string, unit time.Duration) (sec, nsec int64, ok bool) {
@@ -138,34 +173,33 @@ func splitEpoch(s string, unit time.Duration) (sec, nsec int64, ok bool) {
 	return sec, nsec, true
 }
 
-func rfc3339(v any) (any, error) {
-	s, ok := v.(string)
-	if !ok {
-		return nil, fmt.Errorf("want an RFC 3339 time string, got %s", describe(v))
+func rfc3339(v optikpi.Value, d *doc) (optikpi.Value, error) {
+	if v.Type != optikpi.ValueString {
+		return optikpi.Value{}, fmt.Errorf("want an RFC 3339 time string, got %s", describeValue(v))
 	}
-	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(s))
+	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v.Text))
 	if err != nil {
-		return nil, fmt.Errorf("%s is not an RFC 3339 time with an offset", describe(v))
+		return optikpi.Value{}, fmt.Errorf("%s is not an RFC 3339 time with an offset", describeValue(v))
 	}
-	return timeValue(t, v)
+	return timeValue(t, v, d)
 }
 
 // timestamp accepts what epoch and rfc3339 accept. Numbers from 1e11 up
 // are milliseconds: as seconds they would be past the year 5000, and as
 // milliseconds anything below is before 1973.
-func timestamp(v any) (any, error) {
+func timestamp(v optikpi.Value, d *doc) (optikpi.Value, error) {
 	s, ok := numberText(v)
 	if !ok {
-		if _, isString := v.(string); isString {
-			return rfc3339(v)
+		if v.Type == optikpi.ValueString {
+			return rfc3339(v, d)
 		}
-		return nil, fmt.Errorf("want epoch seconds, epoch milliseconds or an RFC 3339 time, got %s", describe(v))
+		return optikpi.Value{}, fmt.Errorf("want epoch seconds, epoch milliseconds or an RFC 3339 time, got %s", describeValue(v))
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err == nil && math.Abs(f) >= 1e11 {
-		return epoch(json.Number(s), time.Millisecond)
+		return epoch(number(s), time.Millisecond, d)
 	}
-	return epoch(json.Number(s), time.Second)
+	return epoch(number(s), time.Second, d)
 }
 
 func compileTimeLayout(fr *config.FieldRule) (transformFn, error) {
@@ -180,34 +214,37 @@ func compileTimeLayout(fr *config.FieldRule) (transformFn, error) {
 		}
 	}
 	layout := fr.Layout
-	return pure(func(v any) (any, error) {
-		s, ok := v.(string)
-		if !ok {
-			return nil, fmt.Errorf("want a string, got %s", describe(v))
+	return func(v optikpi.Value, d *doc) (optikpi.Value, error) {
+		if v.Type != optikpi.ValueString {
+			return optikpi.Value{}, fmt.Errorf("want a string, got %s", describeValue(v))
 		}
-		t, err := time.ParseInLocation(layout, strings.TrimSpace(s), loc)
+		t, err := time.ParseInLocation(layout, strings.TrimSpace(v.Text), loc)
 		if err != nil {
-			return nil, fmt.Errorf("%s does not match layout %q", describe(v), layout)
+			return optikpi.Value{}, fmt.Errorf("%s does not match layout %q", describeValue(v), layout)
 		}
-		return timeValue(t, v)
-	}), nil
+		return timeValue(t, v, d)
+	}, nil
 }
 
 // date returns the calendar date of a date or of an RFC 3339 time, as
 // written (a birth date does not move with time zones).
-func date(v any) (any, error) {
-	s, ok := v.(string)
-	if !ok {
-		return nil, fmt.Errorf("want a date string, got %s", describe(v))
+func date(v optikpi.Value, d *doc) (optikpi.Value, error) {
+	if v.Type != optikpi.ValueString {
+		return optikpi.Value{}, fmt.Errorf("want a date string, got %s", describeValue(v))
 	}
-	s = strings.TrimSpace(s)
-	if t, err := time.Parse(time.DateOnly, s); err == nil {
-		return t.Format(time.DateOnly), nil
+	s := strings.TrimSpace(v.Text)
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		if t, err = time.Parse(time.RFC3339Nano, s); err == nil && (t.Year() < 1 || t.Year() > 9999) {
+			err = errors.New("out of range")
+		}
 	}
-	if t, err := time.Parse(time.RFC3339Nano, s); err == nil && t.Year() >= 1 && t.Year() <= 9999 {
-		return t.Format(time.DateOnly), nil
+	if err == nil {
+		start := len(d.arena)
+		d.arena = t.AppendFormat(d.arena, time.DateOnly)
+		return optikpi.String(d.text(start)), nil
 	}
-	return nil, fmt.Errorf("%s is not a date (YYYY-MM-DD) or an RFC 3339 time", describe(v))
+	return optikpi.Value{}, fmt.Errorf("%s is not a date (YYYY-MM-DD) or an RFC 3339 time", describeValue(v))
 }
 
 func compileMinorUnits(fr *config.FieldRule, pl *plan) (transformFn, error) {
@@ -215,26 +252,26 @@ func compileMinorUnits(fr *config.FieldRule, pl *plan) (transformFn, error) {
 	switch {
 	case fr.Exponent != nil:
 		e := *fr.Exponent
-		return pure(func(v any) (any, error) { return minorUnits(v, e) }), nil
+		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return minorUnits(v, e, d) }, nil
 	case fr.Currency != "":
 		e, ok := config.CurrencyExponent(fr.Currency, overrides)
 		if !ok {
 			return nil, fmt.Errorf("minor_units: no known exponent for currency %q", fr.Currency)
 		}
-		return pure(func(v any) (any, error) { return minorUnits(v, e) }), nil
+		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return minorUnits(v, e, d) }, nil
 	case fr.CurrencyPath != "":
 		path, jp := fr.CurrencyPath, pl.path(fr.CurrencyPath)
-		return func(v any, d *doc) (any, error) {
+		return func(v optikpi.Value, d *doc) (optikpi.Value, error) {
 			res := d.get(jp)
 			if res.Type != gjson.String {
-				return nil, fmt.Errorf("want a currency code at %s, got %s", path, describe(recordValueOrNil(res)))
+				return optikpi.Value{}, fmt.Errorf("want a currency code at %s, got %s", path, describe(recordValueOrNil(res)))
 			}
 			code := strings.ToUpper(strings.TrimSpace(res.Str))
 			e, ok := config.CurrencyExponent(code, overrides)
 			if !ok {
-				return nil, fmt.Errorf("unknown currency %q at %s (add it to exponents)", res.Str, path)
+				return optikpi.Value{}, fmt.Errorf("unknown currency %q at %s (add it to exponents)", res.Str, path)
 			}
-			return minorUnits(v, e)
+			return minorUnits(v, e, d)
 		}, nil
 	}
 	return nil, errors.New("minor_units needs exponent, currency or currency_path")
@@ -244,15 +281,15 @@ func recordValueOrNil(res gjson.Result) any {
 	if !res.Exists() || res.Type == gjson.Null {
 		return nil
 	}
-	return recordValue(res)
+	return recordValue(res).Any()
 }
 
 // minorUnits divides a whole number of minor units by 10^exp exactly, on
 // the digits: 1050 with exponent 2 is 10.5, -5 is -0.05.
-func minorUnits(v any, exp int) (any, error) {
+func minorUnits(v optikpi.Value, exp int, d *doc) (optikpi.Value, error) {
 	s, ok := numberText(v)
 	if !ok || strings.ContainsAny(s, ".eE") {
-		return nil, fmt.Errorf("want a whole number of minor units, got %s", describe(v))
+		return optikpi.Value{}, fmt.Errorf("want a whole number of minor units, got %s", describeValue(v))
 	}
 	sign := ""
 	if strings.HasPrefix(s, "-") {
@@ -260,94 +297,99 @@ func minorUnits(v any, exp int) (any, error) {
 	}
 	digits := strings.TrimLeft(s, "0")
 	if digits == "" {
-		return json.Number("0"), nil
+		return number("0"), nil
 	}
 	if len(digits) <= exp {
 		digits = strings.Repeat("0", exp+1-len(digits)) + digits
 	}
 	whole, frac := digits[:len(digits)-exp], strings.TrimRight(digits[len(digits)-exp:], "0")
-	if frac == "" {
-		return json.Number(sign + whole), nil
+	if sign == "" && frac == "" {
+		return number(whole), nil
 	}
-	return json.Number(sign + whole + "." + frac), nil
+	start := len(d.arena)
+	d.arena = append(append(d.arena, sign...), whole...)
+	if frac != "" {
+		d.arena = append(append(d.arena, '.'), frac...)
+	}
+	return number(d.text(start)), nil
 }
 
-func toString(v any) (any, error) {
-	if s, ok := mapKey(v); ok {
-		return s, nil
+func toString(v optikpi.Value) (optikpi.Value, error) {
+	if s, ok := valueKey(v); ok {
+		return optikpi.String(s), nil
 	}
-	return nil, fmt.Errorf("want a string, number or boolean (json_string encodes objects), got %s", describe(v))
+	return optikpi.Value{}, fmt.Errorf("want a string, number or boolean (json_string encodes objects), got %s", describeValue(v))
 }
 
-func toNumber(v any, integer bool) (any, error) {
+func toNumber(v optikpi.Value, integer bool) (optikpi.Value, error) {
 	s, ok := numberText(v)
 	if !ok {
-		return nil, fmt.Errorf("want a number or a string holding one, got %s", describe(v))
+		return optikpi.Value{}, fmt.Errorf("want a number or a string holding one, got %s", describeValue(v))
 	}
 	f, err := strconv.ParseFloat(s, 64)
 	if err != nil {
-		return nil, fmt.Errorf("%s is out of range", describe(v))
+		return optikpi.Value{}, fmt.Errorf("%s is out of range", describeValue(v))
 	}
 	if !integer || !strings.ContainsAny(s, ".eE") {
-		return json.Number(s), nil
+		return number(s), nil
 	}
 	if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
-		return nil, fmt.Errorf("%s is not a whole number", describe(v))
+		return optikpi.Value{}, fmt.Errorf("%s is not a whole number", describeValue(v))
 	}
-	return json.Number(strconv.FormatFloat(f, 'f', 0, 64)), nil
+	return number(strconv.FormatFloat(f, 'f', 0, 64)), nil
 }
 
-func toBool(v any) (any, error) {
-	switch x := v.(type) {
-	case bool:
-		return x, nil
-	case json.Number:
-		switch x {
+func toBool(v optikpi.Value) (optikpi.Value, error) {
+	switch v.Type {
+	case optikpi.ValueTrue, optikpi.ValueFalse:
+		return v, nil
+	case optikpi.ValueNumber:
+		switch v.Text {
 		case "1":
-			return true, nil
+			return optikpi.Bool(true), nil
 		case "0":
-			return false, nil
+			return optikpi.Bool(false), nil
 		}
-	case string:
-		switch strings.ToLower(strings.TrimSpace(x)) {
+	case optikpi.ValueString:
+		switch strings.ToLower(strings.TrimSpace(v.Text)) {
 		case "true", "yes", "y", "1", "on":
-			return true, nil
+			return optikpi.Bool(true), nil
 		case "false", "no", "n", "0", "off":
-			return false, nil
+			return optikpi.Bool(false), nil
 		}
 	}
-	return nil, fmt.Errorf("want true/false, yes/no, on/off or 1/0, got %s", describe(v))
+	return optikpi.Value{}, fmt.Errorf("want true/false, yes/no, on/off or 1/0, got %s", describeValue(v))
 }
 
 // jsonString encodes an object or array as a compact JSON string; a string
 // already holding JSON is kept.
-func jsonString(v any) (any, error) {
-	switch x := v.(type) {
-	case json.RawMessage:
+func jsonString(v optikpi.Value) (optikpi.Value, error) {
+	switch v.Type {
+	case optikpi.ValueJSON:
 		var b bytes.Buffer
-		if err := json.Compact(&b, x); err != nil {
-			return nil, fmt.Errorf("invalid JSON: %w", err)
+		if err := json.Compact(&b, []byte(v.Text)); err != nil {
+			return optikpi.Value{}, fmt.Errorf("invalid JSON: %w", err)
 		}
-		return b.String(), nil
-	case string:
-		if gjson.Valid(x) {
-			return x, nil
+		return optikpi.String(b.String()), nil
+	case optikpi.ValueString:
+		if gjson.Valid(v.Text) {
+			return v, nil
 		}
 	}
-	return nil, fmt.Errorf("want an object, an array or a string holding JSON, got %s", describe(v))
+	return optikpi.Value{}, fmt.Errorf("want an object, an array or a string holding JSON, got %s", describeValue(v))
 }
 
 // jsonObject parses a string holding a JSON object.
-func jsonObject(v any) (any, error) {
-	switch x := v.(type) {
-	case json.RawMessage:
-		if t := bytes.TrimSpace(x); len(t) > 0 && t[0] == '{' {
-			return x, nil
+func jsonObject(v optikpi.Value) (optikpi.Value, error) {
+	switch v.Type {
+	case optikpi.ValueJSON:
+		if t := strings.TrimSpace(v.Text); len(t) > 0 && t[0] == '{' {
+			return v, nil
 		}
-	case string:
-		if t := strings.TrimSpace(x); strings.HasPrefix(t, "{") && gjson.Valid(t) {
-			return json.RawMessage(t), nil
+	case optikpi.ValueString:
+		if t := strings.TrimSpace(v.Text); strings.HasPrefix(t, "{") && gjson.Valid(t) {
+			return optikpi.Value{Type: optikpi.ValueJSON, Text: t}, nil
 		}
 	}
-	return nil, fmt.Errorf("want an object or a string holding one, got %s", describe(v))
+	return optikpi.Value{}, fmt.Errorf("want an object or a string holding one, got %s", describeValue(v))
 }

@@ -110,10 +110,7 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 	case string:
 		return appendString(dst, x), nil
 	case json.Number:
-		if !IsJSONNumber(string(x)) {
-			return dst, encodeError(fmt.Sprintf("invalid number %q", string(x)))
-		}
-		return append(dst, x...), nil
+		return appendNumber(dst, string(x))
 	case bool:
 		return strconv.AppendBool(dst, x), nil
 	case float64:
@@ -157,10 +154,7 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 		}
 		return append(dst, ']'), nil
 	case json.RawMessage:
-		if !json.Valid(x) {
-			return dst, encodeError("invalid JSON in json.RawMessage")
-		}
-		return appendCompact(dst, x), nil
+		return appendRaw(dst, x)
 	}
 	if i, u, signed, ok := goInteger(v); ok {
 		if signed {
@@ -169,6 +163,22 @@ func appendValue(dst []byte, v any, depth int) ([]byte, error) {
 		return strconv.AppendUint(dst, u, 10), nil
 	}
 	return dst, encodeError(fmt.Sprintf("unsupported Go type %T", v))
+}
+
+// appendNumber appends the text of a json.Number, checked.
+func appendNumber(dst []byte, s string) ([]byte, error) {
+	if !IsJSONNumber(s) {
+		return dst, encodeError(fmt.Sprintf("invalid number %q", s))
+	}
+	return append(dst, s...), nil
+}
+
+// appendRaw appends a json.RawMessage, checked and compacted.
+func appendRaw(dst, raw []byte) ([]byte, error) {
+	if !json.Valid(raw) {
+		return dst, encodeError("invalid JSON in json.RawMessage")
+	}
+	return appendCompact(dst, raw), nil
 }
 
 // goInteger returns the value of any Go integer type, in i when signed and in

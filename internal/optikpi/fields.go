@@ -279,6 +279,8 @@ type model struct {
 	index    map[string]int // field name → table position
 	keys     [][]byte       // `"name":`, ready to append
 	required [2][]int       // positions of required fields: [0] guide, [1] strict
+	userID   int            // position of user_id, -1 for none
+	eventID  int            // position of event_id, -1 for none
 }
 
 // models is derived once from tables and never written afterwards.
@@ -290,12 +292,18 @@ func buildModels() (ms [len(tables)]model) {
 		if len(fs) > maxFields {
 			panic(fmt.Sprintf("optikpi: model %s has %d fields, more than %d", k, len(fs), maxFields))
 		}
-		m := model{fields: fs, index: make(map[string]int, len(fs)), keys: make([][]byte, len(fs))}
+		m := model{fields: fs, index: make(map[string]int, len(fs)), keys: make([][]byte, len(fs)), userID: -1, eventID: -1}
 		for i, f := range fs {
 			if _, dup := m.index[f.Name]; dup {
 				panic(fmt.Sprintf("optikpi: model %s lists %q twice", k, f.Name))
 			}
 			m.index[f.Name] = i
+			switch f.Name {
+			case "user_id":
+				m.userID = i
+			case "event_id":
+				m.eventID = i
+			}
 			m.keys[i] = append(appendString(nil, f.Name), ':')
 			if f.Required {
 				m.required[0] = append(m.required[0], i)

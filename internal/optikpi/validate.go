@@ -72,9 +72,12 @@ func (k Kind) Validate(r Record, opts ValidateOptions) error {
 	return &ValidationError{Field: m.fields[first].Name, Issue: issue}
 }
 
+// required reports whether f must be present, not null and not "".
+func (f *Field) required(strict bool) bool { return f.Required || strict && f.Strict.Required }
+
 // checkField returns what is wrong with the present value v of f, or "".
 func checkField(f *Field, v any, strict bool, category string) string {
-	required := f.Required || strict && f.Strict.Required
+	required := f.required(strict)
 	if v == nil {
 		if required {
 			return issueMissing

@@ -1,0 +1,258 @@
+package optikpi
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"unsafe"
+)
+
+// ValueType is the JSON type of a Value.
+type ValueType uint8
+
+// The types of a Value; the zero Value is null.
+const (
+	ValueNull   ValueType = iota
+	ValueString           // Text is the string's content
+	ValueNumber           // Text is a JSON number, as in a json.Number
+	ValueTrue
+	ValueFalse
+	ValueJSON // Text is JSON, as in a json.RawMessage
+)
+
+// Value is one field value as a mapper reads it from JSON: the values of a
+// Record that are not Go maps, without boxing them into an any.
+type Value struct {
+	Type ValueType
+	Text string
+}
+
+// String returns the Value of a string.
+func String(s string) Value { return Value{Type: ValueString, Text: s} }
+
+// Bool returns the Value of a boolean.
+func Bool(b bool) Value {
+	if b {
+		return Value{Type: ValueTrue}
+	}
+	return Value{Type: ValueFalse}
+}
+
+// ValueOf converts a Record value held as a string, json.Number, bool, nil
+// or json.RawMessage; ok is false for any other type.
+func ValueOf(v any) (_ Value, ok bool) {
+	switch x := v.(type) {
+	case nil:
+		return Value{}, true
+	case string:
+		return String(x), true
+	case json.Number:
+		return Value{Type: ValueNumber, Text: string(x)}, true
+	case bool:
+		return Bool(x), true
+	case json.RawMessage:
+		return Value{Type: ValueJSON, Text: string(x)}, true
+	}
+	return Value{}, false
+}
+
+// Any returns v as a Record value: string, json.Number, bool, nil or
+// json.RawMessage.
+func (v Value) Any() any {
+	switch v.Type {
+	case ValueString:
+		return v.Text
+	case ValueNumber:
+		return json.Number(v.Text)
+	case ValueTrue:
+		return true
+	case ValueFalse:
+		return false
+	case ValueJSON:
+		return json.RawMessage(v.Text)
+	}
+	return nil
+}
+
+// rawBytes views s as bytes for reading only.
+func rawBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// check is checkField for v; v's content is boxed on the stack only.
+func (v *Value) check(f *Field, strict bool, category string) string {
+	switch v.Type {
+	case ValueString:
+		return checkField(f, v.Text, strict, category)
+	case ValueNumber:
+		return checkField(f, json.Number(v.Text), strict, category)
+	case ValueTrue:
+		return checkField(f, true, strict, category)
+	case ValueFalse:
+		return checkField(f, false, strict, category)
+	case ValueJSON:
+		return checkField(f, json.RawMessage(rawBytes(v.Text)), strict, category)
+	}
+	return checkField(f, nil, strict, category)
+}
+
+// appendJSON is appendValue for v.
+func (v *Value) appendJSON(dst []byte) ([]byte, error) {
+	switch v.Type {
+	case ValueString:
+		return appendString(dst, v.Text), nil
+	case ValueNumber:
+		return appendNumber(dst, v.Text)
+	case ValueTrue:
+		return append(dst, "true"...), nil
+	case ValueFalse:
+		return append(dst, "false"...), nil
+	case ValueJSON:
+		return appendRaw(dst, rawBytes(v.Text))
+	}
+	return append(dst, "null"...), nil
+}
+
+// Builder assembles one record of a kind field by field and encodes it in
+// the model's order, checking each field as it writes it: what Encode does
+// with a Record, without the map and without boxing. A Builder is reused
+// record after record (Reset) and is not safe for concurrent use.
+type Builder struct {
+	kind   Kind
+	m      *model
+	set    [maxFields / 64]uint64
+	vals   [maxFields]Value
+	extras []namedValue
+	buf    []byte
+}
+
+type namedValue struct {
+	name string
+	v    Value
+}
+
+// FieldIndex returns the position of k's field named name in Fields, for
+// Builder.Set.
+func (k Kind) FieldIndex(name string) (int, bool) {
+	if !k.Valid() {
+		return 0, false
+	}
+	i, ok := models[k].index[name]
+	return i, ok
+}
+
+// Reset empties b for a record of kind k.
+func (b *Builder) Reset(k Kind) {
+	b.kind, b.set, b.extras = k, [maxFields / 64]uint64{}, b.extras[:0]
+	b.m = nil
+	if k.Valid() {
+		b.m = &models[k]
+	}
+}
+
+// Set sets the field at position i of the kind's Fields (FieldIndex).
+func (b *Builder) Set(i int, v Value) {
+	b.set[i/64] |= 1 << (i % 64)
+	b.vals[i] = v
+}
+
+// Get returns the field at position i, if set.
+func (b *Builder) Get(i int) (Value, bool) {
+	if b.set[i/64]&(1<<(i%64)) == 0 {
+		return Value{}, false
+	}
+	return b.vals[i], true
+}
+
+// SetExtra sets a field outside the kind's table; like every such field of
+// a Record it is encoded after the table's, by name, and not validated.
+func (b *Builder) SetExtra(name string, v Value) {
+	for i := range b.extras {
+		if b.extras[i].name == name {
+			b.extras[i].v = v
+			return
+		}
+	}
+	b.extras = append(b.extras, namedValue{name, v})
+}
+
+// Encode validates and encodes the record as Encode would the Record of the
+// same fields: the same bytes, the same *ValidationError. The Encoded owns
+// its memory: nothing in it aliases the values set.
+func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
+	if b.m == nil {
+		return Encoded{}, fmt.Errorf("optikpi: validate: invalid kind %d", uint8(b.kind))
+	}
+	m, category := b.m, b.kind.EventCategory()
+	dst := append(b.buf[:0], '{')
+	var err error
+	for i := range m.fields {
+		f := &m.fields[i]
+		if b.set[i/64]&(1<<(i%64)) == 0 {
+			if f.required(opts.Strict) {
+				return Encoded{}, &ValidationError{Field: f.Name, Issue: issueMissing}
+			}
+			continue
+		}
+		v := &b.vals[i]
+		if issue := v.check(f, opts.Strict, category); issue != "" {
+			return Encoded{}, &ValidationError{Field: f.Name, Issue: issue}
+		}
+		if len(dst) > 1 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, m.keys[i]...)
+		if dst, err = v.appendJSON(dst); err != nil {
+			return Encoded{}, &ValidationError{Field: f.Name, Issue: err.Error()}
+		}
+	}
+	if len(b.extras) > 1 {
+		sortByName(b.extras)
+	}
+	for i := range b.extras {
+		e := &b.extras[i]
+		if len(dst) > 1 {
+			dst = append(dst, ',')
+		}
+		dst = append(appendString(dst, e.name), ':')
+		if dst, err = e.v.appendJSON(dst); err != nil {
+			return Encoded{}, &ValidationError{Field: e.name, Issue: err.Error()}
+		}
+	}
+	dst = append(dst, '}')
+	b.buf = dst
+
+	// One allocation holds the JSON and the ids.
+	uid, eid := b.text(m.userID), b.text(m.eventID)
+	n := len(dst)
+	out := make([]byte, n+len(uid)+len(eid))
+	copy(out, dst)
+	copy(out[n:], uid)
+	copy(out[n+len(uid):], eid)
+	enc := Encoded{Kind: b.kind, JSON: out[:n:n]}
+	if uid != "" {
+		enc.UserID = unsafe.String(&out[n], len(uid))
+	}
+	if eid != "" {
+		enc.EventID = unsafe.String(&out[n+len(uid)], len(eid))
+	}
+	return enc, nil
+}
+
+// text is the string at position i, "" when i < 0 or it holds no string.
+func (b *Builder) text(i int) string {
+	if i < 0 {
+		return ""
+	}
+	if v, ok := b.Get(i); ok && v.Type == ValueString {
+		return v.Text
+	}
+	return ""
+}
+
+// sortByName is an insertion sort: a record has a few extra fields at most.
+func sortByName(vs []namedValue) {
+	for i := 1; i < len(vs); i++ {
+		for j := i; j > 0 && strings.Compare(vs[j-1].name, vs[j].name) > 0; j-- {
+			vs[j-1], vs[j] = vs[j], vs[j-1]
+		}
+	}
+}
