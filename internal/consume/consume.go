@@ -2,6 +2,7 @@
 package consume
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,10 +32,14 @@ var (
 // Defaults of Options.
 const (
 	DefaultMaxInFlight    = 10000
-	DefaultCommitInterval = 5 * time.Second
+	DefaultCommitInterval = time.Second
 	DefaultRevokeTimeout  = 10 * time.Second
-	DefaultCommitTimeout  = 10 * time.Second
-	DefaultLagInterval    = 15 * time.Second
+	// The group timeouts, kgo's and Kafka's defaults.
+	DefaultSessionTimeout    = 45 * time.Second
+	DefaultRebalanceTimeout  = 60 * time.Second
+	DefaultHeartbeatInterval = 3 * time.Second
+	DefaultCommitTimeout     = 10 * time.Second
+	DefaultLagInterval       = 15 * time.Second
 	// DefaultFetchMaxBytes bounds one fetch response, and so what kgo
 	// buffers per broker while Run waits for room: a broker gets its next
 	// fetch only once the last one was polled (kgo's own default is 50
@@ -68,12 +73,36 @@ type Options struct {
 	// tracking memory and what a crash redelivers while one record is
 	// slow; default 10 × MaxInFlight, and never below MaxInFlight.
 	MaxUncommitted int
-	// CommitInterval is how often done offsets are committed; default 5s.
+	// CommitInterval is the least time between two commits; default 1s.
+	// A commit starts as soon as a partition's committable offset
+	// advances, unless the last one started less than CommitInterval
+	// ago: then it waits for the rest of the interval, taking every
+	// advance made meanwhile. A failed commit is retried an interval
+	// later.
 	CommitInterval time.Duration
 	// RevokeTimeout is how long a revoke waits for the in-flight records
 	// of the revoked partitions before committing what is done; default
-	// 10s. Keep it well below the group's rebalance timeout (60s).
+	// 10s, or half of RebalanceTimeout if that is less. It must be below
+	// RebalanceTimeout.
 	RevokeTimeout time.Duration
+	// SessionTimeout is how long the group waits for a silent member
+	// before giving its partitions to others; default 45s
+	// (kgo.SessionTimeout).
+	SessionTimeout time.Duration
+	// RebalanceTimeout is how long the group waits for every member to
+	// rejoin in a rebalance; default 60s (kgo.RebalanceTimeout).
+	RebalanceTimeout time.Duration
+	// HeartbeatInterval is how often the member heartbeats; default 3s
+	// (kgo.HeartbeatInterval).
+	HeartbeatInterval time.Duration
+	// Balancers are the group balancers offered, preferred first; default
+	// kgo.CooperativeStickyBalancer.
+	Balancers []kgo.GroupBalancer
+	// InstanceID, if set, makes the member static (KIP-345,
+	// kgo.InstanceID): restarted with the same id within SessionTimeout,
+	// it gets its partitions back without a rebalance. It must be unique
+	// in the group. A static member does not leave the group on Close.
+	InstanceID string
 	// CommitTimeout bounds each commit request, and each group lag
 	// poll; default 10s.
 	CommitTimeout time.Duration
@@ -127,13 +156,22 @@ func (o *Options) validate() error {
 	for _, d := range []struct {
 		name string
 		d    time.Duration
-	}{{"commit interval", o.CommitInterval}, {"revoke timeout", o.RevokeTimeout}, {"commit timeout", o.CommitTimeout}, {"members interval", o.MembersInterval}, {"lag interval", o.LagInterval}} {
+	}{{"commit interval", o.CommitInterval}, {"revoke timeout", o.RevokeTimeout}, {"session timeout", o.SessionTimeout}, {"rebalance timeout", o.RebalanceTimeout}, {"heartbeat interval", o.HeartbeatInterval}, {"commit timeout", o.CommitTimeout}, {"members interval", o.MembersInterval}, {"lag interval", o.LagInterval}} {
 		if d.d < 0 {
 			errs = append(errs, fmt.Errorf("%s %v < 0", d.name, d.d))
 		}
 	}
+	if rt := cmp.Or(o.RebalanceTimeout, DefaultRebalanceTimeout); o.RevokeTimeout >= rt {
+		errs = append(errs, fmt.Errorf("revoke timeout %v must be below the rebalance timeout %v", o.RevokeTimeout, rt))
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
+	}
+	o.SessionTimeout = cmp.Or(o.SessionTimeout, DefaultSessionTimeout)
+	o.RebalanceTimeout = cmp.Or(o.RebalanceTimeout, DefaultRebalanceTimeout)
+	o.HeartbeatInterval = cmp.Or(o.HeartbeatInterval, DefaultHeartbeatInterval)
+	if len(o.Balancers) == 0 {
+		o.Balancers = []kgo.GroupBalancer{kgo.CooperativeStickyBalancer()}
 	}
 	if o.MaxInFlight == 0 {
 		o.MaxInFlight = DefaultMaxInFlight
@@ -146,7 +184,7 @@ func (o *Options) validate() error {
 		o.CommitInterval = DefaultCommitInterval
 	}
 	if o.RevokeTimeout == 0 {
-		o.RevokeTimeout = DefaultRevokeTimeout
+		o.RevokeTimeout = min(DefaultRevokeTimeout, o.RebalanceTimeout/2)
 	}
 	if o.CommitTimeout == 0 {
 		o.CommitTimeout = DefaultCommitTimeout
@@ -211,7 +249,7 @@ type tp struct {
 }
 
 // New validates opts and creates the Kafka client: a consumer group member
-// with the cooperative-sticky balancer and manual commits, starting at the
+// with opts' group settings and manual commits, starting at the
 // earliest offset of a partition the group has no commit for. Nothing is
 // fetched until Run.
 func New(opts Options) (*Consumer, error) {
@@ -243,13 +281,19 @@ func New(opts Options) (*Consumer, error) {
 		kgo.SeedBrokers(opts.Brokers...),
 		kgo.ConsumerGroup(opts.Group),
 		kgo.ConsumeTopics(opts.Topics...),
-		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.Balancers(opts.Balancers...),
+		kgo.SessionTimeout(opts.SessionTimeout),
+		kgo.RebalanceTimeout(opts.RebalanceTimeout),
+		kgo.HeartbeatInterval(opts.HeartbeatInterval),
 		kgo.ConsumeStartOffset(kgo.NewOffset().AtStart()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 		kgo.FetchMaxBytes(DefaultFetchMaxBytes),
 	}
 	if opts.TopicRegex {
 		kopts = append(kopts, kgo.ConsumeRegex())
+	}
+	if opts.InstanceID != "" {
+		kopts = append(kopts, kgo.InstanceID(opts.InstanceID))
 	}
 	kopts = append(kopts, opts.ClientOpts...)
 	kopts = append(kopts,

@@ -20,10 +20,11 @@ import (
 const testTopic = "events"
 
 type env struct {
-	t     *testing.T
-	addrs []string
-	adm   *kadm.Client
-	prod  *kgo.Client
+	t       *testing.T
+	cluster *kfake.Cluster
+	addrs   []string
+	adm     *kadm.Client
+	prod    *kgo.Client
 }
 
 func newEnv(t *testing.T, partitions int32) *env {
@@ -39,7 +40,7 @@ func newEnv(t *testing.T, partitions int32) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(prod.Close)
-	return &env{t: t, addrs: addrs, adm: kadm.NewClient(prod), prod: prod}
+	return &env{t: t, cluster: c, addrs: addrs, adm: kadm.NewClient(prod), prod: prod}
 }
 
 // produce writes n records to each of partitions, values "p/i".
@@ -208,6 +209,8 @@ func TestNewValidates(t *testing.T) {
 		{"negative in flight", func(o *Options) { o.MaxInFlight = -1 }},
 		{"negative interval", func(o *Options) { o.CommitInterval = -time.Second }},
 		{"negative revoke timeout", func(o *Options) { o.RevokeTimeout = -time.Second }},
+		{"negative session timeout", func(o *Options) { o.SessionTimeout = -time.Second }},
+		{"revoke past rebalance", func(o *Options) { o.RevokeTimeout, o.RebalanceTimeout = 20*time.Second, 10*time.Second }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -517,7 +520,7 @@ func TestAbortCommitsNothing(t *testing.T) {
 func TestRevokeWaitsForInFlight(t *testing.T) {
 	const perPart = 20
 	revoking := make(chan []*partition, 1)
-	e, a, sa, waitA := holding(t, 2, perPart, Options{RevokeTimeout: time.Minute, onRevokeWait: func(parts []*partition) { revoking <- parts }})
+	e, a, sa, waitA := holding(t, 2, perPart, Options{RevokeTimeout: time.Minute, RebalanceTimeout: 2 * time.Minute, onRevokeWait: func(parts []*partition) { revoking <- parts }})
 
 	b := e.consumer("g", Options{})
 	sb := newSink()
