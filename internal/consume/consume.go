@@ -125,6 +125,7 @@ type Options struct {
 	MembersInterval time.Duration
 
 	onRevokeWait func([]*partition) // tests: a revoke starts waiting
+	noLoopCommit bool               // tests: only a revoke and Close commit
 }
 
 func (o *Options) validate() error {
@@ -227,6 +228,7 @@ type Consumer struct {
 	held     atomic.Int64 // handed out, not committable
 	room     chan struct{}
 	idle     chan struct{}
+	advanced chan struct{} // a committable offset advanced: commit soon
 
 	started  atomic.Bool
 	runDone  chan struct{}
@@ -236,7 +238,11 @@ type Consumer struct {
 	aborted  atomic.Bool
 	abort    chan struct{} // closed by Abort: a revoke stops waiting
 	quit     chan struct{} // stops the commit and lag loops
-	loopDone chan struct{}
+	// stopCommits ends the commit loop's commit under way, with quit: the
+	// final commit, in Close, takes what it had.
+	commitCtx   context.Context
+	stopCommits context.CancelFunc
+	loopDone    chan struct{}
 
 	lagStats *groupLag
 	lagNow   chan struct{} // an assignment: poll the lag now
@@ -263,6 +269,7 @@ func New(opts Options) (*Consumer, error) {
 		committed: make(map[string]map[int32]int64),
 		room:      make(chan struct{}, 1),
 		idle:      make(chan struct{}, 1),
+		advanced:  make(chan struct{}, 1),
 		runDone:   make(chan struct{}),
 		stop:      make(chan struct{}),
 		quit:      make(chan struct{}),
@@ -271,6 +278,7 @@ func New(opts Options) (*Consumer, error) {
 		lagNow:    make(chan struct{}, 1),
 		lagDone:   make(chan struct{}),
 	}
+	c.commitCtx, c.stopCommits = context.WithCancel(context.Background())
 	c.lagStats = newGroupLag(c)
 	c.m = newMetrics(c)
 	if err := c.m.register(opts.Registerer); err != nil {
@@ -515,6 +523,7 @@ func (c *Consumer) Close(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	close(c.quit)
+	c.stopCommits()
 	<-c.loopDone
 	c.stopGroup()
 	<-c.lagDone
@@ -591,6 +600,7 @@ func (c *Consumer) Abort() {
 	close(c.abort)
 	c.stopFetching()
 	close(c.quit)
+	c.stopCommits()
 	c.stopGroup()
 	c.forget(c.take(nil, true))
 	c.cl.CloseAllowingRebalance()

@@ -280,7 +280,7 @@ func TestCloseCommitsEverythingDone(t *testing.T) {
 	e.produce(3, 20)
 	reg := prometheus.NewRegistry()
 	// Close unregisters; keep the collectors to read their final values.
-	c := e.consumer("g", Options{CommitInterval: time.Hour, Registerer: keepRegistered{reg}})
+	c := e.consumer("g", Options{noLoopCommit: true, Registerer: keepRegistered{reg}})
 	wait := run(t, c, func(_ context.Context, r *Record) {
 		go func() {
 			time.Sleep(time.Millisecond)
@@ -486,7 +486,7 @@ func TestHandover(t *testing.T) {
 func TestAbortCommitsNothing(t *testing.T) {
 	e := newEnv(t, 1)
 	e.produce(1, 10)
-	c := e.consumer("g", Options{CommitInterval: time.Hour})
+	c := e.consumer("g", Options{noLoopCommit: true})
 	s := newSink()
 	wait := run(t, c, func(ctx context.Context, r *Record) { s.handle(ctx, r); r.Done() })
 	waitFor(t, "10 done", func() (bool, string) { st := c.Stats(); return st.Done == 10, fmt.Sprintf("%+v", st) })

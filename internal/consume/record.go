@@ -92,6 +92,9 @@ func (c *Consumer) finish(p *partition, seq uint64, abandon bool) {
 	if !abandon {
 		c.doneN.Add(1)
 		c.held.Add(-int64(released))
+		if released > 0 {
+			signal(c.advanced)
+		}
 	}
 	if c.inFlight.Add(-1) == 0 {
 		signal(c.idle)
