@@ -212,6 +212,7 @@ type Consumer struct {
 
 	mu        sync.Mutex
 	parts     map[tp]*partition
+	lost      map[tp]*partition          // parked by onLost until the next assignment
 	committed map[string]map[int32]int64 // last offsets this member committed
 	cancelRun context.CancelFunc
 
@@ -266,6 +267,7 @@ func New(opts Options) (*Consumer, error) {
 		opts:      opts,
 		log:       opts.Logger,
 		parts:     make(map[tp]*partition),
+		lost:      make(map[tp]*partition),
 		committed: make(map[string]map[int32]int64),
 		room:      make(chan struct{}, 1),
 		idle:      make(chan struct{}, 1),
@@ -402,8 +404,9 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 }
 
 type polled struct {
-	p *partition
-	r *kgo.Record
+	p   *partition
+	r   *kgo.Record
+	gen int // p.gen at the poll
 }
 
 // accept appends fs's records, with their partitions, to batch. It returns
@@ -434,9 +437,10 @@ func (c *Consumer) accept(fs kgo.Fetches, batch []polled) ([]polled, error) {
 		if p.start < 0 {
 			p.start = fp.Records[0].Offset
 		}
+		gen := p.gen
 		p.mu.Unlock()
 		for _, r := range fp.Records {
-			batch = append(batch, polled{p, r})
+			batch = append(batch, polled{p, r, gen})
 		}
 	})
 	return batch, nil
@@ -461,13 +465,20 @@ func (c *Consumer) partitionLocked(topic string, partition int32) *partition {
 func (c *Consumer) push(pr polled) *Record {
 	p := pr.p
 	p.mu.Lock()
-	if p.gone {
+	if p.gone || pr.gen != p.gen {
 		p.mu.Unlock()
 		return nil
 	}
 	seq, ok := p.t.push(pr.r.Offset, pr.r.LeaderEpoch, time.Now().UnixNano())
+	expected := p.resumed
+	if ok {
+		p.resumed = false
+	}
 	p.mu.Unlock()
 	if !ok {
+		if expected {
+			return nil // held since before the session loss
+		}
 		c.log.Warn("record redelivered, skipped", zap.String("topic", p.topic), zap.Int32("partition", p.partition), zap.Int64("offset", pr.r.Offset))
 		return nil
 	}
@@ -535,6 +546,7 @@ func (c *Consumer) Close(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	c.forget(parts)
+	c.unpark()
 	// Leaving calls onRevoked for every partition; none is tracked now,
 	// so it commits nothing more. It is bounded like the commit: a broker
 	// that does not answer must not hold the shutdown past its budget, since
@@ -603,6 +615,7 @@ func (c *Consumer) Abort() {
 	c.stopCommits()
 	c.stopGroup()
 	c.forget(c.take(nil, true))
+	c.unpark()
 	c.cl.CloseAllowingRebalance()
 	<-c.loopDone
 	<-c.lagDone

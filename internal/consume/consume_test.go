@@ -635,13 +635,19 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	return out
 }
 
-// TestLostForgetsWithoutCommit: a lost partition's records in flight stop
-// counting, their Done is ignored and nothing is committed for them.
+// TestLostForgetsWithoutCommit: a lost partition is parked, its records
+// still in flight; once the next assignment gives it to another member,
+// they stop counting, their Done is ignored and nothing is committed for
+// them.
 func TestLostForgetsWithoutCommit(t *testing.T) {
 	e, c, s, wait := holding(t, 2, 3, Options{CommitInterval: time.Hour})
 	c.onLost(context.Background(), c.cl, map[string][]int32{testTopic: {0}})
+	if st := c.Stats(); st.InFlight != 6 {
+		t.Errorf("in flight %d after losing partition 0, want 6 (parked)", st.InFlight)
+	}
+	c.resume(context.Background(), c.cl, map[string][]int32{testTopic: {1}})
 	if st := c.Stats(); st.InFlight != 3 {
-		t.Errorf("in flight %d after losing partition 0, want 3", st.InFlight)
+		t.Errorf("in flight %d after partition 0 went elsewhere, want 3", st.InFlight)
 	}
 	for _, r := range s.all() {
 		r.Done()

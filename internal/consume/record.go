@@ -42,6 +42,8 @@ type partition struct {
 	committed int64 // last offset this member committed; -1 none
 	gone      bool  // revoked or lost: Run hands out no more of it
 	forgotten bool  // no longer counted: Done is ignored
+	gen       int   // sessions lost: a record polled in an earlier one is dropped
+	resumed   bool  // assigned back after a loss: redeliveries are expected
 	drained   chan struct{}
 }
 

@@ -40,15 +40,7 @@ func TestKillResendsBoundedWindow(t *testing.T) {
 	second.stop(t)
 	h.verify(false)
 
-	var dups int
-	for _, k := range optikpi.Kinds() {
-		seen := make(map[string]int)
-		for _, id := range h.emus.EventIDs(k) {
-			if seen[id]++; seen[id] > 1 {
-				dups++
-			}
-		}
-	}
+	dups := h.duplicates()
 	for _, es := range h.deadLetters() {
 		dups += max(len(es)-1, 0)
 	}
@@ -67,4 +59,18 @@ func TestKillResendsBoundedWindow(t *testing.T) {
 	if int64(dups) > window+inFlight {
 		t.Errorf("duplicates %d, want at most %d done in the last 2 intervals + %d in flight", dups, window, inFlight)
 	}
+}
+
+// duplicates counts the records Optikpi received more than once.
+func (h *harness) duplicates() int {
+	var dups int
+	for _, k := range optikpi.Kinds() {
+		seen := make(map[string]int)
+		for _, id := range h.emus.EventIDs(k) {
+			if seen[id]++; seen[id] > 1 {
+				dups++
+			}
+		}
+	}
+	return dups
 }
