@@ -51,9 +51,41 @@ type Kafka struct {
 	// records, so that large records cannot outgrow the pod's memory.
 	// Default 64 MiB, at least 1 MiB; a single larger record still passes.
 	MaxInFlightBytes int `yaml:"max_in_flight_bytes"`
-	// CommitInterval is how often done offsets are committed. Default 5s.
+	// CommitInterval is the least time between two commits: done
+	// offsets are committed as soon as they advance, at most once per
+	// interval. Default 1s.
 	CommitInterval time.Duration `yaml:"commit_interval"`
+	// SessionTimeout is how long the group waits for a silent member
+	// before giving its partitions to others (session.timeout.ms).
+	// Default 45s; within the brokers' group.min/max.session.timeout.ms
+	// (6s to 30m by default).
+	SessionTimeout time.Duration `yaml:"session_timeout"`
+	// RebalanceTimeout is how long the group waits for every member to
+	// rejoin in a rebalance (rebalance.timeout.ms). Default 60s.
+	RebalanceTimeout time.Duration `yaml:"rebalance_timeout"`
+	// HeartbeatInterval is how often the member tells the group it lives
+	// (heartbeat.interval.ms). Default 3s; at most a third of
+	// SessionTimeout.
+	HeartbeatInterval time.Duration `yaml:"heartbeat_interval"`
+	// Balancer assigns partitions to members: cooperative-sticky
+	// (default: a rebalance moves only the partitions that must move),
+	// sticky, range or roundrobin. Every member of a group must share one.
+	Balancer string `yaml:"balancer"`
+	// InstanceID makes the member static (KIP-345, group.instance.id): a
+	// member restarted with the same id within SessionTimeout gets its
+	// partitions back without a rebalance. Unique per replica and stable
+	// across its restarts, such as a StatefulSet pod's name
+	// ("${POD_NAME}"). Default empty: a dynamic member.
+	InstanceID string `yaml:"instance_id"`
 }
+
+// The values of Kafka.Balancer.
+const (
+	BalancerCooperativeSticky = "cooperative-sticky"
+	BalancerSticky            = "sticky"
+	BalancerRange             = "range"
+	BalancerRoundRobin        = "roundrobin"
+)
 
 // TLS configures TLS to the brokers.
 type TLS struct {
@@ -239,7 +271,11 @@ func Default() Config {
 			ClientID:           "optikpi-relay",
 			MaxInFlightRecords: 10000,
 			MaxInFlightBytes:   64 << 20,
-			CommitInterval:     5 * time.Second,
+			CommitInterval:     time.Second,
+			SessionTimeout:     45 * time.Second,
+			RebalanceTimeout:   60 * time.Second,
+			HeartbeatInterval:  3 * time.Second,
+			Balancer:           BalancerCooperativeSticky,
 		},
 		Sink: Sink{
 			BatchSize:      500,

@@ -48,6 +48,37 @@ func validate(c *Config, lines map[string]int, p *problems) {
 	validateRouting(c, p)
 }
 
+// The session timeouts Kafka brokers accept by default
+// (group.min.session.timeout.ms and group.max.session.timeout.ms).
+const (
+	MinSessionTimeout = 6 * time.Second
+	MaxSessionTimeout = 30 * time.Minute
+)
+
+// instanceIDPattern is what Kafka accepts in a group.instance.id.
+var instanceIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$`)
+
+// validateGroup checks the consumer-group settings.
+func validateGroup(k *Kafka, p *problems) {
+	if k.SessionTimeout < MinSessionTimeout || k.SessionTimeout > MaxSessionTimeout {
+		p.add("kafka.session_timeout", "must be %s to %s (the brokers' default bounds), got %s", MinSessionTimeout, MaxSessionTimeout, k.SessionTimeout)
+	}
+	if k.RebalanceTimeout <= 0 || k.RebalanceTimeout > MaxSessionTimeout {
+		p.add("kafka.rebalance_timeout", "must be more than 0 and at most %s, got %s", MaxSessionTimeout, k.RebalanceTimeout)
+	}
+	if k.HeartbeatInterval <= 0 || 3*k.HeartbeatInterval > k.SessionTimeout {
+		p.add("kafka.heartbeat_interval", "must be more than 0 and at most a third of kafka.session_timeout (%s), got %s", k.SessionTimeout, k.HeartbeatInterval)
+	}
+	switch k.Balancer {
+	case BalancerCooperativeSticky, BalancerSticky, BalancerRange, BalancerRoundRobin:
+	default:
+		p.add("kafka.balancer", "want %s, %s, %s or %s, got %q", BalancerCooperativeSticky, BalancerSticky, BalancerRange, BalancerRoundRobin, k.Balancer)
+	}
+	if k.InstanceID != "" && !instanceIDPattern.MatchString(k.InstanceID) {
+		p.add("kafka.instance_id", "want 1 to 249 of A-Z a-z 0-9 . _ -, got %q", k.InstanceID)
+	}
+}
+
 func validateKafka(k *Kafka, p *problems) {
 	if len(k.Brokers) == 0 {
 		p.add("kafka.brokers", "required: at least one host:port")
@@ -86,6 +117,7 @@ func validateKafka(k *Kafka, p *problems) {
 	if k.CommitInterval <= 0 {
 		p.add("kafka.commit_interval", "must be more than 0, got %s", k.CommitInterval)
 	}
+	validateGroup(k, p)
 	t := k.TLS
 	if !t.Enabled && !t.ClientTLS.IsZero() {
 		p.add("kafka.tls.enabled", "TLS settings are given but enabled is false; set enabled: true or remove them")

@@ -23,23 +23,44 @@ import (
 // revoke commit anyway, and one explicit path for the three commits
 // (periodic, revoke, close) is easier to reason about.
 
-// commitLoop commits what is committable every CommitInterval until quit.
+// commitLoop commits what is committable as soon as a record's Done makes
+// a partition's offset advance, so that a kill re-sends little, but no
+// more often than once per CommitInterval: a commit started less than an
+// interval ago makes the next wait for the rest of it, and takes every
+// advance made meanwhile. The loop is the only committer besides a revoke
+// and Close, so one commit at most is in flight from it. The ticker
+// retries a failed commit; when nothing advanced it sends nothing.
 func (c *Consumer) commitLoop() {
 	defer close(c.loopDone)
 	t := time.NewTicker(c.opts.CommitInterval)
 	defer t.Stop()
+	var last time.Time
 	for {
 		select {
 		case <-c.quit:
 			return
+		case <-c.advanced:
 		case <-t.C:
+		}
+		if wait := c.opts.CommitInterval - time.Since(last); wait > 0 {
+			pause := time.NewTimer(wait)
+			select {
+			case <-c.quit:
+				pause.Stop()
+				return
+			case <-pause.C:
+			}
+		}
+		last = time.Now()
+		if c.opts.noLoopCommit {
+			continue
 		}
 		c.mu.Lock()
 		parts := slices.Collect(maps.Values(c.parts))
 		c.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), c.opts.CommitTimeout)
-		if err := c.commit(ctx, parts, false); err != nil {
-			c.log.Warn("periodic commit failed; retried at the next interval", zap.Error(err))
+		ctx, cancel := context.WithTimeout(c.commitCtx, c.opts.CommitTimeout)
+		if err := c.commit(ctx, parts, false); err != nil && c.commitCtx.Err() == nil {
+			c.log.Warn("commit failed; retried at the next interval", zap.Error(err))
 		}
 		cancel()
 	}

@@ -2,6 +2,7 @@
 package consume
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -31,10 +32,14 @@ var (
 // Defaults of Options.
 const (
 	DefaultMaxInFlight    = 10000
-	DefaultCommitInterval = 5 * time.Second
+	DefaultCommitInterval = time.Second
 	DefaultRevokeTimeout  = 10 * time.Second
-	DefaultCommitTimeout  = 10 * time.Second
-	DefaultLagInterval    = 15 * time.Second
+	// The group timeouts, kgo's and Kafka's defaults.
+	DefaultSessionTimeout    = 45 * time.Second
+	DefaultRebalanceTimeout  = 60 * time.Second
+	DefaultHeartbeatInterval = 3 * time.Second
+	DefaultCommitTimeout     = 10 * time.Second
+	DefaultLagInterval       = 15 * time.Second
 	// DefaultFetchMaxBytes caps one fetch response (a quarter of
 	// MaxInFlightBytes below 64 MiB; see fetchBytes), and so what kgo
 	// buffers per broker while Run waits for room: a broker gets its next
@@ -76,12 +81,36 @@ type Options struct {
 	// tracking memory and what a crash redelivers while one record is
 	// slow; default 10 × MaxInFlight, and never below MaxInFlight.
 	MaxUncommitted int
-	// CommitInterval is how often done offsets are committed; default 5s.
+	// CommitInterval is the least time between two commits; default 1s.
+	// A commit starts as soon as a partition's committable offset
+	// advances, unless the last one started less than CommitInterval
+	// ago: then it waits for the rest of the interval, taking every
+	// advance made meanwhile. A failed commit is retried an interval
+	// later.
 	CommitInterval time.Duration
 	// RevokeTimeout is how long a revoke waits for the in-flight records
 	// of the revoked partitions before committing what is done; default
-	// 10s. Keep it well below the group's rebalance timeout (60s).
+	// 10s, or half of RebalanceTimeout if that is less. It must be below
+	// RebalanceTimeout.
 	RevokeTimeout time.Duration
+	// SessionTimeout is how long the group waits for a silent member
+	// before giving its partitions to others; default 45s
+	// (kgo.SessionTimeout).
+	SessionTimeout time.Duration
+	// RebalanceTimeout is how long the group waits for every member to
+	// rejoin in a rebalance; default 60s (kgo.RebalanceTimeout).
+	RebalanceTimeout time.Duration
+	// HeartbeatInterval is how often the member heartbeats; default 3s
+	// (kgo.HeartbeatInterval).
+	HeartbeatInterval time.Duration
+	// Balancers are the group balancers offered, preferred first; default
+	// kgo.CooperativeStickyBalancer.
+	Balancers []kgo.GroupBalancer
+	// InstanceID, if set, makes the member static (KIP-345,
+	// kgo.InstanceID): restarted with the same id within SessionTimeout,
+	// it gets its partitions back without a rebalance. It must be unique
+	// in the group. A static member does not leave the group on Close.
+	InstanceID string
 	// CommitTimeout bounds each commit request, and each group lag
 	// poll; default 10s.
 	CommitTimeout time.Duration
@@ -104,6 +133,7 @@ type Options struct {
 	MembersInterval time.Duration
 
 	onRevokeWait func([]*partition) // tests: a revoke starts waiting
+	noLoopCommit bool               // tests: only a revoke and Close commit
 }
 
 func (o *Options) validate() error {
@@ -138,13 +168,22 @@ func (o *Options) validate() error {
 	for _, d := range []struct {
 		name string
 		d    time.Duration
-	}{{"commit interval", o.CommitInterval}, {"revoke timeout", o.RevokeTimeout}, {"commit timeout", o.CommitTimeout}, {"members interval", o.MembersInterval}, {"lag interval", o.LagInterval}} {
+	}{{"commit interval", o.CommitInterval}, {"revoke timeout", o.RevokeTimeout}, {"session timeout", o.SessionTimeout}, {"rebalance timeout", o.RebalanceTimeout}, {"heartbeat interval", o.HeartbeatInterval}, {"commit timeout", o.CommitTimeout}, {"members interval", o.MembersInterval}, {"lag interval", o.LagInterval}} {
 		if d.d < 0 {
 			errs = append(errs, fmt.Errorf("%s %v < 0", d.name, d.d))
 		}
 	}
+	if rt := cmp.Or(o.RebalanceTimeout, DefaultRebalanceTimeout); o.RevokeTimeout >= rt {
+		errs = append(errs, fmt.Errorf("revoke timeout %v must be below the rebalance timeout %v", o.RevokeTimeout, rt))
+	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%w: %w", ErrInvalidOptions, errors.Join(errs...))
+	}
+	o.SessionTimeout = cmp.Or(o.SessionTimeout, DefaultSessionTimeout)
+	o.RebalanceTimeout = cmp.Or(o.RebalanceTimeout, DefaultRebalanceTimeout)
+	o.HeartbeatInterval = cmp.Or(o.HeartbeatInterval, DefaultHeartbeatInterval)
+	if len(o.Balancers) == 0 {
+		o.Balancers = []kgo.GroupBalancer{kgo.CooperativeStickyBalancer()}
 	}
 	if o.MaxInFlight == 0 {
 		o.MaxInFlight = DefaultMaxInFlight
@@ -160,7 +199,7 @@ func (o *Options) validate() error {
 		o.CommitInterval = DefaultCommitInterval
 	}
 	if o.RevokeTimeout == 0 {
-		o.RevokeTimeout = DefaultRevokeTimeout
+		o.RevokeTimeout = min(DefaultRevokeTimeout, o.RebalanceTimeout/2)
 	}
 	if o.CommitTimeout == 0 {
 		o.CommitTimeout = DefaultCommitTimeout
@@ -187,6 +226,7 @@ type Consumer struct {
 
 	mu        sync.Mutex
 	parts     map[tp]*partition
+	lost      map[tp]*partition          // parked by onLost until the next assignment
 	committed map[string]map[int32]int64 // last offsets this member committed
 	cancelRun context.CancelFunc
 
@@ -204,6 +244,7 @@ type Consumer struct {
 	held          atomic.Int64 // handed out, not committable
 	room          chan struct{}
 	idle          chan struct{}
+	advanced      chan struct{} // a committable offset advanced: commit soon
 
 	started  atomic.Bool
 	runDone  chan struct{}
@@ -213,7 +254,11 @@ type Consumer struct {
 	aborted  atomic.Bool
 	abort    chan struct{} // closed by Abort: a revoke stops waiting
 	quit     chan struct{} // stops the commit and lag loops
-	loopDone chan struct{}
+	// stopCommits ends the commit loop's commit under way, with quit: the
+	// final commit, in Close, takes what it had.
+	commitCtx   context.Context
+	stopCommits context.CancelFunc
+	loopDone    chan struct{}
 
 	lagStats *groupLag
 	lagNow   chan struct{} // an assignment: poll the lag now
@@ -226,7 +271,7 @@ type tp struct {
 }
 
 // New validates opts and creates the Kafka client: a consumer group member
-// with the cooperative-sticky balancer and manual commits, starting at the
+// with opts' group settings and manual commits, starting at the
 // earliest offset of a partition the group has no commit for. Nothing is
 // fetched until Run.
 func New(opts Options) (*Consumer, error) {
@@ -237,9 +282,11 @@ func New(opts Options) (*Consumer, error) {
 		opts:      opts,
 		log:       opts.Logger,
 		parts:     make(map[tp]*partition),
+		lost:      make(map[tp]*partition),
 		committed: make(map[string]map[int32]int64),
 		room:      make(chan struct{}, 1),
 		idle:      make(chan struct{}, 1),
+		advanced:  make(chan struct{}, 1),
 		runDone:   make(chan struct{}),
 		stop:      make(chan struct{}),
 		quit:      make(chan struct{}),
@@ -248,6 +295,7 @@ func New(opts Options) (*Consumer, error) {
 		lagNow:    make(chan struct{}, 1),
 		lagDone:   make(chan struct{}),
 	}
+	c.commitCtx, c.stopCommits = context.WithCancel(context.Background())
 	c.lagStats = newGroupLag(c)
 	c.m = newMetrics(c)
 	if err := c.m.register(opts.Registerer); err != nil {
@@ -258,13 +306,19 @@ func New(opts Options) (*Consumer, error) {
 		kgo.SeedBrokers(opts.Brokers...),
 		kgo.ConsumerGroup(opts.Group),
 		kgo.ConsumeTopics(opts.Topics...),
-		kgo.Balancers(kgo.CooperativeStickyBalancer()),
+		kgo.Balancers(opts.Balancers...),
+		kgo.SessionTimeout(opts.SessionTimeout),
+		kgo.RebalanceTimeout(opts.RebalanceTimeout),
+		kgo.HeartbeatInterval(opts.HeartbeatInterval),
 		kgo.ConsumeStartOffset(kgo.NewOffset().AtStart()),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 	}
 	kopts = append(kopts, fetchOpts(opts.MaxInFlightBytes)...)
 	if opts.TopicRegex {
 		kopts = append(kopts, kgo.ConsumeRegex())
+	}
+	if opts.InstanceID != "" {
+		kopts = append(kopts, kgo.InstanceID(opts.InstanceID))
 	}
 	kopts = append(kopts, opts.ClientOpts...)
 	kopts = append(kopts,
@@ -365,8 +419,9 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 }
 
 type polled struct {
-	p *partition
-	r *kgo.Record
+	p   *partition
+	r   *kgo.Record
+	gen int // p.gen at the poll
 }
 
 // accept appends fs's records, with their partitions, to batch. It returns
@@ -397,9 +452,10 @@ func (c *Consumer) accept(fs kgo.Fetches, batch []polled) ([]polled, error) {
 		if p.start < 0 {
 			p.start = fp.Records[0].Offset
 		}
+		gen := p.gen
 		p.mu.Unlock()
 		for _, r := range fp.Records {
-			batch = append(batch, polled{p, r})
+			batch = append(batch, polled{p, r, gen})
 		}
 	})
 	return batch, nil
@@ -424,17 +480,22 @@ func (c *Consumer) partitionLocked(topic string, partition int32) *partition {
 func (c *Consumer) push(pr polled) *Record {
 	p := pr.p
 	p.mu.Lock()
-	if p.gone {
+	if p.gone || pr.gen != p.gen {
 		p.mu.Unlock()
 		return nil
 	}
 	seq, ok := p.t.push(pr.r.Offset, pr.r.LeaderEpoch, time.Now().UnixNano())
 	size := recordBytes(pr.r)
+	expected := p.resumed
 	if ok {
 		p.bytes += size
+		p.resumed = false
 	}
 	p.mu.Unlock()
 	if !ok {
+		if expected {
+			return nil // held since before the session loss
+		}
 		c.log.Warn("record redelivered, skipped", zap.String("topic", p.topic), zap.Int32("partition", p.partition), zap.Int64("offset", pr.r.Offset))
 		return nil
 	}
@@ -491,6 +552,7 @@ func (c *Consumer) Close(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	close(c.quit)
+	c.stopCommits()
 	<-c.loopDone
 	c.stopGroup()
 	<-c.lagDone
@@ -502,6 +564,7 @@ func (c *Consumer) Close(ctx context.Context) error {
 		errs = append(errs, err)
 	}
 	c.forget(parts)
+	c.unpark()
 	// Leaving calls onRevoked for every partition; none is tracked now,
 	// so it commits nothing more. It is bounded like the commit: a broker
 	// that does not answer must not hold the shutdown past its budget, since
@@ -567,8 +630,10 @@ func (c *Consumer) Abort() {
 	close(c.abort)
 	c.stopFetching()
 	close(c.quit)
+	c.stopCommits()
 	c.stopGroup()
 	c.forget(c.take(nil, true))
+	c.unpark()
 	c.cl.CloseAllowingRebalance()
 	<-c.loopDone
 	<-c.lagDone

@@ -20,10 +20,11 @@ import (
 const testTopic = "events"
 
 type env struct {
-	t     *testing.T
-	addrs []string
-	adm   *kadm.Client
-	prod  *kgo.Client
+	t       *testing.T
+	cluster *kfake.Cluster
+	addrs   []string
+	adm     *kadm.Client
+	prod    *kgo.Client
 }
 
 func newEnv(t *testing.T, partitions int32) *env {
@@ -39,7 +40,7 @@ func newEnv(t *testing.T, partitions int32) *env {
 		t.Fatal(err)
 	}
 	t.Cleanup(prod.Close)
-	return &env{t: t, addrs: addrs, adm: kadm.NewClient(prod), prod: prod}
+	return &env{t: t, cluster: c, addrs: addrs, adm: kadm.NewClient(prod), prod: prod}
 }
 
 // produce writes n records to each of partitions, values "p/i".
@@ -208,6 +209,8 @@ func TestNewValidates(t *testing.T) {
 		{"negative in flight", func(o *Options) { o.MaxInFlight = -1 }},
 		{"negative interval", func(o *Options) { o.CommitInterval = -time.Second }},
 		{"negative revoke timeout", func(o *Options) { o.RevokeTimeout = -time.Second }},
+		{"negative session timeout", func(o *Options) { o.SessionTimeout = -time.Second }},
+		{"revoke past rebalance", func(o *Options) { o.RevokeTimeout, o.RebalanceTimeout = 20*time.Second, 10*time.Second }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -277,7 +280,7 @@ func TestCloseCommitsEverythingDone(t *testing.T) {
 	e.produce(3, 20)
 	reg := prometheus.NewRegistry()
 	// Close unregisters; keep the collectors to read their final values.
-	c := e.consumer("g", Options{CommitInterval: time.Hour, Registerer: keepRegistered{reg}})
+	c := e.consumer("g", Options{noLoopCommit: true, Registerer: keepRegistered{reg}})
 	wait := run(t, c, func(_ context.Context, r *Record) {
 		go func() {
 			time.Sleep(time.Millisecond)
@@ -483,7 +486,7 @@ func TestHandover(t *testing.T) {
 func TestAbortCommitsNothing(t *testing.T) {
 	e := newEnv(t, 1)
 	e.produce(1, 10)
-	c := e.consumer("g", Options{CommitInterval: time.Hour})
+	c := e.consumer("g", Options{noLoopCommit: true})
 	s := newSink()
 	wait := run(t, c, func(ctx context.Context, r *Record) { s.handle(ctx, r); r.Done() })
 	waitFor(t, "10 done", func() (bool, string) { st := c.Stats(); return st.Done == 10, fmt.Sprintf("%+v", st) })
@@ -517,7 +520,7 @@ func TestAbortCommitsNothing(t *testing.T) {
 func TestRevokeWaitsForInFlight(t *testing.T) {
 	const perPart = 20
 	revoking := make(chan []*partition, 1)
-	e, a, sa, waitA := holding(t, 2, perPart, Options{RevokeTimeout: time.Minute, onRevokeWait: func(parts []*partition) { revoking <- parts }})
+	e, a, sa, waitA := holding(t, 2, perPart, Options{RevokeTimeout: time.Minute, RebalanceTimeout: 2 * time.Minute, onRevokeWait: func(parts []*partition) { revoking <- parts }})
 
 	b := e.consumer("g", Options{})
 	sb := newSink()
@@ -640,13 +643,19 @@ func gather(t *testing.T, reg *prometheus.Registry) map[string]float64 {
 	return out
 }
 
-// TestLostForgetsWithoutCommit: a lost partition's records in flight stop
-// counting, their Done is ignored and nothing is committed for them.
+// TestLostForgetsWithoutCommit: a lost partition is parked, its records
+// still in flight; once the next assignment gives it to another member,
+// they stop counting, their Done is ignored and nothing is committed for
+// them.
 func TestLostForgetsWithoutCommit(t *testing.T) {
 	e, c, s, wait := holding(t, 2, 3, Options{CommitInterval: time.Hour})
 	c.onLost(context.Background(), c.cl, map[string][]int32{testTopic: {0}})
+	if st := c.Stats(); st.InFlight != 6 {
+		t.Errorf("in flight %d after losing partition 0, want 6 (parked)", st.InFlight)
+	}
+	c.resume(context.Background(), c.cl, map[string][]int32{testTopic: {1}})
 	if st := c.Stats(); st.InFlight != 3 {
-		t.Errorf("in flight %d after losing partition 0, want 3", st.InFlight)
+		t.Errorf("in flight %d after partition 0 went elsewhere, want 3", st.InFlight)
 	}
 	for _, r := range s.all() {
 		r.Done()

@@ -2,8 +2,11 @@ package consume
 
 import (
 	"context"
+	"maps"
+	"slices"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 )
@@ -12,6 +15,7 @@ import (
 // and (with BlockRebalanceOnPoll) never between a poll and AllowRebalance.
 
 func (c *Consumer) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
+	c.resume(ctx, cl, assigned)
 	c.mu.Lock()
 	for topic, ps := range assigned {
 		for _, n := range ps {
@@ -54,14 +58,117 @@ func (c *Consumer) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[str
 	c.log.Info("partitions revoked and committed", zap.Any("partitions", revoked))
 }
 
-// onLost forgets the partitions without committing: another member may own
-// them already.
+// onLost parks the partitions: kgo ends the group session on any error it
+// cannot retry, a coordinator unreachable for a while as much as a real
+// loss of ownership, and cannot tell which. Records in flight keep going
+// and their Done still counts, but nothing is committed for a parked
+// partition nor handed out from it; the next assignment settles it (see
+// resume).
 func (c *Consumer) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 	c.left(nil)
-	c.forget(c.take(lost, false))
-	if len(lost) > 0 && !c.aborted.Load() {
-		c.log.Warn("partitions lost; their uncommitted records go to the next owner", zap.Any("partitions", lost))
+	parts := c.take(lost, false)
+	if c.aborted.Load() {
+		c.forget(parts)
+		return
 	}
+	c.mu.Lock()
+	for _, p := range parts {
+		p.mu.Lock()
+		p.gen++ // records polled before now are never handed out
+		p.mu.Unlock()
+		c.lost[tp{p.topic, p.partition}] = p
+	}
+	c.mu.Unlock()
+	if len(parts) > 0 {
+		c.log.Warn("group session lost; records in flight are finished, and committed if the partitions come back to this member", zap.Any("partitions", lost))
+	}
+}
+
+// resume settles the partitions onLost parked, at the first assignment
+// after it. One assigned back to this member gets its tracker back, so
+// that its records in flight or done through the outage are committed, not
+// read again: kgo resumes fetching at the group's committed offset, and
+// push skips what the tracker already holds. Unless the group's committed
+// offset for it can be read: then another member may have committed past
+// this member's records meanwhile, and this member's commit must never go
+// back behind it. A partition that went elsewhere, or whose offset cannot
+// be read, or with an abandoned record (which would never be read again),
+// is forgotten: its next owner reads the uncommitted records again.
+func (c *Consumer) resume(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
+	c.mu.Lock()
+	parked := c.lost
+	c.lost = make(map[tp]*partition)
+	c.mu.Unlock()
+	if len(parked) == 0 {
+		return
+	}
+	var back, drop []*partition
+	for k, p := range parked {
+		if slices.Contains(assigned[k.topic], k.partition) {
+			back = append(back, p)
+		} else {
+			drop = append(drop, p)
+		}
+	}
+	if len(back) > 0 {
+		committed, err := c.groupCommitted(ctx, cl)
+		if err != nil {
+			c.log.Warn("reading the group's offsets failed; partitions assigned back are read again from the last commit", zap.Error(err))
+			drop, back = append(drop, back...), nil
+		}
+		var resumed []*partition
+		for _, p := range back {
+			at, ok := committed[tp{p.topic, p.partition}]
+			if !ok {
+				at = -1
+			}
+			p.mu.Lock()
+			keep := !p.forgotten && !p.t.hasAbandoned()
+			if keep {
+				p.committed = max(p.committed, at)
+				p.gone, p.resumed = false, true
+			}
+			p.mu.Unlock()
+			if !keep {
+				drop = append(drop, p)
+				continue
+			}
+			c.mu.Lock()
+			c.parts[tp{p.topic, p.partition}] = p
+			c.mu.Unlock()
+			resumed = append(resumed, p)
+		}
+		if len(resumed) > 0 {
+			signal(c.advanced) // what was done through the outage
+			c.log.Info("partitions assigned back after the session loss; their records in flight are kept", zap.Int("partitions", len(resumed)))
+		}
+	}
+	c.forget(drop)
+}
+
+// groupCommitted reads the group's committed offsets.
+func (c *Consumer) groupCommitted(ctx context.Context, cl *kgo.Client) (map[tp]int64, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.opts.CommitTimeout)
+	defer cancel()
+	os, err := kadm.NewClient(cl).FetchOffsets(ctx, c.opts.Group)
+	if err == nil {
+		err = os.Error()
+	}
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[tp]int64)
+	os.Each(func(o kadm.OffsetResponse) { out[tp{o.Topic, o.Partition}] = o.At })
+	return out, nil
+}
+
+// unpark forgets every parked partition: Close and Abort.
+func (c *Consumer) unpark() {
+	c.mu.Lock()
+	parked := slices.Collect(maps.Values(c.lost))
+	clear(c.lost)
+	c.mu.Unlock()
+	c.forget(parked)
 }
 
 // waitDrained waits until parts, which are gone, have no record in flight,

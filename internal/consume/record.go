@@ -56,6 +56,8 @@ type partition struct {
 	bytes     int64 // recordBytes of the records pending
 	gone      bool  // revoked or lost: Run hands out no more of it
 	forgotten bool  // no longer counted: Done is ignored
+	gen       int   // sessions lost: a record polled in an earlier one is dropped
+	resumed   bool  // assigned back after a loss: redeliveries are expected
 	drained   chan struct{}
 
 	// disowned is set with forgotten, for Owned to read without mu.
@@ -113,6 +115,9 @@ func (c *Consumer) finish(p *partition, seq uint64, size int64, abandon bool) {
 	if !abandon {
 		c.doneN.Add(1)
 		c.held.Add(-int64(released))
+		if released > 0 {
+			signal(c.advanced)
+		}
 	}
 	c.inFlightBytes.Add(-size)
 	if c.inFlight.Add(-1) == 0 {

@@ -105,6 +105,18 @@ func (t *tracker) abandon(seq uint64) bool {
 	return true
 }
 
+// hasAbandoned reports whether a slot not yet released was abandoned: then
+// nothing at or after it ever becomes committable.
+func (t *tracker) hasAbandoned() bool {
+	mask := uint64(len(t.ring) - 1)
+	for s := t.head; s < t.tail; s++ {
+		if t.ring[s&mask].abandoned {
+			return true
+		}
+	}
+	return false
+}
+
 // committable returns the offset to commit: the next offset to read after
 // the last record released. ok is false until a record is released.
 func (t *tracker) committable() (eo kgo.EpochOffset, ok bool) {

@@ -139,6 +139,21 @@ func KafkaOpts(k config.Kafka, logger *zap.Logger) ([]kgo.Opt, error) {
 	return opts, nil
 }
 
+// balancer returns the group balancer config.Kafka.Balancer names; the
+// configuration was validated, so an unknown name is the default.
+func balancer(name string) kgo.GroupBalancer {
+	switch name {
+	case config.BalancerSticky:
+		return kgo.StickyBalancer()
+	case config.BalancerRange:
+		return kgo.RangeBalancer()
+	case config.BalancerRoundRobin:
+		return kgo.RoundRobinBalancer()
+	default:
+		return kgo.CooperativeStickyBalancer()
+	}
+}
+
 // saslMechanism returns the mechanism s configures. Its secrets are read
 // once here, so that a missing one fails at start-up; the OAUTHBEARER token
 // and the AWS credentials are read again on every authentication, so that

@@ -155,6 +155,12 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		Logger:           logger.Named("consume"),
 		Registerer:       opts.Registerer,
 		OnMembers:        snk.SetGroupMembers,
+
+		SessionTimeout:    cfg.Kafka.SessionTimeout,
+		RebalanceTimeout:  cfg.Kafka.RebalanceTimeout,
+		HeartbeatInterval: cfg.Kafka.HeartbeatInterval,
+		Balancers:         []kgo.GroupBalancer{balancer(cfg.Kafka.Balancer)},
+		InstanceID:        cfg.Kafka.InstanceID,
 	})
 	if err != nil {
 		return fail(err)
