@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/optikpi/optikpi-relay/internal/bench"
+	"github.com/optikpi/optikpi-relay/internal/config"
 )
 
 func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("bench", stderr)
 	opts := bench.Options{}
-	fs.StringVar(&opts.Config, "config", "config.example.yaml", "configuration whose routes and sink settings the relay runs; its brokers, destination and listen address are replaced")
+	fs.StringVar(&opts.Config, "config", "", "configuration whose routes and sink settings the relay runs; its brokers, destination and listen address are replaced (default: the built-in "+config.ExampleName+")")
 	fs.IntVar(&opts.Records, "records", 1_000_000, "backlog produced before the relay starts")
 	fs.BoolVar(&opts.Mix, "mix", false, "the nine-model traffic of the example configuration instead of deposits alone")
 	fs.IntVar(&opts.Rate, "rate", 0, "produce this many records a second for --duration while the relay runs, instead of a backlog")
@@ -39,8 +40,21 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("bench: find the relay binary: %w", err)
 	}
 	opts.Executable, opts.Progress = exe, stdout
-	if _, err := os.Stat(opts.Config); err != nil {
-		return fmt.Errorf("bench: %w (run the bench from the repository root, or pass --config)", err)
+	if opts.Config == "" {
+		// The built-in example, so the bench runs from any directory as
+		// relay demo does; the bench reads its configuration from a file.
+		f, err := os.CreateTemp("", "relay-bench-*.yaml")
+		if err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		defer os.Remove(f.Name())
+		_, werr := f.Write(config.Example())
+		if err := errors.Join(werr, f.Close()); err != nil {
+			return fmt.Errorf("bench: %w", err)
+		}
+		opts.Config = f.Name()
+	} else if _, err := os.Stat(opts.Config); err != nil {
+		return fmt.Errorf("bench: %w", err)
 	}
 	rep, err := bench.Run(ctx, opts)
 	if rep != nil && (err == nil || errors.Is(err, bench.ErrIncomplete)) {
