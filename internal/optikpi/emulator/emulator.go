@@ -37,6 +37,9 @@ type Config struct {
 	// second for customers and extattributes, 250 for each event endpoint,
 	// answering 429 with Retry-After beyond them. Default false.
 	RateLimit bool
+	// NoRetryAfter leaves the Retry-After header off a 429, as some
+	// gateways do, so the client must pick its own backoff. Default false.
+	NoRetryAfter bool
 	// FailRate is the fraction of requests, past authentication and the
 	// rate limit, answered 500 or 503. Default 0.
 	FailRate float64
@@ -91,11 +94,12 @@ type Emulator struct {
 	token  []byte
 	signer *optikpi.Signer
 
-	rateLimit atomic.Bool
-	failRate  atomic.Uint64 // math.Float64bits
-	dropRate  atomic.Uint64
-	latency   atomic.Int64
-	limiters  [numKinds]*rate.Limiter // by kind
+	rateLimit    atomic.Bool
+	noRetryAfter atomic.Bool
+	failRate     atomic.Uint64 // math.Float64bits
+	dropRate     atomic.Uint64
+	latency      atomic.Int64
+	limiters     [numKinds]*rate.Limiter // by kind
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -147,6 +151,7 @@ func New(cfg Config) (*Emulator, error) {
 		e.delays = new([numKinds]delayHistogram)
 	}
 	e.SetRateLimit(cfg.RateLimit)
+	e.SetRetryAfter(!cfg.NoRetryAfter)
 	e.SetFailRate(cfg.FailRate)
 	e.SetDropRate(cfg.DropRate)
 	e.SetLatency(cfg.Latency)
@@ -157,6 +162,10 @@ func isFraction(f float64) bool { return f >= 0 && f <= 1 }
 
 // SetRateLimit turns the guide's rate limits on or off.
 func (e *Emulator) SetRateLimit(on bool) { e.rateLimit.Store(on) }
+
+// SetRetryAfter says whether a 429 carries Retry-After; see
+// Config.NoRetryAfter.
+func (e *Emulator) SetRetryAfter(on bool) { e.noRetryAfter.Store(!on) }
 
 // SetFailRate sets the fraction of requests answered 500 or 503, clamped to
 // [0, 1].

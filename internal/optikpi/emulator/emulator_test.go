@@ -359,6 +359,13 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("deposit status = %d; want 200", status)
 	}
 
+	s.SetRetryAfter(false)
+	status, h, _ := post(t, s, "/customers", body, nil)
+	if status != http.StatusTooManyRequests || h.Values("Retry-After") != nil {
+		t.Errorf("with Retry-After off: status %d, Retry-After %q; want 429 without the header", status, h.Values("Retry-After"))
+	}
+	s.SetRetryAfter(true)
+
 	s.SetRateLimit(false)
 	if status, _, _ := post(t, s, "/customers", body, nil); status == http.StatusTooManyRequests {
 		t.Errorf("status 429 with the rate limit off")
