@@ -528,7 +528,7 @@ func unescape(s string) string {
 		s = strings.ReplaceAll(s, `\/`, `/`)
 		var b strings.Builder
 		for i := 0; i < len(s); i++ {
-			if s[i] == '\\' && i+5 < len(s)+0 && (s[i+1] == 'u' || s[i+1] == 'U') {
+			if s[i] == '\\' && i+6 <= len(s) && (s[i+1] == 'u' || s[i+1] == 'U') {
 				if n, err := strconv.ParseUint(s[i+2:i+6], 16, 32); err == nil {
 					b.WriteRune(rune(n))
 					i += 5
@@ -792,7 +792,7 @@ func faultScenarios() []scenario {
 				fr.notef("/readyz never seen not ready")
 			},
 		},
-		exhausted(""),
+		exhausted("retries exhausted", nil),
 	}
 }
 
@@ -871,18 +871,19 @@ func poisoned() scenario {
 
 // exhausted answers every deposit request 503 through a front, with retries
 // bounded: every record routed to deposits is dead-lettered as
-// retries_exhausted, on purpose. body, if set, is the 503's body.
-func exhausted(body string) scenario {
+// retries_exhausted, on purpose. body, if set, makes the 503's body from
+// the token.
+func exhausted(name string, body func(token string) string) scenario {
 	return scenario{
-		name: "retries exhausted",
+		name: name,
 		note: "on purpose: /events/deposit always 503, max_attempts 2, so every deposit (and refused-to-be negative deposit) is retries_exhausted",
 		setup: func(fr *faultRun) {
 			fr.h.cfg.Sink.Retry.MaxAttempts = 2
+			b := `{"error":"Service Unavailable","message":"deposits are down"}`
+			if body != nil {
+				b = body(fr.token)
+			}
 			fr.withFront(func(r *http.Request, _ int64) (int, string, string, bool) {
-				b := body
-				if b == "" {
-					b = `{"error":"Service Unavailable","message":"deposits are down"}`
-				}
 				return http.StatusServiceUnavailable, "application/json", b, strings.HasSuffix(r.URL.Path, optikpi.KindDeposit.Endpoint())
 			}, nil)
 		},
