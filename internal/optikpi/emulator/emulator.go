@@ -37,6 +37,9 @@ type Config struct {
 	// second for customers and extattributes, 250 for each event endpoint,
 	// answering 429 with Retry-After beyond them. Default false.
 	RateLimit bool
+	// RateLimitScale multiplies the guide's limits that RateLimit
+	// enforces, so a test can meet them at a small volume; 0 means 1.
+	RateLimitScale float64
 	// NoRetryAfter leaves the Retry-After header off a 429, as some
 	// gateways do, so the client must pick its own backoff. Default false.
 	NoRetryAfter bool
@@ -126,6 +129,8 @@ func New(cfg Config) (*Emulator, error) {
 		return nil, fmt.Errorf("emulator: drop rate %v is not within [0, 1]", cfg.DropRate)
 	case cfg.Latency < 0:
 		return nil, fmt.Errorf("emulator: latency %s is negative", cfg.Latency)
+	case cfg.RateLimitScale < 0:
+		return nil, fmt.Errorf("emulator: rate limit scale %v is negative", cfg.RateLimitScale)
 	case cfg.MaxBodyBytes < 0 || cfg.MaxRecords < 0:
 		return nil, errors.New("emulator: max body bytes and max records must not be negative")
 	}
@@ -145,7 +150,10 @@ func New(cfg Config) (*Emulator, error) {
 		// A second's worth of burst: the guide counts over a window, and
 		// a client pacing itself at the limit arrives with some jitter.
 		l := k.RateLimit()
-		e.limiters[k] = rate.NewLimiter(l, int(l))
+		if cfg.RateLimitScale > 0 {
+			l *= rate.Limit(cfg.RateLimitScale)
+		}
+		e.limiters[k] = rate.NewLimiter(l, max(int(l), 1))
 	}
 	if cfg.TrackDelay {
 		e.delays = new([numKinds]delayHistogram)

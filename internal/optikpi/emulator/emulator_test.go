@@ -372,6 +372,24 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
+// TestRateLimitScale: scaled limits throttle at a tenth of the volume.
+func TestRateLimitScale(t *testing.T) {
+	cfg := testConfig()
+	cfg.RateLimit = true
+	cfg.RateLimitScale = 0.1 // customers: 5 a second, a burst of 5
+	s := start(t, cfg)
+	body := batch(t, 0, 1)
+	var throttled int
+	for range 12 {
+		if status, _, _ := post(t, s, "/customers", body, nil); status == http.StatusTooManyRequests {
+			throttled++
+		}
+	}
+	if throttled == 0 {
+		t.Errorf("throttled none of 12 quick requests; want some beyond a burst of 5")
+	}
+}
+
 // TestClientSeesThrottling: the real client reads a 429 as throttled, with
 // the server's Retry-After.
 func TestClientSeesThrottling(t *testing.T) {
