@@ -816,13 +816,14 @@ func faultUntil(what string, n int64, count func(emulator.EndpointStats) int64, 
 func throttled(name string, noRetryAfter bool) scenario {
 	return scenario{
 		name: name,
-		note: "rate limits 10x the emulator's, 1 record a request",
+		note: "the emulator at a fifth of the guide's limits, the relay at 10x them",
 		adjust: func(c *emulator.Config) {
 			c.RateLimit = true
+			c.RateLimitScale = 0.2
 			c.NoRetryAfter = noRetryAfter
 		},
 		setup: func(fr *faultRun) {
-			fr.h.cfg.Sink.BatchSize = 1
+			fr.h.cfg.Sink.BatchSize = 5
 			fr.h.cfg.Sink.RateLimits = map[string]float64{}
 			for _, k := range optikpi.Kinds() {
 				fr.h.cfg.Sink.RateLimits[k.String()] = 10 * float64(k.RateLimit())
