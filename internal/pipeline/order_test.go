@@ -133,24 +133,8 @@ func TestProfileOrderUnderFaults(t *testing.T) {
 
 	seen := make(map[string][]int)
 	for _, raw := range h.emus.ByName["main"].Records(optikpi.KindCustomer) {
-		var rec struct {
-			UserID     string          `json:"user_id"`
-			CustomData json.RawMessage `json:"custom_data"`
-		}
-		if err := json.Unmarshal(raw, &rec); err != nil {
-			t.Fatal(err)
-		}
-		var cd struct{ Seq int }
-		s := rec.CustomData
-		if len(s) > 0 && s[0] == '"' { // custom_data may travel as a JSON string
-			var inner string
-			json.Unmarshal(s, &inner)
-			s = json.RawMessage(inner)
-		}
-		if err := json.Unmarshal(s, &cd); err != nil {
-			t.Fatalf("custom_data %s: %v", rec.CustomData, err)
-		}
-		seen[rec.UserID] = append(seen[rec.UserID], cd.Seq)
+		user, seq := profileSeq(t, raw)
+		seen[user] = append(seen[user], seq)
 	}
 	stats := h.emus.ByName["main"].Stats().Endpoints["/customers"]
 	t.Logf("customers endpoint: %+v", stats)
