@@ -699,9 +699,17 @@ func faultScenarios() []scenario {
 					d := a.p.Stats().Done()
 					return d >= int64(len(fr.h.expect)/10), fmt.Sprintf("%d done", d)
 				})
-				fr.fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Heartbeat}, Group: fr.h.cfg.Kafka.Group, TopLevel: true, Err: kerr.RebalanceInProgress, Count: 3})
+				fh := fr.fault(kfake.Fault{Keys: []kmsg.Key{kmsg.Heartbeat}, Group: fr.h.cfg.Kafka.Group, TopLevel: true, Err: kerr.RebalanceInProgress, Count: 3})
 				b := fr.start()
-				fr.h.produce(1500, 0)
+				// Keep the stream flowing until the heartbeats were
+				// refused and b has work: a heartbeat comes every 3s.
+				waitFor(fr.t, "refused heartbeats and work for b", func() (bool, string) {
+					hits, db := fh.Hits(), b.p.Stats().Done()
+					if len(fr.h.expect) < 20000 {
+						fr.h.produce(100, 0)
+					}
+					return hits >= 1 && db > 0, fmt.Sprintf("%d heartbeats refused, b %d done", hits, db)
+				})
 				fr.h.waitCommitted()
 				fr.stop(a)
 				fr.stop(b)
