@@ -619,6 +619,9 @@ func TestFaultSuite(t *testing.T) {
 }
 
 func runSuite(t *testing.T, scenarios []scenario) {
+	if testing.Short() {
+		t.Skip("the fault suite takes a minute; run it without -short")
+	}
 	n := seeds(t)
 	var rows []row
 	for _, sc := range scenarios {
