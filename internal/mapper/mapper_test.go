@@ -360,3 +360,33 @@ func TestReplayOfKeepsDerivedEventID(t *testing.T) {
 		})
 	}
 }
+
+// TestNewLeavesConfigAlone: New compiles conditions into values of its
+// own, neither writing into the configuration nor keeping its slices, which
+// several mappers (two relays in one process, a replay beside the relay)
+// share while another maps.
+func TestNewLeavesConfigAlone(t *testing.T) {
+	yaml := strings.Replace(testConfig, "when: {not: {path: kind, exists: false}}", "when: {path: n, in: [a, 1]}", 1)
+	cfg, err := config.Parse([]byte(yaml), "test.yaml")
+	if err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	var in []any
+	for _, r := range cfg.Routing.Routes {
+		if r.When != nil && r.When.In != nil {
+			in = r.When.In
+		}
+	}
+	if in == nil {
+		t.Fatal("no route with an `in` condition")
+	}
+	m, err := New(cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	in[0] = "changed later" // as another mapper's New would write
+	res, err := m.Map(record("misc", `{"kind":"k","n":"a"}`))
+	if err != nil || res.Route != "misc-system" {
+		t.Errorf("after the configuration changed, {n: a} maps to %q (%v); want misc-system, as when New compiled it", res.Route, err)
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -167,7 +168,9 @@ func compileCond(c *config.Condition, pl *plan) (*cond, error) {
 	case c.Equals != nil:
 		out.op, out.vals = opEquals, []any{c.Equals}
 	case c.In != nil:
-		out.op, out.vals = opEquals, c.In
+		// A copy: the conversion below must not write into the
+		// configuration, which other mappers may be reading.
+		out.op, out.vals = opEquals, slices.Clone(c.In)
 	case c.Exists != nil:
 		out.op = opMissing
 		if *c.Exists {
