@@ -87,24 +87,8 @@ func profileSeqs(t *testing.T, em *emulator.Emulator) map[string][]int {
 	t.Helper()
 	seen := make(map[string][]int)
 	for _, raw := range em.Records(optikpi.KindCustomer) {
-		var rec struct {
-			UserID     string          `json:"user_id"`
-			CustomData json.RawMessage `json:"custom_data"`
-		}
-		if err := json.Unmarshal(raw, &rec); err != nil {
-			t.Fatal(err)
-		}
-		var cd struct{ Seq int }
-		s := rec.CustomData
-		if len(s) > 0 && s[0] == '"' { // custom_data may travel as a JSON string
-			var inner string
-			json.Unmarshal(s, &inner)
-			s = json.RawMessage(inner)
-		}
-		if err := json.Unmarshal(s, &cd); err != nil {
-			t.Fatalf("custom_data %s: %v", rec.CustomData, err)
-		}
-		seen[rec.UserID] = append(seen[rec.UserID], cd.Seq)
+		user, seq := profileSeq(t, raw)
+		seen[user] = append(seen[user], seq)
 	}
 	return seen
 }

@@ -37,6 +37,12 @@ type Config struct {
 	// second for customers and extattributes, 250 for each event endpoint,
 	// answering 429 with Retry-After beyond them. Default false.
 	RateLimit bool
+	// RateLimitScale multiplies the guide's limits that RateLimit
+	// enforces, so a test can meet them at a small volume; 0 means 1.
+	RateLimitScale float64
+	// NoRetryAfter leaves the Retry-After header off a 429, as some
+	// gateways do, so the client must pick its own backoff. Default false.
+	NoRetryAfter bool
 	// FailRate is the fraction of requests, past authentication and the
 	// rate limit, answered 500 or 503. Default 0.
 	FailRate float64
@@ -91,11 +97,12 @@ type Emulator struct {
 	token  []byte
 	signer *optikpi.Signer
 
-	rateLimit atomic.Bool
-	failRate  atomic.Uint64 // math.Float64bits
-	dropRate  atomic.Uint64
-	latency   atomic.Int64
-	limiters  [numKinds]*rate.Limiter // by kind
+	rateLimit    atomic.Bool
+	noRetryAfter atomic.Bool
+	failRate     atomic.Uint64 // math.Float64bits
+	dropRate     atomic.Uint64
+	latency      atomic.Int64
+	limiters     [numKinds]*rate.Limiter // by kind
 
 	rngMu sync.Mutex
 	rng   *rand.Rand
@@ -122,6 +129,8 @@ func New(cfg Config) (*Emulator, error) {
 		return nil, fmt.Errorf("emulator: drop rate %v is not within [0, 1]", cfg.DropRate)
 	case cfg.Latency < 0:
 		return nil, fmt.Errorf("emulator: latency %s is negative", cfg.Latency)
+	case cfg.RateLimitScale < 0:
+		return nil, fmt.Errorf("emulator: rate limit scale %v is negative", cfg.RateLimitScale)
 	case cfg.MaxBodyBytes < 0 || cfg.MaxRecords < 0:
 		return nil, errors.New("emulator: max body bytes and max records must not be negative")
 	}
@@ -141,12 +150,16 @@ func New(cfg Config) (*Emulator, error) {
 		// A second's worth of burst: the guide counts over a window, and
 		// a client pacing itself at the limit arrives with some jitter.
 		l := k.RateLimit()
-		e.limiters[k] = rate.NewLimiter(l, int(l))
+		if cfg.RateLimitScale > 0 {
+			l *= rate.Limit(cfg.RateLimitScale)
+		}
+		e.limiters[k] = rate.NewLimiter(l, max(int(l), 1))
 	}
 	if cfg.TrackDelay {
 		e.delays = new([numKinds]delayHistogram)
 	}
 	e.SetRateLimit(cfg.RateLimit)
+	e.SetRetryAfter(!cfg.NoRetryAfter)
 	e.SetFailRate(cfg.FailRate)
 	e.SetDropRate(cfg.DropRate)
 	e.SetLatency(cfg.Latency)
@@ -157,6 +170,10 @@ func isFraction(f float64) bool { return f >= 0 && f <= 1 }
 
 // SetRateLimit turns the guide's rate limits on or off.
 func (e *Emulator) SetRateLimit(on bool) { e.rateLimit.Store(on) }
+
+// SetRetryAfter says whether a 429 carries Retry-After; see
+// Config.NoRetryAfter.
+func (e *Emulator) SetRetryAfter(on bool) { e.noRetryAfter.Store(!on) }
 
 // SetFailRate sets the fraction of requests answered 500 or 503, clamped to
 // [0, 1].

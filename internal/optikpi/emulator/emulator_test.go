@@ -359,9 +359,34 @@ func TestRateLimit(t *testing.T) {
 		t.Errorf("deposit status = %d; want 200", status)
 	}
 
+	s.SetRetryAfter(false)
+	status, h, _ := post(t, s, "/customers", body, nil)
+	if status != http.StatusTooManyRequests || h.Values("Retry-After") != nil {
+		t.Errorf("with Retry-After off: status %d, Retry-After %q; want 429 without the header", status, h.Values("Retry-After"))
+	}
+	s.SetRetryAfter(true)
+
 	s.SetRateLimit(false)
 	if status, _, _ := post(t, s, "/customers", body, nil); status == http.StatusTooManyRequests {
 		t.Errorf("status 429 with the rate limit off")
+	}
+}
+
+// TestRateLimitScale: scaled limits throttle at a tenth of the volume.
+func TestRateLimitScale(t *testing.T) {
+	cfg := testConfig()
+	cfg.RateLimit = true
+	cfg.RateLimitScale = 0.1 // customers: 5 a second, a burst of 5
+	s := start(t, cfg)
+	body := batch(t, 0, 1)
+	var throttled int
+	for range 12 {
+		if status, _, _ := post(t, s, "/customers", body, nil); status == http.StatusTooManyRequests {
+			throttled++
+		}
+	}
+	if throttled == 0 {
+		t.Errorf("throttled none of 12 quick requests; want some beyond a burst of 5")
 	}
 }
 

@@ -38,9 +38,9 @@ const (
 //
 // An ingest request is checked in this order: known endpoint (404), token,
 // account and workspace (401), body size (413), HMAC signature over the raw
-// body (401), rate limit (429 with Retry-After), injected faults (500/503 or
-// a dropped connection), then its records (400 naming the first bad one; a
-// refused request keeps none of its records). Errors have the guide's body,
+// body (401), rate limit (429, with Retry-After unless turned off),
+// injected faults (500/503 or a dropped connection), then its records (400
+// naming the first bad one; a refused request keeps none of its records). Errors have the guide's body,
 // {"error", "message", "details": {"field", "issue"}}.
 func (e *Emulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	path := r.URL.Path
@@ -143,7 +143,9 @@ func (e *Emulator) serveIngest(w http.ResponseWriter, r *http.Request, endpoint 
 		if d := res.Delay(); d > 0 {
 			res.Cancel()
 			c.throttled.Add(1)
-			w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
+			if !e.noRetryAfter.Load() {
+				w.Header().Set("Retry-After", strconv.Itoa(max(1, int(math.Ceil(d.Seconds())))))
+			}
 			writeError(w, http.StatusTooManyRequests, "Rate limit exceeded", "", "")
 			return
 		}
