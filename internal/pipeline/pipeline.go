@@ -192,9 +192,13 @@ var ErrNoDLQTopic = errors.New("dead-letter topic does not exist")
 
 // Run checks that the dead-letter topic exists, then fetches and relays
 // records until ctx is done. It returns once fetching has stopped; records
-// still in flight finish in Shutdown.
+// still in flight finish in Shutdown. A ctx ended during the start-up check
+// is a shutdown too: Run returns nil.
 func (p *Pipeline) Run(ctx context.Context) error {
 	if err := p.checkDLQTopic(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil // stopped while starting: a shutdown, not a failure
+		}
 		return err
 	}
 	defer p.checkDestinations(ctx)() // while the consumer joins
