@@ -38,10 +38,12 @@ routing:
         amount: amount
 `
 
-// TestDLQTestAndReplayCommands runs the commands as on-call would: exit
-// codes, what they print, and that only a real replay sends.
-func TestDLQTestAndReplayCommands(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "payments", "relay.dlq"))
+// newDLQCmdEnv starts kfake (payments with partitions partitions, and the
+// dead-letter topic) and an emulator, sets the token's variable, and
+// returns write, which writes dlqCmdConfig reading user_id as userID.
+func newDLQCmdEnv(t *testing.T, partitions int32) (*kfake.Cluster, *demo.Emulators, func(name, userID string) string) {
+	t.Helper()
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(partitions, "payments"), kfake.SeedTopics(1, "relay.dlq"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,6 +68,13 @@ func TestDLQTestAndReplayCommands(t *testing.T) {
 		}
 		return p
 	}
+	return c, emus, write
+}
+
+// TestDLQTestAndReplayCommands runs the commands as on-call would: exit
+// codes, what they print, and that only a real replay sends.
+func TestDLQTestAndReplayCommands(t *testing.T) {
+	c, emus, write := newDLQCmdEnv(t, 1)
 	brokenPath, fixedPath := write("broken.yaml", "player_id"), write("fixed.yaml", "{meta: key}")
 
 	// Two dead letters of deposits without player_id, one of them twice.

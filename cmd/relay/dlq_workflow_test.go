@@ -3,22 +3,17 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
-	"github.com/optikpi/optikpi-relay/internal/demo"
 	"github.com/optikpi/optikpi-relay/internal/dlq"
 	"github.com/optikpi/optikpi-relay/internal/mapper"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
-	"github.com/optikpi/optikpi-relay/internal/optikpi/emulator"
 	"github.com/optikpi/optikpi-relay/internal/pipeline"
 )
 
@@ -30,33 +25,10 @@ import (
 // a second run, --dry-run, --to source and superseded profiles are tested
 // in internal/replay and TestDLQTestAndReplayCommands.)
 func TestDLQOnCallWorkflow(t *testing.T) {
-	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(2, "payments"), kfake.SeedTopics(1, "relay.dlq"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(c.Close)
-	brokers := strings.Join(c.ListenAddrs(), ",")
-	broken, err := config.Parse(fmt.Appendf(nil, dlqCmdConfig, brokers, "http://127.0.0.1:1/apigw/ingest", "player_id"), "broken.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	emus, err := demo.StartEmulators(broken, func(_ string, c *emulator.Config) { c.Strict = false })
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(emus.Close)
-	tok, _ := emus.Tokens["main"].Token()
-	t.Setenv("DLQ_CMD_TEST_TOKEN", tok)
-	dir := t.TempDir()
-	write := func(name, userID string) string {
-		p := filepath.Join(dir, name)
-		if err := os.WriteFile(p, fmt.Appendf(nil, dlqCmdConfig, brokers, broken.Destinations[0].BaseURL, userID), 0o600); err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	c, emus, write := newDLQCmdEnv(t, 2)
 	brokenPath, fixedPath := write("broken.yaml", "player_id"), write("fixed.yaml", "{meta: key}")
-	if broken, err = config.Load(brokenPath); err != nil {
+	broken, err := config.Load(brokenPath)
+	if err != nil {
 		t.Fatal(err)
 	}
 
