@@ -63,7 +63,8 @@ func (c *Consumer) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[str
 // loss of ownership, and cannot tell which. Records in flight keep going
 // and their Done still counts, but nothing is committed for a parked
 // partition nor handed out from it; the next assignment settles it (see
-// resume).
+// resume), unless the session ended because the coordinator dropped this
+// member, which forgets it at once (groupHook).
 func (c *Consumer) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 	c.left(nil)
 	parts := c.take(lost, false)
@@ -162,13 +163,15 @@ func (c *Consumer) groupCommitted(ctx context.Context, cl *kgo.Client) (map[tp]i
 	return out, nil
 }
 
-// unpark forgets every parked partition: Close and Abort.
-func (c *Consumer) unpark() {
+// unpark forgets every parked partition, and returns how many: Close,
+// Abort, and a session ended by eviction.
+func (c *Consumer) unpark() int {
 	c.mu.Lock()
 	parked := slices.Collect(maps.Values(c.lost))
 	clear(c.lost)
 	c.mu.Unlock()
 	c.forget(parked)
+	return len(parked)
 }
 
 // waitDrained waits until parts, which are gone, have no record in flight,

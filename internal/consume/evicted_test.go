@@ -1,0 +1,53 @@
+package consume
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// TestEvictedUnparks: a group session that ended because the coordinator
+// no longer knows the member (its session expired, it was fenced) is a
+// real loss: the group may already have given the parked partitions to
+// another member, so their records stop being owned at once, before the
+// next assignment, and no longer hold room. An error that says nothing of
+// ownership (the coordinator unreachable) keeps them parked.
+func TestEvictedUnparks(t *testing.T) {
+	tests := []struct {
+		err       error
+		wantOwned bool
+	}{
+		{kerr.CoordinatorNotAvailable, true},
+		{fmt.Errorf("heartbeat: %w", context.DeadlineExceeded), true},
+		{kerr.UnknownMemberID, false},
+		{kerr.IllegalGeneration, false},
+		{kerr.FencedInstanceID, false},
+		{fmt.Errorf("heartbeat: %w", kerr.UnknownMemberID), false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.err), func(t *testing.T) {
+			_, c, s, wait := holding(t, 2, 3, Options{CommitInterval: time.Hour})
+			c.onLost(context.Background(), c.cl, map[string][]int32{testTopic: {0}})
+			groupHook{c}.OnGroupManageError(tt.err)
+			r := s.find(0, 0)
+			if got := r.Owned(); got != tt.wantOwned {
+				t.Errorf("Owned() = %v after the session ended with %v; want %v", got, tt.err, tt.wantOwned)
+			}
+			wantInFlight := int64(6)
+			if !tt.wantOwned {
+				wantInFlight = 3
+			}
+			if st := c.Stats(); st.InFlight != wantInFlight {
+				t.Errorf("in flight %d; want %d", st.InFlight, wantInFlight)
+			}
+			for _, r := range s.all() {
+				r.Done()
+			}
+			closeOK(t, c)
+			wait()
+		})
+	}
+}
