@@ -73,7 +73,8 @@ type Options struct {
 	// records handed to handle and not yet Done; default 64 MiB. Run
 	// pauses at the limit, so the records in flight exceed it by at most
 	// one record, and sizes each fetch to a quarter of it (at most
-	// DefaultFetchMaxBytes), which is what may be fetched beyond. A record
+	// DefaultFetchMaxBytes), which is what may be fetched beyond, per
+	// broker: kgo buffers one fetch from each. A record
 	// larger than the limit is handed out alone.
 	MaxInFlightBytes int64
 	// MaxUncommitted bounds the records handed out and not yet
