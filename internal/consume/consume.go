@@ -135,6 +135,7 @@ type Options struct {
 
 	onRevokeWait func([]*partition) // tests: a revoke starts waiting
 	noLoopCommit bool               // tests: only a revoke and Close commit
+	parkFor      time.Duration      // tests: how long a lost partition stays parked; 0 is SessionTimeout
 }
 
 func (o *Options) validate() error {
@@ -183,6 +184,7 @@ func (o *Options) validate() error {
 	o.SessionTimeout = cmp.Or(o.SessionTimeout, DefaultSessionTimeout)
 	o.RebalanceTimeout = cmp.Or(o.RebalanceTimeout, DefaultRebalanceTimeout)
 	o.HeartbeatInterval = cmp.Or(o.HeartbeatInterval, DefaultHeartbeatInterval)
+	o.parkFor = cmp.Or(o.parkFor, o.SessionTimeout)
 	if len(o.Balancers) == 0 {
 		o.Balancers = []kgo.GroupBalancer{kgo.CooperativeStickyBalancer()}
 	}
@@ -228,6 +230,7 @@ type Consumer struct {
 	mu        sync.Mutex
 	parts     map[tp]*partition
 	lost      map[tp]*partition          // parked by onLost until the next assignment
+	parkTimer []*time.Timer              // each forgets what one onLost parked, after parkFor
 	committed map[string]map[int32]int64 // last offsets this member committed
 	cancelRun context.CancelFunc
 
@@ -532,7 +535,9 @@ func (c *Consumer) stopFetching() {
 // done, for Run to return and for every record handed out to be Done; then
 // it commits what is committable and leaves the group, both within
 // CommitTimeout and what is left until ctx's deadline but at least a second
-// even if ctx has ended, and closes the client. Records not Done by
+// even if ctx has ended, and closes the client; a leave still unanswered at
+// that bound is left to finish, and the client to close, in the background,
+// and Close returns an error. Records not Done by
 // then stay uncommitted and go to the partition's next owner: Close then
 // returns an error wrapping ErrInFlight. A second Close, or Close after
 // Abort, returns ErrClosed.

@@ -51,3 +51,31 @@ func TestEvictedUnparks(t *testing.T) {
 		})
 	}
 }
+
+// TestParkedPastSessionTimeout: a partition parked for longer than the
+// session timeout is forgotten even though nothing told the member it was
+// dropped: by then the coordinator has expired the member and may have
+// given the partition to another, whose deliveries an older record held
+// here must not overtake. Within the bound it stays parked.
+func TestParkedPastSessionTimeout(t *testing.T) {
+	_, c, s, wait := holding(t, 2, 3, Options{CommitInterval: time.Hour, parkFor: 300 * time.Millisecond})
+	c.onLost(context.Background(), c.cl, map[string][]int32{testTopic: {0}})
+	r := s.find(0, 0)
+	if !r.Owned() {
+		t.Fatalf("Owned() = false right after the loss; want true (parked)")
+	}
+	waitFor(t, "the parked partition forgotten", func() (bool, string) {
+		return !r.Owned(), fmt.Sprintf("owned %v, %+v", r.Owned(), c.Stats())
+	})
+	if st := c.Stats(); st.InFlight != 3 {
+		t.Errorf("in flight %d; want 3 (partition 1's)", st.InFlight)
+	}
+	if !s.find(1, 0).Owned() {
+		t.Errorf("a record of partition 1, never lost, is not owned")
+	}
+	for _, r := range s.all() {
+		r.Done()
+	}
+	closeOK(t, c)
+	wait()
+}
