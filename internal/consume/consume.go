@@ -135,7 +135,7 @@ type Options struct {
 
 	onRevokeWait func([]*partition) // tests: a revoke starts waiting
 	noLoopCommit bool               // tests: only a revoke and Close commit
-	parkFor      time.Duration      // tests: how long a lost partition stays parked; 0 is SessionTimeout
+	parkFor      time.Duration      // how long a lost partition stays parked; set by validate, tests may set it
 }
 
 func (o *Options) validate() error {
@@ -184,7 +184,9 @@ func (o *Options) validate() error {
 	o.SessionTimeout = cmp.Or(o.SessionTimeout, DefaultSessionTimeout)
 	o.RebalanceTimeout = cmp.Or(o.RebalanceTimeout, DefaultRebalanceTimeout)
 	o.HeartbeatInterval = cmp.Or(o.HeartbeatInterval, DefaultHeartbeatInterval)
-	o.parkFor = cmp.Or(o.parkFor, o.SessionTimeout)
+	// A member is dropped once its session expires, or once a rebalance
+	// it does not rejoin ends, which can be sooner.
+	o.parkFor = cmp.Or(o.parkFor, min(o.SessionTimeout, o.RebalanceTimeout))
 	if len(o.Balancers) == 0 {
 		o.Balancers = []kgo.GroupBalancer{kgo.CooperativeStickyBalancer()}
 	}

@@ -79,3 +79,23 @@ func TestParkedPastSessionTimeout(t *testing.T) {
 	closeOK(t, c)
 	wait()
 }
+
+// TestParkForDefault: a lost partition stays parked at most until the
+// coordinator may have dropped this member: its session expired, or a
+// rebalance it could not rejoin ended, whichever comes first.
+func TestParkForDefault(t *testing.T) {
+	tests := []struct{ session, rebalance, want time.Duration }{
+		{0, 0, DefaultSessionTimeout},
+		{45 * time.Second, 10 * time.Second, 10 * time.Second},
+		{10 * time.Second, 60 * time.Second, 10 * time.Second},
+	}
+	for _, tt := range tests {
+		o := Options{Brokers: []string{"localhost:1"}, Group: "g", Topics: []string{"t"}, SessionTimeout: tt.session, RebalanceTimeout: tt.rebalance, RevokeTimeout: time.Second}
+		if err := o.validate(); err != nil {
+			t.Fatal(err)
+		}
+		if o.parkFor != tt.want {
+			t.Errorf("session %v, rebalance %v: parked for %v; want %v", tt.session, tt.rebalance, o.parkFor, tt.want)
+		}
+	}
+}

@@ -65,9 +65,9 @@ func (c *Consumer) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[str
 // partition nor handed out from it; the next assignment settles it (see
 // resume), unless the session ended because the coordinator dropped this
 // member, which forgets it at once (groupHook), or no assignment came
-// within the session timeout: the last heartbeat that reached the
-// coordinator was before onLost, so by then it has expired this member and
-// may have given the partitions to another.
+// within the session timeout (or the rebalance timeout, if less): the last
+// heartbeat that reached the coordinator was before onLost, so by then it
+// may have dropped this member and given the partitions to another.
 func (c *Consumer) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 	c.left(nil)
 	parts := c.take(lost, false)

@@ -33,7 +33,7 @@ func (r *Record) Done() {
 // turns false for good once the partition is forgotten: revoked past the
 // revoke timeout; lost, once the coordinator says this member was dropped,
 // the next assignment gives it elsewhere, or none came within the session
-// timeout (parked until then, it stays true); or the consumer closed or
+// (or rebalance) timeout (parked until then, it stays true); or the consumer closed or
 // aborted. Done is ignored from then on and the partition's next owner
 // relays the record again, so work on it should stop, lest an older record
 // overtake what the next owner delivers. It is one atomic load, safe from
