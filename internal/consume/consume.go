@@ -73,7 +73,8 @@ type Options struct {
 	// records handed to handle and not yet Done; default 64 MiB. Run
 	// pauses at the limit, so the records in flight exceed it by at most
 	// one record, and sizes each fetch to a quarter of it (at most
-	// DefaultFetchMaxBytes), which is what may be fetched beyond. A record
+	// DefaultFetchMaxBytes), which is what may be fetched beyond, per
+	// broker: kgo buffers one fetch from each. A record
 	// larger than the limit is handed out alone.
 	MaxInFlightBytes int64
 	// MaxUncommitted bounds the records handed out and not yet
@@ -134,6 +135,7 @@ type Options struct {
 
 	onRevokeWait func([]*partition) // tests: a revoke starts waiting
 	noLoopCommit bool               // tests: only a revoke and Close commit
+	parkFor      time.Duration      // how long a lost partition stays parked; set by validate, tests may set it
 }
 
 func (o *Options) validate() error {
@@ -182,6 +184,9 @@ func (o *Options) validate() error {
 	o.SessionTimeout = cmp.Or(o.SessionTimeout, DefaultSessionTimeout)
 	o.RebalanceTimeout = cmp.Or(o.RebalanceTimeout, DefaultRebalanceTimeout)
 	o.HeartbeatInterval = cmp.Or(o.HeartbeatInterval, DefaultHeartbeatInterval)
+	// A member is dropped once its session expires, or once a rebalance
+	// it does not rejoin ends, which can be sooner.
+	o.parkFor = cmp.Or(o.parkFor, min(o.SessionTimeout, o.RebalanceTimeout))
 	if len(o.Balancers) == 0 {
 		o.Balancers = []kgo.GroupBalancer{kgo.CooperativeStickyBalancer()}
 	}
@@ -227,6 +232,7 @@ type Consumer struct {
 	mu        sync.Mutex
 	parts     map[tp]*partition
 	lost      map[tp]*partition          // parked by onLost until the next assignment
+	parkTimer []*time.Timer              // each forgets what one onLost parked, after parkFor
 	committed map[string]map[int32]int64 // last offsets this member committed
 	cancelRun context.CancelFunc
 
@@ -531,7 +537,9 @@ func (c *Consumer) stopFetching() {
 // done, for Run to return and for every record handed out to be Done; then
 // it commits what is committable and leaves the group, both within
 // CommitTimeout and what is left until ctx's deadline but at least a second
-// even if ctx has ended, and closes the client. Records not Done by
+// even if ctx has ended, and closes the client; a leave still unanswered at
+// that bound is left to finish, and the client to close, in the background,
+// and Close returns an error. Records not Done by
 // then stay uncommitted and go to the partition's next owner: Close then
 // returns an error wrapping ErrInFlight. A second Close, or Close after
 // Abort, returns ErrClosed.

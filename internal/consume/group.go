@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 )
@@ -189,8 +190,29 @@ func (c *Consumer) countMembers(ctx context.Context, cl *kgo.Client) {
 // groupHook learns why a group session ended.
 type groupHook struct{ c *Consumer }
 
-// OnGroupManageError implements kgo.HookGroupManageError.
-func (h groupHook) OnGroupManageError(err error) { h.c.left(err) }
+// OnGroupManageError implements kgo.HookGroupManageError. kgo calls it
+// right after onLost, before rejoining. An error saying the coordinator
+// dropped this member is a real loss, not an outage: the group may already
+// have given the parked partitions to another member, so they are
+// forgotten now, lest what this member holds of them overtake what the new
+// owner delivers (issue 10, defect 7), rather than at the next assignment.
+func (h groupHook) OnGroupManageError(err error) {
+	h.c.left(err)
+	if evicted(err) && h.c.unpark() > 0 {
+		h.c.log.Warn("dropped from the group; the parked partitions' records in flight are left to their next owner", zap.Error(err))
+	}
+}
+
+// evicted reports whether err says the coordinator no longer counts this
+// member in the group, so that its partitions may be another's.
+func evicted(err error) bool {
+	for _, e := range []error{kerr.UnknownMemberID, kerr.IllegalGeneration, kerr.FencedInstanceID, kerr.FencedMemberEpoch} {
+		if errors.Is(err, e) {
+			return true
+		}
+	}
+	return false
+}
 
 // Live returns nil while the consumer can still relay: before Run, while
 // Run polls (or waits for room, which is the sink's business), and once

@@ -63,7 +63,11 @@ func (c *Consumer) onRevoked(ctx context.Context, _ *kgo.Client, revoked map[str
 // loss of ownership, and cannot tell which. Records in flight keep going
 // and their Done still counts, but nothing is committed for a parked
 // partition nor handed out from it; the next assignment settles it (see
-// resume).
+// resume), unless the session ended because the coordinator dropped this
+// member, which forgets it at once (groupHook), or no assignment came
+// within the session timeout (or the rebalance timeout, if less): the last
+// heartbeat that reached the coordinator was before onLost, so by then it
+// may have dropped this member and given the partitions to another.
 func (c *Consumer) onLost(_ context.Context, _ *kgo.Client, lost map[string][]int32) {
 	c.left(nil)
 	parts := c.take(lost, false)
@@ -77,6 +81,9 @@ func (c *Consumer) onLost(_ context.Context, _ *kgo.Client, lost map[string][]in
 		p.gen++ // records polled before now are never handed out
 		p.mu.Unlock()
 		c.lost[tp{p.topic, p.partition}] = p
+	}
+	if len(parts) > 0 {
+		c.parkTimer = append(c.parkTimer, time.AfterFunc(c.opts.parkFor, func() { c.expire(parts) }))
 	}
 	c.mu.Unlock()
 	if len(parts) > 0 {
@@ -98,6 +105,7 @@ func (c *Consumer) resume(ctx context.Context, cl *kgo.Client, assigned map[stri
 	c.mu.Lock()
 	parked := c.lost
 	c.lost = make(map[tp]*partition)
+	c.stopParkTimersLocked()
 	c.mu.Unlock()
 	if len(parked) == 0 {
 		return
@@ -162,13 +170,43 @@ func (c *Consumer) groupCommitted(ctx context.Context, cl *kgo.Client) (map[tp]i
 	return out, nil
 }
 
-// unpark forgets every parked partition: Close and Abort.
-func (c *Consumer) unpark() {
+// unpark forgets every parked partition, and returns how many: Close,
+// Abort, and a session ended by eviction.
+func (c *Consumer) unpark() int {
 	c.mu.Lock()
 	parked := slices.Collect(maps.Values(c.lost))
 	clear(c.lost)
+	c.stopParkTimersLocked()
 	c.mu.Unlock()
 	c.forget(parked)
+	return len(parked)
+}
+
+// expire forgets those of parts still parked: their session was lost
+// parkFor ago and no assignment settled them.
+func (c *Consumer) expire(parts []*partition) {
+	c.mu.Lock()
+	var expired []*partition
+	for _, p := range parts {
+		if k := (tp{p.topic, p.partition}); c.lost[k] == p {
+			delete(c.lost, k)
+			expired = append(expired, p)
+		}
+	}
+	c.mu.Unlock()
+	if len(expired) > 0 {
+		c.log.Warn("partitions parked past the session timeout are forgotten; their records in flight are left to their next owner", zap.Int("partitions", len(expired)))
+		c.forget(expired)
+	}
+}
+
+// stopParkTimersLocked stops the expiry of what is parked now; c.mu is
+// held. One already firing finds nothing it parked.
+func (c *Consumer) stopParkTimersLocked() {
+	for _, t := range c.parkTimer {
+		t.Stop()
+	}
+	c.parkTimer = nil
 }
 
 // waitDrained waits until parts, which are gone, have no record in flight,

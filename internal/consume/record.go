@@ -30,12 +30,14 @@ func (r *Record) Done() {
 }
 
 // Owned reports whether this member still owns the record's partition. It
-// turns false for good once the partition is forgotten (revoked past the
-// revoke timeout, lost, or the consumer closed or aborted): Done is ignored
-// from then on and the partition's next owner relays the record again, so
-// work on it should stop, lest an older record overtake what the next owner
-// delivers. It is one atomic load, safe from any goroutine. A Record not
-// handed out by a Consumer counts as owned.
+// turns false for good once the partition is forgotten: revoked past the
+// revoke timeout; lost, once the coordinator says this member was dropped,
+// the next assignment gives it elsewhere, or none came within the session
+// (or rebalance) timeout (parked until then, it stays true); or the consumer closed or
+// aborted. Done is ignored from then on and the partition's next owner
+// relays the record again, so work on it should stop, lest an older record
+// overtake what the next owner delivers. It is one atomic load, safe from
+// any goroutine. A Record not handed out by a Consumer counts as owned.
 func (r *Record) Owned() bool {
 	return r == nil || r.p == nil || !r.p.disowned.Load()
 }

@@ -97,7 +97,9 @@ func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 			s = new(scratch)
 		}
 		defer func() {
-			s.doc.reset(nil, nil) // so that the pool keeps no record alive
+			// So that the pool keeps no record alive: both view its value.
+			s.doc.reset(nil, nil)
+			s.builder.Reset(0)
 			m.scratch.Put(s)
 		}()
 		d := s.doc.reset(r, t.plan)

@@ -3,6 +3,7 @@ package optikpi
 import (
 	"encoding/json"
 	"fmt"
+	"math/bits"
 	"strings"
 	"unsafe"
 )
@@ -139,8 +140,16 @@ func (k Kind) FieldIndex(name string) (int, bool) {
 	return i, ok
 }
 
-// Reset empties b for a record of kind k.
+// Reset empties b for a record of kind k. It drops the values set before,
+// which may view a record's value: a Builder kept for reuse holds no record
+// alive.
 func (b *Builder) Reset(k Kind) {
+	for w, word := range b.set {
+		for ; word != 0; word &= word - 1 {
+			b.vals[w*64+bits.TrailingZeros64(word)] = Value{}
+		}
+	}
+	clear(b.extras)
 	b.kind, b.set, b.extras = k, [maxFields / 64]uint64{}, b.extras[:0]
 	b.m = nil
 	if k.Valid() {

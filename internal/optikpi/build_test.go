@@ -131,3 +131,24 @@ func TestBuilderInvalidKind(t *testing.T) {
 		t.Fatal("got no error for an invalid kind")
 	}
 }
+
+// TestBuilderResetLetsGo: Reset keeps no view of the values set before, so
+// that a pooled Builder does not hold a record's value (and with it the
+// fetched batch it slices) alive until its next use.
+func TestBuilderResetLetsGo(t *testing.T) {
+	var b Builder
+	b.Reset(KindDeposit)
+	b.Set(0, String("a view of a record"))
+	b.SetExtra("extra", String("another view"))
+	b.Reset(Kind(0))
+	for i, v := range b.vals {
+		if v != (Value{}) {
+			t.Errorf("vals[%d] = %+v after Reset; want the zero Value", i, v)
+		}
+	}
+	for i, e := range b.extras[:cap(b.extras)] {
+		if e != (namedValue{}) {
+			t.Errorf("extras[%d] = %+v after Reset; want none", i, e)
+		}
+	}
+}

@@ -1,0 +1,101 @@
+package consume
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// TestEvictedUnparks: a group session that ended because the coordinator
+// no longer knows the member (its session expired, it was fenced) is a
+// real loss: the group may already have given the parked partitions to
+// another member, so their records stop being owned at once, before the
+// next assignment, and no longer hold room. An error that says nothing of
+// ownership (the coordinator unreachable) keeps them parked.
+func TestEvictedUnparks(t *testing.T) {
+	tests := []struct {
+		err       error
+		wantOwned bool
+	}{
+		{kerr.CoordinatorNotAvailable, true},
+		{fmt.Errorf("heartbeat: %w", context.DeadlineExceeded), true},
+		{kerr.UnknownMemberID, false},
+		{kerr.IllegalGeneration, false},
+		{kerr.FencedInstanceID, false},
+		{fmt.Errorf("heartbeat: %w", kerr.UnknownMemberID), false},
+	}
+	for _, tt := range tests {
+		t.Run(fmt.Sprint(tt.err), func(t *testing.T) {
+			_, c, s, wait := holding(t, 2, 3, Options{CommitInterval: time.Hour})
+			c.onLost(context.Background(), c.cl, map[string][]int32{testTopic: {0}})
+			groupHook{c}.OnGroupManageError(tt.err)
+			r := s.find(0, 0)
+			if got := r.Owned(); got != tt.wantOwned {
+				t.Errorf("Owned() = %v after the session ended with %v; want %v", got, tt.err, tt.wantOwned)
+			}
+			wantInFlight := int64(6)
+			if !tt.wantOwned {
+				wantInFlight = 3
+			}
+			if st := c.Stats(); st.InFlight != wantInFlight {
+				t.Errorf("in flight %d; want %d", st.InFlight, wantInFlight)
+			}
+			for _, r := range s.all() {
+				r.Done()
+			}
+			closeOK(t, c)
+			wait()
+		})
+	}
+}
+
+// TestParkedPastSessionTimeout: a partition parked for longer than the
+// session timeout is forgotten even though nothing told the member it was
+// dropped: by then the coordinator has expired the member and may have
+// given the partition to another, whose deliveries an older record held
+// here must not overtake. Within the bound it stays parked.
+func TestParkedPastSessionTimeout(t *testing.T) {
+	_, c, s, wait := holding(t, 2, 3, Options{CommitInterval: time.Hour, parkFor: 300 * time.Millisecond})
+	c.onLost(context.Background(), c.cl, map[string][]int32{testTopic: {0}})
+	r := s.find(0, 0)
+	if !r.Owned() {
+		t.Fatalf("Owned() = false right after the loss; want true (parked)")
+	}
+	waitFor(t, "the parked partition forgotten", func() (bool, string) {
+		return !r.Owned(), fmt.Sprintf("owned %v, %+v", r.Owned(), c.Stats())
+	})
+	if st := c.Stats(); st.InFlight != 3 {
+		t.Errorf("in flight %d; want 3 (partition 1's)", st.InFlight)
+	}
+	if !s.find(1, 0).Owned() {
+		t.Errorf("a record of partition 1, never lost, is not owned")
+	}
+	for _, r := range s.all() {
+		r.Done()
+	}
+	closeOK(t, c)
+	wait()
+}
+
+// TestParkForDefault: a lost partition stays parked at most until the
+// coordinator may have dropped this member: its session expired, or a
+// rebalance it could not rejoin ended, whichever comes first.
+func TestParkForDefault(t *testing.T) {
+	tests := []struct{ session, rebalance, want time.Duration }{
+		{0, 0, DefaultSessionTimeout},
+		{45 * time.Second, 10 * time.Second, 10 * time.Second},
+		{10 * time.Second, 60 * time.Second, 10 * time.Second},
+	}
+	for _, tt := range tests {
+		o := Options{Brokers: []string{"localhost:1"}, Group: "g", Topics: []string{"t"}, SessionTimeout: tt.session, RebalanceTimeout: tt.rebalance, RevokeTimeout: time.Second}
+		if err := o.validate(); err != nil {
+			t.Fatal(err)
+		}
+		if o.parkFor != tt.want {
+			t.Errorf("session %v, rebalance %v: parked for %v; want %v", tt.session, tt.rebalance, o.parkFor, tt.want)
+		}
+	}
+}
