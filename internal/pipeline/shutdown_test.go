@@ -32,20 +32,7 @@ func TestShutdownBudgetIncludesCommit(t *testing.T) {
 					return nil, nil, false
 				})
 			}
-			r := h.start()
-			h.produce(200, 7)
-			waitFor(t, "the first 200 records done", func() (bool, string) {
-				st := r.p.Consumer().Stats()
-				return st.Done == 200, fmt.Sprintf("%+v", st)
-			})
-			for _, em := range h.emus.ByName {
-				em.SetFailRate(1)
-			}
-			h.produce(50, 0)
-			waitFor(t, "250 records handed out", func() (bool, string) {
-				st := r.p.Consumer().Stats()
-				return st.Consumed == 250 && st.InFlight > 0, fmt.Sprintf("%+v", st)
-			})
+			r := startWithRecordsStuck(t, h)
 
 			r.cancel()
 			if err := <-r.done; err != nil {
@@ -91,20 +78,7 @@ func TestShutdownReserveIsTheCommits(t *testing.T) {
 	const commitTakes = 1500 * time.Millisecond
 	h := newHarness(t, 2, nil)
 	h.cfg.Kafka.CommitInterval = time.Hour
-	r := h.start()
-	h.produce(200, 7)
-	waitFor(t, "the first 200 records done", func() (bool, string) {
-		st := r.p.Consumer().Stats()
-		return st.Done == 200, fmt.Sprintf("%+v", st)
-	})
-	for _, em := range h.emus.ByName {
-		em.SetFailRate(1)
-	}
-	h.produce(50, 0)
-	waitFor(t, "250 records handed out", func() (bool, string) {
-		st := r.p.Consumer().Stats()
-		return st.Consumed == 250 && st.InFlight > 0, fmt.Sprintf("%+v", st)
-	})
+	r := startWithRecordsStuck(t, h)
 	h.cluster.ControlKey(int16(kmsg.OffsetCommit), func(kmsg.Request) (kmsg.Response, error, bool) {
 		h.cluster.KeepControl()
 		h.cluster.SleepControl(func() { time.Sleep(commitTakes) })
@@ -133,4 +107,27 @@ func TestShutdownReserveIsTheCommits(t *testing.T) {
 	if committed < 200 {
 		t.Errorf("final commit covered %d records; want the 200 done before shutdown (%v)", committed, st.Committed)
 	}
+}
+
+// startWithRecordsStuck starts a relay, lets it finish 200 records, then
+// makes Optikpi fail every request and hands it 50 more, which stay in
+// flight: a shutdown then has records done to commit and others it cannot
+// finish.
+func startWithRecordsStuck(t *testing.T, h *harness) *relay {
+	t.Helper()
+	r := h.start()
+	h.produce(200, 7)
+	waitFor(t, "the first 200 records done", func() (bool, string) {
+		st := r.p.Consumer().Stats()
+		return st.Done == 200, fmt.Sprintf("%+v", st)
+	})
+	for _, em := range h.emus.ByName {
+		em.SetFailRate(1)
+	}
+	h.produce(50, 0)
+	waitFor(t, "250 records handed out", func() (bool, string) {
+		st := r.p.Consumer().Stats()
+		return st.Consumed == 250 && st.InFlight > 0, fmt.Sprintf("%+v", st)
+	})
+	return r
 }
