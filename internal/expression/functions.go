@@ -22,6 +22,12 @@ const (
 	fnFormatRFC339 = "format_rfc3339" // format_rfc3339(t): t as the API writes times
 )
 
+// functionNames lists the functions an expression may call: the relay's
+// own and the builtins enabled.
+func functionNames() []string {
+	return append([]string{fnSign, fnRound, fnUnixSeconds, fnUnixMillis, fnParseTime, fnFormatRFC339}, builtins[:]...)
+}
+
 // maxEpochSeconds bounds epoch arguments well inside what time.Time and
 // float64 hold exactly to the millisecond.
 const maxEpochSeconds = 1e12
