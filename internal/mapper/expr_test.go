@@ -2,7 +2,9 @@ package mapper
 
 import (
 	"errors"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -244,4 +246,26 @@ func BenchmarkMapHeaderRoute(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// TestExprConcurrent maps through expressions from several goroutines: a
+// compiled program is shared, each record's environment and machine not.
+func TestExprConcurrent(t *testing.T) {
+	m := testMapper(t, exprConfig, false)
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 200 {
+				stake := g*1000 + i + 2
+				rec := exprRecord("p1", "bet.settled", fmt.Sprintf(`{"stake":%d,"payout":1,"at":1705314600123}`, stake))
+				res, err := m.Map(rec)
+				want := fmt.Sprintf(`"loss_amount":%d}`, stake-1)
+				if err != nil || !strings.HasSuffix(string(res.Record.JSON), want) {
+					t.Errorf("stake %d: got %s, %v; want it to end %s", stake, res.Record.JSON, err, want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
