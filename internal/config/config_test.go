@@ -130,7 +130,7 @@ func TestParseProblems(t *testing.T) {
 		{"unknown field", "        amount: amount\n", "        amount: amount\n        amout: x\n", []string{`test.yaml:24: routing.routes[0].fields.amout: model deposit has no field "amout" (set extra: true`}},
 		{"automatic field", "        amount: amount\n", "        amount: amount\n        account_id: acc\n", []string{"routing.routes[0].fields.account_id: filled by the relay"}},
 		{"missing required rule", "        amount: amount\n", "", []string{"test.yaml:19: routing.routes[0].fields: no rule for amount (the guide requires it)"}},
-		{"two sources", "amount: amount", "amount: {path: a, const: 1}", []string{"routing.routes[0].fields.amount: want exactly one of path, const, template and meta"}},
+		{"two sources", "amount: amount", "amount: {path: a, const: 1}", []string{"routing.routes[0].fields.amount: want exactly one of path, const, template, meta and expr"}},
 		{"unknown transform", "transform: unix_millis", "transform: epoch", []string{`routing.routes[0].fields.event_time.transform[0]: unknown transform "epoch"`}},
 		{"minor units without currency", "amount: amount", "amount: {path: a, transform: minor_units}", []string{"minor_units needs exactly one of exponent, currency and currency_path"}},
 		{"unknown currency", "amount: amount", "amount: {path: a, transform: minor_units, currency: XBT}", []string{`fields.amount.currency: no known exponent for "XBT"`}},

@@ -36,13 +36,20 @@ type Route struct {
 	Line int `yaml:"-"` // where the route starts in the file
 }
 
-// Condition is a test on a record's JSON value. A leaf names a Path and
-// exactly one of Equals, In, Exists or Matches; a branch is exactly one of
-// All, Any or Not.
+// Condition is a test on a record. A leaf names a Path or a Meta and
+// exactly one of Equals, In, Exists or Matches, or is an Expr alone; a
+// branch is exactly one of All, Any or Not.
 type Condition struct {
 	// Path is a gjson path into the record's value, such as "type" or
 	// "payload.status".
 	Path string `yaml:"path"`
+	// Meta, instead of Path, tests the Kafka record's key ("key") or its
+	// first header NAME ("header:NAME"), as text: CloudEvents' ce_type
+	// header is "header:ce_type".
+	Meta string `yaml:"meta"`
+	// Expr is an expression that must be true, such as
+	// 'headers.ce_type == "player.signup" && value.amount > 0'.
+	Expr string `yaml:"expr"`
 	// Equals holds when the value at Path equals it: strings as strings,
 	// numbers numerically, booleans as booleans.
 	Equals any `yaml:"equals"`
@@ -116,8 +123,8 @@ func Transforms() []string {
 	}
 }
 
-// FieldRule fills one Optikpi field. Exactly one of Path, Const, Template
-// and Meta is the source; a missing or null source value takes Default, or
+// FieldRule fills one Optikpi field. Exactly one of Path, Const, Template,
+// Meta and Expr is the source; a missing or null source value takes Default, or
 // leaves the field out. A present value goes through Map, then each of
 // Transform in order. In YAML a rule that is a plain string is a Path.
 type FieldRule struct {
@@ -138,6 +145,9 @@ type FieldRule struct {
 	// "partition", "offset", "timestamp" (as RFC 3339 UTC) or
 	// "header:NAME" (the first header NAME, as a string).
 	Meta string `yaml:"meta"`
+	// Expr computes the value: 'abs(value.stake - value.payout)'. A nil
+	// result is a missing value.
+	Expr string `yaml:"expr"`
 	// Default is used, as is, when the source value is missing or null.
 	Default any `yaml:"default"`
 

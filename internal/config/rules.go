@@ -7,6 +7,7 @@ import (
 	"time"
 	_ "time/tzdata" // time_layout time zones work in a scratch container too
 
+	"github.com/optikpi/optikpi-relay/internal/expression"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
@@ -94,8 +95,14 @@ func validateRule(r *FieldRule, key string, p *problems) {
 			}
 		}
 	}
+	if r.Expr != "" {
+		sources++
+		if _, err := expression.Compile(r.Expr, expression.Field); err != nil {
+			p.add(key+".expr", "%v", err)
+		}
+	}
 	if sources != 1 {
-		p.add(key, "want exactly one of path, const, template and meta")
+		p.add(key, "want exactly one of path, const, template, meta and expr")
 	}
 	if !isValue(r.Const) || !isValue(r.Default) || !isValue(r.Fallback) {
 		p.add(key, "const, default and fallback must be strings, numbers, booleans, or (for JSON fields) objects or lists")

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/optikpi/optikpi-relay/internal/expression"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
@@ -407,15 +408,29 @@ func validateCondition(c *Condition, key string, p *problems) {
 			p.add(key+".matches", "invalid regular expression: %v", err)
 		}
 	}
+	subject, what := c.Path, "path"
+	if c.Meta != "" {
+		subject, what = c.Meta, "meta"
+		validateConditionMeta(c, key, p)
+	}
 	switch {
-	case branches > 0 && (tests > 0 || c.Path != ""):
-		p.add(key, "a condition is either a test (path with equals, in, exists or matches) or one of all, any, not; not both")
+	case branches > 0 && (tests > 0 || c.Path != "" || c.Meta != "" || c.Expr != ""):
+		p.add(key, "a condition is either a test (path or meta with equals, in, exists or matches, or an expr) or one of all, any, not; not both")
 	case branches > 1:
 		p.add(key, "want exactly one of all, any, not; nest them to combine")
-	case branches == 0 && c.Path == "":
-		p.add(key, "want a path with equals, in, exists or matches, or one of all, any, not")
+	case c.Expr != "":
+		if tests > 0 || c.Path != "" || c.Meta != "" {
+			p.add(key, "expr is a test of its own: no path, meta, equals, in, exists or matches beside it")
+		}
+		if _, err := expression.Compile(c.Expr, expression.Condition); err != nil {
+			p.add(key+".expr", "%v", err)
+		}
+	case branches == 0 && c.Path != "" && c.Meta != "":
+		p.add(key, "want a path or a meta, not both")
+	case branches == 0 && subject == "":
+		p.add(key, "want a path or a meta with equals, in, exists or matches, an expr, or one of all, any, not")
 	case branches == 0 && tests != 1:
-		p.add(key, "want exactly one of equals, in, exists, matches with path %q", c.Path)
+		p.add(key, "want exactly one of equals, in, exists, matches with %s %q", what, subject)
 	}
 	for i, v := range c.In {
 		if !isScalar(v) {
@@ -433,6 +448,22 @@ func validateCondition(c *Condition, key string, p *problems) {
 	}
 	if c.Not != nil {
 		validateCondition(c.Not, key+".not", p)
+	}
+}
+
+// validateConditionMeta checks a condition on the record's key or a
+// header, which are text.
+func validateConditionMeta(c *Condition, key string, p *problems) {
+	if name, ok := strings.CutPrefix(c.Meta, MetaHeader); c.Meta != MetaKey && (!ok || name == "") {
+		p.add(key+".meta", "want key or header:NAME, got %q (an expr reads the topic, partition, offset and timestamp)", c.Meta)
+	}
+	if _, ok := c.Equals.(string); c.Equals != nil && !ok {
+		p.add(key+".equals", "a key or header is text: quote the value (%q)", fmt.Sprint(c.Equals))
+	}
+	for i, v := range c.In {
+		if _, ok := v.(string); !ok {
+			p.add(fmt.Sprintf("%s.in[%d]", key, i), "a key or header is text: quote the value (%q)", fmt.Sprint(v))
+		}
 	}
 }
 

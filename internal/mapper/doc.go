@@ -113,6 +113,7 @@ type doc struct {
 	// doc is reset and the arena reused. Growing it leaves earlier views
 	// on the old array, which stays alive while they do.
 	arena []byte
+	ex    exprState // for expressions only (expr.go)
 }
 
 // keep copies b into d's arena.
@@ -141,7 +142,7 @@ func newDoc(rec *kgo.Record, pl *plan) *doc {
 func (d *doc) reset(rec *kgo.Record, pl *plan) *doc {
 	clear(d.top)
 	clear(d.sub)
-	d.rec, d.s, d.pl, d.arena = rec, "", pl, d.arena[:0]
+	d.rec, d.s, d.pl, d.arena, d.ex = rec, "", pl, d.arena[:0], exprState{}
 	d.top, d.sub, d.scanned = d.top[:0], d.sub[:0], d.scanned[:0]
 	if rec == nil {
 		return d

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
+	"github.com/optikpi/optikpi-relay/internal/expression"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
@@ -20,10 +21,11 @@ type field struct {
 	index  int // position in the model's fields, -1 for an extra field
 
 	src      source
-	path     *jpath        // srcPath
-	constant optikpi.Value // srcConst
-	tmpl     []tmplPart    // srcTemplate
-	meta     string        // srcMeta: a config.Meta* value, the header name for metaHeader
+	path     *jpath              // srcPath
+	constant optikpi.Value       // srcConst
+	tmpl     []tmplPart          // srcTemplate
+	meta     string              // srcMeta: a config.Meta* value, the header name for metaHeader
+	prog     *expression.Program // srcExpr
 
 	def, fallback       optikpi.Value
 	hasDef, hasFallback bool
@@ -42,6 +44,7 @@ const (
 	srcTemplate
 	srcMeta
 	srcMetaHeader
+	srcExpr
 )
 
 // tmplPart is a literal, or a path when path is not nil.
@@ -100,10 +103,17 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 			}
 		}
 	}
-	if n != 1 {
-		return nil, errors.New("want exactly one of path, const, template and meta")
-	}
 	var err error
+	if fr.Expr != "" {
+		n++
+		f.src = srcExpr
+		if f.prog, err = expression.Compile(fr.Expr, expression.Field); err != nil {
+			return nil, fmt.Errorf("expr: %w", err)
+		}
+	}
+	if n != 1 {
+		return nil, errors.New("want exactly one of path, const, template, meta and expr")
+	}
 	if f.def, f.hasDef, err = compileValue(fr.Default); err != nil {
 		return nil, fmt.Errorf("default: %w", err)
 	}
@@ -151,7 +161,19 @@ func (f *field) eval(d *doc) (any, bool, error) {
 
 // value is eval without boxing into an any.
 func (f *field) value(d *doc) (optikpi.Value, bool, error) {
-	v, ok := f.source(d)
+	var v optikpi.Value
+	var ok bool
+	if f.src == srcExpr {
+		x, err := d.run(f.prog)
+		if err == nil {
+			v, ok, err = d.exprValue(x)
+		}
+		if err != nil {
+			return optikpi.Value{}, false, fmt.Errorf("expr: %w", err)
+		}
+	} else {
+		v, ok = f.source(d)
+	}
 	if !ok {
 		return f.def, f.hasDef, nil
 	}
@@ -193,12 +215,8 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 		s, ok := f.template(d)
 		return optikpi.String(s), ok
 	case srcMetaHeader:
-		for _, h := range rec.Headers {
-			if h.Key == f.meta {
-				return optikpi.String(d.keep(h.Value)), true
-			}
-		}
-		return optikpi.Value{}, false
+		h, ok := firstHeader(rec, f.meta)
+		return optikpi.String(d.keep(h)), ok
 	}
 	start := len(d.arena)
 	switch f.meta {
@@ -315,18 +333,11 @@ func describe(v any) string {
 // transforms share one dialect (RE2).
 func compileRegexp(expr string) (*regexp.Regexp, error) { return regexp.Compile(expr) }
 
-// formatTime formats t as the API wants it, in d's arena: RFC 3339 UTC
-// with seconds, and milliseconds when not zero.
+// formatTime formats t as the API wants it (optikpi.AppendDateTime) in
+// d's arena.
 func (d *doc) formatTime(t time.Time) (string, bool) {
-	t = t.UTC().Truncate(time.Millisecond)
-	if y := t.Year(); y < 1 || y > 9999 {
-		return "", false
-	}
-	layout := "2006-01-02T15:04:05Z"
-	if t.Nanosecond() != 0 {
-		layout = "2006-01-02T15:04:05.000Z"
-	}
 	start := len(d.arena)
-	d.arena = t.AppendFormat(d.arena, layout)
-	return d.text(start), true
+	var ok bool
+	d.arena, ok = optikpi.AppendDateTime(d.arena, t)
+	return d.text(start), ok
 }

@@ -30,7 +30,6 @@ func show(v any) string {
 }
 
 func TestFieldRules(t *testing.T) {
-	ts := time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC)
 	tests := []struct {
 		name  string
 		rule  config.FieldRule
@@ -163,35 +162,50 @@ func TestFieldRules(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			tt.rule.Target = "f"
-			pl := newPlan()
-			f, err := compileField(&tt.rule, pl)
-			if err != nil {
-				t.Fatalf("compileField: %v", err)
-			}
-			rec := &kgo.Record{
-				Topic: "t", Partition: 3, Offset: 42, Key: []byte("player-1"), Timestamp: ts,
-				Headers: []kgo.RecordHeader{{Key: "brand", Value: []byte("lucky")}},
-				Value:   []byte(tt.value),
-			}
-			v, ok, err := f.eval(newDoc(rec, pl))
-			got := show(v)
-			switch {
-			case err != nil:
-				got = "error: " + err.Error()
-			case !ok:
-				got = "missing"
-			}
-			if want, isErr := strings.CutPrefix(tt.want, "error: "); isErr {
-				if !strings.HasPrefix(got, "error: ") || !strings.Contains(got, want) {
-					t.Errorf("value %s: got %s, want an error containing %q", tt.value, got, want)
-				}
-				return
-			}
-			if got != tt.want {
-				t.Errorf("value %s: got %s, want %s", tt.value, got, tt.want)
-			}
+			checkResult(t, tt.value, evalRule(t, tt.rule, tt.value), tt.want)
 		})
+	}
+}
+
+// evalRule compiles rule and evaluates it on a record of value with a key,
+// a header, coordinates and a timestamp: it returns show() of the result,
+// "missing", or "error: " and the error.
+func evalRule(t *testing.T, rule config.FieldRule, value string) string {
+	t.Helper()
+	rule.Target = "f"
+	pl := newPlan()
+	f, err := compileField(&rule, pl)
+	if err != nil {
+		t.Fatalf("compileField: %v", err)
+	}
+	rec := &kgo.Record{
+		Topic: "t", Partition: 3, Offset: 42, Key: []byte("player-1"),
+		Timestamp: time.Date(2024, 1, 15, 10, 30, 0, 0, time.UTC),
+		Headers:   []kgo.RecordHeader{{Key: "brand", Value: []byte("lucky")}},
+		Value:     []byte(value),
+	}
+	v, ok, err := f.eval(newDoc(rec, pl))
+	switch {
+	case err != nil:
+		return "error: " + err.Error()
+	case !ok:
+		return "missing"
+	}
+	return show(v)
+}
+
+// checkResult compares got, from evalRule, with want: "error: " and a part
+// of the error, or all of got.
+func checkResult(t *testing.T, value, got, want string) {
+	t.Helper()
+	if part, isErr := strings.CutPrefix(want, "error: "); isErr {
+		if !strings.HasPrefix(got, "error: ") || !strings.Contains(got, part) {
+			t.Errorf("value %s: got %s, want an error containing %q", value, got, part)
+		}
+		return
+	}
+	if got != want {
+		t.Errorf("value %s: got %s, want %s", value, got, want)
 	}
 }
 
@@ -201,7 +215,7 @@ func TestCompileFieldErrors(t *testing.T) {
 		rule config.FieldRule
 		want string
 	}{
-		{"no source", config.FieldRule{}, "want exactly one of path, const, template and meta"},
+		{"no source", config.FieldRule{}, "want exactly one of path, const, template, meta and expr"},
 		{"two sources", config.FieldRule{Path: "a", Const: "b"}, "want exactly one of"},
 		{"unknown transform", config.FieldRule{Path: "a", Transform: config.Names{"epoch"}}, `unknown transform "epoch"`},
 		{"bad template", config.FieldRule{Template: "${a"}, "template: unclosed"},

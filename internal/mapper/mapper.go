@@ -104,7 +104,11 @@ func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 		}()
 		d := s.doc.reset(r, t.plan)
 		for _, rt := range t.routes {
-			if rt.when != nil && !rt.when.eval(d) {
+			match, f := rt.matches(d)
+			if f != nil {
+				return Result{}, f
+			}
+			if !match {
 				continue
 			}
 			if rt.skip {

@@ -9,6 +9,7 @@ import (
 	"github.com/tidwall/gjson"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
+	"github.com/optikpi/optikpi-relay/internal/expression"
 	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
@@ -146,11 +147,23 @@ func (r *route) mapRecord(d *doc, b *optikpi.Builder) (optikpi.Encoded, *Failure
 // cond is a compiled config.Condition.
 type cond struct {
 	path  *jpath
+	on    condOn
+	head  string // the header name, for onHeader
 	op    condOp
 	vals  []any // for equals (one) and in
 	match interface{ MatchString(string) bool }
+	prog  *expression.Program // for opExpr
 	kids  []*cond
 }
+
+// condOn is what a test reads.
+type condOn uint8
+
+const (
+	onPath   condOn = iota
+	onKey           // meta: key
+	onHeader        // meta: header:NAME
+)
 
 type condOp uint8
 
@@ -162,13 +175,21 @@ const (
 	opAll
 	opAny
 	opNot
+	opExpr
 )
 
 func compileCond(c *config.Condition, pl *plan) (*cond, error) {
 	var kids []config.Condition
 	out := &cond{}
+	subject := fmt.Sprintf("path %q", c.Path)
 	if c.Path != "" {
 		out.path = pl.path(c.Path)
+	}
+	if c.Meta != "" {
+		subject = fmt.Sprintf("meta %q", c.Meta)
+		if err := out.compileMeta(c); err != nil {
+			return nil, err
+		}
 	}
 	switch {
 	case len(c.All) > 0:
@@ -177,8 +198,14 @@ func compileCond(c *config.Condition, pl *plan) (*cond, error) {
 		out.op, kids = opAny, c.Any
 	case c.Not != nil:
 		out.op, kids = opNot, []config.Condition{*c.Not}
-	case c.Path == "":
-		return nil, errors.New("a test needs a path")
+	case c.Expr != "":
+		p, err := expression.Compile(c.Expr, expression.Condition)
+		if err != nil {
+			return nil, fmt.Errorf("expr: %w", err)
+		}
+		out.op, out.prog = opExpr, p
+	case c.Path == "" && c.Meta == "":
+		return nil, errors.New("a test needs a path, a meta or an expr")
 	case c.Equals != nil:
 		out.op, out.vals = opEquals, []any{c.Equals}
 	case c.In != nil:
@@ -197,7 +224,7 @@ func compileCond(c *config.Condition, pl *plan) (*cond, error) {
 		}
 		out.op, out.match = opMatches, re
 	default:
-		return nil, fmt.Errorf("path %q has no test (equals, in, exists or matches)", c.Path)
+		return nil, fmt.Errorf("%s has no test (equals, in, exists or matches)", subject)
 	}
 	for i := range out.vals {
 		v, err := yamlScalar(out.vals[i])
@@ -216,41 +243,102 @@ func compileCond(c *config.Condition, pl *plan) (*cond, error) {
 	return out, nil
 }
 
-// eval reports whether the condition holds for d.
-func (c *cond) eval(d *doc) bool {
+// compileMeta makes c test the record's key or a header (as text, so that
+// the tests on a string value apply unchanged).
+func (c *cond) compileMeta(cc *config.Condition) error {
+	if cc.Path != "" {
+		return errors.New("want a path or a meta, not both")
+	}
+	name, isHeader := strings.CutPrefix(cc.Meta, config.MetaHeader)
+	switch {
+	case cc.Meta == config.MetaKey:
+		c.on = onKey
+	case isHeader && name != "":
+		c.on, c.head = onHeader, name
+	default:
+		return fmt.Errorf("unknown meta %q (want key or header:NAME)", cc.Meta)
+	}
+	for _, v := range append([]any{cc.Equals}, cc.In...) {
+		if _, ok := v.(string); v != nil && !ok {
+			return fmt.Errorf("meta %q is text: want a string to compare with, got %v", cc.Meta, v)
+		}
+	}
+	return nil
+}
+
+// eval reports whether the condition holds for d; the error is an
+// expression's, at run time.
+func (c *cond) eval(d *doc) (bool, error) {
 	switch c.op {
 	case opAll:
 		for _, k := range c.kids {
-			if !k.eval(d) {
-				return false
+			if ok, err := k.eval(d); !ok || err != nil {
+				return false, err
 			}
 		}
-		return true
+		return true, nil
 	case opAny:
 		for _, k := range c.kids {
-			if k.eval(d) {
-				return true
+			if ok, err := k.eval(d); ok || err != nil {
+				return ok, err
 			}
 		}
-		return false
+		return false, nil
 	case opNot:
-		return !c.kids[0].eval(d)
+		ok, err := c.kids[0].eval(d)
+		return !ok && err == nil, err
+	case opExpr:
+		x, err := d.run(c.prog)
+		if err != nil {
+			return false, fmt.Errorf("expr: %w", err)
+		}
+		ok, isBool := x.(bool)
+		if !isBool {
+			return false, fmt.Errorf("expr: want true or false, got %T %v", x, x)
+		}
+		return ok, nil
 	}
-	res, present := d.present(c.path)
+	var res gjson.Result
+	var present bool
+	switch c.on {
+	case onPath:
+		res, present = d.present(c.path)
+	case onKey:
+		present = d.rec.Key != nil
+		res = gjson.Result{Type: gjson.String, Str: view(d.rec.Key)}
+	case onHeader:
+		var h []byte
+		h, present = firstHeader(d.rec, c.head)
+		res = gjson.Result{Type: gjson.String, Str: view(h)}
+	}
 	switch c.op {
 	case opExists:
-		return present
+		return present, nil
 	case opMissing:
-		return !present
+		return !present, nil
 	case opMatches:
-		return present && c.match.MatchString(text(res))
+		return present && c.match.MatchString(text(res)), nil
 	}
 	for _, want := range c.vals {
-		if equal(res, want) {
-			return true
+		if present && equal(res, want) {
+			return true, nil
 		}
 	}
-	return false
+	return false, nil
+}
+
+// matches reports whether the route's condition holds for d; a failure
+// when an expression of it failed, which dead-letters the record rather
+// than let it fall through to the next route.
+func (r *route) matches(d *doc) (bool, *Failure) {
+	if r.when == nil {
+		return true, nil
+	}
+	ok, err := r.when.eval(d)
+	if err != nil {
+		return false, &Failure{Reason: failure.Invalid, Route: r.name, Message: "when: " + err.Error()}
+	}
+	return ok, nil
 }
 
 // equal compares a JSON value with a condition's constant: strings as
