@@ -133,6 +133,7 @@ type Sink struct {
 	shares  *shares
 	// checkGauge is the result of each destination's last check.
 	checkGauge *prometheus.GaugeVec
+	bodies     bodyPool
 
 	// mu is held for reading by Send while it queues, and for writing by
 	// Close to close the queues once no Send is using them.
@@ -169,6 +170,8 @@ func New(dests []Destination, opts Options) (*Sink, error) {
 		closing: make(chan struct{}),
 
 		checkGauge: newCheckGauge(),
+		// A full batch's body, with room for the record that ends it.
+		bodies: bodyPool{keep: 2 * opts.MaxBatchBytes},
 	}
 	hc := opts.HTTPClient
 	if hc == nil {
