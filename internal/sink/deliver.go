@@ -17,6 +17,7 @@ func (l *lane) send() {
 	defer l.ep.d.s.wg.Done()
 	for b := range l.out {
 		l.ep.deliver(b.items)
+		l.ep.d.s.batches.put(b)
 	}
 }
 

@@ -49,3 +49,25 @@ func (p *bodyPool) put(b *reqBody) {
 	}
 	p.pool.Put(b)
 }
+
+// batchPool reuses batches and their item slices. A sender puts a batch back
+// only once deliver returned: every record of it final, abandoned or
+// dropped, the parts of a split included, since those are slices of its
+// items and are delivered before deliver returns.
+type batchPool struct {
+	pool sync.Pool
+	size int // items a new batch has room for
+}
+
+func (p *batchPool) get() *batch {
+	if b, ok := p.pool.Get().(*batch); ok {
+		return b
+	}
+	return &batch{items: make([]item, 0, p.size)}
+}
+
+func (p *batchPool) put(b *batch) {
+	clear(b.items) // pins neither records nor their callbacks
+	b.items, b.size = b.items[:0], 0
+	p.pool.Put(b)
+}

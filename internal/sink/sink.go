@@ -133,6 +133,7 @@ type Sink struct {
 	shares  *shares
 	// checkGauge is the result of each destination's last check.
 	checkGauge *prometheus.GaugeVec
+	batches    batchPool
 	bodies     bodyPool
 
 	// mu is held for reading by Send while it queues, and for writing by
@@ -170,6 +171,7 @@ func New(dests []Destination, opts Options) (*Sink, error) {
 		closing: make(chan struct{}),
 
 		checkGauge: newCheckGauge(),
+		batches:    batchPool{size: opts.BatchSize},
 		// A full batch's body, with room for the record that ends it.
 		bodies: bodyPool{keep: 2 * opts.MaxBatchBytes},
 	}
