@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/optikpi/optikpi-relay/internal/bench"
@@ -25,6 +26,13 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs.Int64Var(&opts.Seed, "seed", 1, "generator seed")
 	fs.StringVar(&opts.WorkDir, "work-dir", "", "keep the relay's configuration and every process's log here (default: a temporary directory, kept only if the run fails)")
 	jsonPath := fs.String("json", "", "also write the report as JSON to this file")
+	fs.Func("relay-env", "`KEY=VALUE` added to the relay process's environment alone, such as GOGC=off or GODEBUG=gctrace=1 (repeatable)", func(v string) error {
+		if k, _, ok := strings.Cut(v, "="); !ok || k == "" {
+			return fmt.Errorf("want KEY=VALUE, got %q", v)
+		}
+		opts.RelayEnv = append(opts.RelayEnv, v)
+		return nil
+	})
 	if err := parse(fs, args); err != nil {
 		return err
 	}

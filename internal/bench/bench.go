@@ -59,6 +59,10 @@ type Options struct {
 	WorkDir string
 	// Progress receives a line a second. Default none.
 	Progress io.Writer
+	// RelayEnv is added to the relay process's environment alone, such as
+	// GOGC=off or GODEBUG=gctrace=1, to measure runtime settings without
+	// changing the broker's and the emulator's.
+	RelayEnv []string
 }
 
 func (o *Options) defaults() {
@@ -227,7 +231,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	}
 
 	start := time.Now()
-	relay, _, err := startChild(ctx, dir, "relay", opts.Executable, []string{tokenEnv + "=" + token}, "", "run", "--config", cfgPath)
+	relay, _, err := startChild(ctx, dir, "relay", opts.Executable, append([]string{tokenEnv + "=" + token}, opts.RelayEnv...), "", "run", "--config", cfgPath)
 	if err != nil {
 		return rep, err
 	}

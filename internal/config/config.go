@@ -51,6 +51,21 @@ type Kafka struct {
 	// records, so that large records cannot outgrow the pod's memory.
 	// Default 64 MiB, at least 1 MiB; a single larger record still passes.
 	MaxInFlightBytes int `yaml:"max_in_flight_bytes"`
+	// FetchMaxBytes caps one fetch response from a broker
+	// (fetch.max.bytes). Default 0: a quarter of MaxInFlightBytes, at most
+	// 16 MiB. At most MaxInFlightBytes.
+	FetchMaxBytes int `yaml:"fetch_max_bytes"`
+	// FetchMaxPartitionBytes caps what one fetch brings from one partition
+	// (max.partition.fetch.bytes). Default 256 KiB, chosen from relay
+	// bench (example.yaml); at most FetchMaxBytes.
+	FetchMaxPartitionBytes int `yaml:"fetch_max_partition_bytes"`
+	// FetchMaxWait is how long a broker may hold a fetch while it has no
+	// record to return (fetch.max.wait.ms); it answers as soon as it has
+	// one. Default 5s; 10ms to 1m.
+	FetchMaxWait time.Duration `yaml:"fetch_max_wait"`
+	// MaxConcurrentFetches bounds the fetches in flight across all
+	// brokers. Default 0: one per broker.
+	MaxConcurrentFetches int `yaml:"max_concurrent_fetches"`
 	// CommitInterval is the least time between two commits: done
 	// offsets are committed as soon as they advance, at most once per
 	// interval. Default 1s.
@@ -276,6 +291,9 @@ func Default() Config {
 			RebalanceTimeout:   60 * time.Second,
 			HeartbeatInterval:  3 * time.Second,
 			Balancer:           BalancerCooperativeSticky,
+
+			FetchMaxPartitionBytes: 256 << 10,
+			FetchMaxWait:           5 * time.Second,
 		},
 		Sink: Sink{
 			BatchSize:      500,

@@ -80,6 +80,32 @@ func validateGroup(k *Kafka, p *problems) {
 	}
 }
 
+// The bounds of kafka.fetch_max_wait.
+const (
+	MinFetchMaxWait = 10 * time.Millisecond
+	MaxFetchMaxWait = time.Minute
+)
+
+// validateFetch checks the fetch sizes against each other and the bytes in
+// flight, which a fetch adds to.
+func validateFetch(k *Kafka, p *problems) {
+	if k.FetchMaxBytes < 0 || k.FetchMaxBytes > k.MaxInFlightBytes {
+		p.add("kafka.fetch_max_bytes", "must be 0 (a quarter of kafka.max_in_flight_bytes, at most 16 MiB) to kafka.max_in_flight_bytes (%d), got %d", k.MaxInFlightBytes, k.FetchMaxBytes)
+	}
+	switch {
+	case k.FetchMaxPartitionBytes < 1:
+		p.add("kafka.fetch_max_partition_bytes", "must be at least 1, got %d", k.FetchMaxPartitionBytes)
+	case k.FetchMaxBytes > 0 && k.FetchMaxPartitionBytes > k.FetchMaxBytes:
+		p.add("kafka.fetch_max_partition_bytes", "must be at most kafka.fetch_max_bytes (%d), got %d", k.FetchMaxBytes, k.FetchMaxPartitionBytes)
+	}
+	if k.FetchMaxWait < MinFetchMaxWait || k.FetchMaxWait > MaxFetchMaxWait {
+		p.add("kafka.fetch_max_wait", "must be %s to %s, got %s", MinFetchMaxWait, MaxFetchMaxWait, k.FetchMaxWait)
+	}
+	if k.MaxConcurrentFetches < 0 {
+		p.add("kafka.max_concurrent_fetches", "must be 0 (one per broker) or more, got %d", k.MaxConcurrentFetches)
+	}
+}
+
 func validateKafka(k *Kafka, p *problems) {
 	if len(k.Brokers) == 0 {
 		p.add("kafka.brokers", "required: at least one host:port")
@@ -118,6 +144,7 @@ func validateKafka(k *Kafka, p *problems) {
 	if k.CommitInterval <= 0 {
 		p.add("kafka.commit_interval", "must be more than 0, got %s", k.CommitInterval)
 	}
+	validateFetch(k, p)
 	validateGroup(k, p)
 	t := k.TLS
 	if !t.Enabled && !t.ClientTLS.IsZero() {

@@ -28,11 +28,26 @@ func fetchBytes(maxInFlight int64) int32 {
 	return int32(max(1, min(DefaultFetchMaxBytes, maxInFlight/4)))
 }
 
-// fetchOpts bound what one fetch brings, in total and per partition (kgo's
-// default per partition is 1 MiB, which stays the cap).
-func fetchOpts(maxInFlight int64) []kgo.Opt {
-	b := fetchBytes(maxInFlight)
-	return []kgo.Opt{kgo.FetchMaxBytes(b), kgo.FetchMaxPartitionBytes(min(b, 1<<20))}
+// fetchOpts are the fetch options o implies: what one fetch brings, in
+// total and per partition, how long a broker may hold it, and how many
+// fetches may be in flight.
+func fetchOpts(o *Options) []kgo.Opt {
+	b := o.FetchMaxBytes
+	if b == 0 {
+		b = fetchBytes(o.MaxInFlightBytes)
+	}
+	pb := o.FetchMaxPartitionBytes
+	if pb == 0 {
+		pb = DefaultFetchMaxPartitionBytes
+	}
+	opts := []kgo.Opt{kgo.FetchMaxBytes(b), kgo.FetchMaxPartitionBytes(min(b, pb))}
+	if o.FetchMaxWait > 0 {
+		opts = append(opts, kgo.FetchMaxWait(o.FetchMaxWait))
+	}
+	if o.MaxConcurrentFetches > 0 {
+		opts = append(opts, kgo.MaxConcurrentFetches(o.MaxConcurrentFetches))
+	}
+	return opts
 }
 
 // waitBytes waits while the records in flight hold MaxInFlightBytes or

@@ -173,3 +173,39 @@ func TestMaxInFlightBytesOption(t *testing.T) {
 		}
 	}
 }
+
+// TestFetchOptions: the fetch settings reach the Kafka client, zero values
+// as their documented defaults (TestNewValidates refuses negative ones).
+func TestFetchOptions(t *testing.T) {
+	base := Options{Brokers: []string{"localhost:1"}, Group: "g", Topics: []string{"t"}}
+	tests := []struct {
+		name       string
+		edit       func(*Options)
+		bytes      int32
+		partition  int32
+		wait       time.Duration
+		concurrent int // kgo's -1: no bound but one per broker
+	}{
+		{"defaults", func(*Options) {}, 16 << 20, 256 << 10, 5 * time.Second, -1},
+		{"from a small byte bound", func(o *Options) { o.MaxInFlightBytes = 512 << 10 }, 128 << 10, 128 << 10, 5 * time.Second, -1},
+		{"set", func(o *Options) {
+			o.FetchMaxBytes, o.FetchMaxPartitionBytes, o.FetchMaxWait, o.MaxConcurrentFetches = 8<<20, 2<<20, time.Second, 3
+		}, 8 << 20, 2 << 20, time.Second, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := base
+			tt.edit(&o)
+			c, err := New(o)
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			defer c.Abort()
+			got := []any{c.cl.OptValue(kgo.FetchMaxBytes), c.cl.OptValue(kgo.FetchMaxPartitionBytes), c.cl.OptValue(kgo.FetchMaxWait), c.cl.OptValue(kgo.MaxConcurrentFetches)}
+			want := []any{tt.bytes, tt.partition, tt.wait, tt.concurrent}
+			if fmt.Sprint(got) != fmt.Sprint(want) {
+				t.Errorf("fetch max bytes, partition bytes, max wait, concurrent fetches: got %v, want %v", got, want)
+			}
+		})
+	}
+}

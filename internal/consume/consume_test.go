@@ -211,6 +211,10 @@ func TestNewValidates(t *testing.T) {
 		{"negative revoke timeout", func(o *Options) { o.RevokeTimeout = -time.Second }},
 		{"negative session timeout", func(o *Options) { o.SessionTimeout = -time.Second }},
 		{"revoke past rebalance", func(o *Options) { o.RevokeTimeout, o.RebalanceTimeout = 20*time.Second, 10*time.Second }},
+		{"negative fetch max bytes", func(o *Options) { o.FetchMaxBytes = -1 }},
+		{"negative fetch partition bytes", func(o *Options) { o.FetchMaxPartitionBytes = -1 }},
+		{"negative fetch max wait", func(o *Options) { o.FetchMaxWait = -time.Second }},
+		{"negative concurrent fetches", func(o *Options) { o.MaxConcurrentFetches = -1 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -431,6 +431,10 @@ type Client struct {
 	http     *http.Client // never follows redirects; attemptTransport inside
 	retry    *retryablehttp.Client
 	limiters [len(kinds)]*rate.Limiter // nil: unlimited
+	urls     [len(kinds)]string        // of each kind's endpoint
+	// headers are the values every request carries, built once: the
+	// transport only reads a request's header values, so they are shared.
+	headers struct{ account, workspace, algorithm, contentType, userAgent []string }
 
 	signer atomic.Pointer[tokenSigner] // for the last token seen
 }
@@ -438,6 +442,7 @@ type Client struct {
 // tokenSigner is a signer with the token it was derived from.
 type tokenSigner struct {
 	token  string
+	header []string // the token header's value, shared like Client.headers
 	signer *Signer
 }
 
@@ -509,6 +514,14 @@ func NewClient(baseURL, accountID, workspaceID string, token TokenSource, opts .
 		cfg:         cfg,
 		log:         cfg.logger.With(zap.String("base_url", u.Redacted())),
 	}
+	for _, k := range Kinds() {
+		c.urls[k] = c.base + k.Endpoint()
+	}
+	c.headers.account = []string{accountID}
+	c.headers.workspace = []string{workspaceID}
+	c.headers.algorithm = []string{"sha256"}
+	c.headers.contentType = []string{"application/json"}
+	c.headers.userAgent = []string{cfg.userAgent}
 	for k, l := range cfg.limits {
 		if l != rate.Inf {
 			// Burst 1 paces requests evenly, so no window of any length
@@ -527,7 +540,8 @@ func NewClient(baseURL, accountID, workspaceID string, token TokenSource, opts .
 	if next == nil {
 		next = http.DefaultTransport
 	}
-	hc.Transport = &attemptTransport{next: next, timeout: cfg.timeout, rateWait: cfg.rateWait}
+	hc.Transport = &attemptTransport{next: next, timeout: cfg.timeout, rateWait: cfg.rateWait,
+		timedOut: fmt.Errorf("optikpi: attempt timed out after %s", cfg.timeout)}
 	hc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c.http = &hc
 
@@ -587,27 +601,52 @@ func stateOf(ctx context.Context) *sendState {
 // last outcome (Transient when there was none) and wraps the context's or the
 // limiter's error.
 func (c *Client) Send(ctx context.Context, kind Kind, body []byte) (*Response, error) {
+	return c.send(ctx, kind, body, nil, true)
+}
+
+// Post is Send for a caller that reuses its bodies and has no use for the
+// record ids of the answer: a delivered batch's answer is discarded
+// unparsed. release, when not nil, is called exactly once when no attempt
+// reads body any more; only then may the caller write over body. That may
+// be after Post returns, from another goroutine: the transport may still be
+// writing an attempt's body after its answer came.
+func (c *Client) Post(ctx context.Context, kind Kind, body []byte, release func()) error {
+	_, err := c.send(ctx, kind, body, release, false)
+	return err
+}
+
+func (c *Client) send(ctx context.Context, kind Kind, body []byte, release func(), parse bool) (*Response, error) {
+	var held *heldBody
+	if release != nil {
+		held = newHeldBody(body, release)
+		defer held.drop()
+	}
 	if !kind.Valid() {
 		return nil, &Error{Class: Misconfigured, Err: fmt.Errorf("optikpi: send to invalid %v", kind)}
 	}
-	token, signer, err := c.currentSigner()
+	ts, err := c.currentSigner()
 	if err != nil {
 		return nil, &Error{Class: Misconfigured, Err: err}
 	}
+	token := ts.token
 	st := &sendState{kind: kind, limiter: c.limiters[kind]}
 	ctx = context.WithValue(ctx, stateKey{}, st)
-	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, c.base+kind.Endpoint(), body)
+	var raw any = body
+	if held != nil {
+		raw = held.open
+	}
+	req, err := retryablehttp.NewRequestWithContext(ctx, http.MethodPost, c.urls[kind], raw)
 	if err != nil {
 		return nil, &Error{Class: Misconfigured, Err: fmt.Errorf("optikpi: build request: %w", err)}
 	}
 	h := req.Header
-	h["X-Optikpi-Token"] = []string{token}
-	h["X-Optikpi-Account-Id"] = []string{c.accountID}
-	h["X-Optikpi-Workspace-Id"] = []string{c.workspaceID}
-	h["X-Hmac-Signature"] = []string{signer.Sign(body)}
-	h["X-Hmac-Algorithm"] = []string{"sha256"}
-	h["Content-Type"] = []string{"application/json"}
-	h["User-Agent"] = []string{c.cfg.userAgent}
+	h["X-Optikpi-Token"] = ts.header
+	h["X-Optikpi-Account-Id"] = c.headers.account
+	h["X-Optikpi-Workspace-Id"] = c.headers.workspace
+	h["X-Hmac-Signature"] = []string{ts.signer.Sign(body)}
+	h["X-Hmac-Algorithm"] = c.headers.algorithm
+	h["Content-Type"] = c.headers.contentType
+	h["User-Agent"] = c.headers.userAgent
 
 	resp, err := c.retry.Do(req)
 	if err != nil {
@@ -625,6 +664,9 @@ func (c *Client) Send(ctx context.Context, kind Kind, body []byte) (*Response, e
 	defer drain(resp.Body)
 
 	if Classify(resp.StatusCode, nil) == Delivered {
+		if !parse {
+			return nil, nil
+		}
 		return c.readResponse(resp, kind), nil
 	}
 	e := &Error{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header, time.Now()), Attempts: st.attempts}
@@ -667,26 +709,27 @@ func (c *Client) readResponse(resp *http.Response, kind Kind) *Response {
 
 // currentSigner reads the token and returns it with its signer, deriving the
 // key again only when the token changed.
-func (c *Client) currentSigner() (string, *Signer, error) {
+func (c *Client) currentSigner() (*tokenSigner, error) {
 	token, err := c.tokens.Token()
 	if err != nil {
-		return "", nil, fmt.Errorf("optikpi: read token: %w", err)
+		return nil, fmt.Errorf("optikpi: read token: %w", err)
 	}
 	if token == "" {
-		return "", nil, errors.New("optikpi: the token source returned an empty token")
+		return nil, errors.New("optikpi: the token source returned an empty token")
 	}
 	if !validHeaderValue(token) {
 		// Else every attempt would fail in the transport, and be retried.
-		return "", nil, errors.New("optikpi: the token contains control characters")
+		return nil, errors.New("optikpi: the token contains control characters")
 	}
 	if ts := c.signer.Load(); ts != nil && ts.token == token {
-		return token, ts.signer, nil
+		return ts, nil
 	}
-	ts := &tokenSigner{token: token, signer: NewSigner(Credentials{Token: token, AccountID: c.accountID, WorkspaceID: c.workspaceID})}
+	ts := &tokenSigner{token: token, header: []string{token},
+		signer: NewSigner(Credentials{Token: token, AccountID: c.accountID, WorkspaceID: c.workspaceID})}
 	if old := c.signer.Swap(ts); old != nil {
 		c.log.Info("API token changed; signing with the new one")
 	}
-	return token, ts.signer, nil
+	return ts, nil
 }
 
 // checkRetry is retryablehttp's CheckRetry: Classify decides, and only
@@ -856,6 +899,7 @@ type attemptTransport struct {
 	next     http.RoundTripper
 	timeout  time.Duration
 	rateWait func(Kind, time.Duration) // nil: not observed
+	timedOut error                     // the cause of an attempt's timeout, made once
 }
 
 func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -878,8 +922,7 @@ func (t *attemptTransport) RoundTrip(req *http.Request) (*http.Response, error) 
 	if t.timeout <= 0 {
 		return t.next.RoundTrip(req)
 	}
-	ctx, cancel := context.WithTimeoutCause(req.Context(), t.timeout,
-		fmt.Errorf("optikpi: attempt timed out after %s", t.timeout))
+	ctx, cancel := context.WithTimeoutCause(req.Context(), t.timeout, t.timedOut)
 	resp, err := t.next.RoundTrip(req.WithContext(ctx))
 	if err != nil {
 		if cause := context.Cause(ctx); ctx.Err() != nil && req.Context().Err() == nil {

@@ -48,44 +48,55 @@ type Signer struct {
 	macs sync.Pool
 }
 
+// macState is a keyed HMAC with room for its sum and the sum's hex: a sum
+// written to the stack through the hash.Hash interface would escape.
+type macState struct {
+	mac hash.Hash
+	sum [sha256.Size]byte
+	hex [2 * sha256.Size]byte
+}
+
 // NewSigner derives the key once.
 func NewSigner(c Credentials) *Signer { return newSignerKey(DeriveKey(c)) }
 
 func newSignerKey(key []byte) *Signer {
 	s := &Signer{key: key}
-	s.macs.New = func() any { return hmac.New(sha256.New, s.key) }
+	s.macs.New = func() any { return &macState{mac: hmac.New(sha256.New, s.key)} }
 	return s
 }
 
 // Sign returns the lowercase hex HMAC-SHA256 of body, the value of the
-// x-hmac-signature header.
+// x-hmac-signature header. Its one allocation is the string.
 func (s *Signer) Sign(body []byte) string {
-	var sum [sha256.Size]byte
-	s.sum(sum[:0], body)
-	return hex.EncodeToString(sum[:])
+	m := s.sum(body)
+	hex.Encode(m.hex[:], m.sum[:])
+	sig := string(m.hex[:])
+	s.macs.Put(m)
+	return sig
 }
 
 // Verify reports, in constant time, whether sig is body's signature (hex,
 // either case).
 func (s *Signer) Verify(body []byte, sig string) bool {
-	var want, got [sha256.Size]byte
 	// Computed before any check on sig, so that the time taken does not
 	// depend on what the caller sent.
-	s.sum(want[:0], body)
-	if len(sig) != hex.EncodedLen(sha256.Size) {
+	m := s.sum(body)
+	defer s.macs.Put(m)
+	if len(sig) != len(m.hex) {
 		return false
 	}
-	if _, err := hex.Decode(got[:], []byte(sig)); err != nil {
+	if _, err := hex.Decode(m.hex[:sha256.Size], []byte(sig)); err != nil {
 		return false
 	}
-	return hmac.Equal(want[:], got[:])
+	return hmac.Equal(m.sum[:], m.hex[:sha256.Size])
 }
 
-func (s *Signer) sum(dst, body []byte) []byte {
-	m := s.macs.Get().(hash.Hash)
-	m.Reset()
-	m.Write(body)
-	dst = m.Sum(dst)
-	s.macs.Put(m)
-	return dst
+// sum returns a pooled state holding body's HMAC in sum; the caller puts it
+// back.
+func (s *Signer) sum(body []byte) *macState {
+	m := s.macs.Get().(*macState)
+	m.mac.Reset()
+	m.mac.Write(body)
+	m.mac.Sum(m.sum[:0])
+	return m
 }

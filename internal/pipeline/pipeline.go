@@ -161,6 +161,11 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 		HeartbeatInterval: cfg.Kafka.HeartbeatInterval,
 		Balancers:         []kgo.GroupBalancer{balancer(cfg.Kafka.Balancer)},
 		InstanceID:        cfg.Kafka.InstanceID,
+
+		FetchMaxBytes:          int32(cfg.Kafka.FetchMaxBytes),
+		FetchMaxPartitionBytes: int32(cfg.Kafka.FetchMaxPartitionBytes),
+		FetchMaxWait:           cfg.Kafka.FetchMaxWait,
+		MaxConcurrentFetches:   cfg.Kafka.MaxConcurrentFetches,
 	})
 	if err != nil {
 		return fail(err)

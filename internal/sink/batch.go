@@ -162,6 +162,4 @@ func (l *lane) batch() {
 	}
 }
 
-func (ep *endpoint) newBatch() *batch {
-	return &batch{items: make([]item, 0, min(ep.d.s.opts.BatchSize, 64))}
-}
+func (ep *endpoint) newBatch() *batch { return ep.d.s.batches.get() }

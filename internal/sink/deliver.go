@@ -17,6 +17,7 @@ func (l *lane) send() {
 	defer l.ep.d.s.wg.Done()
 	for b := range l.out {
 		l.ep.deliver(b.items)
+		l.ep.d.s.batches.put(b)
 	}
 }
 
@@ -112,21 +113,13 @@ func (ep *endpoint) split(items []item, oe *optikpi.Error) {
 // disowned is set when an attempt was not made because one of items was
 // disowned (see checkOwned).
 func (ep *endpoint) post(ctx context.Context, items []item) (oe *optikpi.Error, disowned bool) {
-	// A new body for every request: the transport may still read the last
-	// one after its answer came, so a body is never reused.
-	objs := make([][]byte, len(items))
-	size := 1 + len(items)
-	for i, it := range items {
-		objs[i] = it.rec.JSON
-		size += len(it.rec.JSON)
-	}
-	body := optikpi.AppendBatch(make([]byte, 0, size), objs)
+	body := ep.d.s.bodies.get(items)
 	ep.m.batchRecords.Observe(float64(len(items)))
-	ep.m.batchBytes.Observe(float64(len(body)))
+	ep.m.batchBytes.Observe(float64(len(body.buf)))
 	ctx, stop := withOwners(ctx, items)
 	defer stop()
 	ep.m.inFlight.Inc()
-	_, err := ep.d.client.Send(ctx, ep.kind, body)
+	err := ep.d.client.Post(ctx, ep.kind, body.buf, body.release)
 	ep.m.inFlight.Dec()
 	return outcome(err), err != nil && errors.Is(context.Cause(ctx), errDisowned)
 }

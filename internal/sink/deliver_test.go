@@ -338,3 +338,71 @@ func TestHealth(t *testing.T) {
 		t.Errorf("Ready after health checks = %v, want nil", err)
 	}
 }
+
+// TestBatchReusedOnlyWhenFinal catches a batch reused too early: while a
+// sender splits a rejected batch around the record the API names, the
+// batcher keeps filling batches from the pool for the other sender. Were a
+// batch back in the pool before its split parts were delivered, its items
+// would be overwritten under the split: records would be delivered twice
+// or never, or another record's done would carry the refusal. Each record
+// must be final once, the bad ones failed with the API's words about
+// themselves, and the API must hold exactly the good records' bytes.
+func TestBatchReusedOnlyWhenFinal(t *testing.T) {
+	const n = 3000
+	recs := deposits(t, n)
+	bad := map[string]bool{}
+	for i := 5; i < n; i += 41 {
+		bad[recs[i].EventID] = true
+	}
+	em, srv := newEmulator(t, func(c *emulator.Config) {
+		c.Reject = func(_ optikpi.Kind, r optikpi.Record) string {
+			if id, _ := r["event_id"].(string); bad[id] {
+				time.Sleep(2 * time.Millisecond) // the split takes a while
+				return "blocked record " + id
+			}
+			return ""
+		}
+	})
+	opts := testOptions()
+	opts.BatchSize = 50
+	opts.InFlight = 2
+	opts.Linger = time.Millisecond
+	s := newSink(t, srv.URL+"/apigw/ingest", nil, opts)
+	res := newResults()
+	send(t, s, res, recs, eventKey)
+	res.wait(t, n)
+
+	res.mu.Lock()
+	defer res.mu.Unlock()
+	if got := res.calls.Load(); got != n {
+		t.Errorf("done called %d times; want %d", got, n)
+	}
+	for _, r := range recs {
+		id := r.EventID
+		d, f := res.delivered[id], res.failures[id]
+		switch {
+		case bad[id] && (d != 0 || f == nil):
+			t.Errorf("%s (bad): delivered %d times, failure %v; want failed once", id, d, f)
+		case bad[id] && !bytes.Contains(f.APIError, []byte("blocked record "+id+`"`)):
+			t.Errorf("%s: failed with the API's answer %s; want the one about itself", id, f.APIError)
+		case !bad[id] && (d != 1 || f != nil):
+			t.Errorf("%s (good): delivered %d times, failure %v; want delivered once", id, d, f)
+		}
+	}
+	want := map[string]int{}
+	for _, r := range recs {
+		if !bad[r.EventID] {
+			want[string(r.JSON)]++
+		}
+	}
+	for _, b := range em.Records(optikpi.KindDeposit) {
+		if want[string(b)]--; want[string(b)] < 0 {
+			t.Errorf("the API got %s once too often", b)
+		}
+	}
+	for b, left := range want {
+		if left > 0 {
+			t.Errorf("the API never got %s", b)
+		}
+	}
+}

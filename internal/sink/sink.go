@@ -133,6 +133,8 @@ type Sink struct {
 	shares  *shares
 	// checkGauge is the result of each destination's last check.
 	checkGauge *prometheus.GaugeVec
+	batches    batchPool
+	bodies     bodyPool
 
 	// mu is held for reading by Send while it queues, and for writing by
 	// Close to close the queues once no Send is using them.
@@ -169,6 +171,9 @@ func New(dests []Destination, opts Options) (*Sink, error) {
 		closing: make(chan struct{}),
 
 		checkGauge: newCheckGauge(),
+		batches:    batchPool{size: opts.BatchSize},
+		// A full batch's body, with room for the record that ends it.
+		bodies: bodyPool{keep: 2 * opts.MaxBatchBytes},
 	}
 	hc := opts.HTTPClient
 	if hc == nil {

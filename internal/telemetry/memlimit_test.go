@@ -161,3 +161,29 @@ func TestSetMemoryLimit(t *testing.T) {
 		})
 	}
 }
+
+func TestSetGCPercent(t *testing.T) {
+	before := debug.SetGCPercent(100)
+	defer debug.SetGCPercent(before)
+	tests := []struct {
+		name    string
+		env     map[string]string
+		limited bool
+		want    int // the percent in force after the call
+		set     int // returned
+	}{
+		{"limited: the relay's", nil, true, LimitedGOGC, LimitedGOGC},
+		{"no limit: Go's", nil, false, 100, 0},
+		{"GOGC wins", map[string]string{"GOGC": "50"}, true, 100, 0},
+		{"GOGC=off wins", map[string]string{"GOGC": "off"}, true, 100, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			debug.SetGCPercent(100) // stands for what the runtime took from GOGC
+			set := SetGCPercent(func(k string) string { return tt.env[k] }, tt.limited, zap.NewNop())
+			if got := debug.SetGCPercent(100); got != tt.want || set != tt.set {
+				t.Errorf("GC percent %d, returned %d; want %d, %d", got, set, tt.want, tt.set)
+			}
+		})
+	}
+}
