@@ -68,8 +68,11 @@ const (
 	// when not zero).
 	TransformUnixSeconds = "unix_seconds" // epoch seconds, number or numeric string, fraction allowed
 	TransformUnixMillis  = "unix_millis"  // epoch milliseconds
+	TransformUnixMicros  = "unix_micros"  // epoch microseconds
+	TransformUnixNanos   = "unix_nanos"   // epoch nanoseconds
+	TransformUnixAuto    = "unix_auto"    // epoch seconds, milliseconds, microseconds or nanoseconds by magnitude (docs/mapping.md)
 	TransformRFC3339     = "rfc3339"      // any RFC 3339 time with an offset
-	TransformTimestamp   = "timestamp"    // any of the three: strings as RFC 3339, numbers from 1e11 up as milliseconds, below as seconds
+	TransformTimestamp   = "timestamp"    // strings as rfc3339, numbers as unix_auto
 	TransformTimeLayout  = "time_layout"  // a Go layout given by the rule's layout, in its timezone (default UTC)
 	TransformDate        = "date"         // YYYY-MM-DD, from a date or an RFC 3339 time (its own calendar date)
 
@@ -109,7 +112,8 @@ const (
 // Transforms lists every transform name.
 func Transforms() []string {
 	return []string{
-		TransformUnixSeconds, TransformUnixMillis, TransformRFC3339, TransformTimestamp,
+		TransformUnixSeconds, TransformUnixMillis, TransformUnixMicros, TransformUnixNanos, TransformUnixAuto,
+		TransformRFC3339, TransformTimestamp,
 		TransformTimeLayout, TransformDate, TransformMinorUnits,
 		TransformString, TransformNumber, TransformInteger, TransformBoolean,
 		TransformJSONString, TransformJSONObject, TransformLower, TransformUpper, TransformTrim,
