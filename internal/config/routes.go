@@ -168,10 +168,13 @@ type FieldRule struct {
 	CurrencyPath string         `yaml:"currency_path"`
 	Exponents    map[string]int `yaml:"exponents"`
 
-	// Parameters of time_layout: a Go reference layout and the IANA time
-	// zone of times without an offset (default UTC).
-	Layout   string `yaml:"layout"`
-	Timezone string `yaml:"timezone"`
+	// Parameters of time_layout: a Go reference layout and the time zone
+	// of times without an offset, an IANA name or an offset such as
+	// "+02:00" (default UTC); TimezonePath reads the zone from the record,
+	// and Timezone is then the zone of records without one.
+	Layout       string `yaml:"layout"`
+	Timezone     string `yaml:"timezone"`
+	TimezonePath string `yaml:"timezone_path"`
 
 	Line int `yaml:"-"`
 }

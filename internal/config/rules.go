@@ -148,16 +148,20 @@ func validateRule(r *FieldRule, key string, p *problems) {
 		p.add(key, "exponent, currency, currency_path and exponents are parameters of the minor_units transform")
 	}
 	if uses[TransformTimeLayout] {
-		if r.Layout == "" {
-			p.add(key+".layout", "required by time_layout: a Go reference layout such as \"2006-01-02 15:04:05\"")
-		}
+		loc := time.UTC
 		if r.Timezone != "" {
-			if _, err := time.LoadLocation(r.Timezone); err != nil {
-				p.add(key+".timezone", "unknown time zone %q", r.Timezone)
+			var err error
+			if loc, err = LoadZone(r.Timezone); err != nil {
+				p.add(key+".timezone", "%v", err)
 			}
 		}
-	} else if r.Layout != "" || r.Timezone != "" {
-		p.add(key, "layout and timezone are parameters of the time_layout transform")
+		if r.Layout == "" {
+			p.add(key+".layout", "required by time_layout: a Go reference layout such as \"2006-01-02 15:04:05\"")
+		} else if err := CheckLayout(r.Layout, loc); err != nil {
+			p.add(key+".layout", "%v", err)
+		}
+	} else if r.Layout != "" || r.Timezone != "" || r.TimezonePath != "" {
+		p.add(key, "layout, timezone and timezone_path are parameters of the time_layout transform")
 	}
 }
 

@@ -124,6 +124,13 @@ func TestFieldRules(t *testing.T) {
 		{"time_layout", config.FieldRule{Path: "t", Transform: config.Names{"time_layout"}, Layout: "2006-01-02 15:04:05", Timezone: "Europe/Malta"}, `{"t":"2024-01-15 11:30:00"}`, `string "2024-01-15T10:30:00Z"`},
 		{"time_layout UTC default", config.FieldRule{Path: "t", Transform: config.Names{"time_layout"}, Layout: "02/01/2006 15:04"}, `{"t":"15/01/2024 10:30"}`, `string "2024-01-15T10:30:00Z"`},
 		{"time_layout mismatch", config.FieldRule{Path: "t", Transform: config.Names{"time_layout"}, Layout: "2006-01-02"}, `{"t":"15/01/2024"}`, `error: time_layout: "15/01/2024" does not match layout "2006-01-02"`},
+		{"time_layout timezone_path", config.FieldRule{Path: "t", Transform: config.Names{"time_layout"}, Layout: "2006-01-02 15:04:05", TimezonePath: "player.tz"}, `{"t":"2024-01-15 11:30:00","player":{"tz":"Europe/Malta"}}`, `string "2024-01-15T10:30:00Z"`},
+		{"time_layout timezone_path offset", config.FieldRule{Path: "t", Transform: config.Names{"time_layout"}, Layout: "2006-01-02 15:04:05", TimezonePath: "tz"}, `{"t":"2024-01-15 16:00:00","tz":"+05:30"}`, `string "2024-01-15T10:30:00Z"`},
+		{"time_layout timezone_path missing, timezone", config.FieldRule{Path: "t", Transform: config.Names{"time_layout"}, Layout: "2006-01-02 15:04:05", TimezonePath: "tz", Timezone: "Europe/Malta"}, `{"t":"2024-01-15 11:30:00"}`, `string "2024-01-15T10:30:00Z"`},
+		{"time_layout timezone_path wins over timezone", config.FieldRule{Path: "t", Transform: config.Names{"time_layout"}, Layout: "2006-01-02 15:04:05", TimezonePath: "tz", Timezone: "Europe/Malta"}, `{"t":"2024-01-15 10:30:00","tz":"UTC"}`, `string "2024-01-15T10:30:00Z"`},
+		{"time_layout timezone_path missing", config.FieldRule{Path: "t", Transform: config.Names{"time_layout"}, Layout: "2006-01-02 15:04:05", TimezonePath: "tz"}, `{"t":"2024-01-15 11:30:00","tz":null}`, "error: time_layout: no time zone at tz (set timezone for records without one)"},
+		{"time_layout timezone_path unknown", config.FieldRule{Path: "t", Transform: config.Names{"time_layout"}, Layout: "2006-01-02 15:04:05", TimezonePath: "tz"}, `{"t":"2024-01-15 11:30:00","tz":"Mars/Base"}`, `error: time_layout: at tz: unknown time zone "Mars/Base"`},
+		{"time_layout timezone_path number", config.FieldRule{Path: "t", Transform: config.Names{"time_layout"}, Layout: "2006-01-02 15:04:05", TimezonePath: "tz"}, `{"t":"2024-01-15 11:30:00","tz":2}`, "error: time_layout: want a time zone name at tz, got 2"},
 		{"date", config.FieldRule{Path: "d", Transform: config.Names{"date"}}, `{"d":"1990-05-15"}`, `string "1990-05-15"`},
 		{"date from time keeps its day", config.FieldRule{Path: "d", Transform: config.Names{"date"}}, `{"d":"1990-05-15T00:30:00+02:00"}`, `string "1990-05-15"`},
 		{"date invalid", config.FieldRule{Path: "d", Transform: config.Names{"date"}}, `{"d":"1990-02-30"}`, "error: date: \"1990-02-30\" is not a date"},
@@ -232,6 +239,7 @@ func TestCompileFieldErrors(t *testing.T) {
 		{"unknown currency", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, Currency: "XBT"}, `no known exponent for currency "XBT"`},
 		{"layout missing", config.FieldRule{Path: "a", Transform: config.Names{"time_layout"}}, "time_layout needs layout"},
 		{"bad timezone", config.FieldRule{Path: "a", Transform: config.Names{"time_layout"}, Layout: "2006", Timezone: "Nowhere/City"}, "timezone"},
+		{"layout without elements", config.FieldRule{Path: "a", Transform: config.Names{"time_layout"}, Layout: "YYYY-MM-DD"}, `time_layout: layout "YYYY-MM-DD" has no Go reference-time elements`},
 	}
 	for _, tt := range tests {
 		_, err := compileField(&tt.rule, newPlan())

@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -49,7 +50,7 @@ func compileTransform(name string, fr *config.FieldRule, pl *plan) (transformFn,
 	case config.TransformTimestamp:
 		return timestamp, nil
 	case config.TransformTimeLayout:
-		return compileTimeLayout(fr)
+		return compileTimeLayout(fr, pl)
 	case config.TransformDate:
 		return date, nil
 	case config.TransformMinorUnits:
@@ -268,21 +269,39 @@ func timestamp(v optikpi.Value, d *doc) (optikpi.Value, error) {
 	return optikpi.Value{}, fmt.Errorf("want epoch seconds, epoch milliseconds or an RFC 3339 time, got %s", describeValue(v))
 }
 
-func compileTimeLayout(fr *config.FieldRule) (transformFn, error) {
+func compileTimeLayout(fr *config.FieldRule, pl *plan) (transformFn, error) {
 	if fr.Layout == "" {
 		return nil, errors.New("time_layout needs layout")
 	}
-	loc := time.UTC
+	var loc *time.Location // nil: none for records without a zone at timezone_path
+	if fr.Timezone != "" || fr.TimezonePath == "" {
+		loc = time.UTC
+	}
 	if fr.Timezone != "" {
 		var err error
-		if loc, err = time.LoadLocation(fr.Timezone); err != nil {
+		if loc, err = config.LoadZone(fr.Timezone); err != nil {
 			return nil, fmt.Errorf("timezone: %w", err)
 		}
 	}
 	layout := fr.Layout
+	if err := config.CheckLayout(layout, loc); err != nil {
+		return nil, fmt.Errorf("time_layout: %w", err)
+	}
+	var zones *zoneCache
+	var zonePath *jpath
+	if fr.TimezonePath != "" {
+		zones, zonePath = new(zoneCache), pl.path(fr.TimezonePath)
+	}
 	return func(v optikpi.Value, d *doc) (optikpi.Value, error) {
 		if v.Type != optikpi.ValueString {
 			return optikpi.Value{}, fmt.Errorf("want a string, got %s", describeValue(v))
+		}
+		loc := loc
+		if zones != nil {
+			var err error
+			if loc, err = zones.at(d, zonePath, loc); err != nil {
+				return optikpi.Value{}, err
+			}
 		}
 		t, err := time.ParseInLocation(layout, strings.TrimSpace(v.Text), loc)
 		if err != nil {
@@ -290,6 +309,37 @@ func compileTimeLayout(fr *config.FieldRule) (transformFn, error) {
 		}
 		return timeValue(t, v, d)
 	}, nil
+}
+
+// zoneCache holds the time zones a timezone_path has named, so that a
+// record does not load its zone again. Only zones that load are kept: a
+// few hundred names and at most a few thousand offsets.
+type zoneCache struct{ zones sync.Map } // zone name -> *time.Location
+
+// at returns the zone named at p in d, or def when there is none there;
+// an unknown zone, or none and no def, is an error.
+func (c *zoneCache) at(d *doc, p *jpath, def *time.Location) (*time.Location, error) {
+	res, ok := d.present(p)
+	name := strings.TrimSpace(res.Str)
+	switch {
+	case ok && res.Type != gjson.String:
+		return nil, fmt.Errorf("want a time zone name at %s, got %s", p.full, describe(recordValue(res).Any()))
+	case !ok || name == "":
+		if def == nil {
+			return nil, fmt.Errorf("no time zone at %s (set timezone for records without one)", p.full)
+		}
+		return def, nil
+	}
+	if loc, ok := c.zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := config.LoadZone(name)
+	if err != nil {
+		return nil, fmt.Errorf("at %s: %w", p.full, err)
+	}
+	// A copy: name views the record's value.
+	c.zones.Store(strings.Clone(name), loc)
+	return loc, nil
 }
 
 // date returns the calendar date of a date or of an RFC 3339 time, as
