@@ -43,6 +43,9 @@ type Condition struct {
 	// Path is a gjson path into the record's value, such as "type" or
 	// "payload.status".
 	Path string `yaml:"path"`
+	// FirstOf is several gjson paths: the first present and not null is
+	// the value ("uid", "player.uid").
+	FirstOf Names `yaml:"first_of"`
 	// Equals holds when the value at Path equals it: strings as strings,
 	// numbers numerically, booleans as booleans.
 	Equals any `yaml:"equals"`
@@ -120,10 +123,11 @@ func Transforms() []string {
 	}
 }
 
-// FieldRule fills one Optikpi field. Exactly one of Path, Const, Template
-// and Meta is the source; a missing or null source value takes Default, or
-// leaves the field out. A present value goes through Map, then each of
-// Transform in order. In YAML a rule that is a plain string is a Path.
+// FieldRule fills one Optikpi field. Exactly one of Path, FirstOf, Const,
+// Template and Meta is the source (CheckSource); a missing or null source
+// value takes Default, or leaves the field out. A present value goes
+// through each of TransformBefore, then Map, then each of Transform, in
+// order. In YAML a rule that is a plain string is a Path.
 type FieldRule struct {
 	// Target is the Optikpi field filled, the rule's key under fields.
 	Target string `yaml:"-"`
@@ -131,6 +135,9 @@ type FieldRule struct {
 	// Path is a gjson path into the record's value: "player.id",
 	// "items.0.sku", "tags.#" (a count), "bets.#(won==true).amount".
 	Path string `yaml:"path"`
+	// FirstOf is several gjson paths: the first present and not null is
+	// the value ("uid", "player.uid").
+	FirstOf Names `yaml:"first_of"`
 	// Const is a constant value: a string, number, boolean, or for the JSON
 	// fields an object.
 	Const any `yaml:"const"`
@@ -156,9 +163,11 @@ type FieldRule struct {
 	// send currency with deposits); without it such a target is a typo.
 	Extra bool `yaml:"extra"`
 
-	// Transform names the transforms applied after Map, in order; one name
-	// or a list.
-	Transform Names `yaml:"transform"`
+	// TransformBefore names the transforms applied before Map (to trim or
+	// lower-case what Map looks up), and Transform those applied after it,
+	// in order; each one name or a list.
+	TransformBefore Names `yaml:"transform_before"`
+	Transform       Names `yaml:"transform"`
 
 	// Parameters of minor_units: a fixed Exponent, or a fixed Currency, or
 	// CurrencyPath (the record's currency code); Exponents adds or

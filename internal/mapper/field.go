@@ -2,7 +2,6 @@ package mapper
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -21,6 +20,7 @@ type field struct {
 
 	src      source
 	path     *jpath        // srcPath
+	firstOf  []*jpath      // srcFirstOf
 	constant optikpi.Value // srcConst
 	tmpl     []tmplPart    // srcTemplate
 	meta     string        // srcMeta: a config.Meta* value, the header name for metaHeader
@@ -31,13 +31,14 @@ type field struct {
 	vmap map[string]optikpi.Value
 	keep bool
 
-	steps []step
+	before, steps []step // the transforms before map, and after
 }
 
 type source uint8
 
 const (
 	srcPath source = iota
+	srcFirstOf
 	srcConst
 	srcTemplate
 	srcMeta
@@ -58,13 +59,19 @@ type step struct {
 
 func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 	f := &field{target: fr.Target, index: -1, keep: fr.KeepUnmapped}
-	n := 0
+	if err := fr.CheckSource(); err != nil {
+		return nil, err
+	}
 	if fr.Path != "" {
-		n++
 		f.path = pl.path(fr.Path)
 	}
+	if fr.FirstOf != nil {
+		f.src = srcFirstOf
+		for _, p := range fr.FirstOf {
+			f.firstOf = append(f.firstOf, pl.path(p))
+		}
+	}
 	if fr.Const != nil {
-		n++
 		f.src = srcConst
 		v, _, err := compileValue(fr.Const)
 		if err != nil {
@@ -73,7 +80,6 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 		f.constant = v
 	}
 	if fr.Template != "" {
-		n++
 		f.src = srcTemplate
 		parts, err := config.ParseTemplate(fr.Template)
 		if err != nil {
@@ -88,7 +94,6 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 		}
 	}
 	if fr.Meta != "" {
-		n++
 		f.src, f.meta = srcMeta, fr.Meta
 		if name, ok := strings.CutPrefix(fr.Meta, config.MetaHeader); ok {
 			f.src, f.meta = srcMetaHeader, name
@@ -99,9 +104,6 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 				return nil, fmt.Errorf("unknown meta %q", fr.Meta)
 			}
 		}
-	}
-	if n != 1 {
-		return nil, errors.New("want exactly one of path, const, template and meta")
 	}
 	var err error
 	if f.def, f.hasDef, err = compileValue(fr.Default); err != nil {
@@ -118,14 +120,25 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 			}
 		}
 	}
-	for _, name := range fr.Transform {
+	if f.before, err = compileSteps(fr.TransformBefore, fr, pl); err != nil {
+		return nil, fmt.Errorf("transform_before: %w", err)
+	}
+	if f.steps, err = compileSteps(fr.Transform, fr, pl); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func compileSteps(names []string, fr *config.FieldRule, pl *plan) ([]step, error) {
+	var steps []step
+	for _, name := range names {
 		fn, err := compileTransform(name, fr, pl)
 		if err != nil {
 			return nil, err
 		}
-		f.steps = append(f.steps, step{name, fn})
+		steps = append(steps, step{name, fn})
 	}
-	return f, nil
+	return steps, nil
 }
 
 // compileValue is yamlValue as a Value; ok is false for nil, no value.
@@ -155,6 +168,10 @@ func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 	if !ok {
 		return f.def, f.hasDef, nil
 	}
+	v, err := run(f.before, v, d)
+	if err != nil {
+		return optikpi.Value{}, false, err
+	}
 	if f.vmap != nil {
 		key, ok := valueKey(v)
 		if !ok {
@@ -169,13 +186,21 @@ func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 			return optikpi.Value{}, false, fmt.Errorf("map: no mapping for %s and no fallback", describeValue(v))
 		}
 	}
-	for _, s := range f.steps {
-		var err error
-		if v, err = s.fn(v, d); err != nil {
-			return optikpi.Value{}, false, fmt.Errorf("%s: %w", s.name, err)
-		}
+	if v, err = run(f.steps, v, d); err != nil {
+		return optikpi.Value{}, false, err
 	}
 	return v, true, nil
+}
+
+// run applies steps to v in order.
+func run(steps []step, v optikpi.Value, d *doc) (optikpi.Value, error) {
+	for _, s := range steps {
+		var err error
+		if v, err = s.fn(v, d); err != nil {
+			return optikpi.Value{}, fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return v, nil
 }
 
 func (f *field) source(d *doc) (optikpi.Value, bool) {
@@ -187,6 +212,13 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 			return optikpi.Value{}, false
 		}
 		return recordValue(res), true
+	case srcFirstOf:
+		for _, p := range f.firstOf {
+			if res, ok := d.present(p); ok {
+				return recordValue(res), true
+			}
+		}
+		return optikpi.Value{}, false
 	case srcConst:
 		return f.constant, true
 	case srcTemplate:

@@ -78,6 +78,24 @@ func TestFieldRules(t *testing.T) {
 		{"map object", config.FieldRule{Path: "s", Map: map[string]any{"A": "a"}}, `{"s":{}}`, "error: map: want a string, number or boolean"},
 		{"map then transform", config.FieldRule{Path: "s", Map: map[string]any{"y": "1"}, Transform: config.Names{"boolean"}}, `{"s":"y"}`, "bool true"},
 
+		// Step order: transform_before, map, transform.
+		{"transform_before then map", config.FieldRule{Path: "s", TransformBefore: config.Names{"trim", "lower"}, Map: map[string]any{"ok": "Successful Deposit"}}, `{"s":" OK "}`, `string "Successful Deposit"`},
+		{"without transform_before, map sees OK", config.FieldRule{Path: "s", Map: map[string]any{"ok": "Successful Deposit"}}, `{"s":"OK"}`, `error: map: no mapping for "OK" and no fallback`},
+		{"transform runs after map", config.FieldRule{Path: "s", Map: map[string]any{"OK": "Successful Deposit"}, Transform: config.Names{"lower"}}, `{"s":"OK"}`, `string "successful deposit"`},
+		{"before, map and after", config.FieldRule{Path: "s", TransformBefore: config.Names{"upper"}, Map: map[string]any{"OK": "done"}, Transform: config.Names{"upper"}}, `{"s":"ok"}`, `string "DONE"`},
+		{"number to string before map", config.FieldRule{Path: "n", TransformBefore: config.Names{"integer"}, Map: map[string]any{"2": "VIP"}}, `{"n":2.0}`, `string "VIP"`},
+		{"transform_before fails", config.FieldRule{Path: "s", TransformBefore: config.Names{"lower"}, Map: map[string]any{"ok": "x"}}, `{"s":5}`, "error: lower: want a string, got 5"},
+		{"transform_before skips default", config.FieldRule{Path: "s", TransformBefore: config.Names{"lower"}, Map: map[string]any{"ok": "x"}, Default: "NONE"}, `{}`, `string "NONE"`},
+
+		// first_of.
+		{"first_of first", config.FieldRule{FirstOf: config.Names{"uid", "player.uid"}}, `{"uid":"a","player":{"uid":"b"}}`, `string "a"`},
+		{"first_of second when first missing", config.FieldRule{FirstOf: config.Names{"uid", "player.uid"}}, `{"player":{"uid":"b"}}`, `string "b"`},
+		{"first_of second when first null", config.FieldRule{FirstOf: config.Names{"uid", "player.uid"}}, `{"uid":null,"player":{"uid":7}}`, "number 7"},
+		{"first_of empty string is present", config.FieldRule{FirstOf: config.Names{"uid", "player.uid"}}, `{"uid":"","player":{"uid":"b"}}`, `string ""`},
+		{"first_of none", config.FieldRule{FirstOf: config.Names{"uid", "player.uid"}}, `{"player":{}}`, "missing"},
+		{"first_of none, default", config.FieldRule{FirstOf: config.Names{"uid", "player.uid"}, Default: "anon"}, `{}`, `string "anon"`},
+		{"first_of then transform", config.FieldRule{FirstOf: config.Names{"a", "b"}, Transform: config.Names{"string"}}, `{"b":10023}`, `string "10023"`},
+
 		// Times.
 		{"unix_seconds", config.FieldRule{Path: "t", Transform: config.Names{"unix_seconds"}}, `{"t":1705314600}`, `string "2024-01-15T10:30:00Z"`},
 		{"unix_seconds fraction", config.FieldRule{Path: "t", Transform: config.Names{"unix_seconds"}}, `{"t":1705314600.1234}`, `string "2024-01-15T10:30:00.123Z"`},
@@ -230,7 +248,9 @@ func TestCompileFieldErrors(t *testing.T) {
 		rule config.FieldRule
 		want string
 	}{
-		{"no source", config.FieldRule{}, "want exactly one of path, const, template and meta"},
+		{"no source", config.FieldRule{}, "want exactly one of path, first_of, const, template and meta"},
+		{"first_of and path", config.FieldRule{Path: "a", FirstOf: config.Names{"b", "c"}}, "want exactly one of path, first_of, const, template and meta"},
+		{"unknown transform before map", config.FieldRule{Path: "a", Map: map[string]any{"x": "y"}, TransformBefore: config.Names{"epoch"}}, `transform_before: unknown transform "epoch"`},
 		{"two sources", config.FieldRule{Path: "a", Const: "b"}, "want exactly one of"},
 		{"unknown transform", config.FieldRule{Path: "a", Transform: config.Names{"epoch"}}, `unknown transform "epoch"`},
 		{"bad template", config.FieldRule{Template: "${a"}, "template: unclosed"},
