@@ -246,7 +246,7 @@ type Shutdown struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
-// The values of Routing.Unmatched.
+// The values of Routing.Unmatched, Tombstones and Empty.
 const (
 	UnmatchedDLQ  = "dlq"
 	UnmatchedSkip = "skip"
@@ -258,6 +258,12 @@ type Routing struct {
 	// default) dead-letters it with reason unrouted, "skip" counts and
 	// drops it.
 	Unmatched string `yaml:"unmatched"`
+	// Tombstones is what happens to a record with no value (a delete on
+	// a compacted topic), and Empty to one whose value is empty or only
+	// white space: "dlq" (the default) dead-letters it as unparseable,
+	// "skip" counts and drops it.
+	Tombstones string `yaml:"tombstones"`
+	Empty      string `yaml:"empty"`
 	// Routes are tried in order; the first whose topic and condition match
 	// a record wins.
 	Routes []Route `yaml:"routes"`
@@ -293,7 +299,7 @@ func Default() Config {
 			ServerTimeouts: ServerTimeouts(telemetry.DefaultTimeouts())},
 		Shutdown: Shutdown{Timeout: 25 * time.Second},
 		DLQ:      DLQ{MaxMessageBytes: DefaultDLQMaxMessageBytes},
-		Routing:  Routing{Unmatched: UnmatchedDLQ},
+		Routing:  Routing{Unmatched: UnmatchedDLQ, Tombstones: UnmatchedDLQ, Empty: UnmatchedDLQ},
 	}
 }
 

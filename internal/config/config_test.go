@@ -69,6 +69,8 @@ func TestParseMinimalFillsDefaults(t *testing.T) {
 		{"shutdown.timeout", c.Shutdown.Timeout, 25 * time.Second},
 		{"dlq.max_message_bytes", c.DLQ.MaxMessageBytes, 1048588},
 		{"routing.unmatched", c.Routing.Unmatched, "dlq"},
+		{"routing.tombstones", c.Routing.Tombstones, "dlq"},
+		{"routing.empty", c.Routing.Empty, "dlq"},
 		{"routes[0].destination", c.Routing.Routes[0].Destination, "main"},
 		{"routes[0].line", c.Routing.Routes[0].Line, 16},
 		{"routes[0].fields", len(c.Routing.Routes[0].Fields), 4},
@@ -155,6 +157,8 @@ func TestParseProblems(t *testing.T) {
 		{"nested condition", "      model: deposit\n", "      model: deposit\n      when: {any: [{path: a, exists: true}, {not: {path: b}}]}\n", []string{`routing.routes[0].when.any[1].not: want exactly one of equals, in, exists, matches with path "b"`}},
 		{"skip route with model", "      model: deposit\n", "      model: deposit\n      skip: true\n", []string{"routing.routes[0].skip: a skip route has no model or fields"}},
 		{"unmatched", "routing:\n", "routing:\n  unmatched: drop\n", []string{`routing.unmatched: want dlq or skip, got "drop"`}},
+		{"tombstones", "routing:\n", "routing:\n  tombstones: drop\n", []string{`test.yaml:15: routing.tombstones: want dlq or skip, got "drop"`}},
+		{"empty", "routing:\n", "routing:\n  empty: dead_letter\n", []string{`test.yaml:15: routing.empty: want dlq or skip, got "dead_letter"`}},
 		{"list for scalar", "  group: relay\n", "  group: [a, b]\n", []string{"kafka.group: want a single value, got a list"}},
 		{"not yaml", "  group: relay\n", "  group: relay\n\t bad", []string{"test.yaml"}},
 	}

@@ -36,6 +36,8 @@ type Result struct {
 type Mapper struct {
 	byTopic       map[string]*topicRoutes
 	skipUnmatched bool
+	skipTombstone bool // routing.tombstones: skip
+	skipEmpty     bool // routing.empty: skip
 	validate      optikpi.ValidateOptions
 	scratch       sync.Pool // of *scratch
 }
@@ -59,6 +61,8 @@ func New(cfg *config.Config) (*Mapper, error) {
 	m := &Mapper{
 		byTopic:       map[string]*topicRoutes{},
 		skipUnmatched: cfg.Routing.Unmatched == config.UnmatchedSkip,
+		skipTombstone: cfg.Routing.Tombstones == config.UnmatchedSkip,
+		skipEmpty:     cfg.Routing.Empty == config.UnmatchedSkip,
 		validate:      optikpi.ValidateOptions{Strict: cfg.Sink.Strict},
 	}
 	dests := make(map[string]*config.Destination, len(cfg.Destinations))
@@ -88,6 +92,16 @@ func New(cfg *config.Config) (*Mapper, error) {
 func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 	v := r.Value
 	if msg := checkObject(v); msg != "" {
+		switch msg {
+		case msgTombstone:
+			if m.skipTombstone {
+				return Result{Skipped: true}, nil
+			}
+		case msgEmpty:
+			if m.skipEmpty {
+				return Result{Skipped: true}, nil
+			}
+		}
 		return Result{}, &Failure{Reason: failure.Unparseable, Message: msg}
 	}
 	t := m.byTopic[r.Topic]
@@ -127,6 +141,14 @@ func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 	return Result{}, &Failure{Reason: failure.Unrouted, Message: msg}
 }
 
+// What checkObject says of a record without a value, and of one whose
+// value is empty or white space: routing.tombstones and routing.empty may
+// skip them.
+const (
+	msgTombstone = "no value (a tombstone)"
+	msgEmpty     = "empty value"
+)
+
 // checkObject returns what keeps v from being one JSON object, or "".
 func checkObject(v []byte) string {
 	i := 0
@@ -136,9 +158,9 @@ func checkObject(v []byte) string {
 	switch {
 	case i == len(v):
 		if v == nil {
-			return "no value (a tombstone)"
+			return msgTombstone
 		}
-		return "empty value"
+		return msgEmpty
 	case tooDeep(v[i:]):
 		return "nested deeper than " + strconv.Itoa(MaxDepth) + " arrays and objects"
 	case !gjson.ValidBytes(v):
