@@ -1,6 +1,8 @@
 package config
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -145,6 +147,12 @@ type FieldRule struct {
 	// A missing value renders as nothing; the result is trimmed, and when
 	// every value was missing the field is missing. "$$" is a literal "$".
 	Template string `yaml:"template"`
+	// TemplateJSON builds a JSON object or array for the JSON fields
+	// (custom_data, ext_data, event_data): '{"seq": ${seq}, "note":
+	// "by ${name}"}'. A ${path} outside quotes is the value as JSON (a
+	// missing one null), inside quotes its text, escaped; when every value
+	// is missing the field is missing.
+	TemplateJSON string `yaml:"template_json"`
 	// Meta reads the Kafka record rather than its value: "key", "topic",
 	// "partition", "offset", "timestamp" (as RFC 3339 UTC) or
 	// "header:NAME" (the first header NAME, as a string).
@@ -246,6 +254,52 @@ func (ns *Names) decodeNode(d *decoder, n *yaml.Node, key string) {
 type TemplatePart struct {
 	Literal string
 	Path    string // when not ""
+	// InString is true for a path inside a JSON string of a
+	// template_json (ParseJSONTemplate).
+	InString bool
+}
+
+// ParseJSONTemplate parses a template_json: a template whose text, with
+// each path outside quotes as null and each inside as nothing, is a JSON
+// object or array; paths inside quotes are marked InString.
+func ParseJSONTemplate(s string) ([]TemplatePart, error) {
+	parts, err := ParseTemplate(s)
+	if err != nil {
+		return nil, err
+	}
+	var skeleton strings.Builder
+	inString, escaped := false, false
+	for i := range parts {
+		p := &parts[i]
+		if p.Path != "" {
+			p.InString = inString
+			if !inString {
+				skeleton.WriteString("null")
+			}
+			escaped = false
+			continue
+		}
+		skeleton.WriteString(p.Literal)
+		for j := 0; j < len(p.Literal); j++ {
+			switch c := p.Literal[j]; {
+			case escaped:
+				escaped = false
+			case inString && c == '\\':
+				escaped = true
+			case c == '"':
+				inString = !inString
+			}
+		}
+	}
+	sk := strings.TrimSpace(skeleton.String())
+	var v any
+	if err := json.Unmarshal([]byte(sk), &v); err != nil {
+		return nil, fmt.Errorf("not JSON with each ${path} outside quotes read as null: %s: %v", sk, err)
+	}
+	if !strings.HasPrefix(sk, "{") && !strings.HasPrefix(sk, "[") {
+		return nil, errors.New("want a JSON object or array")
+	}
+	return parts, nil
 }
 
 // ParseTemplate parses "text ${path} text": "${" opens a gjson path closed

@@ -69,12 +69,12 @@ func validateRules(kind optikpi.Kind, rules FieldRules, key string, strict bool,
 
 // sourceKeys are the keys of a field rule's sources, in the order
 // CheckSource names them.
-var sourceKeys = []string{"path", "first_of", "const", "template", "meta"}
+var sourceKeys = []string{"path", "first_of", "const", "template", "template_json", "meta"}
 
 // CheckSource reports a rule that gives no source or more than one: the
 // one check of it, which validate and the mapper both make.
 func (r *FieldRule) CheckSource() error {
-	given := []bool{r.Path != "", r.FirstOf != nil, r.Const != nil, r.Template != "", r.Meta != ""}
+	given := []bool{r.Path != "", r.FirstOf != nil, r.Const != nil, r.Template != "", r.TemplateJSON != "", r.Meta != ""}
 	n := 0
 	for _, g := range given {
 		if g {
@@ -105,6 +105,11 @@ func validateRule(r *FieldRule, key string, p *problems) {
 	if r.Template != "" {
 		if _, err := ParseTemplate(r.Template); err != nil {
 			p.add(key+".template", "%v", err)
+		}
+	}
+	if r.TemplateJSON != "" {
+		if _, err := ParseJSONTemplate(r.TemplateJSON); err != nil {
+			p.add(key+".template_json", "%v", err)
 		}
 	}
 	if r.Meta != "" {

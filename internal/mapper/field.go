@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/optikpi/optikpi-relay/internal/config"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
@@ -41,14 +43,16 @@ const (
 	srcFirstOf
 	srcConst
 	srcTemplate
+	srcTemplateJSON
 	srcMeta
 	srcMetaHeader
 )
 
 // tmplPart is a literal, or a path when path is not nil.
 type tmplPart struct {
-	lit  string
-	path *jpath
+	lit      string
+	path     *jpath
+	inString bool // in a JSON string of a template_json
 }
 
 // step is one transform.
@@ -79,14 +83,18 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 		}
 		f.constant = v
 	}
-	if fr.Template != "" {
+	if fr.Template != "" || fr.TemplateJSON != "" {
 		f.src = srcTemplate
-		parts, err := config.ParseTemplate(fr.Template)
+		key, text, parse := "template", fr.Template, config.ParseTemplate
+		if fr.TemplateJSON != "" {
+			f.src, key, text, parse = srcTemplateJSON, "template_json", fr.TemplateJSON, config.ParseJSONTemplate
+		}
+		parts, err := parse(text)
 		if err != nil {
-			return nil, fmt.Errorf("template: %w", err)
+			return nil, fmt.Errorf("%s: %w", key, err)
 		}
 		for _, p := range parts {
-			tp := tmplPart{lit: p.Literal}
+			tp := tmplPart{lit: p.Literal, inString: p.InString}
 			if p.Path != "" {
 				tp.path = pl.path(p.Path)
 			}
@@ -224,6 +232,9 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 	case srcTemplate:
 		s, ok := f.template(d)
 		return optikpi.String(s), ok
+	case srcTemplateJSON:
+		s, ok := f.template(d)
+		return optikpi.Value{Type: optikpi.ValueJSON, Text: s}, ok
 	case srcMetaHeader:
 		for _, h := range rec.Headers {
 			if h.Key == f.meta {
@@ -257,9 +268,12 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 	return optikpi.Value{}, false
 }
 
-// template renders the template; missing values render as nothing, and
-// when all are missing the field is missing.
+// template renders a template or a template_json; when all its values
+// are missing the field is missing. A template renders a missing value as
+// nothing and is trimmed; a template_json renders values as appendJSON
+// does, and ParseJSONTemplate made sure that the result is JSON.
 func (f *field) template(d *doc) (string, bool) {
+	asJSON := f.src == srcTemplateJSON
 	start := len(d.arena)
 	found, paths := false, 0
 	for _, p := range f.tmpl {
@@ -269,17 +283,43 @@ func (f *field) template(d *doc) (string, bool) {
 		}
 		paths++
 		res, ok := d.present(p.path)
-		if !ok {
-			continue
+		found = found || ok
+		switch {
+		case asJSON:
+			d.arena = appendJSON(d.arena, res, ok, p.inString)
+		case ok:
+			d.arena = append(d.arena, text(res)...)
 		}
-		found = true
-		d.arena = append(d.arena, text(res)...)
 	}
 	if paths > 0 && !found {
 		d.arena = d.arena[:start]
 		return "", false
 	}
+	if asJSON {
+		return d.text(start), true
+	}
 	return strings.TrimSpace(d.text(start)), true
+}
+
+// appendJSON appends a template_json value: outside quotes as JSON (null
+// when missing), inside quotes its text escaped (nothing when missing).
+func appendJSON(b []byte, res gjson.Result, ok, inString bool) []byte {
+	switch {
+	case inString && ok && res.Type == gjson.String:
+		// Raw is the string as the record escaped it.
+		return append(b, res.Raw[1:len(res.Raw)-1]...)
+	case inString && ok:
+		at := len(b)
+		b = optikpi.AppendString(b, strings.TrimSpace(res.Raw))
+		// Without its quotes: the template has them.
+		n := copy(b[at:], b[at+1:len(b)-1])
+		return b[:at+n]
+	case inString:
+		return b
+	case ok:
+		return append(b, strings.TrimSpace(res.Raw)...)
+	}
+	return append(b, "null"...)
 }
 
 // valueKey is the text a value map looks a value up by.

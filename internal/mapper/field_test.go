@@ -68,6 +68,17 @@ func TestFieldRules(t *testing.T) {
 		{"meta header", config.FieldRule{Meta: "header:brand"}, `{}`, `string "lucky"`},
 		{"meta header missing", config.FieldRule{Meta: "header:nope"}, `{}`, "missing"},
 
+		// template_json: values outside quotes as JSON, inside escaped.
+		{"template_json quote in a value", config.FieldRule{TemplateJSON: `{"name": ${n}, "note": "by ${n}"}`}, `{"n":"Ann \"Lucky\" O'Neil \\ x"}`, `raw {"name": "Ann \"Lucky\" O'Neil \\ x", "note": "by Ann \"Lucky\" O'Neil \\ x"}`},
+		{"template_json control characters", config.FieldRule{TemplateJSON: `{"a": "<${s}>", "b": ${s}}`}, `{"s":"line\nnext\ttab\u0001"}`, `raw {"a": "<line\nnext\ttab\u0001>", "b": "line\nnext\ttab\u0001"}`},
+		{"template_json kinds outside quotes", config.FieldRule{TemplateJSON: `{"seq":${seq},"ok":${ok},"o":${o},"l":${l},"gone":${gone}}`}, `{"seq":12.50,"ok":true,"o":{"k":"v"},"l":[1, "two"]}`, `raw {"seq":12.50,"ok":true,"o":{"k":"v"},"l":[1, "two"],"gone":null}`},
+		{"template_json kinds inside quotes", config.FieldRule{TemplateJSON: `["${seq}", "${o}", "${gone}"]`}, `{"seq":12.50,"o":{"k":"v\"q"}}`, `raw ["12.50", "{\"k\":\"v\\\"q\"}", ""]`},
+		{"template_json escaped quote in the template", config.FieldRule{TemplateJSON: `{"a": "say \"${w}\"", "b": ${w}}`}, `{"w":"hi"}`, `raw {"a": "say \"hi\"", "b": "hi"}`},
+		{"template_json all missing", config.FieldRule{TemplateJSON: `{"a": ${x}}`}, `{}`, "missing"},
+		{"template_json all missing, default", config.FieldRule{TemplateJSON: `{"a": ${x}}`, Default: map[string]any{}}, `{}`, "raw {}"},
+		{"template_json, json_string", config.FieldRule{TemplateJSON: `{"a": ${x}}`, Transform: config.Names{"json_string"}}, `{"x":"q\""}`, `string "{\"a\":\"q\\\"\"}"`},
+		{"template_json gjson multipath instead", config.FieldRule{Path: `{seq,"updated_at":at}`}, `{"seq":3,"at":"2024-01-15","other":1}`, `raw {"seq":3,"updated_at":"2024-01-15"}`},
+
 		// Value maps.
 		{"map", config.FieldRule{Path: "s", Map: map[string]any{"DEPOSIT_OK": "Successful Deposit"}}, `{"s":"DEPOSIT_OK"}`, `string "Successful Deposit"`},
 		{"map number key", config.FieldRule{Path: "l", Map: map[string]any{"1": "VIP"}}, `{"l":1}`, `string "VIP"`},
@@ -248,12 +259,16 @@ func TestCompileFieldErrors(t *testing.T) {
 		rule config.FieldRule
 		want string
 	}{
-		{"no source", config.FieldRule{}, "want exactly one of path, first_of, const, template and meta"},
-		{"first_of and path", config.FieldRule{Path: "a", FirstOf: config.Names{"b", "c"}}, "want exactly one of path, first_of, const, template and meta"},
+		{"no source", config.FieldRule{}, "want exactly one of path, first_of, const, template, template_json and meta"},
+		{"first_of and path", config.FieldRule{Path: "a", FirstOf: config.Names{"b", "c"}}, "want exactly one of path, first_of, const, template, template_json and meta"},
 		{"unknown transform before map", config.FieldRule{Path: "a", Map: map[string]any{"x": "y"}, TransformBefore: config.Names{"epoch"}}, `transform_before: unknown transform "epoch"`},
 		{"two sources", config.FieldRule{Path: "a", Const: "b"}, "want exactly one of"},
 		{"unknown transform", config.FieldRule{Path: "a", Transform: config.Names{"epoch"}}, `unknown transform "epoch"`},
 		{"bad template", config.FieldRule{Template: "${a"}, "template: unclosed"},
+		{"template_json not JSON", config.FieldRule{TemplateJSON: `{"a": ${x}`}, `template_json: not JSON with each ${path} outside quotes read as null: {"a": null: unexpected end of JSON input`},
+		{"template_json path as a key", config.FieldRule{TemplateJSON: `{${k}: 1}`}, "template_json: not JSON"},
+		{"template_json a string", config.FieldRule{TemplateJSON: `"${x}"`}, "template_json: want a JSON object or array"},
+		{"template and template_json", config.FieldRule{Template: "${a}", TemplateJSON: `{"a": ${a}}`}, "want exactly one of path, first_of, const, template, template_json and meta"},
 		{"unknown meta", config.FieldRule{Meta: "size"}, `unknown meta "size"`},
 		{"minor units without exponent", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}}, "minor_units needs exponent"},
 		{"unknown currency", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, Currency: "XBT"}, `no known exponent for currency "XBT"`},

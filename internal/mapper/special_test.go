@@ -77,3 +77,28 @@ entry 3: skipped (no route matches; routing.unmatched is skip)
 		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
 	}
 }
+
+// A template_json field stays valid JSON through the encoder when a value
+// holds quotes, backslashes and control characters; a plain template of
+// JSON text does not, which is why template_json exists.
+func TestTemplateJSONEncoded(t *testing.T) {
+	cfg := strings.Replace(testConfig, "        event_time: {meta: timestamp}\n",
+		"        event_time: {meta: timestamp}\n        event_data: {template_json: '{\"by\": ${who}, \"note\": \"from ${who}\", \"n\": ${n}}'}\n", 1)
+	m := testMapper(t, cfg, false)
+	res, err := m.Map(record("misc", `{"kind":"note","who":"O\"Neil \\ \n","n":3}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := string(res.Record.JSON)
+	want := `{"account_id":"acc-1","workspace_id":"ws-1","event_category":"SystemEvent","event_name":"note","event_id":"relay-misc-7-99","event_time":"2024-01-15T10:30:00Z","event_data":{"by":"O\"Neil \\ \n","note":"from O\"Neil \\ \n","n":3}}`
+	if got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+
+	plain := strings.Replace(cfg, "template_json:", "template:", 1)
+	plain = strings.Replace(plain, "template: '", "transform: json_object, template: '", 1)
+	_, err = testMapper(t, plain, false).Map(record("misc", `{"kind":"note","who":"O\"Neil","n":3}`))
+	if err == nil || !strings.Contains(err.Error(), "json_object: want an object or a string holding one") {
+		t.Errorf("a plain template with a quote in a value: got %v, want a json_object error", err)
+	}
+}
