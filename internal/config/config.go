@@ -252,6 +252,12 @@ const (
 	UnmatchedSkip = "skip"
 )
 
+// The values of Routing.DuplicateKeys.
+const (
+	DuplicateKeysLast   = "last"
+	DuplicateKeysRefuse = "refuse"
+)
+
 // Routing turns Kafka records into Optikpi records.
 type Routing struct {
 	// Unmatched is what happens to a record no route matches: "dlq" (the
@@ -264,6 +270,10 @@ type Routing struct {
 	// "skip" counts and drops it.
 	Tombstones string `yaml:"tombstones"`
 	Empty      string `yaml:"empty"`
+	// DuplicateKeys is what happens to a value with a key twice in one
+	// object: "last" (the default) reads the last, as encoding/json and
+	// JavaScript do; "refuse" dead-letters it as unparseable.
+	DuplicateKeys string `yaml:"duplicate_keys"`
 	// Routes are tried in order; the first whose topic and condition match
 	// a record wins.
 	Routes []Route `yaml:"routes"`
@@ -299,7 +309,7 @@ func Default() Config {
 			ServerTimeouts: ServerTimeouts(telemetry.DefaultTimeouts())},
 		Shutdown: Shutdown{Timeout: 25 * time.Second},
 		DLQ:      DLQ{MaxMessageBytes: DefaultDLQMaxMessageBytes},
-		Routing:  Routing{Unmatched: UnmatchedDLQ, Tombstones: UnmatchedDLQ, Empty: UnmatchedDLQ},
+		Routing:  Routing{Unmatched: UnmatchedDLQ, Tombstones: UnmatchedDLQ, Empty: UnmatchedDLQ, DuplicateKeys: DuplicateKeysLast},
 	}
 }
 

@@ -71,6 +71,7 @@ func TestParseMinimalFillsDefaults(t *testing.T) {
 		{"routing.unmatched", c.Routing.Unmatched, "dlq"},
 		{"routing.tombstones", c.Routing.Tombstones, "dlq"},
 		{"routing.empty", c.Routing.Empty, "dlq"},
+		{"routing.duplicate_keys", c.Routing.DuplicateKeys, "last"},
 		{"routes[0].destination", c.Routing.Routes[0].Destination, "main"},
 		{"routes[0].line", c.Routing.Routes[0].Line, 16},
 		{"routes[0].fields", len(c.Routing.Routes[0].Fields), 4},
@@ -161,6 +162,7 @@ func TestParseProblems(t *testing.T) {
 		{"unmatched", "routing:\n", "routing:\n  unmatched: drop\n", []string{`routing.unmatched: want dlq or skip, got "drop"`}},
 		{"tombstones", "routing:\n", "routing:\n  tombstones: drop\n", []string{`test.yaml:15: routing.tombstones: want dlq or skip, got "drop"`}},
 		{"empty", "routing:\n", "routing:\n  empty: dead_letter\n", []string{`test.yaml:15: routing.empty: want dlq or skip, got "dead_letter"`}},
+		{"duplicate keys", "routing:\n", "routing:\n  duplicate_keys: first\n", []string{`test.yaml:15: routing.duplicate_keys: want last or refuse, got "first"`}},
 		{"list for scalar", "  group: relay\n", "  group: [a, b]\n", []string{"kafka.group: want a single value, got a list"}},
 		{"not yaml", "  group: relay\n", "  group: relay\n\t bad", []string{"test.yaml"}},
 	}

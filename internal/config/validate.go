@@ -337,6 +337,9 @@ func validateRouting(c *Config, p *problems) {
 			p.add("routing."+k.key, "want dlq or skip, got %q", k.value)
 		}
 	}
+	if r.DuplicateKeys != DuplicateKeysLast && r.DuplicateKeys != DuplicateKeysRefuse {
+		p.add("routing.duplicate_keys", "want last or refuse, got %q", r.DuplicateKeys)
+	}
 	if len(r.Routes) == 0 {
 		p.add("routing.routes", "required: at least one route")
 	}
