@@ -45,9 +45,6 @@ type Condition struct {
 	// Path is a gjson path into the record's value, such as "type" or
 	// "payload.status".
 	Path string `yaml:"path"`
-	// FirstOf is several gjson paths: the first present and not null is
-	// the value ("uid", "player.uid").
-	FirstOf Names `yaml:"first_of"`
 	// Equals holds when the value at Path equals it: strings as strings,
 	// numbers numerically, booleans as booleans.
 	Equals any `yaml:"equals"`
@@ -126,7 +123,7 @@ func Transforms() []string {
 }
 
 // FieldRule fills one Optikpi field. Exactly one of Path, FirstOf, Const,
-// Template and Meta is the source (CheckSource); a missing or null source
+// Template, TemplateJSON and Meta is the source (CheckSource); a missing or null source
 // value takes Default, or leaves the field out. A present value goes
 // through each of TransformBefore, then Map, then each of Transform, in
 // order. In YAML a rule that is a plain string is a Path.
