@@ -24,7 +24,7 @@ type field struct {
 	path     *jpath        // srcPath
 	firstOf  []*jpath      // srcFirstOf
 	constant optikpi.Value // srcConst
-	tmpl     []tmplPart    // srcTemplate
+	tmpl     []tmplPart    // srcTemplate, srcTemplateJSON
 	meta     string        // srcMeta: a config.Meta* value, the header name for metaHeader
 
 	def, fallback       optikpi.Value
