@@ -69,6 +69,14 @@ func TestValidate(t *testing.T) {
 	if err := os.WriteFile(bad, []byte(broken), 0o600); err != nil {
 		t.Fatal(err)
 	}
+	// A time layout that is not Go's fails validate, not every record.
+	layout := filepath.Join(t.TempDir(), "layout.yaml")
+	const walletTime = "event_time: {path: changed_at, transform: unix_millis}"
+	if err := os.WriteFile(layout, []byte(strings.Replace(string(example), walletTime,
+		`event_time: {path: changed_at, transform: time_layout, layout: "YYYY-MM-DD hh:mm:ss", timezone_path: tz}`, 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	layoutLine := strings.Count(string(example)[:strings.Index(string(example), walletTime)], "\n") + 1
 	tokenFile := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(tokenFile, []byte("  \n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -90,6 +98,7 @@ func TestValidate(t *testing.T) {
 		{"", []string{"validate", "--no-secrets", "--config", "config.example.yaml"}, 0, []string{"ok", "secrets not checked"}},
 		{"T", []string{"validate", "--config", emptyToken}, 1, []string{"destinations[0].token_file: token file " + tokenFile + " is empty"}},
 		{"T", []string{"validate", "--config", bad}, 1, []string{"kafka.gruop: unknown key", "sink.linger: invalid duration"}},
+		{"T", []string{"validate", "--config", layout}, 1, []string{fmt.Sprintf(`layout.yaml:%d: routing.routes[10].fields.event_time.layout: layout "YYYY-MM-DD hh:mm:ss" has no Go reference-time elements`, layoutLine), `(did you mean "2006-01-02 15:04:05"?)`}},
 		{"T", []string{"validate"}, 2, []string{"--config is required"}},
 		{"T", []string{"nonsense"}, 2, []string{"unknown command"}},
 	}

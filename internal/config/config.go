@@ -261,10 +261,16 @@ type Shutdown struct {
 	Timeout time.Duration `yaml:"timeout"`
 }
 
-// The values of Routing.Unmatched.
+// The values of Routing.Unmatched, Tombstones and Empty.
 const (
 	UnmatchedDLQ  = "dlq"
 	UnmatchedSkip = "skip"
+)
+
+// The values of Routing.DuplicateKeys.
+const (
+	DuplicateKeysLast   = "last"
+	DuplicateKeysRefuse = "refuse"
 )
 
 // Routing turns Kafka records into Optikpi records.
@@ -273,6 +279,16 @@ type Routing struct {
 	// default) dead-letters it with reason unrouted, "skip" counts and
 	// drops it.
 	Unmatched string `yaml:"unmatched"`
+	// Tombstones is what happens to a record with no value (a delete on
+	// a compacted topic), and Empty to one whose value is empty or only
+	// white space: "dlq" (the default) dead-letters it as unparseable,
+	// "skip" counts and drops it.
+	Tombstones string `yaml:"tombstones"`
+	Empty      string `yaml:"empty"`
+	// DuplicateKeys is what happens to a value with a key twice in one
+	// object: "last" (the default) reads the last, as encoding/json and
+	// JavaScript do; "refuse" dead-letters it as unparseable.
+	DuplicateKeys string `yaml:"duplicate_keys"`
 	// Routes are tried in order; the first whose topic and condition match
 	// a record wins.
 	Routes []Route `yaml:"routes"`
@@ -311,7 +327,7 @@ func Default() Config {
 			ServerTimeouts: ServerTimeouts(telemetry.DefaultTimeouts())},
 		Shutdown: Shutdown{Timeout: 25 * time.Second},
 		DLQ:      DLQ{MaxMessageBytes: DefaultDLQMaxMessageBytes},
-		Routing:  Routing{Unmatched: UnmatchedDLQ},
+		Routing:  Routing{Unmatched: UnmatchedDLQ, Tombstones: UnmatchedDLQ, Empty: UnmatchedDLQ, DuplicateKeys: DuplicateKeysLast},
 	}
 }
 

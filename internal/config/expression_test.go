@@ -43,7 +43,7 @@ func TestParseExpressionProblems(t *testing.T) {
 		{"field: wrong argument type", "amount: amount", "amount: {expr: 'sign(key)'}",
 			"test.yaml:23: routing.routes[0].fields.amount.expr: cannot use string as argument (type float64) to call sign (column 6 of the expression)"},
 		{"field: expr and path", "amount: amount", "amount: {path: a, expr: 'value.a'}",
-			"test.yaml:23: routing.routes[0].fields.amount: want exactly one of path, const, template, meta and expr"},
+			"test.yaml:23: routing.routes[0].fields.amount: want exactly one of path, first_of, const, template, template_json, meta and expr"},
 		{"field: unknown time zone", "event_time: {path: ts, transform: unix_millis}", `event_time: {expr: 'parse_time("2006-01-02", value.d, "Mars/Base")'}`,
 			`test.yaml:22: routing.routes[0].fields.event_time.expr: parse_time: unknown time zone "Mars/Base"`},
 	}

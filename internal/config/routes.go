@@ -1,6 +1,8 @@
 package config
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"reflect"
 	"strings"
@@ -75,8 +77,11 @@ const (
 	// when not zero).
 	TransformUnixSeconds = "unix_seconds" // epoch seconds, number or numeric string, fraction allowed
 	TransformUnixMillis  = "unix_millis"  // epoch milliseconds
+	TransformUnixMicros  = "unix_micros"  // epoch microseconds
+	TransformUnixNanos   = "unix_nanos"   // epoch nanoseconds
+	TransformUnixAuto    = "unix_auto"    // epoch seconds, milliseconds, microseconds or nanoseconds by magnitude (docs/mapping.md)
 	TransformRFC3339     = "rfc3339"      // any RFC 3339 time with an offset
-	TransformTimestamp   = "timestamp"    // any of the three: strings as RFC 3339, numbers from 1e11 up as milliseconds, below as seconds
+	TransformTimestamp   = "timestamp"    // strings as rfc3339, numbers as unix_auto
 	TransformTimeLayout  = "time_layout"  // a Go layout given by the rule's layout, in its timezone (default UTC)
 	TransformDate        = "date"         // YYYY-MM-DD, from a date or an RFC 3339 time (its own calendar date)
 
@@ -116,17 +121,19 @@ const (
 // Transforms lists every transform name.
 func Transforms() []string {
 	return []string{
-		TransformUnixSeconds, TransformUnixMillis, TransformRFC3339, TransformTimestamp,
+		TransformUnixSeconds, TransformUnixMillis, TransformUnixMicros, TransformUnixNanos, TransformUnixAuto,
+		TransformRFC3339, TransformTimestamp,
 		TransformTimeLayout, TransformDate, TransformMinorUnits,
 		TransformString, TransformNumber, TransformInteger, TransformBoolean,
 		TransformJSONString, TransformJSONObject, TransformLower, TransformUpper, TransformTrim,
 	}
 }
 
-// FieldRule fills one Optikpi field. Exactly one of Path, Const, Template,
-// Meta and Expr is the source; a missing or null source value takes Default, or
-// leaves the field out. A present value goes through Map, then each of
-// Transform in order. In YAML a rule that is a plain string is a Path.
+// FieldRule fills one Optikpi field. Exactly one of Path, FirstOf, Const,
+// Template, TemplateJSON, Meta and Expr is the source (CheckSource); a
+// missing or null source value takes Default, or leaves the field out. A
+// present value goes through each of TransformBefore, then Map, then each
+// of Transform, in order. In YAML a rule that is a plain string is a Path.
 type FieldRule struct {
 	// Target is the Optikpi field filled, the rule's key under fields.
 	Target string `yaml:"-"`
@@ -134,6 +141,9 @@ type FieldRule struct {
 	// Path is a gjson path into the record's value: "player.id",
 	// "items.0.sku", "tags.#" (a count), "bets.#(won==true).amount".
 	Path string `yaml:"path"`
+	// FirstOf is several gjson paths: the first present and not null is
+	// the value ("uid", "player.uid").
+	FirstOf Names `yaml:"first_of"`
 	// Const is a constant value: a string, number, boolean, or for the JSON
 	// fields an object.
 	Const any `yaml:"const"`
@@ -141,6 +151,12 @@ type FieldRule struct {
 	// A missing value renders as nothing; the result is trimmed, and when
 	// every value was missing the field is missing. "$$" is a literal "$".
 	Template string `yaml:"template"`
+	// TemplateJSON builds a JSON object or array for the JSON fields
+	// (custom_data, ext_data, event_data): '{"seq": ${seq}, "note":
+	// "by ${name}"}'. A ${path} outside quotes is the value as JSON (a
+	// missing one null), inside quotes its text, escaped; when every value
+	// is missing the field is missing.
+	TemplateJSON string `yaml:"template_json"`
 	// Meta reads the Kafka record rather than its value: "key", "topic",
 	// "partition", "offset", "timestamp" (as RFC 3339 UTC) or
 	// "header:NAME" (the first header NAME, as a string).
@@ -162,9 +178,11 @@ type FieldRule struct {
 	// send currency with deposits); without it such a target is a typo.
 	Extra bool `yaml:"extra"`
 
-	// Transform names the transforms applied after Map, in order; one name
-	// or a list.
-	Transform Names `yaml:"transform"`
+	// TransformBefore names the transforms applied before Map (to trim or
+	// lower-case what Map looks up), and Transform those applied after it,
+	// in order; each one name or a list.
+	TransformBefore Names `yaml:"transform_before"`
+	Transform       Names `yaml:"transform"`
 
 	// Parameters of minor_units: a fixed Exponent, or a fixed Currency, or
 	// CurrencyPath (the record's currency code); Exponents adds or
@@ -174,10 +192,13 @@ type FieldRule struct {
 	CurrencyPath string         `yaml:"currency_path"`
 	Exponents    map[string]int `yaml:"exponents"`
 
-	// Parameters of time_layout: a Go reference layout and the IANA time
-	// zone of times without an offset (default UTC).
-	Layout   string `yaml:"layout"`
-	Timezone string `yaml:"timezone"`
+	// Parameters of time_layout: a Go reference layout and the time zone
+	// of times without an offset, an IANA name or an offset such as
+	// "+02:00" (default UTC); TimezonePath reads the zone from the record,
+	// and Timezone is then the zone of records without one.
+	Layout       string `yaml:"layout"`
+	Timezone     string `yaml:"timezone"`
+	TimezonePath string `yaml:"timezone_path"`
 
 	Line int `yaml:"-"`
 }
@@ -240,6 +261,52 @@ func (ns *Names) decodeNode(d *decoder, n *yaml.Node, key string) {
 type TemplatePart struct {
 	Literal string
 	Path    string // when not ""
+	// InString is true for a path inside a JSON string of a
+	// template_json (ParseJSONTemplate).
+	InString bool
+}
+
+// ParseJSONTemplate parses a template_json: a template whose text, with
+// each path outside quotes as null and each inside as nothing, is a JSON
+// object or array; paths inside quotes are marked InString.
+func ParseJSONTemplate(s string) ([]TemplatePart, error) {
+	parts, err := ParseTemplate(s)
+	if err != nil {
+		return nil, err
+	}
+	var skeleton strings.Builder
+	inString, escaped := false, false
+	for i := range parts {
+		p := &parts[i]
+		if p.Path != "" {
+			p.InString = inString
+			if !inString {
+				skeleton.WriteString("null")
+			}
+			escaped = false
+			continue
+		}
+		skeleton.WriteString(p.Literal)
+		for j := 0; j < len(p.Literal); j++ {
+			switch c := p.Literal[j]; {
+			case escaped:
+				escaped = false
+			case inString && c == '\\':
+				escaped = true
+			case c == '"':
+				inString = !inString
+			}
+		}
+	}
+	sk := strings.TrimSpace(skeleton.String())
+	var v any
+	if err := json.Unmarshal([]byte(sk), &v); err != nil {
+		return nil, fmt.Errorf("not JSON with each ${path} outside quotes read as null: %s: %v", sk, err)
+	}
+	if !strings.HasPrefix(sk, "{") && !strings.HasPrefix(sk, "[") {
+		return nil, errors.New("want a JSON object or array")
+	}
+	return parts, nil
 }
 
 // ParseTemplate parses "text ${path} text": "${" opens a gjson path closed

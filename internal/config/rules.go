@@ -68,25 +68,52 @@ func validateRules(kind optikpi.Kind, rules FieldRules, key string, strict bool,
 	}
 }
 
-func validateRule(r *FieldRule, key string, p *problems) {
-	sources := 0
-	if r.Path != "" {
-		sources++
-	}
-	if r.Const != nil {
-		sources++
-		if r.Default != nil {
-			p.add(key+".default", "a constant is never missing; remove default")
+// sourceKeys are the keys of a field rule's sources, in the order
+// CheckSource names them.
+var sourceKeys = []string{"path", "first_of", "const", "template", "template_json", "meta", "expr"}
+
+// CheckSource reports a rule that gives no source or more than one: the
+// one check of it, which validate and the mapper both make.
+func (r *FieldRule) CheckSource() error {
+	given := []bool{r.Path != "", r.FirstOf != nil, r.Const != nil, r.Template != "", r.TemplateJSON != "", r.Meta != "", r.Expr != ""}
+	n := 0
+	for _, g := range given {
+		if g {
+			n++
 		}
 	}
+	if n != 1 {
+		return fmt.Errorf("want exactly one of %s and %s", strings.Join(sourceKeys[:len(sourceKeys)-1], ", "), sourceKeys[len(sourceKeys)-1])
+	}
+	return nil
+}
+
+func validateRule(r *FieldRule, key string, p *problems) {
+	if err := r.CheckSource(); err != nil {
+		p.add(key, "%v", err)
+	}
+	if r.FirstOf != nil && len(r.FirstOf) < 2 {
+		p.add(key+".first_of", "want two paths or more (a single path is path)")
+	}
+	for i, path := range r.FirstOf {
+		if path == "" {
+			p.add(fmt.Sprintf("%s.first_of[%d]", key, i), "empty path")
+		}
+	}
+	if r.Const != nil && r.Default != nil {
+		p.add(key+".default", "a constant is never missing; remove default")
+	}
 	if r.Template != "" {
-		sources++
 		if _, err := ParseTemplate(r.Template); err != nil {
 			p.add(key+".template", "%v", err)
 		}
 	}
+	if r.TemplateJSON != "" {
+		if _, err := ParseJSONTemplate(r.TemplateJSON); err != nil {
+			p.add(key+".template_json", "%v", err)
+		}
+	}
 	if r.Meta != "" {
-		sources++
 		switch r.Meta {
 		case MetaKey, MetaTopic, MetaPartition, MetaOffset, MetaTimestamp:
 		default:
@@ -96,13 +123,9 @@ func validateRule(r *FieldRule, key string, p *problems) {
 		}
 	}
 	if r.Expr != "" {
-		sources++
 		if _, err := expression.Compile(r.Expr, expression.Field); err != nil {
 			p.add(key+".expr", "%v", err)
 		}
-	}
-	if sources != 1 {
-		p.add(key, "want exactly one of path, const, template, meta and expr")
 	}
 	if !isValue(r.Const) || !isValue(r.Default) || !isValue(r.Fallback) {
 		p.add(key, "const, default and fallback must be strings, numbers, booleans, or (for JSON fields) objects or lists")
@@ -120,11 +143,19 @@ func validateRule(r *FieldRule, key string, p *problems) {
 	}
 
 	uses := map[string]bool{}
-	for i, t := range r.Transform {
-		if !slices.Contains(Transforms(), t) {
-			p.add(fmt.Sprintf("%s.transform[%d]", key, i), "unknown transform %q (want one of %s)", t, strings.Join(Transforms(), ", "))
+	for _, list := range []struct {
+		key   string
+		names Names
+	}{{"transform_before", r.TransformBefore}, {"transform", r.Transform}} {
+		for i, t := range list.names {
+			if !slices.Contains(Transforms(), t) {
+				p.add(fmt.Sprintf("%s.%s[%d]", key, list.key, i), "unknown transform %q (want one of %s)", t, strings.Join(Transforms(), ", "))
+			}
+			uses[t] = true
 		}
-		uses[t] = true
+	}
+	if r.TransformBefore != nil && r.Map == nil {
+		p.add(key+".transform_before", "transform_before runs before map, and there is no map: use transform")
 	}
 	if uses[TransformMinorUnits] {
 		n := 0
@@ -155,16 +186,20 @@ func validateRule(r *FieldRule, key string, p *problems) {
 		p.add(key, "exponent, currency, currency_path and exponents are parameters of the minor_units transform")
 	}
 	if uses[TransformTimeLayout] {
-		if r.Layout == "" {
-			p.add(key+".layout", "required by time_layout: a Go reference layout such as \"2006-01-02 15:04:05\"")
-		}
+		loc := time.UTC
 		if r.Timezone != "" {
-			if _, err := time.LoadLocation(r.Timezone); err != nil {
-				p.add(key+".timezone", "unknown time zone %q", r.Timezone)
+			var err error
+			if loc, err = LoadZone(r.Timezone); err != nil {
+				p.add(key+".timezone", "%v", err)
 			}
 		}
-	} else if r.Layout != "" || r.Timezone != "" {
-		p.add(key, "layout and timezone are parameters of the time_layout transform")
+		if r.Layout == "" {
+			p.add(key+".layout", "required by time_layout: a Go reference layout such as \"2006-01-02 15:04:05\"")
+		} else if err := CheckLayout(r.Layout, loc); err != nil {
+			p.add(key+".layout", "%v", err)
+		}
+	} else if r.Layout != "" || r.Timezone != "" || r.TimezonePath != "" {
+		p.add(key, "layout, timezone and timezone_path are parameters of the time_layout transform")
 	}
 }
 

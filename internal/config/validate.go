@@ -360,8 +360,13 @@ func modelNames() []string {
 
 func validateRouting(c *Config, p *problems) {
 	r := &c.Routing
-	if r.Unmatched != UnmatchedDLQ && r.Unmatched != UnmatchedSkip {
-		p.add("routing.unmatched", "want dlq or skip, got %q", r.Unmatched)
+	for _, k := range []struct{ key, value string }{{"unmatched", r.Unmatched}, {"tombstones", r.Tombstones}, {"empty", r.Empty}} {
+		if k.value != UnmatchedDLQ && k.value != UnmatchedSkip {
+			p.add("routing."+k.key, "want dlq or skip, got %q", k.value)
+		}
+	}
+	if r.DuplicateKeys != DuplicateKeysLast && r.DuplicateKeys != DuplicateKeysRefuse {
+		p.add("routing.duplicate_keys", "want last or refuse, got %q", r.DuplicateKeys)
 	}
 	if len(r.Routes) == 0 {
 		p.add("routing.routes", "required: at least one route")

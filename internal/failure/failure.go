@@ -14,7 +14,8 @@ type Reason string
 
 // The reasons, in the order a record meets them on its way.
 const (
-	// Unparseable: the value is not a JSON object.
+	// Unparseable: the value is missing, empty or not a JSON object, or
+	// gives a key twice in one object and routing.duplicate_keys is refuse.
 	Unparseable Reason = "unparseable"
 	// Unrouted: no route matches the record, and unmatched records are
 	// dead-lettered.

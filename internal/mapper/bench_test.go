@@ -159,3 +159,30 @@ func BenchmarkRecordPath(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkCheckObject is the check every value passes before routing: one
+// JSON object, not too deep, valid UTF-8, and no key twice in one object.
+func BenchmarkCheckObject(b *testing.B) {
+	m := exampleMapper(b, false)
+	first, _ := modelSamples(b, m)
+	for _, k := range []optikpi.Kind{optikpi.KindCustomer, optikpi.KindDeposit} {
+		rec := first[k]
+		b.Run(k.String(), func(b *testing.B) {
+			b.SetBytes(int64(len(rec.Value)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if msg := checkObject(rec.Value); msg != "" {
+					b.Fatal(msg)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkMapDuplicateKey maps a deposit whose value gives a key twice:
+// the rare path that rewrites the value so that the last value wins.
+func BenchmarkMapDuplicateKey(b *testing.B) {
+	v := sample(b, "payments", `"type":"deposit.completed"`)
+	v = append(bytes.TrimSuffix(bytes.TrimSpace(v), []byte("}")), `,"type":"deposit.completed"}`...)
+	benchmarkMap(b, "payments", v)
+}

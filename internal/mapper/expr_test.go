@@ -203,7 +203,7 @@ func TestNewExprErrors(t *testing.T) {
 		{"bad field expression", func(c *config.Config) { c.Routing.Routes[2].Fields[4].Expr = "abs(" },
 			`route "losses": field loss_amount: expr: unexpected token EOF`},
 		{"expr and path", func(c *config.Config) { c.Routing.Routes[2].Fields[3].Expr = "value.stake" },
-			`route "losses": field wager_amount: want exactly one of path, const, template, meta and expr`},
+			`route "losses": field wager_amount: want exactly one of path, first_of, const, template, template_json, meta and expr`},
 	}
 	for _, tt := range tests {
 		c, err := config.Parse([]byte(exprConfig), "test.yaml")

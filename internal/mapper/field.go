@@ -2,13 +2,14 @@ package mapper
 
 import (
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/tidwall/gjson"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
 	"github.com/optikpi/optikpi-relay/internal/expression"
@@ -22,8 +23,9 @@ type field struct {
 
 	src      source
 	path     *jpath              // srcPath
+	firstOf  []*jpath            // srcFirstOf
 	constant optikpi.Value       // srcConst
-	tmpl     []tmplPart          // srcTemplate
+	tmpl     []tmplPart          // srcTemplate, srcTemplateJSON
 	meta     string              // srcMeta: a config.Meta* value, the header name for metaHeader
 	prog     *expression.Program // srcExpr
 
@@ -33,15 +35,17 @@ type field struct {
 	vmap map[string]optikpi.Value
 	keep bool
 
-	steps []step
+	before, steps []step // the transforms before map, and after
 }
 
 type source uint8
 
 const (
 	srcPath source = iota
+	srcFirstOf
 	srcConst
 	srcTemplate
+	srcTemplateJSON
 	srcMeta
 	srcMetaHeader
 	srcExpr
@@ -49,8 +53,9 @@ const (
 
 // tmplPart is a literal, or a path when path is not nil.
 type tmplPart struct {
-	lit  string
-	path *jpath
+	lit      string
+	path     *jpath
+	inString bool // in a JSON string of a template_json
 }
 
 // step is one transform.
@@ -61,13 +66,19 @@ type step struct {
 
 func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 	f := &field{target: fr.Target, index: -1, keep: fr.KeepUnmapped}
-	n := 0
+	if err := fr.CheckSource(); err != nil {
+		return nil, err
+	}
 	if fr.Path != "" {
-		n++
 		f.path = pl.path(fr.Path)
 	}
+	if fr.FirstOf != nil {
+		f.src = srcFirstOf
+		for _, p := range fr.FirstOf {
+			f.firstOf = append(f.firstOf, pl.path(p))
+		}
+	}
 	if fr.Const != nil {
-		n++
 		f.src = srcConst
 		v, _, err := compileValue(fr.Const)
 		if err != nil {
@@ -75,15 +86,18 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 		}
 		f.constant = v
 	}
-	if fr.Template != "" {
-		n++
+	if fr.Template != "" || fr.TemplateJSON != "" {
 		f.src = srcTemplate
-		parts, err := config.ParseTemplate(fr.Template)
+		key, text, parse := "template", fr.Template, config.ParseTemplate
+		if fr.TemplateJSON != "" {
+			f.src, key, text, parse = srcTemplateJSON, "template_json", fr.TemplateJSON, config.ParseJSONTemplate
+		}
+		parts, err := parse(text)
 		if err != nil {
-			return nil, fmt.Errorf("template: %w", err)
+			return nil, fmt.Errorf("%s: %w", key, err)
 		}
 		for _, p := range parts {
-			tp := tmplPart{lit: p.Literal}
+			tp := tmplPart{lit: p.Literal, inString: p.InString}
 			if p.Path != "" {
 				tp.path = pl.path(p.Path)
 			}
@@ -91,7 +105,6 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 		}
 	}
 	if fr.Meta != "" {
-		n++
 		f.src, f.meta = srcMeta, fr.Meta
 		if name, ok := strings.CutPrefix(fr.Meta, config.MetaHeader); ok {
 			f.src, f.meta = srcMetaHeader, name
@@ -105,14 +118,10 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 	}
 	var err error
 	if fr.Expr != "" {
-		n++
 		f.src = srcExpr
 		if f.prog, err = expression.Compile(fr.Expr, expression.Field); err != nil {
 			return nil, fmt.Errorf("expr: %w", err)
 		}
-	}
-	if n != 1 {
-		return nil, errors.New("want exactly one of path, const, template, meta and expr")
 	}
 	if f.def, f.hasDef, err = compileValue(fr.Default); err != nil {
 		return nil, fmt.Errorf("default: %w", err)
@@ -128,14 +137,25 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 			}
 		}
 	}
-	for _, name := range fr.Transform {
+	if f.before, err = compileSteps(fr.TransformBefore, fr, pl); err != nil {
+		return nil, fmt.Errorf("transform_before: %w", err)
+	}
+	if f.steps, err = compileSteps(fr.Transform, fr, pl); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+func compileSteps(names []string, fr *config.FieldRule, pl *plan) ([]step, error) {
+	var steps []step
+	for _, name := range names {
 		fn, err := compileTransform(name, fr, pl)
 		if err != nil {
 			return nil, err
 		}
-		f.steps = append(f.steps, step{name, fn})
+		steps = append(steps, step{name, fn})
 	}
-	return f, nil
+	return steps, nil
 }
 
 // compileValue is yamlValue as a Value; ok is false for nil, no value.
@@ -177,6 +197,10 @@ func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 	if !ok {
 		return f.def, f.hasDef, nil
 	}
+	v, err := run(f.before, v, d)
+	if err != nil {
+		return optikpi.Value{}, false, err
+	}
 	if f.vmap != nil {
 		key, ok := valueKey(v)
 		if !ok {
@@ -191,13 +215,21 @@ func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 			return optikpi.Value{}, false, fmt.Errorf("map: no mapping for %s and no fallback", describeValue(v))
 		}
 	}
-	for _, s := range f.steps {
-		var err error
-		if v, err = s.fn(v, d); err != nil {
-			return optikpi.Value{}, false, fmt.Errorf("%s: %w", s.name, err)
-		}
+	if v, err = run(f.steps, v, d); err != nil {
+		return optikpi.Value{}, false, err
 	}
 	return v, true, nil
+}
+
+// run applies steps to v in order.
+func run(steps []step, v optikpi.Value, d *doc) (optikpi.Value, error) {
+	for _, s := range steps {
+		var err error
+		if v, err = s.fn(v, d); err != nil {
+			return optikpi.Value{}, fmt.Errorf("%s: %w", s.name, err)
+		}
+	}
+	return v, nil
 }
 
 func (f *field) source(d *doc) (optikpi.Value, bool) {
@@ -209,11 +241,21 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 			return optikpi.Value{}, false
 		}
 		return recordValue(res), true
+	case srcFirstOf:
+		for _, p := range f.firstOf {
+			if res, ok := d.present(p); ok {
+				return recordValue(res), true
+			}
+		}
+		return optikpi.Value{}, false
 	case srcConst:
 		return f.constant, true
 	case srcTemplate:
 		s, ok := f.template(d)
 		return optikpi.String(s), ok
+	case srcTemplateJSON:
+		s, ok := f.template(d)
+		return optikpi.Value{Type: optikpi.ValueJSON, Text: s}, ok
 	case srcMetaHeader:
 		h, ok := firstHeader(rec, f.meta)
 		return optikpi.String(d.keep(h)), ok
@@ -243,9 +285,12 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 	return optikpi.Value{}, false
 }
 
-// template renders the template; missing values render as nothing, and
-// when all are missing the field is missing.
+// template renders a template or a template_json; when all its values
+// are missing the field is missing. A template renders a missing value as
+// nothing and is trimmed; a template_json renders values as appendJSON
+// does, and ParseJSONTemplate made sure that the result is JSON.
 func (f *field) template(d *doc) (string, bool) {
+	asJSON := f.src == srcTemplateJSON
 	start := len(d.arena)
 	found, paths := false, 0
 	for _, p := range f.tmpl {
@@ -255,17 +300,43 @@ func (f *field) template(d *doc) (string, bool) {
 		}
 		paths++
 		res, ok := d.present(p.path)
-		if !ok {
-			continue
+		found = found || ok
+		switch {
+		case asJSON:
+			d.arena = appendJSON(d.arena, res, ok, p.inString)
+		case ok:
+			d.arena = append(d.arena, text(res)...)
 		}
-		found = true
-		d.arena = append(d.arena, text(res)...)
 	}
 	if paths > 0 && !found {
 		d.arena = d.arena[:start]
 		return "", false
 	}
+	if asJSON {
+		return d.text(start), true
+	}
 	return strings.TrimSpace(d.text(start)), true
+}
+
+// appendJSON appends a template_json value: outside quotes as JSON (null
+// when missing), inside quotes its text escaped (nothing when missing).
+func appendJSON(b []byte, res gjson.Result, ok, inString bool) []byte {
+	switch {
+	case inString && ok && res.Type == gjson.String:
+		// Raw is the string as the record escaped it.
+		return append(b, res.Raw[1:len(res.Raw)-1]...)
+	case inString && ok:
+		at := len(b)
+		b = optikpi.AppendString(b, strings.TrimSpace(res.Raw))
+		// Without its quotes: the template has them.
+		n := copy(b[at:], b[at+1:len(b)-1])
+		return b[:at+n]
+	case inString:
+		return b
+	case ok:
+		return append(b, strings.TrimSpace(res.Raw)...)
+	}
+	return append(b, "null"...)
 }
 
 // valueKey is the text a value map looks a value up by.

@@ -36,6 +36,9 @@ type Result struct {
 type Mapper struct {
 	byTopic       map[string]*topicRoutes
 	skipUnmatched bool
+	skipTombstone bool // routing.tombstones: skip
+	skipEmpty     bool // routing.empty: skip
+	refuseDupKeys bool // routing.duplicate_keys: refuse
 	validate      optikpi.ValidateOptions
 	scratch       sync.Pool // of *scratch
 }
@@ -59,6 +62,9 @@ func New(cfg *config.Config) (*Mapper, error) {
 	m := &Mapper{
 		byTopic:       map[string]*topicRoutes{},
 		skipUnmatched: cfg.Routing.Unmatched == config.UnmatchedSkip,
+		skipTombstone: cfg.Routing.Tombstones == config.UnmatchedSkip,
+		skipEmpty:     cfg.Routing.Empty == config.UnmatchedSkip,
+		refuseDupKeys: cfg.Routing.DuplicateKeys == config.DuplicateKeysRefuse,
 		validate:      optikpi.ValidateOptions{Strict: cfg.Sink.Strict},
 	}
 	dests := make(map[string]*config.Destination, len(cfg.Destinations))
@@ -87,8 +93,33 @@ func New(cfg *config.Config) (*Mapper, error) {
 // none of them.
 func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 	v := r.Value
-	if msg := checkObject(v); msg != "" {
+	msg, scan := checkValue(v)
+	if msg != "" {
+		switch msg {
+		case msgTombstone:
+			if m.skipTombstone {
+				return Result{Skipped: true}, nil
+			}
+		case msgEmpty:
+			if m.skipEmpty {
+				return Result{Skipped: true}, nil
+			}
+		}
 		return Result{}, &Failure{Reason: failure.Unparseable, Message: msg}
+	}
+	if scan.escapedKey && !scan.hasDup {
+		scan.dup, scan.hasDup = dupUnescaped(gjson.ParseBytes(v))
+	}
+	if scan.hasDup {
+		if m.refuseDupKeys {
+			return Result{}, &Failure{Reason: failure.Unparseable,
+				Message: "key " + strconv.Quote(scan.dup) + " is given twice in one object (routing.duplicate_keys is refuse)"}
+		}
+		// The rest reads the value with gjson, which takes a key's first
+		// value: read a copy with each key's last.
+		last := *r
+		last.Value = lastWins(make([]byte, 0, len(v)), gjson.ParseBytes(v))
+		r = &last
 	}
 	t := m.byTopic[r.Topic]
 	if t != nil {
@@ -124,72 +155,58 @@ func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 	if m.skipUnmatched {
 		return Result{Skipped: true}, nil
 	}
-	msg := "no route matches"
+	msg = "no route matches"
 	if t == nil {
 		msg = "no route reads topic " + strconv.Quote(r.Topic)
 	}
 	return Result{}, &Failure{Reason: failure.Unrouted, Message: msg}
 }
 
+// What checkObject says of a record without a value, and of one whose
+// value is empty or white space: routing.tombstones and routing.empty may
+// skip them.
+const (
+	msgTombstone = "no value (a tombstone)"
+	msgEmpty     = "empty value"
+)
+
 // checkObject returns what keeps v from being one JSON object, or "".
 func checkObject(v []byte) string {
+	msg, _ := checkValue(v)
+	return msg
+}
+
+// checkValue is checkObject, and what scanValue found in v.
+func checkValue(v []byte) (string, scanned) {
 	i := 0
 	for i < len(v) && isSpace(v[i]) {
 		i++
 	}
-	switch {
-	case i == len(v):
+	if i == len(v) {
 		if v == nil {
-			return "no value (a tombstone)"
+			return msgTombstone, scanned{}
 		}
-		return "empty value"
-	case tooDeep(v[i:]):
-		return "nested deeper than " + strconv.Itoa(MaxDepth) + " arrays and objects"
+		return msgEmpty, scanned{}
+	}
+	s := scanValue(v[i:])
+	switch {
+	case s.tooDeep:
+		return "nested deeper than " + strconv.Itoa(MaxDepth) + " arrays and objects", s
 	case !gjson.ValidBytes(v):
-		return "not valid JSON"
+		return "not valid JSON", s
 	case v[i] != '{':
-		return "not a JSON object"
+		return "not a JSON object", s
 	case !utf8.Valid(v):
 		// gjson passes invalid UTF-8 through; the API would see U+FFFD.
-		return "not valid UTF-8"
+		return "not valid UTF-8", s
 	}
-	return ""
+	return "", s
 }
 
 // MaxDepth is how deeply arrays and objects may nest in a value. gjson
 // validates and reads recursively, so without a bound a value of megabytes of
 // '[' grows a goroutine stack of hundreds of MiB. No event nests near it.
 const MaxDepth = 512
-
-// tooDeep reports whether v nests arrays and objects deeper than MaxDepth,
-// counting brackets outside strings in one pass without recursion. Over any
-// valid prefix of v its string tracking agrees with a JSON parser's, so no
-// parser that stops at v's first error nests deeper than what it counts.
-func tooDeep(v []byte) bool {
-	depth, inString, escaped := 0, false, false
-	for _, c := range v {
-		switch {
-		case inString:
-			switch {
-			case escaped:
-				escaped = false
-			case c == '\\':
-				escaped = true
-			case c == '"':
-				inString = false
-			}
-		case c == '"':
-			inString = true
-		case c == '[' || c == '{':
-			if depth++; depth > MaxDepth {
-				return true
-			}
-		case c == ']' || c == '}':
-			depth--
-		}
-	}
-	return false
-}
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 

@@ -109,10 +109,15 @@ func MapTest(m *Mapper, next func() (TestInput, error), out io.Writer) (ok, fail
 			}
 		case res.Skipped:
 			ok++
-			if res.Route == "" {
-				fmt.Fprintf(w, "%s: skipped (no route matches; routing.unmatched is skip)\n", label)
-			} else {
+			switch {
+			case res.Route != "":
 				fmt.Fprintf(w, "%s: skipped by route %s\n", label, res.Route)
+			case in.Record.Value == nil:
+				fmt.Fprintf(w, "%s: skipped (a tombstone; routing.tombstones is skip)\n", label)
+			case checkObject(in.Record.Value) == msgEmpty:
+				fmt.Fprintf(w, "%s: skipped (an empty value; routing.empty is skip)\n", label)
+			default:
+				fmt.Fprintf(w, "%s: skipped (no route matches; routing.unmatched is skip)\n", label)
 			}
 		default:
 			ok++

@@ -105,16 +105,8 @@ func TestMapTestRecords(t *testing.T) {
 		{Label: "entry 2", Err: errors.New("bad line")},
 		{Label: "entry 3", Record: &kgo.Record{Topic: "payments", Value: []byte(`{"type":"withdrawal.requested","brand":2,"amount":10}`)}},
 	}
-	next := func() (TestInput, error) {
-		if len(inputs) == 0 {
-			return TestInput{}, io.EOF
-		}
-		in := inputs[0]
-		inputs = inputs[1:]
-		return in, nil
-	}
 	var out bytes.Buffer
-	ok, failed, err := MapTest(m, next, &out)
+	ok, failed, err := MapTest(m, inputsOf(inputs), &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,6 +132,18 @@ entry 3: FAILED invalid
 	}
 	if out.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
+	}
+}
+
+// inputsOf returns the inputs one by one, then io.EOF.
+func inputsOf(inputs []TestInput) func() (TestInput, error) {
+	return func() (TestInput, error) {
+		if len(inputs) == 0 {
+			return TestInput{}, io.EOF
+		}
+		in := inputs[0]
+		inputs = inputs[1:]
+		return in, nil
 	}
 }
 

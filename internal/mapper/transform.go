@@ -8,6 +8,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -38,12 +39,18 @@ func compileTransform(name string, fr *config.FieldRule, pl *plan) (transformFn,
 		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return epoch(v, time.Second, d) }, nil
 	case config.TransformUnixMillis:
 		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return epoch(v, time.Millisecond, d) }, nil
+	case config.TransformUnixMicros:
+		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return epoch(v, time.Microsecond, d) }, nil
+	case config.TransformUnixNanos:
+		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return epoch(v, time.Nanosecond, d) }, nil
+	case config.TransformUnixAuto:
+		return unixAuto, nil
 	case config.TransformRFC3339:
 		return rfc3339, nil
 	case config.TransformTimestamp:
 		return timestamp, nil
 	case config.TransformTimeLayout:
-		return compileTimeLayout(fr)
+		return compileTimeLayout(fr, pl)
 	case config.TransformDate:
 		return date, nil
 	case config.TransformMinorUnits:
@@ -129,19 +136,86 @@ func numberText(v optikpi.Value) (string, bool) {
 	return "", false
 }
 
-// epoch converts a count of unit (a second or a millisecond) since the
-// Unix epoch. Decimal text converts exactly, so milliseconds never suffer
-// float rounding.
+// epoch converts a count of unit (a second, millisecond, microsecond or
+// nanosecond) since the Unix epoch. Decimal text converts exactly, so
+// milliseconds never suffer float rounding. A number out of range in unit
+// but not in the unit its magnitude suggests gets an error naming that
+// unit's transform.
 func epoch(v optikpi.Value, unit time.Duration, d *doc) (optikpi.Value, error) {
 	s, ok := numberText(v)
 	if !ok {
 		return optikpi.Value{}, fmt.Errorf("want a number, got %s", describeValue(v))
 	}
+	if out, ok := epochTime(s, unit, d); ok {
+		return optikpi.String(out), nil
+	}
+	_, words := epochUnit(unit)
+	msg := fmt.Sprintf("%s is outside the years 0001 to 9999 as %s", describeValue(v), words)
+	if _, _, ok := splitEpoch(s, unit); !ok {
+		msg = fmt.Sprintf("%s is out of range as %s", describeValue(v), words)
+	}
+	if guess := autoUnit(s); guess != unit {
+		if alt, ok := epochTime(s, guess, d); ok {
+			name, words := epochUnit(guess)
+			msg += fmt.Sprintf("; as %s it is %s: use %s, or unix_auto", words, alt, name)
+		}
+	}
+	return optikpi.Value{}, errors.New(msg)
+}
+
+// epochTime formats the epoch number s counted in unit.
+func epochTime(s string, unit time.Duration, d *doc) (string, bool) {
 	sec, nsec, ok := splitEpoch(s, unit)
 	if !ok {
-		return optikpi.Value{}, fmt.Errorf("%s is out of range", describeValue(v))
+		return "", false
 	}
-	return timeValue(time.Unix(sec, nsec), v, d)
+	return d.formatTime(time.Unix(sec, nsec))
+}
+
+// unix_auto, and timestamp for numbers, read an epoch number by its
+// magnitude: below 1e11 as seconds (1e11 s is in the year 5138, 1e11 ms in
+// 1973), below 1e14 as milliseconds, below 1e17 as microseconds, and from
+// there as nanoseconds. docs/mapping.md states the same thresholds.
+const (
+	autoMillisFrom = 1e11
+	autoMicrosFrom = 1e14
+	autoNanosFrom  = 1e17
+)
+
+// autoUnit is the unit unix_auto reads the epoch number s in.
+func autoUnit(s string) time.Duration {
+	f, _ := strconv.ParseFloat(s, 64) // ±Inf when too large: nanoseconds
+	switch f = math.Abs(f); {
+	case f < autoMillisFrom:
+		return time.Second
+	case f < autoMicrosFrom:
+		return time.Millisecond
+	case f < autoNanosFrom:
+		return time.Microsecond
+	}
+	return time.Nanosecond
+}
+
+// epochUnit names the transform of unit and the unit in words.
+func epochUnit(unit time.Duration) (transform, words string) {
+	switch unit {
+	case time.Millisecond:
+		return config.TransformUnixMillis, "epoch milliseconds"
+	case time.Microsecond:
+		return config.TransformUnixMicros, "epoch microseconds"
+	case time.Nanosecond:
+		return config.TransformUnixNanos, "epoch nanoseconds"
+	}
+	return config.TransformUnixSeconds, "epoch seconds"
+}
+
+// unixAuto is epoch in the unit autoUnit reads v in.
+func unixAuto(v optikpi.Value, d *doc) (optikpi.Value, error) {
+	s, ok := numberText(v)
+	if !ok {
+		return optikpi.Value{}, fmt.Errorf("want an epoch number, got %s", describeValue(v))
+	}
+	return epoch(number(s), autoUnit(s), d)
 }
 
 func splitEpoch(s string, unit time.Duration) (sec, nsec int64, ok bool) {
@@ -184,39 +258,50 @@ func rfc3339(v optikpi.Value, d *doc) (optikpi.Value, error) {
 	return timeValue(t, v, d)
 }
 
-// timestamp accepts what epoch and rfc3339 accept. Numbers from 1e11 up
-// are milliseconds: as seconds they would be past the year 5000, and as
-// milliseconds anything below is before 1973.
+// timestamp accepts what unix_auto and rfc3339 accept.
 func timestamp(v optikpi.Value, d *doc) (optikpi.Value, error) {
-	s, ok := numberText(v)
-	if !ok {
-		if v.Type == optikpi.ValueString {
-			return rfc3339(v, d)
-		}
-		return optikpi.Value{}, fmt.Errorf("want epoch seconds, epoch milliseconds or an RFC 3339 time, got %s", describeValue(v))
+	if _, ok := numberText(v); ok {
+		return unixAuto(v, d)
 	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err == nil && math.Abs(f) >= 1e11 {
-		return epoch(number(s), time.Millisecond, d)
+	if v.Type == optikpi.ValueString {
+		return rfc3339(v, d)
 	}
-	return epoch(number(s), time.Second, d)
+	return optikpi.Value{}, fmt.Errorf("want epoch seconds, epoch milliseconds or an RFC 3339 time, got %s", describeValue(v))
 }
 
-func compileTimeLayout(fr *config.FieldRule) (transformFn, error) {
+func compileTimeLayout(fr *config.FieldRule, pl *plan) (transformFn, error) {
 	if fr.Layout == "" {
 		return nil, errors.New("time_layout needs layout")
 	}
-	loc := time.UTC
+	var loc *time.Location // nil: none for records without a zone at timezone_path
+	if fr.Timezone != "" || fr.TimezonePath == "" {
+		loc = time.UTC
+	}
 	if fr.Timezone != "" {
 		var err error
-		if loc, err = time.LoadLocation(fr.Timezone); err != nil {
+		if loc, err = config.LoadZone(fr.Timezone); err != nil {
 			return nil, fmt.Errorf("timezone: %w", err)
 		}
 	}
 	layout := fr.Layout
+	if err := config.CheckLayout(layout, loc); err != nil {
+		return nil, fmt.Errorf("time_layout: %w", err)
+	}
+	var zones *zoneCache
+	var zonePath *jpath
+	if fr.TimezonePath != "" {
+		zones, zonePath = new(zoneCache), pl.path(fr.TimezonePath)
+	}
 	return func(v optikpi.Value, d *doc) (optikpi.Value, error) {
 		if v.Type != optikpi.ValueString {
 			return optikpi.Value{}, fmt.Errorf("want a string, got %s", describeValue(v))
+		}
+		loc := loc
+		if zones != nil {
+			var err error
+			if loc, err = zones.at(d, zonePath, loc); err != nil {
+				return optikpi.Value{}, err
+			}
 		}
 		t, err := time.ParseInLocation(layout, strings.TrimSpace(v.Text), loc)
 		if err != nil {
@@ -224,6 +309,37 @@ func compileTimeLayout(fr *config.FieldRule) (transformFn, error) {
 		}
 		return timeValue(t, v, d)
 	}, nil
+}
+
+// zoneCache holds the time zones a timezone_path has named, so that a
+// record does not load its zone again. Only zones that load are kept: a
+// few hundred names and at most a few thousand offsets.
+type zoneCache struct{ zones sync.Map } // zone name -> *time.Location
+
+// at returns the zone named at p in d, or def when there is none there;
+// an unknown zone, or none and no def, is an error.
+func (c *zoneCache) at(d *doc, p *jpath, def *time.Location) (*time.Location, error) {
+	res, ok := d.present(p)
+	name := strings.TrimSpace(res.Str)
+	switch {
+	case ok && res.Type != gjson.String:
+		return nil, fmt.Errorf("want a time zone name at %s, got %s", p.full, describe(recordValue(res).Any()))
+	case !ok || name == "":
+		if def == nil {
+			return nil, fmt.Errorf("no time zone at %s (set timezone for records without one)", p.full)
+		}
+		return def, nil
+	}
+	if loc, ok := c.zones.Load(name); ok {
+		return loc.(*time.Location), nil
+	}
+	loc, err := config.LoadZone(name)
+	if err != nil {
+		return nil, fmt.Errorf("at %s: %w", p.full, err)
+	}
+	// A copy: name views the record's value.
+	c.zones.Store(strings.Clone(name), loc)
+	return loc, nil
 }
 
 // date returns the calendar date of a date or of an RFC 3339 time, as

@@ -238,6 +238,10 @@ func appendFloat(dst []byte, f float64, bitSize int) ([]byte, error) {
 
 const hexDigits = "0123456789abcdef"
 
+// AppendString appends s as a JSON string, quoted and escaped as
+// JSON.stringify escapes, with invalid UTF-8 as U+FFFD.
+func AppendString(dst []byte, s string) []byte { return appendString(dst, s) }
+
 // appendString appends s as a JSON string, escaped as JSON.stringify escapes.
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
