@@ -351,6 +351,9 @@ func writeLetter(w io.Writer, topic string, l *dlq.Letter, dupOf *letterPlace) {
 	if l.Route != "" || l.Destination != "" {
 		line("route", "%s (destination %s)", orDash(l.Route), orDash(l.Destination))
 	}
+	if l.Output != "" {
+		line("output", "%s", l.Output)
+	}
 	if l.Endpoint != "" {
 		line("endpoint", "%s", l.Endpoint)
 	}
