@@ -64,10 +64,9 @@ func (r *Result) At(i int) *Output {
 	return &r.More[i-1]
 }
 
-// Find returns the output of r named name, or nil. A dead letter names the
-// output that failed, so that a replay sends that one again and no other;
-// the name "" (a letter written before its route fanned out) finds the
-// route's first output, the one whose derived event_id is the record's.
+// Find returns the output of r named name, or nil: a dead letter names the
+// output of a fan-out that failed, so that a replay sends that one again
+// and no other. "" finds the one output of a route without outputs.
 func (r *Result) Find(name string) *Output {
 	for i := range r.Len() {
 		if o := r.At(i); o.Name == name {
