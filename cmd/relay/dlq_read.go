@@ -152,6 +152,9 @@ func dimValue(dim string, l *dlq.Letter) string {
 	case "topic":
 		return orNone(l.Source.Topic)
 	case "route":
+		if l.Output != "" { // as --route selects it
+			return l.Route + "/" + l.Output
+		}
 		return orNone(l.Route)
 	case "endpoint":
 		return orNone(l.Endpoint)
