@@ -29,7 +29,8 @@ Usage:
 Filters (every command; repeat a flag or separate values with commas for "any of"):
   --reason R          unparseable, unrouted, invalid, rejected, too_large, retries_exhausted, internal_error
   --topic T           the original topic
-  --route R           --endpoint /events/deposit   --status 400
+  --route R           R/OUTPUT for one output of a fan-out route
+  --endpoint /events/deposit   --status 400
   --since T --until T failure time: RFC 3339 (2026-11-29T03:00:00Z) or an age (90m, 2h, 7d)
   --error-match RE    regular expression on the error and the API's error body
   --event-id ID       --source TOPIC/PARTITION/OFFSET

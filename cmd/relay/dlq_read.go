@@ -152,6 +152,9 @@ func dimValue(dim string, l *dlq.Letter) string {
 	case "topic":
 		return orNone(l.Source.Topic)
 	case "route":
+		if l.Output != "" { // as --route selects it
+			return l.Route + "/" + l.Output
+		}
 		return orNone(l.Route)
 	case "endpoint":
 		return orNone(l.Endpoint)
@@ -350,6 +353,9 @@ func writeLetter(w io.Writer, topic string, l *dlq.Letter, dupOf *letterPlace) {
 	line("error", "%s", l.Message)
 	if l.Route != "" || l.Destination != "" {
 		line("route", "%s (destination %s)", orDash(l.Route), orDash(l.Destination))
+	}
+	if l.Output != "" {
+		line("output", "%s", l.Output)
 	}
 	if l.Endpoint != "" {
 		line("endpoint", "%s", l.Endpoint)

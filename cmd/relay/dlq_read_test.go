@@ -363,3 +363,19 @@ func TestDLQInspectIntoMapTest(t *testing.T) {
 		t.Errorf("a value without --topic: exit %d:\n%s", code, out)
 	}
 }
+
+func TestDimValueRouteNamesTheOutput(t *testing.T) {
+	tests := []struct {
+		route, output, want string
+	}{
+		{"deposits", "", "deposits"},
+		{"signup", "profile", "signup/profile"},
+		{"", "", "(none)"},
+	}
+	for _, tt := range tests {
+		l := &dlq.Letter{Entry: dlq.Entry{Route: tt.route, Output: tt.output}}
+		if got := dimValue("route", l); got != tt.want {
+			t.Errorf("route %q, output %q: got %q, want %q", tt.route, tt.output, got, tt.want)
+		}
+	}
+}

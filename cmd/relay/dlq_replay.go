@@ -213,6 +213,9 @@ func printResult(w io.Writer, r replay.Result, withRecord bool) {
 		if r.Route != "" {
 			fmt.Fprintf(w, ": route %s -> %s %s", r.Route, r.Destination, r.Endpoint)
 		}
+		if len(r.Outputs) > 0 {
+			fmt.Fprintf(w, ", outputs %s", strings.Join(r.Outputs, ","))
+		}
 		if r.EventID != "" { // state records have none
 			fmt.Fprintf(w, ", event_id %s", r.EventID)
 		}
@@ -227,6 +230,9 @@ func printResult(w io.Writer, r replay.Result, withRecord bool) {
 		fmt.Fprintf(w, "%s %s%s: %s: %s", src, where, dups, r.Outcome, r.Reason)
 		if r.Route != "" {
 			fmt.Fprintf(w, ", route %s", r.Route)
+		}
+		if len(r.Outputs) > 0 {
+			fmt.Fprintf(w, ", outputs %s", strings.Join(r.Outputs, ","))
 		}
 		if r.Field != "" {
 			fmt.Fprintf(w, ", field %s", r.Field)

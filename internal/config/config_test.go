@@ -167,7 +167,7 @@ func TestParseProblems(t *testing.T) {
 		{"condition mixed", "      model: deposit\n", "      model: deposit\n      when: {path: type, all: [{path: a, exists: true}]}\n", []string{"routing.routes[0].when: a condition is either a test"}},
 		{"condition bad regex", "      model: deposit\n", "      model: deposit\n      when: {path: type, matches: '('}\n", []string{"routing.routes[0].when.matches: invalid regular expression"}},
 		{"nested condition", "      model: deposit\n", "      model: deposit\n      when: {any: [{path: a, exists: true}, {not: {path: b}}]}\n", []string{`routing.routes[0].when.any[1].not: want exactly one of equals, in, exists, matches with path "b"`}},
-		{"skip route with model", "      model: deposit\n", "      model: deposit\n      skip: true\n", []string{"routing.routes[0].skip: a skip route has no model or fields"}},
+		{"skip route with model", "      model: deposit\n", "      model: deposit\n      skip: true\n", []string{"routing.routes[0].skip: a skip route has no model, fields or outputs"}},
 		{"unmatched", "routing:\n", "routing:\n  unmatched: drop\n", []string{`routing.unmatched: want dlq or skip, got "drop"`}},
 		{"tombstones", "routing:\n", "routing:\n  tombstones: drop\n", []string{`test.yaml:15: routing.tombstones: want dlq or skip, got "drop"`}},
 		{"empty", "routing:\n", "routing:\n  empty: dead_letter\n", []string{`test.yaml:15: routing.empty: want dlq or skip, got "dead_letter"`}},

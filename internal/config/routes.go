@@ -34,6 +34,9 @@ type Route struct {
 	// model; event_id, when not given or missing from a record, is derived
 	// from the record's topic, partition and offset.
 	Fields FieldRules `yaml:"fields"`
+	// Outputs, instead of Model, Destination and Fields, fan one Kafka
+	// record out to several Optikpi records (fanout.go).
+	Outputs []Output `yaml:"outputs"`
 
 	Line int `yaml:"-"` // where the route starts in the file
 }

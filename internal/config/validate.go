@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"net/url"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -36,6 +35,20 @@ const (
 )
 
 var namePattern = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+// checkName reports name at key when missing, not of namePattern, or
+// already seen among the names of what; and marks it seen.
+func checkName(name, key, what string, seen map[string]bool, p *problems) {
+	switch {
+	case name == "":
+		p.add(key, "required")
+	case !namePattern.MatchString(name):
+		p.add(key, "want letters, digits, '.', '_' or '-', got %q", name)
+	case seen[name]:
+		p.add(key, "duplicate %s %q", what, name)
+	}
+	seen[name] = true
+}
 
 func validate(c *Config, lines map[string]int, p *problems) {
 	validateKafka(&c.Kafka, p)
@@ -206,15 +219,7 @@ func validateDestinations(ds []Destination, p *problems) {
 	seen := map[string]bool{}
 	for i, d := range ds {
 		key := fmt.Sprintf("destinations[%d]", i)
-		switch {
-		case d.Name == "":
-			p.add(key+".name", "required")
-		case !namePattern.MatchString(d.Name):
-			p.add(key+".name", "want letters, digits, '.', '_' or '-', got %q", d.Name)
-		case seen[d.Name]:
-			p.add(key+".name", "duplicate destination %q", d.Name)
-		}
-		seen[d.Name] = true
+		checkName(d.Name, key+".name", "destination", seen, p)
 		if d.BaseURL == "" {
 			p.add(key+".base_url", "required, such as https://gateway.example.com/apigw/ingest")
 		} else if u, err := url.Parse(d.BaseURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -390,27 +395,19 @@ func validateRouting(c *Config, p *problems) {
 		if rt.When != nil {
 			validateCondition(rt.When, key+".when", p)
 		}
-		if rt.Destination == "" && len(c.Destinations) == 1 {
-			rt.Destination = c.Destinations[0].Name
-		}
 		if rt.Skip {
-			if rt.Model != "" || len(rt.Fields) > 0 {
-				p.add(key+".skip", "a skip route has no model or fields")
+			if rt.Model != "" || len(rt.Fields) > 0 || rt.Outputs != nil {
+				p.add(key+".skip", "a skip route has no model, fields or outputs")
 			}
 			continue
 		}
-		if rt.Destination == "" {
-			p.add(key+".destination", "required when several destinations are configured")
-		} else if !slices.ContainsFunc(c.Destinations, func(d Destination) bool { return d.Name == rt.Destination }) {
-			p.add(key+".destination", "no destination named %q", rt.Destination)
-		}
-		kind, err := optikpi.ParseKind(rt.Model)
-		if err != nil {
-			p.add(key+".model", "want one of %s, got %q", strings.Join(modelNames(), ", "), rt.Model)
+		if rt.Outputs != nil {
+			validateOutputs(c, rt, key, p)
 			continue
 		}
-		validateRules(kind, rt.Fields, key+".fields", c.Sink.Strict, p)
+		validateTarget(c, &rt.Destination, rt.Model, rt.Fields, key, p)
 	}
+	validateReachable(r.Routes, p)
 }
 
 func validateCondition(c *Condition, key string, p *problems) {

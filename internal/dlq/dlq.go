@@ -31,6 +31,10 @@ type Entry struct {
 	// Route, Destination and Endpoint say where the record was headed,
 	// as far as it got; empty when unknown.
 	Route, Destination, Endpoint string
+	// Output names the output of a fan-out route that failed: the one
+	// Optikpi record of the source record this letter is about. Empty for
+	// a route without outputs, or a record that failed before routing.
+	Output string
 	// Status is the HTTP status of Optikpi's answer; 0 if none.
 	Status int
 	// APIError is Optikpi's error body as received, at most
@@ -90,6 +94,7 @@ const (
 	HeaderOffset      = HeaderPrefix + "offset"
 	HeaderTimestamp   = HeaderPrefix + "timestamp" // RFC 3339, milliseconds, UTC
 	HeaderRoute       = HeaderPrefix + "route"
+	HeaderOutput      = HeaderPrefix + "output" // absent unless the route fans out
 	HeaderDestination = HeaderPrefix + "destination"
 	HeaderEndpoint    = HeaderPrefix + "endpoint"
 	HeaderHTTPStatus  = HeaderPrefix + "http-status"

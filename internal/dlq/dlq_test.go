@@ -125,6 +125,7 @@ func TestRoundTrip(t *testing.T) {
 			Reason:      failure.Rejected,
 			Message:     "optikpi: 400 Bad Request: amount must be > 0",
 			Route:       "deposits",
+			Output:      "ledger",
 			Destination: "main",
 			Endpoint:    "/events/deposit",
 			Status:      400,

@@ -3,6 +3,7 @@ package dlq
 import (
 	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/optikpi/optikpi-relay/internal/failure"
@@ -11,8 +12,10 @@ import (
 // Filter selects dead letters. A zero field selects everything; a letter
 // must match every non-zero field, and any one value of a list.
 type Filter struct {
-	Reasons   []failure.Reason
-	Topics    []string // the original topic
+	Reasons []failure.Reason
+	Topics  []string // the original topic
+	// Routes match the route, or as "ROUTE/OUTPUT" one output of a
+	// fan-out route.
 	Routes    []string
 	Endpoints []string // such as "/events/deposit"
 	Statuses  []int    // HTTP status; 0 selects letters without one
@@ -42,7 +45,7 @@ func (f *Filter) Match(l *Letter) bool {
 	switch {
 	case len(f.Reasons) > 0 && !slices.Contains(f.Reasons, e.Reason),
 		len(f.Topics) > 0 && !slices.Contains(f.Topics, e.Source.Topic),
-		len(f.Routes) > 0 && !slices.Contains(f.Routes, e.Route),
+		len(f.Routes) > 0 && !slices.ContainsFunc(f.Routes, e.routeIs),
 		len(f.Endpoints) > 0 && !slices.Contains(f.Endpoints, e.Endpoint),
 		len(f.Statuses) > 0 && !slices.Contains(f.Statuses, e.Status),
 		!f.Since.IsZero() && e.FailedAt.Before(f.Since),
@@ -73,4 +76,14 @@ func (f *Filter) empty() bool {
 	return len(f.Reasons) == 0 && len(f.Topics) == 0 && len(f.Routes) == 0 &&
 		len(f.Endpoints) == 0 && len(f.Statuses) == 0 && f.Since.IsZero() &&
 		f.Until.IsZero() && f.ErrorMatch == nil && len(f.EventIDs) == 0 && len(f.Sources) == 0
+}
+
+// routeIs reports whether the letter's route is name, or its route and
+// output are name's "ROUTE/OUTPUT".
+func (e *Entry) routeIs(name string) bool {
+	if name == e.Route {
+		return true
+	}
+	route, output, ok := strings.Cut(name, "/")
+	return ok && e.Output != "" && route == e.Route && output == e.Output
 }

@@ -38,6 +38,7 @@ type jsonLetter struct {
 	Reason      string          `json:"reason,omitempty"`
 	Error       *string         `json:"error,omitempty"`
 	Route       string          `json:"route,omitempty"`
+	Output      string          `json:"output,omitempty"`
 	Destination string          `json:"destination,omitempty"`
 	Endpoint    string          `json:"endpoint,omitempty"`
 	HTTPStatus  int             `json:"http_status,omitempty"`
@@ -97,7 +98,7 @@ func AppendJSON(dst []byte, l *Letter) []byte {
 	e := &l.Entry
 	j.Reason = string(e.Reason)
 	j.Error = &e.Message
-	j.Route, j.Destination, j.Endpoint = e.Route, e.Destination, e.Endpoint
+	j.Route, j.Output, j.Destination, j.Endpoint = e.Route, e.Output, e.Destination, e.Endpoint
 	j.HTTPStatus = e.Status
 	if len(e.APIError) > 0 {
 		j.APIError, j.APIError64 = apiErrorJSON(e.APIError)

@@ -160,7 +160,9 @@ func TestFilter(t *testing.T) {
 		1: letter(failure.Rejected, "payments", 11, "deposits", "/events/deposit", 400, "optikpi: 400", `{"error":"currency unknown"}`, "e-11", at.Add(time.Hour)),
 		2: letter(failure.RetriesExhausted, "players", 12, "player-profile", "/customers", 503, "optikpi: 503", "", "", at.Add(2*time.Hour)),
 		3: {Err: ErrNotDeadLetter},
+		4: letter(failure.Invalid, "players", 13, "signup", "/customers", 0, "field email", "", "", at),
 	}
+	letters[4].Output = "profile"
 	derive := func(topic string, p int32, off int64) string {
 		return "relay-" + topic + "-1-" + string(rune('0'+off%10))
 	}
@@ -169,15 +171,18 @@ func TestFilter(t *testing.T) {
 		filter Filter
 		want   []int
 	}{
-		{"everything, the unreadable too", Filter{}, []int{0, 1, 2, 3}},
-		{"reason", Filter{Reasons: []failure.Reason{failure.Invalid, failure.Rejected}}, []int{0, 1}},
-		{"topic", Filter{Topics: []string{"players"}}, []int{2}},
+		{"everything, the unreadable too", Filter{}, []int{0, 1, 2, 3, 4}},
+		{"reason", Filter{Reasons: []failure.Reason{failure.Invalid, failure.Rejected}}, []int{0, 1, 4}},
+		{"topic", Filter{Topics: []string{"players"}}, []int{2, 4}},
 		{"route", Filter{Routes: []string{"deposits"}}, []int{0, 1}},
-		{"endpoint", Filter{Endpoints: []string{"/customers"}}, []int{2}},
+		{"route of a fan-out", Filter{Routes: []string{"signup"}}, []int{4}},
+		{"route and output", Filter{Routes: []string{"signup/profile", "deposits/x"}}, []int{4}},
+		{"another output", Filter{Routes: []string{"signup/registration"}}, nil},
+		{"endpoint", Filter{Endpoints: []string{"/customers"}}, []int{2, 4}},
 		{"status 400", Filter{Statuses: []int{400}}, []int{1}},
-		{"status 0 is none", Filter{Statuses: []int{0}}, []int{0}},
+		{"status 0 is none", Filter{Statuses: []int{0}}, []int{0, 4}},
 		{"since is inclusive", Filter{Since: at.Add(time.Hour)}, []int{1, 2}},
-		{"until is exclusive", Filter{Until: at.Add(time.Hour)}, []int{0}},
+		{"until is exclusive", Filter{Until: at.Add(time.Hour)}, []int{0, 4}},
 		{"since and until", Filter{Since: at.Add(time.Minute), Until: at.Add(2 * time.Hour)}, []int{1}},
 		{"error in the message", Filter{ErrorMatch: regexp.MustCompile(`want a number`)}, []int{0}},
 		{"error in the API body", Filter{ErrorMatch: regexp.MustCompile(`currency`)}, []int{1}},

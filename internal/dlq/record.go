@@ -39,6 +39,7 @@ func record(topic, version string, e Entry) *kgo.Record {
 	for _, h := range []struct{ k, v string }{
 		{HeaderEventID, e.EventID},
 		{HeaderRoute, e.Route},
+		{HeaderOutput, e.Output},
 		{HeaderDestination, e.Destination},
 		{HeaderEndpoint, e.Endpoint},
 	} {
@@ -150,6 +151,8 @@ func Parse(r *kgo.Record) (Entry, error) {
 			src.Timestamp = tm(h.Key, v)
 		case HeaderRoute:
 			e.Route = v
+		case HeaderOutput:
+			e.Output = v
 		case HeaderDestination:
 			e.Destination = v
 		case HeaderEndpoint:

@@ -18,17 +18,23 @@ var (
 type Failure struct {
 	Reason  failure.Reason // Unparseable, Unrouted or Invalid
 	Route   string         // the route that matched, "" for unparseable and unrouted
+	Output  string         // the output of a fan-out route at fault, "" for a route without outputs
 	Field   string         // the Optikpi field at fault, "" when none
 	Message string         // what is wrong, for a person
 }
 
-// Error returns "invalid: route deposits: amount: must be a number".
+// Error returns "invalid: route deposits: amount: must be a number", or
+// "invalid: route signup output profile: …" for an output of a fan-out route.
 func (f *Failure) Error() string {
 	var b strings.Builder
 	b.WriteString(string(f.Reason))
 	if f.Route != "" {
 		b.WriteString(": route ")
 		b.WriteString(f.Route)
+	}
+	if f.Output != "" {
+		b.WriteString(" output ")
+		b.WriteString(f.Output)
 	}
 	if f.Field != "" {
 		b.WriteString(": ")

@@ -16,19 +16,64 @@ import (
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
-// Result is a mapped record.
+// Result is a mapped record: one Optikpi record, or for a route with
+// outputs (a fan-out) one per output emitted.
 type Result struct {
 	// Route is the name of the route that matched, "" for an unmatched
 	// record skipped by routing.unmatched: skip.
 	Route string
+	// Skipped is true when the record is to be counted and dropped: a skip
+	// route matched, none did and unmatched records are skipped, or a
+	// fan-out route emitted no output. There is then no output.
+	Skipped bool
+	// Output is the first output, embedded so that a route without outputs
+	// reads as Destination and Record; More holds the outputs after it of
+	// a fan-out route, nil otherwise, so that one output costs nothing more.
+	Output
+	More []Output
+}
+
+// Output is one Optikpi record of a Result.
+type Output struct {
+	// Name is the output's name; "" for a route without outputs.
+	Name string
 	// Destination names the configured destination to deliver to.
 	Destination string
-	// Skipped is true when the record is to be counted and dropped: a skip
-	// route matched, or none did and unmatched records are skipped. Record
-	// is then empty.
-	Skipped bool
-	// Record is the validated, encoded Optikpi record.
+	// Record is the validated, encoded Optikpi record; empty when Failure
+	// is set.
 	Record optikpi.Encoded
+	// Failure is why this output of a fan-out route could not be mapped;
+	// the other outputs are not affected. A route without outputs fails
+	// through Map's error instead.
+	Failure *Failure
+}
+
+// Len returns how many outputs r holds: 0 when skipped.
+func (r *Result) Len() int {
+	if r.Skipped {
+		return 0
+	}
+	return 1 + len(r.More)
+}
+
+// At returns output i of r, 0 <= i < r.Len().
+func (r *Result) At(i int) *Output {
+	if i == 0 {
+		return &r.Output
+	}
+	return &r.More[i-1]
+}
+
+// Find returns the output of r named name, or nil: a dead letter names the
+// output of a fan-out that failed, so that a replay sends that one again
+// and no other. "" finds the one output of a route without outputs.
+func (r *Result) Find(name string) *Output {
+	for i := range r.Len() {
+		if o := r.At(i); o.Name == name {
+			return o
+		}
+	}
+	return nil
 }
 
 // Mapper maps records by compiled routes. It is immutable, so safe for
@@ -82,13 +127,16 @@ func New(cfg *config.Config) (*Mapper, error) {
 		if err != nil {
 			return nil, err
 		}
-		r.validate = m.validate
+		for _, o := range r.outs {
+			o.validate = m.validate
+		}
 		t.routes = append(t.routes, r)
 	}
 	return m, nil
 }
 
-// Map maps one Kafka record. The error is always a *Failure. Map reads only
+// Map maps one Kafka record. The error is always a *Failure; the outputs of
+// a fan-out route fail one by one, in Output.Failure. Map reads only
 // r's topic, partition, offset, key, headers, timestamp and value, and keeps
 // none of them.
 func (m *Mapper) Map(r *kgo.Record) (Result, error) {
@@ -145,11 +193,15 @@ func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 			if rt.skip {
 				return Result{Route: rt.name, Skipped: true}, nil
 			}
-			enc, f := rt.mapRecord(d, &s.builder)
+			if rt.fanout {
+				return rt.mapOutputs(d, &s.builder), nil
+			}
+			o := rt.outs[0]
+			enc, f := o.mapRecord(d, &s.builder)
 			if f != nil {
 				return Result{}, f
 			}
-			return Result{Route: rt.name, Destination: rt.dest, Record: enc}, nil
+			return Result{Route: rt.name, Output: Output{Destination: o.dest, Record: enc}}, nil
 		}
 	}
 	if m.skipUnmatched {

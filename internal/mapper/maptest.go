@@ -68,10 +68,11 @@ func RunMapTest(m *Mapper, topic string, in io.Reader, out io.Writer) (ok, faile
 }
 
 // MapTest maps every input of next (until io.EOF) and writes to out, for
-// each, the route chosen and the Optikpi record produced (indented), or
-// the failure and why. ok counts mapped and skipped records, failed the
-// failures and the inputs that were not records; err is only an error of
-// next other than io.EOF, or writing out.
+// each (each output of a fan-out), the route chosen and the Optikpi record
+// produced (indented), or the failure and why. ok counts mapped and skipped
+// records, failed the failures (a record any output of which failed) and
+// the inputs that were not records; err is only an error of next other
+// than io.EOF, or writing out.
 func MapTest(m *Mapper, next func() (TestInput, error), out io.Writer) (ok, failed int, err error) {
 	w := bufio.NewWriter(out)
 	var pretty bytes.Buffer
@@ -94,19 +95,7 @@ func MapTest(m *Mapper, next func() (TestInput, error), out io.Writer) (ok, fail
 		switch {
 		case mapErr != nil:
 			failed++
-			var f *Failure
-			if errors.As(mapErr, &f) {
-				fmt.Fprintf(w, "%s: FAILED %s\n", label, f.Reason)
-				if f.Route != "" {
-					fmt.Fprintf(w, "  route: %s\n", f.Route)
-				}
-				if f.Field != "" {
-					fmt.Fprintf(w, "  field: %s\n", f.Field)
-				}
-				fmt.Fprintf(w, "  why:   %s\n", f.Message)
-			} else {
-				fmt.Fprintf(w, "%s: FAILED %v\n", label, mapErr)
-			}
+			writeFailure(w, label, mapErr)
 		case res.Skipped:
 			ok++
 			switch {
@@ -120,18 +109,57 @@ func MapTest(m *Mapper, next func() (TestInput, error), out io.Writer) (ok, fail
 				fmt.Fprintf(w, "%s: skipped (no route matches; routing.unmatched is skip)\n", label)
 			}
 		default:
-			ok++
-			fmt.Fprintf(w, "%s: route %s -> %s (%s) at destination %s\n",
-				label, res.Route, res.Record.Kind, res.Record.Kind.Endpoint(), res.Destination)
-			pretty.Reset()
-			if err := json.Indent(&pretty, res.Record.JSON, "", "  "); err != nil {
-				pretty.Write(res.Record.JSON) // cannot happen: Encode writes valid JSON
+			// Each output of a fan-out on its own, as the relay sends them;
+			// the record fails if one does.
+			bad := false
+			for i := range res.Len() {
+				o := res.At(i)
+				if o.Failure != nil {
+					bad = true
+					writeFailure(w, label, o.Failure)
+					continue
+				}
+				route := res.Route
+				if o.Name != "" {
+					route += " output " + o.Name
+				}
+				fmt.Fprintf(w, "%s: route %s -> %s (%s) at destination %s\n",
+					label, route, o.Record.Kind, o.Record.Kind.Endpoint(), o.Destination)
+				pretty.Reset()
+				if err := json.Indent(&pretty, o.Record.JSON, "", "  "); err != nil {
+					pretty.Write(o.Record.JSON) // cannot happen: Encode writes valid JSON
+				}
+				pretty.WriteByte('\n')
+				if _, err := w.Write(pretty.Bytes()); err != nil {
+					return ok, failed, err
+				}
 			}
-			pretty.WriteByte('\n')
-			if _, err := w.Write(pretty.Bytes()); err != nil {
-				return ok, failed, err
+			if bad {
+				failed++
+			} else {
+				ok++
 			}
 		}
 	}
 	return ok, failed, w.Flush()
+}
+
+// writeFailure writes why the input labelled label failed.
+func writeFailure(w io.Writer, label string, err error) {
+	var f *Failure
+	if !errors.As(err, &f) {
+		fmt.Fprintf(w, "%s: FAILED %v\n", label, err)
+		return
+	}
+	fmt.Fprintf(w, "%s: FAILED %s\n", label, f.Reason)
+	if f.Route != "" {
+		fmt.Fprintf(w, "  route: %s\n", f.Route)
+	}
+	if f.Output != "" {
+		fmt.Fprintf(w, "  output: %s\n", f.Output)
+	}
+	if f.Field != "" {
+		fmt.Fprintf(w, "  field: %s\n", f.Field)
+	}
+	fmt.Fprintf(w, "  why:   %s\n", f.Message)
 }

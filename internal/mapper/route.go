@@ -21,6 +21,16 @@ type route struct {
 	when  *cond
 	skip  bool
 
+	outs   []*output // one for a route without outputs
+	fanout bool      // the route lists outputs: each fails on its own
+}
+
+// output is a compiled config.Output: one Optikpi record a route emits.
+type output struct {
+	route    string
+	name     string // "" for a route without outputs
+	when     *cond
+	idSuffix string // appended to a derived event_id: ":name" but for the first output
 	kind     optikpi.Kind
 	dest     string
 	fixed    []fixedField // account_id, workspace_id, event_category
@@ -42,7 +52,7 @@ func compileRoute(cr *config.Route, dests map[string]*config.Destination, source
 	fail := func(format string, args ...any) error {
 		return fmt.Errorf("mapper: %s: %s", where, fmt.Sprintf(format, args...))
 	}
-	r := &route{name: cr.Name, topic: cr.Topic, skip: cr.Skip}
+	r := &route{name: cr.Name, topic: cr.Topic, skip: cr.Skip, fanout: cr.Outputs != nil}
 	if cr.When != nil {
 		c, err := compileCond(cr.When, pl)
 		if err != nil {
@@ -53,21 +63,54 @@ func compileRoute(cr *config.Route, dests map[string]*config.Destination, source
 	if r.skip {
 		return r, nil
 	}
-	kind, err := optikpi.ParseKind(cr.Model)
-	if err != nil {
-		return nil, fail("%v", err)
+	outs := cr.Emits()
+	if len(outs) == 0 {
+		return nil, fail("no outputs")
 	}
-	r.kind = kind
-	d, ok := dests[cr.Destination]
+	for i := range outs {
+		co := &outs[i]
+		o := &output{route: cr.Name, name: co.Name}
+		if i > 0 {
+			o.idSuffix = ":" + co.Name
+		}
+		ofail := fail
+		if r.fanout {
+			ofail = func(format string, args ...any) error {
+				return fail("output %q: %s", co.Name, fmt.Sprintf(format, args...))
+			}
+		}
+		if err := o.compile(co, dests, pl, ofail); err != nil {
+			return nil, err
+		}
+		r.outs = append(r.outs, o)
+	}
+	return r, nil
+}
+
+// compile fills o from co; fail makes an error naming where co is.
+func (o *output) compile(co *config.Output, dests map[string]*config.Destination, pl *plan, fail func(string, ...any) error) error {
+	if co.When != nil {
+		c, err := compileCond(co.When, pl)
+		if err != nil {
+			return fail("when: %v", err)
+		}
+		o.when = c
+	}
+	kind, err := optikpi.ParseKind(co.Model)
+	if err != nil {
+		return fail("%v", err)
+	}
+	o.kind = kind
+	d, ok := dests[co.Destination]
 	if !ok {
-		if len(dests) != 1 || cr.Destination != "" {
-			return nil, fail("no destination named %q", cr.Destination)
+		if len(dests) != 1 || co.Destination != "" {
+			return fail("no destination named %q", co.Destination)
 		}
 		for _, only := range dests {
 			d = only
 		}
 	}
-	r.dest = d.Name
+	o.dest = d.Name
 	for _, name := range [...]string{"account_id", "workspace_id", "event_category"} {
 		i, ok := kind.FieldIndex(name)
 		if !ok || !config.Automatic(kind, name) {
@@ -80,42 +123,42 @@ func compileRoute(cr *config.Route, dests map[string]*config.Destination, source
 		case "workspace_id":
 			v = d.WorkspaceID
 		}
-		r.fixed = append(r.fixed, fixedField{i, optikpi.String(v)})
+		o.fixed = append(o.fixed, fixedField{i, optikpi.String(v)})
 	}
-	r.eventID = -1
+	o.eventID = -1
 	if i, ok := kind.FieldIndex("event_id"); ok {
-		r.eventID = i
+		o.eventID = i
 	}
-	for i := range cr.Fields {
-		fr := &cr.Fields[i]
+	for i := range co.Fields {
+		fr := &co.Fields[i]
 		if config.Automatic(kind, fr.Target) {
-			return nil, fail("field %s: filled by the relay", fr.Target)
+			return fail("field %s: filled by the relay", fr.Target)
 		}
 		if _, known := kind.Field(fr.Target); !known && !fr.Extra {
-			return nil, fail("field %s: model %s has no such field", fr.Target, kind)
+			return fail("field %s: model %s has no such field", fr.Target, kind)
 		}
 		f, err := compileField(fr, pl)
 		if err != nil {
-			return nil, fail("field %s: %v", fr.Target, err)
+			return fail("field %s: %v", fr.Target, err)
 		}
 		if i, ok := kind.FieldIndex(fr.Target); ok {
 			f.index = i
 		}
-		r.fields = append(r.fields, f)
+		o.fields = append(o.fields, f)
 	}
-	return r, nil
+	return nil
 }
 
 // mapRecord builds, validates and encodes the Optikpi record of d in b.
-func (r *route) mapRecord(d *doc, b *optikpi.Builder) (optikpi.Encoded, *Failure) {
-	b.Reset(r.kind)
-	for _, f := range r.fixed {
+func (o *output) mapRecord(d *doc, b *optikpi.Builder) (optikpi.Encoded, *Failure) {
+	b.Reset(o.kind)
+	for _, f := range o.fixed {
 		b.Set(f.index, f.value)
 	}
-	for _, f := range r.fields {
+	for _, f := range o.fields {
 		v, ok, err := f.value(d)
 		if err != nil {
-			return optikpi.Encoded{}, &Failure{Reason: failure.Invalid, Route: r.name, Field: f.target, Message: err.Error()}
+			return optikpi.Encoded{}, &Failure{Reason: failure.Invalid, Route: o.route, Output: o.name, Field: f.target, Message: err.Error()}
 		}
 		switch {
 		case !ok:
@@ -125,23 +168,56 @@ func (r *route) mapRecord(d *doc, b *optikpi.Builder) (optikpi.Encoded, *Failure
 			b.SetExtra(f.target, v)
 		}
 	}
-	if r.eventID >= 0 {
-		if id, ok := b.Get(r.eventID); !ok || id.Type == optikpi.ValueString && id.Text == "" {
+	if o.eventID >= 0 {
+		if id, ok := b.Get(o.eventID); !ok || id.Type == optikpi.ValueString && id.Text == "" {
 			start := len(d.arena)
-			d.arena = derivedEventID(d.arena, d.rec)
-			b.Set(r.eventID, optikpi.String(d.text(start)))
+			d.arena = append(derivedEventID(d.arena, d.rec), o.idSuffix...)
+			b.Set(o.eventID, optikpi.String(d.text(start)))
 		}
 	}
 	// The Encoded owns its bytes, so nothing aliases the Kafka record.
-	enc, err := b.Encode(r.validate)
+	enc, err := b.Encode(o.validate)
 	if err != nil {
-		f := &Failure{Reason: failure.Invalid, Route: r.name, Message: err.Error()}
+		f := &Failure{Reason: failure.Invalid, Route: o.route, Output: o.name, Message: err.Error()}
 		if ve, ok := errors.AsType[*optikpi.ValidationError](err); ok {
 			f.Field, f.Message = ve.Field, ve.Issue
 		}
 		return optikpi.Encoded{}, f
 	}
 	return enc, nil
+}
+
+// mapOutputs maps each output of a fan-out route whose when holds, each on
+// its own: one that fails carries its Failure, and the others still go.
+func (r *route) mapOutputs(d *doc, b *optikpi.Builder) Result {
+	res := Result{Route: r.name}
+	n := 0
+	for _, o := range r.outs {
+		var enc optikpi.Encoded
+		var f *Failure
+		if o.when != nil {
+			ok, err := o.when.eval(d)
+			if err != nil {
+				// Like a route's when: an error is the output's failure,
+				// never a silent "does not hold".
+				f = &Failure{Reason: failure.Invalid, Route: o.route, Output: o.name, Message: "when: " + err.Error()}
+			} else if !ok {
+				continue
+			}
+		}
+		if f == nil {
+			enc, f = o.mapRecord(d, b)
+		}
+		out := Output{Name: o.name, Destination: o.dest, Record: enc, Failure: f}
+		if n == 0 {
+			res.Output = out
+		} else {
+			res.More = append(res.More, out)
+		}
+		n++
+	}
+	res.Skipped = n == 0
+	return res
 }
 
 // cond is a compiled config.Condition.

@@ -16,7 +16,7 @@ func MappingFailure(err error) dlq.Entry {
 	if !errors.As(err, &f) {
 		f = &mapper.Failure{Reason: failure.Invalid, Message: err.Error()}
 	}
-	return dlq.Entry{Reason: f.Reason, Message: f.Error(), Route: f.Route}
+	return dlq.Entry{Reason: f.Reason, Message: f.Error(), Route: f.Route, Output: f.Output}
 }
 
 // DeliveryFailure is the dead letter of a record of route with eventID that

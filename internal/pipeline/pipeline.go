@@ -266,7 +266,7 @@ func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 	p.counts.consumed.Add(1)
 	res, err := p.mapRecord(r.Record)
 	if err != nil {
-		p.deadLetter(r, MappingFailure(err))
+		p.deadLetter(r, r, MappingFailure(err))
 		return
 	}
 	if res.Skipped {
@@ -274,45 +274,62 @@ func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 		r.Done()
 		return
 	}
-	kind, eventID := res.Record.Kind, res.Record.EventID
-	route := res.Route
+	// A record fanned out is done once each of its outputs is.
+	var fin finisher = r
+	if n := res.Len(); n > 1 {
+		fin = newFanout(r, n)
+	}
+	for i := range res.Len() {
+		p.send(ctx, r, fin, res.Route, res.At(i))
+	}
+}
+
+// send delivers one output of r, or dead-letters it, and tells fin.
+func (p *Pipeline) send(ctx context.Context, r *consume.Record, fin finisher, route string, out *mapper.Output) {
+	if out.Failure != nil {
+		p.deadLetter(r, fin, MappingFailure(out.Failure))
+		return
+	}
+	kind, eventID, output := out.Record.Kind, out.Record.EventID, out.Name
 	// r.Owned: once the partition moved, what this member still holds of it
 	// must not overtake what the next owner delivers (issue 10, defect 7).
-	err = p.sink.SendOwned(ctx, res.Destination, res.Record, r.Owned, func(f *sink.Failure) {
+	err := p.sink.SendOwned(ctx, out.Destination, out.Record, r.Owned, func(f *sink.Failure) {
 		if f == nil {
 			p.counts.delivered[kind].Add(1)
 			p.counts.finished(r.Timestamp, "delivered")
-			r.Done()
+			fin.Done()
 			return
 		}
-		p.deadLetter(r, DeliveryFailure(f, route, eventID))
+		e := DeliveryFailure(f, route, eventID)
+		e.Output = output
+		p.deadLetter(r, fin, e)
 	})
 	if err != nil {
 		// Only on shutdown: abandoned, the record is never committed, so the
 		// partition's next owner relays it again, and Close need not wait.
 		p.logger.Debug("record not queued", zap.String("topic", r.Topic), zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset), zap.Error(err))
-		r.Abandon()
+		fin.Abandon()
 	}
 }
 
-// deadLetter writes e for r and marks r done once the broker has it. A
+// deadLetter writes e for r and tells fin once the broker has it. A
 // record of a partition that moved is left to its next owner, lest it be
 // dead-lettered twice.
-func (p *Pipeline) deadLetter(r *consume.Record, e dlq.Entry) {
+func (p *Pipeline) deadLetter(r *consume.Record, fin finisher, e dlq.Entry) {
 	if !r.Owned() {
-		r.Abandon()
+		fin.Abandon()
 		return
 	}
 	e.Source = r.Record
 	reason := e.Reason
 	p.dlq.Write(p.life, e, func(err error) {
 		if err != nil {
-			r.Abandon() // shutting down: never committed, relayed again
+			fin.Abandon() // shutting down: never committed, relayed again
 			return
 		}
 		p.counts.deadLettered(reason).Add(1)
 		p.counts.finished(r.Timestamp, "dead_lettered")
-		r.Done()
+		fin.Done()
 	})
 }
 

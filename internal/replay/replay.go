@@ -4,6 +4,8 @@
 //
 // Each source record is replayed at most once per selection: the dead
 // letters of one source record (dlq.SourceKey) are collapsed into the latest.
+// Of a record fanned out to several outputs, only the outputs its letters
+// name are sent again (Item.Outputs), never one that was delivered.
 //
 // A state record (customer, ext_attributes) is superseded, and skipped, when
 // its original partition holds a later record with the same Kafka key that
@@ -108,9 +110,13 @@ type Result struct {
 	Letter     *dlq.Letter
 	Duplicates int
 	// Route, Destination, Endpoint, EventID and Record (the Optikpi JSON)
-	// describe the mapped record; empty when mapping failed.
+	// describe the mapped record, the first mapped of several outputs;
+	// empty when mapping failed.
 	Route, Destination, Endpoint, EventID string
 	Record                                []byte
+	// Outputs names the outputs of a fan-out route sent (or that would
+	// be); nil for a route without outputs.
+	Outputs []string
 	// Reason, Field and Message say why a record failed (again).
 	Reason  failure.Reason
 	Field   string

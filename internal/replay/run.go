@@ -36,26 +36,60 @@ const (
 // mapItem maps the latest letter of it exactly as the relay mapped the
 // original: with its original topic, partition, offset, key, headers and
 // timestamp, so meta rules and derived event ids match the first attempt.
-func mapItem(m *mapper.Mapper, it *Item) (Result, mapper.Result, error) {
+// It returns the outputs to send again: the route's only one, or those of a
+// fan-out that it.Outputs names (all when it names none); none when the
+// record is skipped or no output named is emitted any more. The error is
+// the record's mapping failure, or the first of an output's.
+func mapItem(m *mapper.Mapper, it *Item) (Result, []mapper.Output, error) {
 	res := Result{Letter: it.Letter, Duplicates: len(it.Letters) - 1}
 	mres, err := m.Map(it.Letter.Source)
 	if err != nil {
-		var f *mapper.Failure
-		if errors.As(err, &f) {
-			res.Reason, res.Route, res.Field, res.Message = f.Reason, f.Route, f.Field, f.Message
-		} else {
-			res.Message = err.Error()
-		}
-		return res, mres, err
+		res.failed(err)
+		return res, nil, err
 	}
 	res.Route = mres.Route
-	if !mres.Skipped {
-		res.Destination = mres.Destination
-		res.Endpoint = mres.Record.Kind.Endpoint()
-		res.EventID = mres.Record.EventID
-		res.Record = mres.Record.JSON
+	var outs []mapper.Output
+	if names := it.Outputs(); names == nil {
+		for i := range mres.Len() {
+			outs = append(outs, *mres.At(i))
+		}
+	} else {
+		for _, n := range names {
+			if o := mres.Find(n); o != nil {
+				outs = append(outs, *o)
+			}
+		}
 	}
-	return res, mres, nil
+	for i := range outs {
+		o := &outs[i]
+		if o.Name != "" {
+			res.Outputs = append(res.Outputs, o.Name)
+		}
+		if o.Failure != nil && err == nil {
+			err = o.Failure
+			res.failed(err)
+		}
+	}
+	for i := range outs {
+		if o := &outs[i]; o.Failure == nil {
+			res.Destination = o.Destination
+			res.Endpoint = o.Record.Kind.Endpoint()
+			res.EventID = o.Record.EventID
+			res.Record = o.Record.JSON
+			break
+		}
+	}
+	return res, outs, err
+}
+
+// failed says in res why mapping failed with err.
+func (res *Result) failed(err error) {
+	var f *mapper.Failure
+	if errors.As(err, &f) {
+		res.Reason, res.Route, res.Field, res.Message = f.Reason, f.Route, f.Field, f.Message
+	} else {
+		res.Message = err.Error()
+	}
 }
 
 // Test maps each record sel selected with cfg as the relay would and
@@ -71,11 +105,11 @@ func Test(cfg *config.Config, sel *Selection, onResult func(Result)) (Summary, e
 		rp.add(Result{Outcome: Unreadable, Letter: l, Message: l.Err.Error()}, false)
 	}
 	for _, it := range sel.Items {
-		res, mres, err := mapItem(m, it)
+		res, outs, err := mapItem(m, it)
 		switch {
 		case err != nil:
 			res.Outcome = WouldFail
-		case mres.Skipped:
+		case len(outs) == 0:
 			res.Outcome = Skipped
 		default:
 			res.Outcome = WouldDeliver
@@ -89,7 +123,7 @@ func Test(cfg *config.Config, sel *Selection, onResult func(Result)) (Summary, e
 type job struct {
 	it     *Item
 	res    Result
-	mapped mapper.Result
+	outs   []mapper.Output // to send; none when skipped or the record failed
 	mapErr error
 	cand   *candidate // nil unless a supersede check was made
 }
@@ -188,14 +222,16 @@ func Replay(ctx context.Context, cfg *config.Config, o Options) (Summary, error)
 		}
 		r.prog.hold(it)
 		j := &job{it: it}
-		j.res, j.mapped, j.mapErr = mapItem(m, it)
-		if j.mapErr == nil && !j.mapped.Skipped && j.mapped.Record.Kind.IsState() {
+		j.res, j.outs, j.mapErr = mapItem(m, it)
+		// A record of several outputs is not superseded whole: a newer
+		// profile does not make an older account event obsolete.
+		if j.mapErr == nil && len(j.outs) == 1 && j.outs[0].Record.Kind.IsState() {
 			src := it.Letter.Source
 			switch {
 			case src.Key == nil:
 				j.res.NoKey = true
 			case !o.IncludeSuperseded:
-				j.cand = &candidate{src: it.Letter.Key(), key: src.Key, kind: j.mapped.Record.Kind, newer: -1}
+				j.cand = &candidate{src: it.Letter.Key(), key: src.Key, kind: j.outs[0].Record.Kind, newer: -1}
 				cands = append(cands, j.cand)
 			}
 		}
@@ -343,38 +379,53 @@ func (r *run) toOptikpi(ctx context.Context, work []*job) error {
 	r.drive(ctx, work, func(j *job) bool {
 		res := j.res
 		switch {
-		case j.mapErr != nil:
+		case j.mapErr != nil && len(j.outs) == 0: // the whole record
 			if r.o.DryRun {
 				res.Outcome = WouldFail
 				r.finish(j, res)
 				return true
 			}
-			r.writeBack(w, j, pipeline.MappingFailure(j.mapErr), res)
+			r.writeBack(w, j, []dlq.Entry{pipeline.MappingFailure(j.mapErr)}, res)
 			return true
-		case j.mapped.Skipped:
+		case len(j.outs) == 0:
 			res.Outcome = Skipped
 			r.finish(j, res)
 			return true
 		case r.o.DryRun:
 			res.Outcome = WouldDeliver
-			r.sent++
+			if j.mapErr != nil {
+				res.Outcome = WouldFail
+			} else {
+				r.sent++
+			}
 			r.finish(j, res)
 			return true
 		}
 		if err := r.lim.Wait(ctx); err != nil {
 			return false
 		}
-		err := snk.Send(ctx, j.mapped.Destination, j.mapped.Record, func(f *sink.Failure) {
-			if f == nil {
-				res.Outcome = Delivered
-				r.finish(j, res)
-				return
+		a := &attempt{r: r, w: w, j: j, res: res, left: len(j.outs)}
+		for i := range j.outs {
+			out := &j.outs[i]
+			if out.Failure != nil {
+				a.done(pipeline.MappingFailure(out.Failure), "")
+				continue
 			}
-			res.Reason, res.Message = f.Reason, f.Message
-			r.writeBack(w, j, pipeline.DeliveryFailure(f, res.Route, res.EventID), res)
-		})
-		if err != nil {
-			return false // ctx done or the sink closed: the rest is for the next run
+			err := snk.Send(ctx, out.Destination, out.Record, func(f *sink.Failure) {
+				if f == nil {
+					a.done(dlq.Entry{}, "")
+					return
+				}
+				e := pipeline.DeliveryFailure(f, res.Route, out.Record.EventID)
+				e.Output = out.Name
+				a.done(e, f.Message)
+			})
+			if err != nil {
+				// ctx done or the sink closed: the rest is for the next
+				// run, which sends this record's outputs again, for this
+				// attempt writes nothing back until each has an answer.
+				return false
+			}
 		}
 		r.sent++
 		return true
@@ -394,21 +445,66 @@ func (r *run) toOptikpi(ctx context.Context, work []*job) error {
 	return errors.Join(errs...)
 }
 
-// writeBack writes j's record to the dead-letter topic again, with its
-// replay count raised and this run's id, and finishes j once it is there.
-func (r *run) writeBack(w *dlq.Writer, j *job, e dlq.Entry, res Result) {
-	e.Source = j.it.Letter.Source
-	e.Replays = j.it.Replays() + 1
-	e.ReplayRun = r.o.RunID
-	res.Outcome, res.Reason = FailedAgain, e.Reason
-	if res.Message == "" {
-		res.Message = e.Message
-	}
-	w.Write(r.life, e, func(err error) {
-		if err != nil {
-			r.fail(fmt.Errorf("replay: writing %s back to the dead-letter topic: %w", j.it.Letter.Key(), err))
-			return // not finished: replayed again by the next run
+// attempt gathers the answers for the outputs of one job: once each
+// output is delivered or has failed, the failures are written back, each
+// naming its output, so that the next run sends only those again.
+type attempt struct {
+	r    *run
+	w    *dlq.Writer
+	j    *job
+	res  Result
+	mu   sync.Mutex
+	left int
+	errs []dlq.Entry
+}
+
+// done records one output's answer: a zero e for delivered, else its dead
+// letter, with msg the message to report ("" for e's).
+func (a *attempt) done(e dlq.Entry, msg string) {
+	a.mu.Lock()
+	if e.Reason != "" {
+		if len(a.errs) == 0 && msg != "" {
+			a.res.Reason, a.res.Message = e.Reason, msg
 		}
-		r.finish(j, res)
-	})
+		a.errs = append(a.errs, e)
+	}
+	a.left--
+	last := a.left == 0
+	a.mu.Unlock()
+	switch {
+	case !last:
+	case len(a.errs) == 0:
+		a.res.Outcome = Delivered
+		a.r.finish(a.j, a.res)
+	default:
+		a.r.writeBack(a.w, a.j, a.errs, a.res)
+	}
+}
+
+// writeBack writes es, the dead letters of j's record, to the dead-letter
+// topic again, with their replay count raised and this run's id, and
+// finishes j once every one is there.
+func (r *run) writeBack(w *dlq.Writer, j *job, es []dlq.Entry, res Result) {
+	res.Outcome, res.Reason = FailedAgain, es[0].Reason
+	if res.Message == "" {
+		res.Message = es[0].Message
+	}
+	var mu sync.Mutex
+	left, failed := len(es), false
+	for _, e := range es {
+		e.Source = j.it.Letter.Source
+		e.Replays = j.it.Replays() + 1
+		e.ReplayRun = r.o.RunID
+		w.Write(r.life, e, func(err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil && !failed {
+				failed = true
+				r.fail(fmt.Errorf("replay: writing %s back to the dead-letter topic: %w", j.it.Letter.Key(), err))
+			}
+			if left--; left == 0 && !failed {
+				r.finish(j, res) // else not finished: replayed again by the next run
+			}
+		})
+	}
 }

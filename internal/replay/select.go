@@ -3,6 +3,7 @@ package replay
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -18,6 +19,34 @@ type Item struct {
 	// Letters are every selected dead letter of the source record,
 	// Letter among them, in the order read.
 	Letters []*dlq.Letter
+}
+
+// Outputs names the outputs of a fan-out route to send again: those its
+// letters name, oldest first. nil means every output the record maps to:
+// a letter naming none (the whole record failed, or its route had no
+// outputs) asks for the whole record, and a later letter naming one came
+// from replaying it, so it narrows the record to what failed then.
+func (it *Item) Outputs() []string {
+	ls := slices.Clone(it.Letters)
+	slices.SortStableFunc(ls, func(a, b *dlq.Letter) int {
+		switch {
+		case later(a, b):
+			return 1
+		case later(b, a):
+			return -1
+		}
+		return 0
+	})
+	var names []string
+	for _, l := range ls {
+		switch {
+		case l.Output == "":
+			names = nil
+		case !slices.Contains(names, l.Output):
+			names = append(names, l.Output)
+		}
+	}
+	return names
 }
 
 // Replays is the highest replay count of the item's letters.

@@ -85,8 +85,10 @@ func findSuperseding(ctx context.Context, kopts []kgo.Opt, m *mapper.Mapper, can
 				}
 				mapped = &res
 			}
-			if !mapped.Skipped && mapped.Record.Kind == c.kind {
-				c.newer = r.Offset
+			for i := range mapped.Len() {
+				if o := mapped.At(i); o.Failure == nil && o.Record.Kind == c.kind {
+					c.newer = r.Offset
+				}
 			}
 		}
 		return nil

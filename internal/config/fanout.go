@@ -1,0 +1,118 @@
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
+)
+
+// Output is one Optikpi record a route emits. A route lists several under
+// outputs to fan one Kafka record out to several models (a signup to a
+// customer profile and an account event); each output is mapped, delivered
+// and dead-lettered on its own, and the Kafka record is done once every
+// output emitted is delivered or dead-lettered.
+type Output struct {
+	// Name identifies the output in dead letters (their output header),
+	// logs and `relay map test`. The derived event_id of every output but
+	// the first ends in ":" and the name. Required, unique in its route.
+	Name string `yaml:"name"`
+	// When, if set, must also hold for the output to be emitted; a record
+	// that emits no output of its route is skipped.
+	When *Condition `yaml:"when"`
+	// Model, Destination and Fields are those of a route without outputs.
+	Model       string     `yaml:"model"`
+	Destination string     `yaml:"destination"`
+	Fields      FieldRules `yaml:"fields"`
+
+	Line int `yaml:"-"`
+}
+
+// Emits returns what r emits: its Outputs, or else the one unnamed output of
+// its own Model, Destination and Fields.
+func (r *Route) Emits() []Output {
+	if r.Outputs != nil {
+		return r.Outputs
+	}
+	return []Output{{Model: r.Model, Destination: r.Destination, Fields: r.Fields, Line: r.Line}}
+}
+
+// validateOutputs checks the outputs of route rt at key.
+func validateOutputs(c *Config, rt *Route, key string, p *problems) {
+	if rt.Model != "" || rt.Destination != "" || len(rt.Fields) > 0 {
+		p.add(key+".outputs", "a route gives either model, destination and fields, or outputs; not both")
+	}
+	if len(rt.Outputs) == 0 {
+		p.add(key+".outputs", "want at least one output, each with name, model and fields")
+		return
+	}
+	seen := map[string]bool{}
+	for i := range rt.Outputs {
+		o := &rt.Outputs[i]
+		ok := fmt.Sprintf("%s.outputs[%d]", key, i)
+		checkName(o.Name, ok+".name", "output", seen, p)
+		if o.When != nil {
+			validateCondition(o.When, ok+".when", p)
+		}
+		validateTarget(c, &o.Destination, o.Model, o.Fields, ok, p)
+	}
+}
+
+// validateTarget checks the model, destination and fields of a route or an
+// output at key, filling the destination when only one is configured.
+func validateTarget(c *Config, dest *string, model string, fields FieldRules, key string, p *problems) {
+	if *dest == "" && len(c.Destinations) == 1 {
+		*dest = c.Destinations[0].Name
+	}
+	if *dest == "" {
+		p.add(key+".destination", "required when several destinations are configured")
+	} else if !slices.ContainsFunc(c.Destinations, func(d Destination) bool { return d.Name == *dest }) {
+		p.add(key+".destination", "no destination named %q", *dest)
+	}
+	kind, err := optikpi.ParseKind(model)
+	if err != nil {
+		p.add(key+".model", "want one of %s, got %q", strings.Join(modelNames(), ", "), model)
+		return
+	}
+	validateRules(kind, fields, key+".fields", c.Sink.Strict, p)
+}
+
+// validateReachable refuses a route that no record can reach, for routes
+// are tried in order and the first match wins: one after a route of the
+// same topic without when, or with the same when as an earlier one.
+func validateReachable(routes []Route, p *problems) {
+	for i := range routes {
+		rt := &routes[i]
+		if rt.Topic == "" {
+			continue
+		}
+		key := fmt.Sprintf("routing.routes[%d]", i)
+		for j := range i {
+			prev := &routes[j]
+			if prev.Topic != rt.Topic {
+				continue
+			}
+			if prev.When == nil {
+				p.add(key, "route %q is unreachable: route %q (line %d) comes first, has no when and so takes every record of topic %q",
+					rt.Name, prev.Name, prev.Line, rt.Topic)
+				break
+			}
+			if rt.When != nil && sameCondition(prev.When, rt.When) {
+				p.add(key+".when", "route %q is unreachable: route %q (line %d) comes first with the same when and so takes every record this one would",
+					rt.Name, prev.Name, prev.Line)
+				break
+			}
+		}
+	}
+}
+
+// sameCondition reports whether a and b test the same, as written: their
+// YAML forms, without lines, are equal.
+func sameCondition(a, b *Condition) bool {
+	ya, erra := yaml.Marshal(a)
+	yb, errb := yaml.Marshal(b)
+	return erra == nil && errb == nil && string(ya) == string(yb)
+}

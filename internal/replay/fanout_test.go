@@ -1,0 +1,196 @@
+package replay_test
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest"
+
+	"github.com/optikpi/optikpi-relay/internal/config"
+	"github.com/optikpi/optikpi-relay/internal/demo"
+	"github.com/optikpi/optikpi-relay/internal/dlq"
+	"github.com/optikpi/optikpi-relay/internal/failure"
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
+	"github.com/optikpi/optikpi-relay/internal/optikpi/emulator"
+	"github.com/optikpi/optikpi-relay/internal/pipeline"
+	"github.com/optikpi/optikpi-relay/internal/replay"
+)
+
+const fanoutYAML = `
+kafka:
+  brokers: [localhost:9092]
+  group: relay
+  topics: [signups]
+  commit_interval: 100ms
+destinations:
+  - {name: main, base_url: "http://127.0.0.1:1/apigw/ingest", account_id: acc-1, workspace_id: ws-1, token_env: REPLAY_TEST_TOKEN}
+sink: {linger: 10ms}
+dlq: {topic: relay.dlq}
+routing:
+  routes:
+    - name: signup
+      topic: signups
+      outputs:
+        - name: profile
+          model: customer
+          fields:
+            user_id: player_id
+            email: email
+            creation_timestamp: {meta: timestamp}
+        - name: registration
+          model: account
+          fields:
+            user_id: player_id
+            event_name: {const: Player Registration}
+            event_time: {meta: timestamp}
+`
+
+// TestReplayFanOutSendsOnlyTheFailedOutput: the account service refuses
+// the registrations of two signups, and a third signup's profile is
+// invalid (its registration goes); a replay once the service is back sends the two registrations
+// and the invalid profile again, never a profile or registration that was
+// delivered.
+func TestReplayFanOutSendsOnlyTheFailedOutput(t *testing.T) {
+	c, err := kfake.NewCluster(kfake.NumBrokers(1), kfake.SeedTopics(1, "signups"), kfake.SeedTopics(1, "relay.dlq"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	t.Setenv("REPLAY_TEST_TOKEN", "unused")
+	cfg, err := config.Parse([]byte(fanoutYAML), "fanout.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Kafka.Brokers = c.ListenAddrs()
+	var refuse atomic.Bool
+	refuse.Store(true)
+	emus, err := demo.StartEmulators(cfg, func(_ string, c *emulator.Config) {
+		c.Strict = false
+		c.Reject = func(k optikpi.Kind, r optikpi.Record) string {
+			if k == optikpi.KindAccount && r["user_id"] != "p2" && refuse.Load() {
+				return "account service down"
+			}
+			return ""
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(emus.Close)
+	cl, err := kgo.NewClient(kgo.SeedBrokers(cfg.Kafka.Brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(cl.Close)
+	for i, email := range []string{"p0@example.com", "p1@example.com", "not an email"} {
+		r := &kgo.Record{Topic: "signups", Key: fmt.Appendf(nil, "p%d", i), Value: fmt.Appendf(nil, `{"player_id":"p%d","email":%q}`, i, email)}
+		if err := cl.ProduceSync(context.Background(), r).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	logger := zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel))
+	p, err := pipeline.New(cfg, pipeline.Options{Tokens: emus.Tokens, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	waitFor(t, "the relay to commit every signup", func() bool {
+		gaps, err := pipeline.Uncommitted(context.Background(), kadm.NewClient(cl), cfg.Kafka.Group, cfg.Kafka.Topics)
+		return err == nil && len(gaps) == 0
+	})
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("Run: %v", err)
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer scancel()
+	if err := p.Shutdown(sctx); err != nil {
+		t.Fatal(err)
+	}
+	em := emus.ByName["main"]
+	counts := func() string {
+		return fmt.Sprintf("%d profiles, accounts %q", len(em.Records(optikpi.KindCustomer)), em.EventIDs(optikpi.KindAccount))
+	}
+	if got, want := counts(), `2 profiles, accounts ["relay-signups-0-2:registration"]`; got != want {
+		t.Fatalf("the relay delivered %s; want %s", got, want)
+	}
+
+	refuse.Store(false)
+	var results []string
+	o := replay.Options{
+		RunID:    "fix",
+		Pipeline: pipeline.Options{Tokens: emus.Tokens, Logger: logger},
+		OnResult: func(r replay.Result) {
+			results = append(results, fmt.Sprintf("%s %s %s", r.Letter.Key(), r.Outcome, strings.Join(r.Outputs, ",")))
+		},
+	}
+	sum, err := replay.Replay(context.Background(), cfg, o)
+	if err != nil {
+		t.Fatalf("Replay: %v", err)
+	}
+	slices.Sort(results)
+	want := []string{
+		"signups/0/0 delivered registration",
+		"signups/0/1 delivered registration",
+		"signups/0/2 failed again profile",
+	}
+	if !slices.Equal(results, want) {
+		t.Errorf("results:\ngot  %q\nwant %q", results, want)
+	}
+	if got, want := counts(), `2 profiles, accounts ["relay-signups-0-2:registration" "relay-signups-0-0:registration" "relay-signups-0-1:registration"]`; got != want {
+		t.Errorf("after the replay, Optikpi holds %s; want %s", got, want)
+	}
+	if sum.Counts[replay.Delivered] != 2 || sum.Failed[failure.Invalid] != 1 {
+		t.Errorf("summary %+v: want 2 delivered, 1 invalid", sum)
+	}
+
+	// The profile written back names its output, so the next replay
+	// selects it, and only it, by --route signup/profile.
+	sel, err := replay.Select(context.Background(), []kgo.Opt{kgo.SeedBrokers(cfg.Kafka.Brokers...)}, "relay.dlq", dlq.Filter{Routes: []string{"signup/profile"}}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, it := range sel.Items {
+		got = append(got, fmt.Sprintf("%s %q", it.Letter.Key(), it.Outputs()))
+	}
+	if want := []string{`signups/0/2 ["profile"]`}; !slices.Equal(got, want) {
+		t.Errorf("--route signup/profile selects %q, want %q", got, want)
+	}
+}
+
+func TestItemOutputs(t *testing.T) {
+	letter := func(off int64, output string) *dlq.Letter {
+		return &dlq.Letter{Partition: 0, Offset: off, Entry: dlq.Entry{Output: output}}
+	}
+	tests := []struct {
+		name    string
+		letters []*dlq.Letter
+		want    []string
+	}{
+		{"a route without outputs", []*dlq.Letter{letter(1, "")}, nil},
+		{"two failed outputs", []*dlq.Letter{letter(1, "a"), letter(2, "b")}, []string{"a", "b"}},
+		{"the same output twice", []*dlq.Letter{letter(1, "a"), letter(5, "a")}, []string{"a"}},
+		{"a whole record, then one output of its replay", []*dlq.Letter{letter(1, ""), letter(4, "b")}, []string{"b"}},
+		{"an output, then the whole record", []*dlq.Letter{letter(1, "a"), letter(4, "")}, nil},
+		{"read out of order", []*dlq.Letter{letter(4, "b"), letter(1, "")}, []string{"b"}},
+	}
+	for _, tt := range tests {
+		it := &replay.Item{Letter: tt.letters[len(tt.letters)-1], Letters: tt.letters}
+		if got := it.Outputs(); !slices.Equal(got, tt.want) {
+			t.Errorf("%s: got %q, want %q", tt.name, got, tt.want)
+		}
+	}
+}
