@@ -24,7 +24,7 @@ Usage:
   relay demo [--records N] [--follow]           in-process Kafka + Optikpi emulator + traffic, end to end
   relay run --config FILE                       run the relay
   relay validate --config FILE [--no-secrets]   check a configuration and its secrets, listing every problem
-  relay map test --config FILE [--topic T] [--file F] [--input auto|value|record]
+  relay map test --config FILE [--topic T] [--file F] [--input auto|value|record] [--output text|json] [--expect FILE]
                                                 map JSON lines (stdin or F): values of topic T, or whole
                                                 records (relay dlq inspect --output json), print each result
   relay dlq summary|inspect|test|replay --config FILE [FILTERS]

@@ -9,6 +9,8 @@ import (
 	"io"
 
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
 // maxLine bounds one input line of RunMapTest; Kafka's default maximum
@@ -67,6 +69,29 @@ func RunMapTest(m *Mapper, topic string, in io.Reader, out io.Writer) (ok, faile
 	}), out)
 }
 
+// TestResult is what MapTest found for one input, or for one output of a
+// fan-out: exactly one of Record, Skipped and Failed is set. Its JSON form
+// is what relay map test --output json prints and --expect compares.
+type TestResult struct {
+	// Input is the input's label, such as "line 3".
+	Input string `json:"input"`
+	// Route and Output name what matched; Output only for a fan-out.
+	Route  string `json:"route,omitempty"`
+	Output string `json:"output,omitempty"`
+	// Model, Destination and Record are the Optikpi record produced.
+	Model       string          `json:"model,omitempty"`
+	Destination string          `json:"destination,omitempty"`
+	Record      json.RawMessage `json:"record,omitempty"`
+	// Skipped says why the record was counted and dropped.
+	Skipped string `json:"skipped,omitempty"`
+	// Failed is the failure's reason; Field and Why say what and why.
+	Failed string `json:"failed,omitempty"`
+	Field  string `json:"field,omitempty"`
+	Why    string `json:"why,omitempty"`
+
+	kind optikpi.Kind // of Record
+}
+
 // MapTest maps every input of next (until io.EOF) and writes to out, for
 // each (each output of a fan-out), the route chosen and the Optikpi record
 // produced (indented), or the failure and why. ok counts mapped and skipped
@@ -76,38 +101,76 @@ func RunMapTest(m *Mapper, topic string, in io.Reader, out io.Writer) (ok, faile
 func MapTest(m *Mapper, next func() (TestInput, error), out io.Writer) (ok, failed int, err error) {
 	w := bufio.NewWriter(out)
 	var pretty bytes.Buffer
+	ok, failed, err = MapTestResults(m, next, func(r TestResult) error {
+		switch {
+		case r.Failed != "":
+			writeFailure(w, r)
+		case r.Skipped != "":
+			fmt.Fprintf(w, "%s: %s\n", r.Input, r.Skipped)
+		default:
+			route := r.Route
+			if r.Output != "" {
+				route += " output " + r.Output
+			}
+			fmt.Fprintf(w, "%s: route %s -> %s (%s) at destination %s\n", r.Input, route, r.Model, r.kind.Endpoint(), r.Destination)
+			pretty.Reset()
+			if err := json.Indent(&pretty, r.Record, "", "  "); err != nil {
+				pretty.Write(r.Record) // cannot happen: Encode writes valid JSON
+			}
+			pretty.WriteByte('\n')
+			_, err := w.Write(pretty.Bytes())
+			return err
+		}
+		return nil
+	})
+	if err != nil {
+		w.Flush()
+		return ok, failed, err
+	}
+	return ok, failed, w.Flush()
+}
+
+// notARecord is TestResult.Failed of an input that is not a record.
+const notARecord = "not a record"
+
+// MapTestResults maps every input of next (until io.EOF) and passes emit
+// a result per input, or per output of a fan-out, in order. ok, failed and
+// err are as MapTest's; an error of emit ends it.
+func MapTestResults(m *Mapper, next func() (TestInput, error), emit func(TestResult) error) (ok, failed int, err error) {
 	for {
 		in, err := next()
 		if errors.Is(err, io.EOF) {
-			break
+			return ok, failed, nil
 		}
 		if err != nil {
-			w.Flush()
 			return ok, failed, err
 		}
 		label := in.Label
 		if in.Err != nil {
 			failed++
-			fmt.Fprintf(w, "%s: FAILED not a record: %v\n", label, in.Err)
+			if err := emit(TestResult{Input: label, Failed: notARecord, Why: in.Err.Error()}); err != nil {
+				return ok, failed, err
+			}
 			continue
 		}
 		res, mapErr := m.Map(in.Record)
+		var results []TestResult
 		switch {
 		case mapErr != nil:
 			failed++
-			writeFailure(w, label, mapErr)
+			results = append(results, failureResult(label, mapErr))
 		case res.Skipped:
 			ok++
+			why := "skipped (no route matches; routing.unmatched is skip)"
 			switch {
 			case res.Route != "":
-				fmt.Fprintf(w, "%s: skipped by route %s\n", label, res.Route)
+				why = "skipped by route " + res.Route
 			case in.Record.Value == nil:
-				fmt.Fprintf(w, "%s: skipped (a tombstone; routing.tombstones is skip)\n", label)
+				why = "skipped (a tombstone; routing.tombstones is skip)"
 			case checkObject(in.Record.Value) == msgEmpty:
-				fmt.Fprintf(w, "%s: skipped (an empty value; routing.empty is skip)\n", label)
-			default:
-				fmt.Fprintf(w, "%s: skipped (no route matches; routing.unmatched is skip)\n", label)
+				why = "skipped (an empty value; routing.empty is skip)"
 			}
+			results = append(results, TestResult{Input: label, Route: res.Route, Skipped: why})
 		default:
 			// Each output of a fan-out on its own, as the relay sends them;
 			// the record fails if one does.
@@ -116,23 +179,14 @@ func MapTest(m *Mapper, next func() (TestInput, error), out io.Writer) (ok, fail
 				o := res.At(i)
 				if o.Failure != nil {
 					bad = true
-					writeFailure(w, label, o.Failure)
+					results = append(results, failureResult(label, o.Failure))
 					continue
 				}
-				route := res.Route
-				if o.Name != "" {
-					route += " output " + o.Name
-				}
-				fmt.Fprintf(w, "%s: route %s -> %s (%s) at destination %s\n",
-					label, route, o.Record.Kind, o.Record.Kind.Endpoint(), o.Destination)
-				pretty.Reset()
-				if err := json.Indent(&pretty, o.Record.JSON, "", "  "); err != nil {
-					pretty.Write(o.Record.JSON) // cannot happen: Encode writes valid JSON
-				}
-				pretty.WriteByte('\n')
-				if _, err := w.Write(pretty.Bytes()); err != nil {
-					return ok, failed, err
-				}
+				results = append(results, TestResult{
+					Input: label, Route: res.Route, Output: o.Name,
+					Model: o.Record.Kind.String(), Destination: o.Destination,
+					Record: json.RawMessage(o.Record.JSON), kind: o.Record.Kind,
+				})
 			}
 			if bad {
 				failed++
@@ -140,26 +194,38 @@ func MapTest(m *Mapper, next func() (TestInput, error), out io.Writer) (ok, fail
 				ok++
 			}
 		}
+		for _, r := range results {
+			if err := emit(r); err != nil {
+				return ok, failed, err
+			}
+		}
 	}
-	return ok, failed, w.Flush()
 }
 
-// writeFailure writes why the input labelled label failed.
-func writeFailure(w io.Writer, label string, err error) {
+// failureResult is the result of an input that failed with err.
+func failureResult(label string, err error) TestResult {
 	var f *Failure
 	if !errors.As(err, &f) {
-		fmt.Fprintf(w, "%s: FAILED %v\n", label, err)
+		return TestResult{Input: label, Failed: "error", Why: err.Error()}
+	}
+	return TestResult{Input: label, Route: f.Route, Output: f.Output, Failed: string(f.Reason), Field: f.Field, Why: f.Message}
+}
+
+// writeFailure writes why the input of r failed.
+func writeFailure(w io.Writer, r TestResult) {
+	if r.Failed == notARecord {
+		fmt.Fprintf(w, "%s: FAILED not a record: %s\n", r.Input, r.Why)
 		return
 	}
-	fmt.Fprintf(w, "%s: FAILED %s\n", label, f.Reason)
-	if f.Route != "" {
-		fmt.Fprintf(w, "  route: %s\n", f.Route)
+	fmt.Fprintf(w, "%s: FAILED %s\n", r.Input, r.Failed)
+	if r.Route != "" {
+		fmt.Fprintf(w, "  route: %s\n", r.Route)
 	}
-	if f.Output != "" {
-		fmt.Fprintf(w, "  output: %s\n", f.Output)
+	if r.Output != "" {
+		fmt.Fprintf(w, "  output: %s\n", r.Output)
 	}
-	if f.Field != "" {
-		fmt.Fprintf(w, "  field: %s\n", f.Field)
+	if r.Field != "" {
+		fmt.Fprintf(w, "  field: %s\n", r.Field)
 	}
-	fmt.Fprintf(w, "  why:   %s\n", f.Message)
+	fmt.Fprintf(w, "  why:   %s\n", r.Why)
 }

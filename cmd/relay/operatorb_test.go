@@ -1,0 +1,54 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The second operator schema of docs/mapping.md ("A worked example") maps
+// its records to exactly the Optikpi records in expected.jsonl: a signup
+// fanned out to two models, local times with the zone from the record,
+// cents, a negative withdrawal, epoch microseconds, a duplicate key, a
+// header-skipped test record, a tombstone and a bad zone.
+func TestOperatorBExample(t *testing.T) {
+	const dir = "testdata/operator-b/"
+	code, out, errOut := relay(t, "", "validate", "--no-secrets", "--config", dir+"config.yaml")
+	if code != 0 || !strings.Contains(out, "ok (1 destinations, 5 routes") {
+		t.Fatalf("validate: exit %d, stdout %q, stderr %q", code, out, errOut)
+	}
+	args := []string{"map", "test", "--config", dir + "config.yaml", "--input", "record", "--file", dir + "records.jsonl"}
+	code, out, errOut = relay(t, "", append(args, "--expect", dir+"expected.jsonl")...)
+	if code != 0 || !strings.Contains(out, "9 results as expected (7 mapped, 1 failed)") {
+		t.Fatalf("map test --expect: exit %d, stdout:\n%s\nstderr %q; want 0 and 9 results as expected", code, out, errOut)
+	}
+
+	// The golden file is a real check: change one expected value and the
+	// difference is reported, naming the input, and fails the command.
+	want, err := os.ReadFile("../../" + dir + "expected.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changed := strings.Replace(string(want), `"amount":25.5`, `"amount":25.05`, 1)
+	if changed == string(want) {
+		t.Fatal(`expected.jsonl has no "amount":25.5 to change`)
+	}
+	bad := filepath.Join(t.TempDir(), "expected.jsonl")
+	if err := os.WriteFile(bad, []byte(changed), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, out, _ = relay(t, "", append(args, "--expect", bad)...)
+	if code != 1 || !strings.Contains(out, "result 3 (line 2 (casino.events/3/1002)):") || !strings.Contains(out, `"amount":25.05`) {
+		t.Errorf("map test against a changed expectation: exit %d, stdout:\n%s\nwant 1 and result 3 reported", code, out)
+	}
+
+	// A misspelt key in the golden file is refused, not read as "expect nothing".
+	if err := os.WriteFile(bad, []byte(`{"input":"line 1","modle":"deposit"}`+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errOut = relay(t, "", append(args, "--expect", bad)...)
+	if code != 2 || !strings.Contains(errOut, `unknown field "modle"`) {
+		t.Errorf("map test with a misspelt expectation: exit %d, stderr %q; want 2 naming the field", code, errOut)
+	}
+}
