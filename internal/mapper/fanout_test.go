@@ -125,6 +125,27 @@ func TestMapFanOutSkipsWhenNoOutputEmits(t *testing.T) {
 	}
 }
 
+// TestFanOutWhenError: an expression error in an output's when is that
+// output's failure, named, as a route's when error is the record's; the
+// other outputs still go.
+func TestFanOutWhenError(t *testing.T) {
+	cfg := strings.Replace(fanoutConfig, "          when: {path: channel, equals: web}\n", "          when: {expr: 'value.n % value.zero > 1'}\n", 1)
+	m := testMapper(t, cfg, false)
+	res, err := m.Map(record("signups", `{"type":"signup","player_id":"p1","ts":1705314600000,"n":1,"zero":0}`))
+	if err != nil || res.Len() != 3 {
+		t.Fatalf("Map: %d outputs, %v; want 3 and no error", res.Len(), err)
+	}
+	for i, want := range []string{"", "", "invalid: route signup output welcome: when: "} {
+		got := ""
+		if f := res.At(i).Failure; f != nil {
+			got = f.Error()
+		}
+		if !strings.HasPrefix(got, want) || (got == "") != (want == "") {
+			t.Errorf("output %d failure = %q; want %q…", i, got, want)
+		}
+	}
+}
+
 // TestFanOutEventIDs: the first output keeps the record's derived event id,
 // which dead letters and replays of a route without outputs know; the
 // others get their own, also kept across a republishing replay.
