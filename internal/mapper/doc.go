@@ -142,7 +142,10 @@ func newDoc(rec *kgo.Record, pl *plan) *doc {
 func (d *doc) reset(rec *kgo.Record, pl *plan) *doc {
 	clear(d.top)
 	clear(d.sub)
-	d.rec, d.s, d.pl, d.arena, d.ex = rec, "", pl, d.arena[:0], exprState{}
+	d.rec, d.s, d.pl, d.arena = rec, "", pl, d.arena[:0]
+	if d.ex.m != nil {
+		d.ex = exprState{} // only a record that ran an expression set it
+	}
 	d.top, d.sub, d.scanned = d.top[:0], d.sub[:0], d.scanned[:0]
 	if rec == nil {
 		return d
