@@ -52,3 +52,28 @@ func TestOperatorBExample(t *testing.T) {
 		t.Errorf("map test with a misspelt expectation: exit %d, stderr %q; want 2 naming the field", code, errOut)
 	}
 }
+
+// Each row of docs/mapping.md's "Every transform, with an example" is a
+// field of testdata/transforms, mapped to what the table says.
+func TestTransformTable(t *testing.T) {
+	const dir = "testdata/transforms/"
+	code, out, errOut := relay(t, "", "map", "test", "--config", dir+"config.yaml", "--topic", "t",
+		"--file", dir+"values.jsonl", "--expect", dir+"expected.jsonl")
+	if code != 0 {
+		t.Fatalf("map test --expect: exit %d, stdout:\n%s\nstderr %q", code, out, errOut)
+	}
+	want, err := os.ReadFile("../../" + dir + "expected.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, field := range []string{
+		`"a":"2024-01-15T10:30:00.500Z"`, `"c":"2024-01-15T10:30:00.123Z"`, `"d":"2024-01-15T10:30:00.123Z"`,
+		`"e2":"2024-01-15T10:30:00Z"`, `"h":"2024-01-15T10:30:00Z"`, `"i":"1990-04-02"`, `"j":10.5`,
+		`"l":25.00`, `"n":true`, `"o":"{\"tier\":\"gold\"}"`, `"p":{"lang":"mt"}`, `"r":"mapped"`,
+		`"why":"integer: \"20.5\" is not a whole number"`,
+	} {
+		if !strings.Contains(string(want), field) {
+			t.Errorf("expected.jsonl lacks %s, which docs/mapping.md shows", field)
+		}
+	}
+}
