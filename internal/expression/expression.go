@@ -114,6 +114,10 @@ func (c *checker) Visit(n *ast.Node) {
 			c.uses |= UsesValue
 		case "headers":
 			c.uses |= UsesHeaders
+		case "$env":
+			// expr's name for Env itself: $env.value and $env["headers"]
+			// read them with no identifier of their own.
+			c.uses |= UsesValue | UsesHeaders
 		}
 	case *ast.CallNode:
 		id, ok := x.Callee.(*ast.IdentifierNode)

@@ -172,6 +172,8 @@ func TestUses(t *testing.T) {
 		{`headers.ce_type == "x"`, UsesHeaders},
 		{`value.a > 0 && "t" in headers`, UsesValue | UsesHeaders},
 		{`timestamp.Unix() > 0`, 0},
+		{`$env.value.a > 0`, UsesValue | UsesHeaders},
+		{`$env["headers"]["t"] == "x"`, UsesValue | UsesHeaders},
 	}
 	for _, tt := range tests {
 		p, err := Compile(tt.src, Condition)

@@ -42,6 +42,8 @@ func TestExprFields(t *testing.T) {
 		{"format_rfc3339", config.FieldRule{Expr: `"at " + format_rfc3339(timestamp)`}, `string "at 2024-01-15T10:30:00Z"`},
 		{"record coordinates", config.FieldRule{Expr: `topic + "-" + string(partition) + "-" + string(offset)`}, `string "t-3-42"`},
 		{"object as JSON, floats as results", config.FieldRule{Expr: `{"seq": value.seq, "net": value.stake - value.payout, "at": timestamp}`}, `raw {"at":"2024-01-15T10:30:00Z","net":7.8,"seq":7}`},
+		{"$env reads the value", config.FieldRule{Expr: `$env.value.cents + 1`}, "number 1051"},
+		{"$env reads the headers", config.FieldRule{Expr: `$env["headers"]["brand"]`}, `string "lucky"`},
 		{"then map", config.FieldRule{Expr: `sign(value.amount)`, Map: map[string]any{"-1": "Withdrawal", "1": "Deposit"}}, `string "Withdrawal"`},
 		{"then transform", config.FieldRule{Expr: `value.id + "_X"`, Transform: config.Names{"lower"}}, `string "p1_x"`},
 
