@@ -98,6 +98,8 @@ var runTests = []struct {
 	{`headers.ce_type matches "^player\\.(signup|login)$"`, "bool true"},
 	{`unix_millis(value.ts)`, "time 2024-01-15T10:30:00.123Z"},
 	{`unix_millis(-1500)`, "time 1969-12-31T23:59:58.5Z"},
+	{`unix_millis(timestamp.UnixMilli())`, "time 2024-01-15T10:30:00Z"}, // an int64
+	{`unix_seconds(timestamp.Unix())`, "time 2024-01-15T10:30:00Z"},
 	{`unix_seconds(1705314600)`, "time 2024-01-15T10:30:00Z"},
 	{`unix_seconds(1705314600.25)`, "time 2024-01-15T10:30:00.25Z"},
 	{`unix_seconds(1e15)`, "error: unix_seconds: 1e+15 is out of range"},

@@ -162,12 +162,15 @@ func must(b []byte, err error) []byte {
 
 // epoch is the time n epoch units after 1970 (perSecond units a second).
 func epoch(name string, n any, perSecond int64) (any, error) {
+	if i, ok := n.(int); ok {
+		n = int64(i)
+	}
 	switch x := n.(type) {
-	case int:
+	case int64: // also what timestamp.UnixMilli() gives
 		if math.Abs(float64(x)/float64(perSecond)) > maxEpochSeconds {
 			return nil, fmt.Errorf("%s: %d is out of range", name, x)
 		}
-		return time.Unix(int64(x)/perSecond, int64(x)%perSecond*(int64(time.Second)/perSecond)).UTC(), nil
+		return time.Unix(x/perSecond, x%perSecond*(int64(time.Second)/perSecond)).UTC(), nil
 	case float64:
 		s := x / float64(perSecond)
 		if math.IsNaN(s) || math.Abs(s) > maxEpochSeconds {
