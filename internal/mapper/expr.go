@@ -3,6 +3,7 @@ package mapper
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 	"unsafe"
@@ -93,19 +94,27 @@ func (d *doc) exprValue(x any) (optikpi.Value, bool, error) {
 		}
 		return optikpi.String(s), true, nil
 	case map[string]any, []any:
-		j, err := jsonFloats(v)
-		if err != nil {
-			return optikpi.Value{}, false, err
-		}
-		b, err := json.Marshal(j)
-		if err != nil {
-			return optikpi.Value{}, false, err
-		}
-		return optikpi.Value{Type: optikpi.ValueJSON, Text: string(b)}, true, nil
+		return jsonValue(v)
 	default:
+		if k := reflect.TypeOf(x).Kind(); k == reflect.Map || k == reflect.Slice {
+			return jsonValue(x) // split's []string, headers' map[string]string
+		}
 		return optikpi.Value{}, false, fmt.Errorf("want a string, number, boolean, time, object or list, got %T", x)
 	}
 	return number(d.text(start)), true, nil
+}
+
+// jsonValue is an object or list result as a JSON value.
+func jsonValue(x any) (optikpi.Value, bool, error) {
+	j, err := jsonFloats(x)
+	if err != nil {
+		return optikpi.Value{}, false, err
+	}
+	b, err := json.Marshal(j)
+	if err != nil {
+		return optikpi.Value{}, false, err
+	}
+	return optikpi.Value{Type: optikpi.ValueJSON, Text: string(b)}, true, nil
 }
 
 // jsonFloats copies x with its floats as json.Numbers, so that inside an

@@ -44,6 +44,9 @@ func TestExprFields(t *testing.T) {
 		{"object as JSON, floats as results", config.FieldRule{Expr: `{"seq": value.seq, "net": value.stake - value.payout, "at": timestamp}`}, `raw {"at":"2024-01-15T10:30:00Z","net":7.8,"seq":7}`},
 		{"$env reads the value", config.FieldRule{Expr: `$env.value.cents + 1`}, "number 1051"},
 		{"$env reads the headers", config.FieldRule{Expr: `$env["headers"]["brand"]`}, `string "lucky"`},
+		{"split gives a list", config.FieldRule{Expr: `split("a,b", ",")`}, `raw ["a","b"]`},
+		{"headers as an object", config.FieldRule{Expr: `headers`}, `raw {"brand":"lucky"}`},
+		{"a list of lists", config.FieldRule{Expr: `[split("a", ","), value.stake - value.payout]`}, `raw [["a"],7.8]`},
 		{"then map", config.FieldRule{Expr: `sign(value.amount)`, Map: map[string]any{"-1": "Withdrawal", "1": "Deposit"}}, `string "Withdrawal"`},
 		{"then transform", config.FieldRule{Expr: `value.id + "_X"`, Transform: config.Names{"lower"}}, `string "p1_x"`},
 
