@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -89,6 +90,9 @@ func Compile(src string, k Kind) (*Program, error) {
 	}
 	p := &Program{prog: prog}
 	node := prog.Node()
+	if t := node.Type(); k == Field && !fieldResult(t) {
+		return nil, fmt.Errorf("the result is a %s: want a string, number, boolean, time, object or list", t)
+	}
 	v := checker{zones: zones}
 	ast.Walk(&node, &v)
 	if v.err != nil {
@@ -96,6 +100,23 @@ func Compile(src string, k Kind) (*Program, error) {
 	}
 	p.uses = v.uses
 	return p, nil
+}
+
+// fieldResult reports whether a field expression whose type is known as t
+// at compile time may produce a value a field holds: what the mapper
+// writes (mapper's exprValue), or any type (nil, an interface), known
+// only at run time. A time.Duration, for one, is an int64 of another type.
+func fieldResult(t reflect.Type) bool {
+	switch {
+	case t == nil, t.Kind() == reflect.Interface, t.Kind() == reflect.Map, t.Kind() == reflect.Slice:
+		return true
+	}
+	switch t {
+	case reflect.TypeFor[string](), reflect.TypeFor[bool](), reflect.TypeFor[int](), reflect.TypeFor[int64](),
+		reflect.TypeFor[float64](), reflect.TypeFor[time.Time]():
+		return true
+	}
+	return false
 }
 
 // checker finds what a program reads, and checks the constant arguments

@@ -156,6 +156,10 @@ func TestCompileErrors(t *testing.T) {
 		{`round(1.5, "2")`, Field, "round"},
 		{`format_rfc3339(key)`, Field, "format_rfc3339"},
 		{`parse_time("2006", key, "Nowhere/City")`, Field, `parse_time: unknown time zone "Nowhere/City"`},
+		// Results no field can hold: every record would fail.
+		{`unix_millis(value.end) - unix_millis(value.start)`, Field, "the result is a time.Duration: want a string, number, boolean, time, object or list"},
+		{`timestamp.Month()`, Field, "the result is a time.Month"},
+		{`timestamp.Location()`, Field, "the result is a *time.Location"},
 	}
 	for _, tt := range tests {
 		_, err := Compile(tt.src, tt.kind)

@@ -68,7 +68,8 @@ func firstHeader(rec *kgo.Record, name string) ([]byte, bool) {
 
 // exprValue converts the result of a field's expression to a record value,
 // false for nil: ints as they are, floats by expression.AppendFloat, times
-// as the API writes them, objects and lists as JSON.
+// as the API writes them, objects and lists as JSON. These are the types
+// expression.Compile lets a field's expression produce (fieldResult).
 func (d *doc) exprValue(x any) (optikpi.Value, bool, error) {
 	start := len(d.arena)
 	switch v := x.(type) {
