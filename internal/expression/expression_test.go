@@ -81,6 +81,10 @@ var runTests = []struct {
 	{`round(-2.675, 2)`, "float -2.68"},
 	{`round(9.995, 2)`, "float 10"},
 	{`round(1.004, 2)`, "float 1"},
+	{`round(0.29 * 100) == 29`, "bool true"}, // 28.999999999999996 in binary
+	{`int(round(0.29 * 100))`, "int 29"},
+	{`round(-0.29 * 100) == -29`, "bool true"},
+	{`round(1.005 * 1000, 1) == 1005`, "bool true"},
 	{`round(value.cents, 2)`, "int 1050"},
 	{`round(value.stake, value.neg)`, "error: round: want 0 to 15 places"},
 	{`floor(value.cents / 100)`, "float 10"},

@@ -131,7 +131,10 @@ func roundDecimal(f float64, places int) float64 {
 	text := string(must(AppendFloat(nil, math.Abs(f))))
 	whole, frac, _ := strings.Cut(text, ".")
 	if len(frac) <= places {
-		return f
+		// Already that short as a decimal, but maybe not in binary:
+		// 0.29 * 100 is 28.999999999999996, which must round to 29.
+		r, _ := strconv.ParseFloat(text, 64)
+		return math.Copysign(r, f)
 	}
 	digits := []byte(whole + frac[:places])
 	if frac[places] >= '5' {
