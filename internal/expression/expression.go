@@ -32,7 +32,8 @@ type Env struct {
 	Topic     string            `expr:"topic"`
 	Partition int               `expr:"partition"`
 	Offset    int               `expr:"offset"`
-	// Timestamp is the record's timestamp, the zero time when unset.
+	// Timestamp is the record's timestamp in UTC, the zero time when
+	// unset.
 	Timestamp time.Time `expr:"timestamp"`
 }
 

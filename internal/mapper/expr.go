@@ -33,7 +33,8 @@ func (d *doc) run(p *expression.Program) (any, error) {
 		s.m = new(expression.Machine)
 		s.env.Key = view(rec.Key)
 		s.env.Topic, s.env.Partition, s.env.Offset = rec.Topic, int(rec.Partition), int(rec.Offset)
-		s.env.Timestamp = rec.Timestamp
+		// kgo's is in the host's time zone: timestamp.Hour() must not be.
+		s.env.Timestamp = rec.Timestamp.UTC()
 	}
 	need := p.Uses() &^ s.built
 	if need&expression.UsesValue != 0 {

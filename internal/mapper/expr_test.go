@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -273,4 +274,27 @@ func TestExprConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestExprTimestampUTC: kgo gives a record's timestamp in the host's local
+// time zone; an expression sees it in UTC, so that timestamp.Hour() or
+// timestamp.Format maps a record the same on every host, whatever its TZ.
+func TestExprTimestampUTC(t *testing.T) {
+	at := time.Date(2024, 1, 15, 23, 30, 0, 0, time.UTC)
+	for _, tt := range []struct{ src, want string }{
+		{`timestamp.Hour()`, "number 23"},
+		{`timestamp.Format("2006-01-02 15:04")`, `string "2024-01-15 23:30"`},
+	} {
+		pl := newPlan()
+		f, err := compileField(&config.FieldRule{Target: "f", Expr: tt.src}, pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := record("events", `{}`)
+		rec.Timestamp = at.In(time.FixedZone("host", 2*3600)) // as kgo's time.Unix is, under TZ
+		v, ok, err := f.eval(newDoc(rec, pl))
+		if got := show(v); err != nil || !ok || got != tt.want {
+			t.Errorf("%s: got %s, %v, %v; want %s", tt.src, got, ok, err, tt.want)
+		}
+	}
 }
