@@ -26,11 +26,10 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	defer logger.Sync()
 	// Before the pipeline allocates: a container's limit would otherwise
 	// be met by an OOM kill rather than a harder-working GC.
-	soft, err := telemetry.SetMemoryLimit("/", os.Getenv, logger)
-	if err != nil {
+	if _, err := telemetry.SetMemoryLimit("/", os.Getenv, logger); err != nil {
 		logger.Warn("Go's soft memory limit left unset", zap.Error(err))
 	}
-	telemetry.SetGCPercent(os.Getenv, soft > 0 || os.Getenv("GOMEMLIMIT") != "", logger)
+	telemetry.SetGCPercent(os.Getenv, logger)
 	reg := telemetry.NewRegistry()
 
 	p, err := pipeline.New(cfg, pipeline.Options{Logger: logger, Registerer: reg})

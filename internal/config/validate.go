@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -102,10 +103,15 @@ const (
 // validateFetch checks the fetch sizes against each other and the bytes in
 // flight, which a fetch adds to.
 func validateFetch(k *Kafka, p *problems) {
-	if k.FetchMaxBytes < 0 || k.FetchMaxBytes > k.MaxInFlightBytes {
+	switch {
+	case k.FetchMaxBytes > math.MaxInt32:
+		p.add("kafka.fetch_max_bytes", "must be at most %d (Kafka's fetch sizes are 32-bit), got %d", math.MaxInt32, k.FetchMaxBytes)
+	case k.FetchMaxBytes < 0 || k.FetchMaxBytes > k.MaxInFlightBytes:
 		p.add("kafka.fetch_max_bytes", "must be 0 (a quarter of kafka.max_in_flight_bytes, at most 16 MiB) to kafka.max_in_flight_bytes (%d), got %d", k.MaxInFlightBytes, k.FetchMaxBytes)
 	}
 	switch {
+	case k.FetchMaxPartitionBytes > math.MaxInt32:
+		p.add("kafka.fetch_max_partition_bytes", "must be at most %d (Kafka's fetch sizes are 32-bit), got %d", math.MaxInt32, k.FetchMaxPartitionBytes)
 	case k.FetchMaxPartitionBytes < 1:
 		p.add("kafka.fetch_max_partition_bytes", "must be at least 1, got %d", k.FetchMaxPartitionBytes)
 	case k.FetchMaxBytes > 0 && k.FetchMaxPartitionBytes > k.FetchMaxBytes:

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strconv"
 	"strings"
 	"time"
@@ -31,7 +32,8 @@ type Env struct {
 	Topic     string            `expr:"topic"`
 	Partition int               `expr:"partition"`
 	Offset    int               `expr:"offset"`
-	// Timestamp is the record's timestamp, the zero time when unset.
+	// Timestamp is the record's timestamp in UTC, the zero time when
+	// unset.
 	Timestamp time.Time `expr:"timestamp"`
 }
 
@@ -89,6 +91,9 @@ func Compile(src string, k Kind) (*Program, error) {
 	}
 	p := &Program{prog: prog}
 	node := prog.Node()
+	if t := node.Type(); k == Field && !fieldResult(t) {
+		return nil, fmt.Errorf("the result is a %s: want a string, number, boolean, time, object or list", t)
+	}
 	v := checker{zones: zones}
 	ast.Walk(&node, &v)
 	if v.err != nil {
@@ -96,6 +101,23 @@ func Compile(src string, k Kind) (*Program, error) {
 	}
 	p.uses = v.uses
 	return p, nil
+}
+
+// fieldResult reports whether a field expression whose type is known as t
+// at compile time may produce a value a field holds: what the mapper
+// writes (mapper's exprValue), or any type (nil, an interface), known
+// only at run time. A time.Duration, for one, is an int64 of another type.
+func fieldResult(t reflect.Type) bool {
+	switch {
+	case t == nil, t.Kind() == reflect.Interface, t.Kind() == reflect.Map, t.Kind() == reflect.Slice:
+		return true
+	}
+	switch t {
+	case reflect.TypeFor[string](), reflect.TypeFor[bool](), reflect.TypeFor[int](), reflect.TypeFor[int64](),
+		reflect.TypeFor[float64](), reflect.TypeFor[time.Time]():
+		return true
+	}
+	return false
 }
 
 // checker finds what a program reads, and checks the constant arguments
@@ -114,6 +136,10 @@ func (c *checker) Visit(n *ast.Node) {
 			c.uses |= UsesValue
 		case "headers":
 			c.uses |= UsesHeaders
+		case "$env":
+			// expr's name for Env itself: $env.value and $env["headers"]
+			// read them with no identifier of their own.
+			c.uses |= UsesValue | UsesHeaders
 		}
 	case *ast.CallNode:
 		id, ok := x.Callee.(*ast.IdentifierNode)

@@ -81,6 +81,10 @@ var runTests = []struct {
 	{`round(-2.675, 2)`, "float -2.68"},
 	{`round(9.995, 2)`, "float 10"},
 	{`round(1.004, 2)`, "float 1"},
+	{`round(0.29 * 100) == 29`, "bool true"}, // 28.999999999999996 in binary
+	{`int(round(0.29 * 100))`, "int 29"},
+	{`round(-0.29 * 100) == -29`, "bool true"},
+	{`round(1.005 * 1000, 1) == 1005`, "bool true"},
 	{`round(value.cents, 2)`, "int 1050"},
 	{`round(value.stake, value.neg)`, "error: round: want 0 to 15 places"},
 	{`floor(value.cents / 100)`, "float 10"},
@@ -98,6 +102,8 @@ var runTests = []struct {
 	{`headers.ce_type matches "^player\\.(signup|login)$"`, "bool true"},
 	{`unix_millis(value.ts)`, "time 2024-01-15T10:30:00.123Z"},
 	{`unix_millis(-1500)`, "time 1969-12-31T23:59:58.5Z"},
+	{`unix_millis(timestamp.UnixMilli())`, "time 2024-01-15T10:30:00Z"}, // an int64
+	{`unix_seconds(timestamp.Unix())`, "time 2024-01-15T10:30:00Z"},
 	{`unix_seconds(1705314600)`, "time 2024-01-15T10:30:00Z"},
 	{`unix_seconds(1705314600.25)`, "time 2024-01-15T10:30:00.25Z"},
 	{`unix_seconds(1e15)`, "error: unix_seconds: 1e+15 is out of range"},
@@ -154,6 +160,10 @@ func TestCompileErrors(t *testing.T) {
 		{`round(1.5, "2")`, Field, "round"},
 		{`format_rfc3339(key)`, Field, "format_rfc3339"},
 		{`parse_time("2006", key, "Nowhere/City")`, Field, `parse_time: unknown time zone "Nowhere/City"`},
+		// Results no field can hold: every record would fail.
+		{`unix_millis(value.end) - unix_millis(value.start)`, Field, "the result is a time.Duration: want a string, number, boolean, time, object or list"},
+		{`timestamp.Month()`, Field, "the result is a time.Month"},
+		{`timestamp.Location()`, Field, "the result is a *time.Location"},
 	}
 	for _, tt := range tests {
 		_, err := Compile(tt.src, tt.kind)
@@ -172,6 +182,8 @@ func TestUses(t *testing.T) {
 		{`headers.ce_type == "x"`, UsesHeaders},
 		{`value.a > 0 && "t" in headers`, UsesValue | UsesHeaders},
 		{`timestamp.Unix() > 0`, 0},
+		{`$env.value.a > 0`, UsesValue | UsesHeaders},
+		{`$env["headers"]["t"] == "x"`, UsesValue | UsesHeaders},
 	}
 	for _, tt := range tests {
 		p, err := Compile(tt.src, Condition)

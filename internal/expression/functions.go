@@ -131,7 +131,10 @@ func roundDecimal(f float64, places int) float64 {
 	text := string(must(AppendFloat(nil, math.Abs(f))))
 	whole, frac, _ := strings.Cut(text, ".")
 	if len(frac) <= places {
-		return f
+		// Already that short as a decimal, but maybe not in binary:
+		// 0.29 * 100 is 28.999999999999996, which must round to 29.
+		r, _ := strconv.ParseFloat(text, 64)
+		return math.Copysign(r, f)
 	}
 	digits := []byte(whole + frac[:places])
 	if frac[places] >= '5' {
@@ -162,12 +165,15 @@ func must(b []byte, err error) []byte {
 
 // epoch is the time n epoch units after 1970 (perSecond units a second).
 func epoch(name string, n any, perSecond int64) (any, error) {
+	if i, ok := n.(int); ok {
+		n = int64(i)
+	}
 	switch x := n.(type) {
-	case int:
+	case int64: // also what timestamp.UnixMilli() gives
 		if math.Abs(float64(x)/float64(perSecond)) > maxEpochSeconds {
 			return nil, fmt.Errorf("%s: %d is out of range", name, x)
 		}
-		return time.Unix(int64(x)/perSecond, int64(x)%perSecond*(int64(time.Second)/perSecond)).UTC(), nil
+		return time.Unix(x/perSecond, x%perSecond*(int64(time.Second)/perSecond)).UTC(), nil
 	case float64:
 		s := x / float64(perSecond)
 		if math.IsNaN(s) || math.Abs(s) > maxEpochSeconds {

@@ -3,6 +3,7 @@ package mapper
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"strconv"
 	"time"
 	"unsafe"
@@ -32,7 +33,8 @@ func (d *doc) run(p *expression.Program) (any, error) {
 		s.m = new(expression.Machine)
 		s.env.Key = view(rec.Key)
 		s.env.Topic, s.env.Partition, s.env.Offset = rec.Topic, int(rec.Partition), int(rec.Offset)
-		s.env.Timestamp = rec.Timestamp
+		// kgo's is in the host's time zone: timestamp.Hour() must not be.
+		s.env.Timestamp = rec.Timestamp.UTC()
 	}
 	need := p.Uses() &^ s.built
 	if need&expression.UsesValue != 0 {
@@ -67,7 +69,8 @@ func firstHeader(rec *kgo.Record, name string) ([]byte, bool) {
 
 // exprValue converts the result of a field's expression to a record value,
 // false for nil: ints as they are, floats by expression.AppendFloat, times
-// as the API writes them, objects and lists as JSON.
+// as the API writes them, objects and lists as JSON. These are the types
+// expression.Compile lets a field's expression produce (fieldResult).
 func (d *doc) exprValue(x any) (optikpi.Value, bool, error) {
 	start := len(d.arena)
 	switch v := x.(type) {
@@ -93,19 +96,27 @@ func (d *doc) exprValue(x any) (optikpi.Value, bool, error) {
 		}
 		return optikpi.String(s), true, nil
 	case map[string]any, []any:
-		j, err := jsonFloats(v)
-		if err != nil {
-			return optikpi.Value{}, false, err
-		}
-		b, err := json.Marshal(j)
-		if err != nil {
-			return optikpi.Value{}, false, err
-		}
-		return optikpi.Value{Type: optikpi.ValueJSON, Text: string(b)}, true, nil
+		return jsonValue(v)
 	default:
+		if k := reflect.TypeOf(x).Kind(); k == reflect.Map || k == reflect.Slice {
+			return jsonValue(x) // split's []string, headers' map[string]string
+		}
 		return optikpi.Value{}, false, fmt.Errorf("want a string, number, boolean, time, object or list, got %T", x)
 	}
 	return number(d.text(start)), true, nil
+}
+
+// jsonValue is an object or list result as a JSON value.
+func jsonValue(x any) (optikpi.Value, bool, error) {
+	j, err := jsonFloats(x)
+	if err != nil {
+		return optikpi.Value{}, false, err
+	}
+	b, err := json.Marshal(j)
+	if err != nil {
+		return optikpi.Value{}, false, err
+	}
+	return optikpi.Value{Type: optikpi.ValueJSON, Text: string(b)}, true, nil
 }
 
 // jsonFloats copies x with its floats as json.Numbers, so that inside an

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -42,6 +43,11 @@ func TestExprFields(t *testing.T) {
 		{"format_rfc3339", config.FieldRule{Expr: `"at " + format_rfc3339(timestamp)`}, `string "at 2024-01-15T10:30:00Z"`},
 		{"record coordinates", config.FieldRule{Expr: `topic + "-" + string(partition) + "-" + string(offset)`}, `string "t-3-42"`},
 		{"object as JSON, floats as results", config.FieldRule{Expr: `{"seq": value.seq, "net": value.stake - value.payout, "at": timestamp}`}, `raw {"at":"2024-01-15T10:30:00Z","net":7.8,"seq":7}`},
+		{"$env reads the value", config.FieldRule{Expr: `$env.value.cents + 1`}, "number 1051"},
+		{"$env reads the headers", config.FieldRule{Expr: `$env["headers"]["brand"]`}, `string "lucky"`},
+		{"split gives a list", config.FieldRule{Expr: `split("a,b", ",")`}, `raw ["a","b"]`},
+		{"headers as an object", config.FieldRule{Expr: `headers`}, `raw {"brand":"lucky"}`},
+		{"a list of lists", config.FieldRule{Expr: `[split("a", ","), value.stake - value.payout]`}, `raw [["a"],7.8]`},
 		{"then map", config.FieldRule{Expr: `sign(value.amount)`, Map: map[string]any{"-1": "Withdrawal", "1": "Deposit"}}, `string "Withdrawal"`},
 		{"then transform", config.FieldRule{Expr: `value.id + "_X"`, Transform: config.Names{"lower"}}, `string "p1_x"`},
 
@@ -268,4 +274,27 @@ func TestExprConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// TestExprTimestampUTC: kgo gives a record's timestamp in the host's local
+// time zone; an expression sees it in UTC, so that timestamp.Hour() or
+// timestamp.Format maps a record the same on every host, whatever its TZ.
+func TestExprTimestampUTC(t *testing.T) {
+	at := time.Date(2024, 1, 15, 23, 30, 0, 0, time.UTC)
+	for _, tt := range []struct{ src, want string }{
+		{`timestamp.Hour()`, "number 23"},
+		{`timestamp.Format("2006-01-02 15:04")`, `string "2024-01-15 23:30"`},
+	} {
+		pl := newPlan()
+		f, err := compileField(&config.FieldRule{Target: "f", Expr: tt.src}, pl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rec := record("events", `{}`)
+		rec.Timestamp = at.In(time.FixedZone("host", 2*3600)) // as kgo's time.Unix is, under TZ
+		v, ok, err := f.eval(newDoc(rec, pl))
+		if got := show(v); err != nil || !ok || got != tt.want {
+			t.Errorf("%s: got %s, %v, %v; want %s", tt.src, got, ok, err, tt.want)
+		}
+	}
 }

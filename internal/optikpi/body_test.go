@@ -32,6 +32,9 @@ func TestPostRelease(t *testing.T) {
 				if string(body) != string(testBody) {
 					t.Errorf("attempt %d body = %s; want %s", n, body, testBody)
 				}
+				if r.ContentLength != int64(len(testBody)) {
+					t.Errorf("attempt %d Content-Length = %d; want %d", n, r.ContentLength, len(testBody))
+				}
 				st := tt.statuses[min(n, len(tt.statuses))-1]
 				if st == 200 {
 					reply(w, st, `{"message":"ok","recordIds":["e1"],"count":1}`)
@@ -100,5 +103,54 @@ func TestPostReleaseWaitsForTheTransport(t *testing.T) {
 	case <-released:
 	case <-time.After(10 * time.Second):
 		t.Fatal("not released after the transport closed the body")
+	}
+}
+
+// TestHeldReaderCloseDuringRead: HTTP/2 closes a request body from its own
+// goroutine while its writer may be inside Read (http2clientStream's
+// closeReqBodyLocked). A Close then must not release the body while that
+// Read still copies from it: the release must happen after the Read, so
+// that a caller reusing the bytes never races with it (go test -race
+// catches one that does), and a Read after Close must not read the bytes.
+func TestHeldReaderCloseDuringRead(t *testing.T) {
+	for range 50 {
+		body := []byte(strings.Repeat("0123456789", 200))
+		var released atomic.Int32
+		h := newHeldBody(body, func() {
+			released.Add(1)
+			for i := range body { // the caller reuses the bytes
+				body[i] = 'x'
+			}
+		})
+		rd, _ := h.open()
+		r := rd.(io.ReadCloser)
+		h.drop() // Post returned: only the transport's reader holds it
+		read := make(chan string)
+		go func() {
+			var got []byte
+			buf := make([]byte, 7)
+			for {
+				n, err := r.Read(buf)
+				got = append(got, buf[:n]...)
+				if err != nil {
+					break
+				}
+			}
+			read <- string(got)
+		}()
+		r.Close()
+		got := <-read
+		if strings.Contains(got, "x") {
+			t.Fatalf("a Read returned bytes written after the release: %q…", got[:min(len(got), 40)])
+		}
+		if !strings.HasPrefix(strings.Repeat("0123456789", 200), got) {
+			t.Fatalf("read %q…; want a prefix of the body", got[:min(len(got), 40)])
+		}
+		for deadline := time.Now().Add(10 * time.Second); released.Load() == 0 && time.Now().Before(deadline); {
+			time.Sleep(time.Millisecond)
+		}
+		if n := released.Load(); n != 1 {
+			t.Fatalf("released %d times; want 1", n)
+		}
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"math"
 	"os"
 	"path"
 	"runtime/debug"
@@ -50,16 +51,17 @@ const MemLimitFraction = 0.9
 // never GOGC=off, which would fill any limit and then collect in a hurry.
 const LimitedGOGC = 200
 
-// SetGCPercent sets the GC percent to LimitedGOGC when limited (a memory
-// limit is in force) and GOGC is not set in the environment, which the
-// runtime has applied already and which wins. It returns the percent it
-// set, 0 when it set none, and logs what it did.
-func SetGCPercent(getenv func(string) string, limited bool, logger *zap.Logger) int {
+// SetGCPercent sets the GC percent to LimitedGOGC when a memory limit is
+// in force in the runtime (SetMemoryLimit's, or GOMEMLIMIT's unless it is
+// "off") and GOGC is not set in the environment, which the runtime has
+// applied already and which wins. Call it after SetMemoryLimit. It returns
+// the percent it set, 0 when it set none, and logs what it did.
+func SetGCPercent(getenv func(string) string, logger *zap.Logger) int {
 	switch v := getenv("GOGC"); {
 	case v != "":
 		logger.Info("GC percent from GOGC", zap.String("GOGC", v))
 		return 0
-	case !limited:
+	case debug.SetMemoryLimit(-1) == math.MaxInt64: // -1 reads it
 		logger.Info("no memory limit: Go's default GC percent left as it is")
 		return 0
 	}
