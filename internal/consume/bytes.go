@@ -49,9 +49,10 @@ func (c *Consumer) waitBytes(ctx context.Context) bool {
 	return ctx.Err() == nil
 }
 
-// overBytes reports whether the records handed out and not finished hold
-// MaxInFlightBytes or more; Run then waits for room. With nothing in flight
-// it is false, so a record larger than the bound still passes, alone.
+// overBytes reports whether the records handed out and not finished, with
+// those waiting untracked (see worker.go), hold MaxInFlightBytes or more;
+// Run then waits for room. With nothing in flight it is false, so a record
+// larger than the bound still passes, alone.
 func (c *Consumer) overBytes() bool {
-	return c.inFlightBytes.Load() >= c.opts.MaxInFlightBytes
+	return c.inFlightBytes.Load()+c.waitingB.Load() >= c.opts.MaxInFlightBytes
 }
