@@ -61,7 +61,9 @@ type Kafka struct {
 	FetchMaxPartitionBytes int `yaml:"fetch_max_partition_bytes"`
 	// FetchMaxWait is how long a broker may hold a fetch while it has no
 	// record to return (fetch.max.wait.ms); it answers as soon as it has
-	// one. Default 5s; 10ms to 1m.
+	// one, so this bounds idle fetches and how soon a partition resumed
+	// after a stalled destination is fetched again. Default 500ms (Kafka's;
+	// kgo's is 5s); 10ms to 1m.
 	FetchMaxWait time.Duration `yaml:"fetch_max_wait"`
 	// MaxConcurrentFetches bounds the fetches in flight across all
 	// brokers. Default 0: one per broker.
@@ -309,7 +311,7 @@ func Default() Config {
 			Balancer:           BalancerCooperativeSticky,
 
 			FetchMaxPartitionBytes: 256 << 10,
-			FetchMaxWait:           5 * time.Second,
+			FetchMaxWait:           500 * time.Millisecond,
 		},
 		Sink: Sink{
 			BatchSize:      500,

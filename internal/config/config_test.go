@@ -47,7 +47,7 @@ func TestParseMinimalFillsDefaults(t *testing.T) {
 		{"kafka.commit_interval", c.Kafka.CommitInterval, time.Second},
 		{"kafka.fetch_max_bytes", c.Kafka.FetchMaxBytes, 0},
 		{"kafka.fetch_max_partition_bytes", c.Kafka.FetchMaxPartitionBytes, 256 << 10},
-		{"kafka.fetch_max_wait", c.Kafka.FetchMaxWait, 5 * time.Second},
+		{"kafka.fetch_max_wait", c.Kafka.FetchMaxWait, 500 * time.Millisecond},
 		{"kafka.max_concurrent_fetches", c.Kafka.MaxConcurrentFetches, 0},
 		{"kafka.session_timeout", c.Kafka.SessionTimeout, 45 * time.Second},
 		{"kafka.rebalance_timeout", c.Kafka.RebalanceTimeout, 60 * time.Second},

@@ -40,10 +40,11 @@ func fetchOpts(o *Options) []kgo.Opt {
 	if pb == 0 {
 		pb = DefaultFetchMaxPartitionBytes
 	}
-	opts := []kgo.Opt{kgo.FetchMaxBytes(b), kgo.FetchMaxPartitionBytes(min(b, pb))}
-	if o.FetchMaxWait > 0 {
-		opts = append(opts, kgo.FetchMaxWait(o.FetchMaxWait))
+	wait := o.FetchMaxWait
+	if wait == 0 {
+		wait = DefaultFetchMaxWait
 	}
+	opts := []kgo.Opt{kgo.FetchMaxBytes(b), kgo.FetchMaxPartitionBytes(min(b, pb)), kgo.FetchMaxWait(wait)}
 	if o.MaxConcurrentFetches > 0 {
 		opts = append(opts, kgo.MaxConcurrentFetches(o.MaxConcurrentFetches))
 	}
@@ -64,9 +65,10 @@ func (c *Consumer) waitBytes(ctx context.Context) bool {
 	return ctx.Err() == nil
 }
 
-// overBytes reports whether the records handed out and not finished hold
-// MaxInFlightBytes or more; Run then waits for room. With nothing in flight
-// it is false, so a record larger than the bound still passes, alone.
+// overBytes reports whether the records handed out and not finished, with
+// those waiting untracked (see worker.go), hold MaxInFlightBytes or more;
+// Run then waits for room. With nothing in flight it is false, so a record
+// larger than the bound still passes, alone.
 func (c *Consumer) overBytes() bool {
-	return c.inFlightBytes.Load() >= c.opts.MaxInFlightBytes
+	return c.inFlightBytes.Load()+c.waitingB.Load() >= c.opts.MaxInFlightBytes
 }

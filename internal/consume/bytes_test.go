@@ -186,8 +186,8 @@ func TestFetchOptions(t *testing.T) {
 		wait       time.Duration
 		concurrent int // kgo's -1: no bound but one per broker
 	}{
-		{"defaults", func(*Options) {}, 16 << 20, 256 << 10, 5 * time.Second, -1},
-		{"from a small byte bound", func(o *Options) { o.MaxInFlightBytes = 512 << 10 }, 128 << 10, 128 << 10, 5 * time.Second, -1},
+		{"defaults", func(*Options) {}, 16 << 20, 256 << 10, DefaultFetchMaxWait, -1},
+		{"from a small byte bound", func(o *Options) { o.MaxInFlightBytes = 512 << 10 }, 128 << 10, 128 << 10, DefaultFetchMaxWait, -1},
 		{"set", func(o *Options) {
 			o.FetchMaxBytes, o.FetchMaxPartitionBytes, o.FetchMaxWait, o.MaxConcurrentFetches = 8<<20, 2<<20, time.Second, 3
 		}, 8 << 20, 2 << 20, time.Second, 3},

@@ -55,6 +55,11 @@ const (
 	// against 137; 4 MiB: 306), while 128 KiB gained no memory and
 	// fetched more often (config.example.yaml has the numbers).
 	DefaultFetchMaxPartitionBytes = 256 << 10
+	// DefaultFetchMaxWait is how long a broker holds a fetch for
+	// partitions without new records: Kafka's own default, not kgo's 5s,
+	// since a partition whose fetching resumes (see worker.go) is fetched
+	// only with the next request.
+	DefaultFetchMaxWait = 500 * time.Millisecond
 )
 
 // Options configure a Consumer. Zero values take the documented defaults.
@@ -75,7 +80,9 @@ type Options struct {
 	ClientOpts []kgo.Opt
 	// MaxInFlight bounds the records handed to handle and not yet Done;
 	// default 10000. Run stops polling at the limit, so memory stays flat
-	// whatever the backlog.
+	// whatever the backlog. Once half of it is in flight, each partition
+	// gets at most its equal part, so that one whose handler blocks holds
+	// back only itself (see worker.go).
 	MaxInFlight int
 	// MaxInFlightBytes bounds the bytes (key, value and headers) of the
 	// records handed to handle and not yet Done; default 64 MiB. Run
@@ -94,8 +101,9 @@ type Options struct {
 	// DefaultFetchMaxPartitionBytes, at most FetchMaxBytes.
 	FetchMaxPartitionBytes int32
 	// FetchMaxWait is how long a broker may hold a fetch while it has
-	// nothing to return (kgo.FetchMaxWait); default kgo's, 5s. A broker
-	// answers as soon as it has a record, so this bounds idle polls only.
+	// nothing to return (kgo.FetchMaxWait); default DefaultFetchMaxWait. A
+	// broker answers as soon as it has a record, so this bounds idle polls
+	// and how soon a resumed partition is fetched again.
 	FetchMaxWait time.Duration
 	// MaxConcurrentFetches bounds the fetches in flight across all
 	// brokers (kgo.MaxConcurrentFetches); default 0, one per broker.
@@ -280,6 +288,9 @@ type Consumer struct {
 	inFlight      atomic.Int64 // handed out, not Done
 	inFlightBytes atomic.Int64 // their recordBytes
 	held          atomic.Int64 // handed out, not committable
+	assigned      atomic.Int64 // len(parts), for shares
+	waitingN      atomic.Int64 // polled, waiting untracked for room
+	waitingB      atomic.Int64 // their recordBytes
 	room          chan struct{}
 	idle          chan struct{}
 	advanced      chan struct{} // a committable offset advanced: commit soon
@@ -388,10 +399,13 @@ func New(opts Options) (*Consumer, error) {
 }
 
 // Run polls until ctx is done or Close (or Abort) is called, and calls
-// handle for every record from this one goroutine, in each partition's
-// order. handle must arrange for r.Done to be called once the record is
-// delivered or dead-lettered; it may return before that. The context
-// given to handle ends when Run's does, or at Close.
+// handle for every record: from one goroutine per partition, in the
+// partition's order, so that handle runs for several partitions at once
+// and one whose handle blocks holds back only its own partition (see
+// worker.go). handle must arrange for r.Done to be called once the record
+// is delivered or dead-lettered; it may return before that. The context
+// given to handle ends when Run's does, or at Close; records not yet given
+// to handle then are abandoned. Run returns once no handle runs or will.
 //
 // Run returns nil on a clean stop, ErrRunning if called twice, and an
 // error if the Kafka client was closed under it for another reason.
@@ -408,6 +422,11 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	h := &hands{ctx: ctx, handle: handle}
+	defer func() {
+		cancel() // the workers stop
+		h.wg.Wait()
+	}()
 	c.mu.Lock()
 	c.cancelRun = cancel
 	c.mu.Unlock()
@@ -422,15 +441,18 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 		if ctx.Err() != nil {
 			return nil
 		}
-		room := min(int64(c.opts.MaxInFlight)-c.inFlight.Load(), int64(c.opts.MaxUncommitted)-c.held.Load())
+		// Records waiting untracked (see worker.go) take room too.
+		room := min(int64(c.opts.MaxInFlight)-c.inFlight.Load()-c.waitingN.Load(), int64(c.opts.MaxUncommitted)-c.held.Load())
 		if room <= 0 || c.overBytes() {
 			select {
 			case <-c.room:
 			case <-ctx.Done():
+			case <-time.After(blockedAfter / 10):
+				c.pauseBlocked() // whose records hold the room
 			}
 			continue
 		}
-		fs := c.cl.PollRecords(ctx, int(room))
+		fs := c.cl.PollRecords(ctx, int(min(room, c.pollSize())))
 		// The poll blocks rebalances until AllowRebalance: accept ties
 		// each record to its partition's current assignment, so that a
 		// later revoke finds the records it must wait for or drop.
@@ -446,11 +468,8 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 			if !c.waitBytes(ctx) {
 				break // the rest is not handed out, so never committed
 			}
-			r := c.push(batch[i])
+			c.push(h, batch[i])
 			batch[i] = polled{}
-			if r != nil {
-				handle(ctx, r)
-			}
 		}
 		clear(batch)
 	}
@@ -508,35 +527,54 @@ func (c *Consumer) partitionLocked(topic string, partition int32) *partition {
 	if p == nil {
 		p = newPartition(topic, partition)
 		c.parts[k] = p
+		c.assigned.Store(int64(len(c.parts)))
 	}
 	return p
 }
 
-// push starts tracking pr and returns its Record, or nil if its partition
-// was revoked since the poll (the next owner reads it again) or the offset
-// was already handed out.
-func (c *Consumer) push(pr polled) *Record {
+// push queues pr for its partition's worker: tracked at once while the
+// partition has room (see roomLocked), else kept untracked behind what waits
+// already, for the worker to take once it has. A record of a partition
+// revoked since the poll is dropped (the next owner reads it again).
+func (c *Consumer) push(h *hands, pr polled) {
 	p := pr.p
 	p.mu.Lock()
+	defer p.mu.Unlock()
 	if p.gone || pr.gen != p.gen {
-		p.mu.Unlock()
-		return nil
+		return
 	}
-	seq, ok := p.t.push(pr.r.Offset, pr.r.LeaderEpoch, time.Now().UnixNano())
-	size := recordBytes(pr.r)
-	expected := p.resumed
-	if ok {
-		p.bytes += size
-		p.resumed = false
+	if len(p.waiting) > 0 || !c.roomLocked(p) {
+		c.waitLocked(p, pr)
+		c.startLocked(h, p)
+		return
 	}
-	p.mu.Unlock()
+	if r := c.trackLocked(pr); r != nil {
+		p.queue = append(p.queue, r)
+		c.startLocked(h, p)
+	}
+}
+
+// trackLocked starts tracking pr's record and returns it, or nil if its
+// offset was already handed out; pr.p.mu is held and pr is of the
+// partition's current session.
+func (c *Consumer) trackLocked(pr polled) *Record {
+	p := pr.p
+	now := time.Now().UnixNano()
+	if p.t.pending == 0 {
+		p.progress = now // blocked from here on, if nothing finishes
+	}
+	seq, ok := p.t.push(pr.r.Offset, pr.r.LeaderEpoch, now)
 	if !ok {
-		if expected {
-			return nil // held since before the session loss
+		if !p.resumed { // else held since before the session loss
+			c.log.Warn("record redelivered, skipped", zap.String("topic", p.topic), zap.Int32("partition", p.partition), zap.Int64("offset", pr.r.Offset))
 		}
-		c.log.Warn("record redelivered, skipped", zap.String("topic", p.topic), zap.Int32("partition", p.partition), zap.Int64("offset", pr.r.Offset))
 		return nil
 	}
+	size := recordBytes(pr.r)
+	p.bytes += size
+	p.resumed = false
+	// Counted before the worker can see it, so that its Done never
+	// takes the counts below zero.
 	c.consumed.Add(1)
 	c.inFlight.Add(1)
 	c.inFlightBytes.Add(size)

@@ -16,6 +16,7 @@ import (
 
 func (c *Consumer) onAssigned(ctx context.Context, cl *kgo.Client, assigned map[string][]int32) {
 	c.resume(ctx, cl, assigned)
+	c.unpause(cl, assigned)
 	c.mu.Lock()
 	for topic, ps := range assigned {
 		for _, n := range ps {
@@ -143,6 +144,7 @@ func (c *Consumer) resume(ctx context.Context, cl *kgo.Client, assigned map[stri
 			}
 			c.mu.Lock()
 			c.parts[tp{p.topic, p.partition}] = p
+			c.assigned.Store(int64(len(c.parts)))
 			c.mu.Unlock()
 			resumed = append(resumed, p)
 		}

@@ -3,6 +3,7 @@ package consume
 import (
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -62,6 +63,19 @@ type partition struct {
 	resumed   bool  // assigned back after a loss: redeliveries are expected
 	drained   chan struct{}
 
+	queue        []*Record     // tracked, for the partition's worker to handle
+	waiting      []polled      // polled, not tracked: the partition had no room
+	waitingBytes int64         // their recordBytes
+	working      bool          // its worker runs
+	wake         chan struct{} // a record queued or done, or the partition forgotten
+	paused       bool          // fetching paused: its worker is blocked (see pauseLocked)
+	// handling is when the worker's handle call under way started, Unix
+	// nanoseconds; 0 between calls.
+	handling atomic.Int64
+	// progress is when a record of it last finished, or one was tracked
+	// with none pending, Unix nanoseconds: see pauseLocked.
+	progress int64
+
 	// disowned is set with forgotten, for Owned to read without mu.
 	disowned atomic.Bool
 }
@@ -80,7 +94,7 @@ func (r *Record) Abandon() {
 }
 
 func newPartition(topic string, p int32) *partition {
-	return &partition{topic: topic, partition: p, t: newTracker(), hwm: -1, start: -1, committed: -1}
+	return &partition{topic: topic, partition: p, t: newTracker(), hwm: -1, start: -1, committed: -1, wake: make(chan struct{}, 1)}
 }
 
 func (c *Consumer) done(p *partition, seq uint64, size int64)    { c.finish(p, seq, size, false) }
@@ -105,10 +119,14 @@ func (c *Consumer) finish(p *partition, seq uint64, size int64, abandon bool) {
 	}
 	if first {
 		p.bytes -= size
+		p.progress = time.Now().UnixNano()
 	}
 	if first && p.drained != nil && p.t.pending == 0 {
 		close(p.drained)
 		p.drained = nil
+	}
+	if first && len(p.waiting) > 0 {
+		signal(p.wake) // room for what waits untracked, perhaps
 	}
 	p.mu.Unlock()
 	if !first {
@@ -157,6 +175,7 @@ func (c *Consumer) take(which map[string][]int32, all bool) []*partition {
 			}
 		}
 	}
+	c.assigned.Store(int64(len(c.parts)))
 	c.mu.Unlock()
 	for _, p := range out {
 		p.mu.Lock()
@@ -184,6 +203,7 @@ func (c *Consumer) forget(parts []*partition) {
 			p.drained = nil
 		}
 		p.mu.Unlock()
+		signal(p.wake) // its worker drops what is queued and stops
 		c.held.Add(-int64(held))
 		c.inFlightBytes.Add(-bytes)
 		if pending > 0 && c.inFlight.Add(-int64(pending)) == 0 {

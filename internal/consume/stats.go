@@ -10,7 +10,7 @@ import (
 
 // Stats is a snapshot of the consumer's progress.
 type Stats struct {
-	// Consumed counts records handed to handle.
+	// Consumed counts records handed out: tracked, queued for handle.
 	Consumed int64
 	// Done counts records reported Done (first calls only).
 	Done int64
@@ -18,6 +18,11 @@ type Stats struct {
 	InFlight int64
 	// InFlightBytes is their key, value and header bytes.
 	InFlightBytes int64
+	// Waiting is records polled and not yet handed out, because their
+	// partition holds its share of the in-flight bounds; they take room
+	// from polling like those in flight. Those of a blocked partition,
+	// whose fetching is paused, are not counted (see worker.go).
+	Waiting int64
 	// Committed is the last offset (the next to read) this member
 	// committed, per topic and partition, including partitions it held
 	// earlier.
@@ -34,6 +39,7 @@ func (c *Consumer) Stats() Stats {
 		Done:          c.doneN.Load(),
 		InFlight:      c.inFlight.Load(),
 		InFlightBytes: c.inFlightBytes.Load(),
+		Waiting:       c.waitingN.Load(),
 		Lag:           c.lag(),
 	}
 	c.mu.Lock()

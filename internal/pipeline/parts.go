@@ -60,7 +60,9 @@ type deadLetterer interface {
 // the consumer. A record's Done, Abandon and Owned are its part of it.
 type source interface {
 	// Run blocks until ctx ends or Close is called, calling handle for
-	// every record from one goroutine, in each partition's order.
+	// every record from one goroutine per partition, in the partition's
+	// order; handle runs for several partitions at once. When Run returns
+	// no handle runs or will.
 	Run(ctx context.Context, handle func(context.Context, *consume.Record)) error
 	// Close stops fetching and blocks until Run returned and every record
 	// handed out is Done or abandoned, or ctx ends; then it commits what

@@ -260,8 +260,10 @@ func (p *Pipeline) readDLQLimit(ctx context.Context) {
 	p.logger.Warn("cannot read the dead-letter topic's max.message.bytes; using dlq.max_message_bytes", append(fields, zap.Error(err))...)
 }
 
-// handle is called from one goroutine in each partition's order, which is
-// what keeps a user's state records in order through the sink.
+// handle is called from one goroutine per partition, in the partition's
+// order, which is what keeps a user's state records in order through the
+// sink; partitions are handled at once, so it must be safe for concurrent
+// use, and a SendOwned that blocks holds back only its own partition.
 func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 	p.counts.consumed.Add(1)
 	res, err := p.mapRecord(r.Record)

@@ -1,0 +1,67 @@
+package consume
+
+import (
+	"context"
+	"fmt"
+	"testing"
+)
+
+// TestBlockedPartitionHoldsOnlyItself: partition 0's records do not
+// finish, as when their destination takes none: handle blocks on its
+// first record (the destination's queue is full), or returns without the
+// records ever being done (they wait in the queue). Partition 1 must still
+// be handled and committed to its end, and partition 0 must leave at least
+// a quarter of MaxInFlight to it, however many records wait in partition 0.
+func TestBlockedPartitionHoldsOnlyItself(t *testing.T) {
+	const n, maxInFlight = 200, 20
+	for _, blocks := range []bool{true, false} {
+		t.Run(fmt.Sprintf("handle blocks=%v", blocks), func(t *testing.T) {
+			e := newEnv(t, 2)
+			e.produce(2, n)
+			c := e.consumer("g", Options{MaxInFlight: maxInFlight})
+			release := make(chan struct{})
+			held := newSink()
+			wait := run(t, c, func(ctx context.Context, r *Record) {
+				switch {
+				case r.Partition != 0:
+					r.Done()
+				case blocks:
+					select {
+					case <-release:
+					case <-ctx.Done():
+					}
+					r.Done()
+				default:
+					held.handle(ctx, r)
+				}
+			})
+			waitFor(t, "partition 1 committed to its end", func() (bool, string) {
+				os, err := e.adm.FetchOffsets(context.Background(), "g")
+				if err != nil { // no commit yet
+					return false, err.Error()
+				}
+				o, _ := os.Lookup(testTopic, 1)
+				return o.At == n, fmt.Sprintf("partition 1 at %d, %+v", o.At, c.Stats())
+			})
+			if st := c.Stats(); st.InFlight > maxInFlight*3/4 {
+				t.Errorf("blocked partition holds %d records in flight; want at most %d", st.InFlight, maxInFlight*3/4)
+			}
+			if got := e.committed("g"); got[0] != 0 {
+				t.Errorf("blocked partition committed %d; want nothing", got[0])
+			}
+			close(release)
+			for _, r := range held.all() {
+				r.Done()
+			}
+			waitFor(t, "partition 0 committed to its end", func() (bool, string) {
+				for _, r := range held.all() {
+					r.Done()
+				}
+				got := e.committed("g")
+				return got[0] == n, fmt.Sprintf("committed %v, %+v", got, c.Stats())
+			})
+			closeOK(t, c)
+			wait()
+		})
+	}
+}
