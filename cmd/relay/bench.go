@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -33,8 +34,16 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		opts.RelayEnv = append(opts.RelayEnv, v)
 		return nil
 	})
+	cpuProfile := fs.String("cpuprofile", "", "write the relay process's CPU profile of the whole run to this file (go tool pprof FILE)")
 	if err := parse(fs, args); err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		abs, err := filepath.Abs(*cpuProfile)
+		if err != nil {
+			return fmt.Errorf("bench: --cpuprofile: %w", err)
+		}
+		opts.RelayEnv = append(opts.RelayEnv, cpuProfileEnv+"="+abs)
 	}
 	switch *limits {
 	case "on", "off":

@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"time"
 
 	"go.uber.org/zap"
@@ -14,10 +16,29 @@ import (
 	"github.com/optikpi/optikpi-relay/internal/telemetry"
 )
 
+// cpuProfileEnv names a file relay run writes its CPU profile to, from
+// start to exit: how relay bench --cpuprofile profiles the relay process
+// alone, without a profiling endpoint open in production.
+const cpuProfileEnv = "RELAY_CPU_PROFILE"
+
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	cfg, _, err := loadConfig("run", args, stderr)
 	if err != nil {
 		return err
+	}
+	if path := os.Getenv(cpuProfileEnv); path != "" {
+		f, err := os.Create(path)
+		if err != nil {
+			return fmt.Errorf("%s: %w", cpuProfileEnv, err)
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			f.Close()
+			return fmt.Errorf("%s: %w", cpuProfileEnv, err)
+		}
+		defer func() {
+			pprof.StopCPUProfile()
+			f.Close()
+		}()
 	}
 	logger, err := telemetry.NewLogger(cfg.Observability.LogLevel, cfg.Observability.LogFormat)
 	if err != nil {
