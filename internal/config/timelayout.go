@@ -15,7 +15,7 @@ var layoutSample = time.Date(2031, time.November, 23, 19, 47, 38, 123456789, tim
 
 // CheckLayout reports why the Go reference layout of a time_layout rule
 // cannot work: it formats a sample time in loc (in UTC when the layout
-// writes a zone), parses the text back in loc, and wants the sample again, to the precision the layout keeps (a
+// writes a numeric offset), parses the text back in loc, and wants the sample again, to the precision the layout keeps (a
 // layout may stop at the year, month, day, hour, minute, second or a
 // fraction of it). A layout with no reference-time elements, such as
 // "YYYY-MM-DD hh:mm:ss", or with another notation's tokens beside Go's,
@@ -35,9 +35,9 @@ func CheckLayout(layout string, loc *time.Location) error {
 }
 
 func checkLayout(layout string, loc *time.Location) error {
-	if hasZone(layout) {
-		// The text gives the zone, so loc is never read; and loc may have
-		// an offset or name the layout cannot write (+05:30 as -07).
+	if hasOffset(layout) {
+		// The text gives the offset, so loc is never read; and loc may
+		// have one the layout cannot write (+05:30 as -07).
 		loc = time.UTC
 	}
 	sample := layoutSample.In(loc)
@@ -69,13 +69,16 @@ func checkLayout(layout string, loc *time.Location) error {
 		layout, sample.Format("2006-01-02 15:04:05.999999999 MST"), text, got.In(loc).Format("2006-01-02 15:04:05.999999999 MST"), hint)
 }
 
-// hasZone reports whether layout writes a zone (MST, -07, Z07:00, …): the
-// same wall clock in two zones is then written differently.
-func hasZone(layout string) bool {
-	y, mo, d := layoutSample.Date()
-	h, mi, s := layoutSample.Clock()
-	other := time.Date(y, mo, d, h, mi, s, layoutSample.Nanosecond(), time.FixedZone("XYZ", 5*3600+1800))
-	return layoutSample.Format(layout) != other.Format(layout)
+// hasOffset reports whether layout writes a numeric offset (-07, -0700,
+// Z07:00, …): the same wall clock in two zones of one name is then written
+// differently. A zone name alone (MST) is not one: Go reads it through loc.
+func hasOffset(layout string) bool {
+	at := func(offset int) string {
+		y, mo, d := layoutSample.Date()
+		h, mi, s := layoutSample.Clock()
+		return time.Date(y, mo, d, h, mi, s, layoutSample.Nanosecond(), time.FixedZone("XYZ", offset)).Format(layout)
+	}
+	return at(0) != at(5*3600+1800)
 }
 
 // truncations returns t cut at each precision a layout may stop at.
