@@ -152,6 +152,12 @@ func TestParseUnreachableRoutes(t *testing.T) {
 		{"another topic", []string{route("all", "refunds", ""), route("deposits", "payments", "")}, ""},
 		{"different whens", []string{route("a", "payments", "{path: type, equals: x}"), route("b", "payments", "{path: type, equals: y}"), route("rest", "payments", "")}, ""},
 		{"same path other test", []string{route("a", "payments", "{path: type, equals: x}"), route("b", "payments", "{path: type, matches: x}")}, ""},
+		{"other header", []string{route("a", "payments", "{meta: \"header:ce_type\", equals: x}"), route("b", "payments", "{meta: \"header:ce_source\", equals: x}")}, ""},
+		{"key, not a header", []string{route("a", "payments", "{meta: key, equals: x}"), route("b", "payments", "{meta: \"header:key\", equals: x}")}, ""},
+		{"other expr", []string{route("a", "payments", "{expr: \"value.amount > 0\"}"), route("b", "payments", "{expr: \"value.amount < 0\"}")}, ""},
+		{"nested other expr", []string{route("a", "payments", "{not: {expr: \"value.amount > 0\"}}"), route("b", "payments", "{not: {expr: \"value.amount < 0\"}}")}, ""},
+		{"same header", []string{route("a", "payments", "{meta: \"header:ce_type\", equals: x}"), route("b", "payments", "{meta: \"header:ce_type\", equals: x}")},
+			`route "b" is unreachable`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -14,8 +14,8 @@ import (
 var layoutSample = time.Date(2031, time.November, 23, 19, 47, 38, 123456789, time.UTC)
 
 // CheckLayout reports why the Go reference layout of a time_layout rule
-// cannot work: it formats a sample time in loc, parses the text back in
-// loc, and wants the sample again, to the precision the layout keeps (a
+// cannot work: it formats a sample time in loc (in UTC when the layout
+// writes a numeric offset), parses the text back in loc, and wants the sample again, to the precision the layout keeps (a
 // layout may stop at the year, month, day, hour, minute, second or a
 // fraction of it). A layout with no reference-time elements, such as
 // "YYYY-MM-DD hh:mm:ss", or with another notation's tokens beside Go's,
@@ -35,6 +35,11 @@ func CheckLayout(layout string, loc *time.Location) error {
 }
 
 func checkLayout(layout string, loc *time.Location) error {
+	if hasOffset(layout) {
+		// The text gives the offset, so loc is never read; and loc may
+		// have one the layout cannot write (+05:30 as -07).
+		loc = time.UTC
+	}
 	sample := layoutSample.In(loc)
 	sample = time.Date(sample.Year(), sample.Month(), sample.Day(), sample.Hour(), sample.Minute(), sample.Second(), sample.Nanosecond(), loc)
 	text := sample.Format(layout)
@@ -62,6 +67,18 @@ func checkLayout(layout string, loc *time.Location) error {
 	}
 	return fmt.Errorf("layout %q does not read back the time it writes: %s is written %q and read as %s%s",
 		layout, sample.Format("2006-01-02 15:04:05.999999999 MST"), text, got.In(loc).Format("2006-01-02 15:04:05.999999999 MST"), hint)
+}
+
+// hasOffset reports whether layout writes a numeric offset (-07, -0700,
+// Z07:00, …): the same wall clock in two zones of one name is then written
+// differently. A zone name alone (MST) is not one: Go reads it through loc.
+func hasOffset(layout string) bool {
+	at := func(offset int) string {
+		y, mo, d := layoutSample.Date()
+		h, mi, s := layoutSample.Clock()
+		return time.Date(y, mo, d, h, mi, s, layoutSample.Nanosecond(), time.FixedZone("XYZ", offset)).Format(layout)
+	}
+	return at(0) != at(5*3600+1800)
 }
 
 // truncations returns t cut at each precision a layout may stop at.

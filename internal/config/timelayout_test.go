@@ -11,6 +11,14 @@ func TestCheckLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	kolkata, err := time.LoadLocation("Asia/Kolkata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	plus0530, err := LoadZone("+05:30")
+	if err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		layout string
 		loc    *time.Location
@@ -25,6 +33,17 @@ func TestCheckLayout(t *testing.T) {
 		{"Mon, 02 Jan 2006 15:04:05 MST", malta, ""},
 		{"Jan _2 2006 3:04:05PM", nil, ""},
 		{"20060102150405", nil, ""},
+		// A layout with an offset reads it from the text, never from the
+		// rule's zone, which it may not be able to write: PostgreSQL's
+		// "2024-01-15 10:30:00+00" in India.
+		{"2006-01-02 15:04:05-07", kolkata, ""},
+		{"2006-01-02T15:04:05Z07", plus0530, ""},
+		{"2006-01-02 15:04:05 MST -0700", plus0530, ""},
+		{"2006-01-02 3:04 -07", kolkata, "(a 12-hour 3 or 03 needs PM)"},
+		// A zone name is read through the rule's zone, and an offset zone
+		// knows none: IST would be read as UTC.
+		{"2006-01-02 15:04:05 MST", plus0530, "cannot read the time it writes"},
+		{"2006-01-02 15:04:05 MST", kolkata, ""},
 		{"2006", nil, ""},
 		{"Submitted 2006-01-02", nil, ""},
 		{"YYYY-MM-DD hh:mm:ss", nil, `layout "YYYY-MM-DD hh:mm:ss" has no Go reference-time elements: a Go layout writes the reference time Mon Jan 2 15:04:05 MST 2006 as the times should look (did you mean "2006-01-02 15:04:05"?)`},
