@@ -1,9 +1,12 @@
 package pipeline_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
@@ -28,10 +31,13 @@ func TestKillResendsBoundedWindow(t *testing.T) {
 	}
 	var samples []sample
 	started := time.Now()
-	waitFor(t, "3s of delivery", func() (bool, string) {
+	// 3 s, and a first commit: on a loaded machine the first records can
+	// take longer than that, and a kill before any commit re-sends all.
+	waitFor(t, "3s of delivery and a commit", func() (bool, string) {
 		d := first.p.Stats().Done()
 		samples = append(samples, sample{time.Now(), d})
-		return time.Since(started) > 3*time.Second && d > 0, fmt.Sprintf("%d done", d)
+		c := h.committed()
+		return time.Since(started) > 3*time.Second && c > 0, fmt.Sprintf("%d done, %d committed", d, c)
 	})
 	st := first.p.Stats()
 	killed := time.Now()
@@ -75,4 +81,19 @@ func (h *harness) duplicates() int {
 		}
 	}
 	return dups
+}
+
+// committed sums the group's committed offsets over the source topics.
+func (h *harness) committed() int64 {
+	offs, err := h.adm.FetchOffsetsForTopics(context.Background(), h.cfg.Kafka.Group, h.topics...)
+	if err != nil {
+		return 0
+	}
+	var n int64
+	offs.Each(func(o kadm.OffsetResponse) {
+		if o.Err == nil && o.At > 0 {
+			n += o.At
+		}
+	})
+	return n
 }
