@@ -119,6 +119,11 @@ func TestFanOutCommitsAfterEveryOutput(t *testing.T) {
 	if dead := h.deadLetters(); len(dead) != 0 {
 		t.Errorf("got dead letters %v, want none", dead)
 	}
+	// Two outputs delivered are one record done, which relay demo and the
+	// records_total metric reconcile against what was consumed.
+	if st := r.p.Stats(); st.Consumed != 1 || st.Done() != 1 || st.FannedOut != 1 || st.TotalDelivered() != 2 {
+		t.Errorf("stats: consumed %d, done %d, fanned out %d, delivered %d; want 1, 1, 1, 2", st.Consumed, st.Done(), st.FannedOut, st.TotalDelivered())
+	}
 }
 
 // TestFanOutOutputsFailAlone: an output the API rejects, and one that

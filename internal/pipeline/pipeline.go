@@ -280,6 +280,7 @@ func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 	var fin finisher = r
 	if n := res.Len(); n > 1 {
 		fin = newFanout(r, n)
+		p.counts.fannedOut.Add(int64(n - 1))
 	}
 	for i := range res.Len() {
 		p.send(ctx, r, fin, res.Route, res.At(i))

@@ -14,12 +14,17 @@ import (
 // counters are the pipeline's outcome counts: read by Stats and, as the
 // same numbers, by Prometheus.
 type counters struct {
-	consumed  atomic.Int64
-	skipped   atomic.Int64
+	consumed atomic.Int64
+	skipped  atomic.Int64
+	// fannedOut counts the outputs of fanned-out records beyond each
+	// record's first: delivered and dlq count outputs, so that this is
+	// what they hold more than records.
+	fannedOut atomic.Int64
 	delivered [optikpi.KindSystemEvent + 1]atomic.Int64
 	dlq       []atomic.Int64 // by index in failure.Reasons(); last: a reason this build does not know
 
 	recordsDesc *prometheus.Desc
+	fanoutDesc  *prometheus.Desc
 	latency     *prometheus.HistogramVec // by final outcome: delivered, dead_lettered
 }
 
@@ -28,8 +33,12 @@ func newCounters() *counters {
 		dlq: make([]atomic.Int64, len(failure.Reasons())+1),
 		recordsDesc: prometheus.NewDesc(
 			telemetry.Namespace+"_records_total",
-			"Records finished, by final outcome (delivered, dead_lettered, skipped): a sum over outcome is every record finished. Records fetched are optikpi_relay_consumer_records_consumed_total.",
+			"Records finished, by final outcome (delivered, dead_lettered, skipped); a record fanned out to several outputs counts once per output, so a sum over outcome is every record finished plus optikpi_relay_fanout_extra_outputs_total. Records fetched are optikpi_relay_consumer_records_consumed_total.",
 			[]string{"outcome", "model", "reason"}, nil),
+		fanoutDesc: prometheus.NewDesc(
+			telemetry.Namespace+"_fanout_extra_outputs_total",
+			"Outputs of fanned-out records beyond each record's first: what optikpi_relay_records_total counts more than records.",
+			nil, nil),
 		latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: telemetry.Namespace, Name: "end_to_end_latency_seconds",
 			Help: "From the Kafka record's timestamp to its acknowledgement by Optikpi (outcome=delivered) or by the dead-letter topic (outcome=dead_lettered).",
@@ -66,6 +75,7 @@ func (c *counters) deadLettered(r failure.Reason) *atomic.Int64 {
 // Describe implements prometheus.Collector.
 func (c *counters) Describe(ch chan<- *prometheus.Desc) {
 	ch <- c.recordsDesc
+	ch <- c.fanoutDesc
 	c.latency.Describe(ch)
 }
 
@@ -75,6 +85,7 @@ func (c *counters) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(c.recordsDesc, prometheus.CounterValue, float64(v), outcome, model, reason)
 	}
 	emit(c.skipped.Load(), "skipped", "", "")
+	ch <- prometheus.MustNewConstMetric(c.fanoutDesc, prometheus.CounterValue, float64(c.fannedOut.Load()))
 	for _, k := range optikpi.Kinds() {
 		emit(c.delivered[k].Load(), "delivered", k.String(), "")
 	}
@@ -87,15 +98,21 @@ func (c *counters) Collect(ch chan<- prometheus.Metric) {
 
 // Stats are the pipeline's outcome counts since it started.
 type Stats struct {
-	Consumed     int64
-	Skipped      int64
+	Consumed int64
+	Skipped  int64
+	// FannedOut counts the outputs of fanned-out records beyond each
+	// record's first; Delivered and DeadLettered count outputs.
+	FannedOut    int64
 	Delivered    map[optikpi.Kind]int64
 	DeadLettered map[failure.Reason]int64
 }
 
-// Done returns how many records reached a final outcome.
+// Done returns how many records reached a final outcome: the outputs
+// finished less FannedOut, which counts a fanned-out record's extra outputs
+// as soon as it is mapped, so Done lags (never leads) while its outputs are
+// under way, and equals Consumed once everything consumed is finished.
 func (s Stats) Done() int64 {
-	n := s.Skipped
+	n := s.Skipped - s.FannedOut
 	for _, v := range s.Delivered {
 		n += v
 	}
@@ -129,6 +146,7 @@ func (p *Pipeline) Stats() Stats {
 	s := Stats{
 		Consumed:     c.consumed.Load(),
 		Skipped:      c.skipped.Load(),
+		FannedOut:    c.fannedOut.Load(),
 		Delivered:    make(map[optikpi.Kind]int64),
 		DeadLettered: make(map[failure.Reason]int64),
 	}
