@@ -169,6 +169,21 @@ func TestReplayFanOutSendsOnlyTheFailedOutput(t *testing.T) {
 	if want := []string{`signups/0/2 ["profile"]`}; !slices.Equal(got, want) {
 		t.Errorf("--route signup/profile selects %q, want %q", got, want)
 	}
+
+	// With the output renamed, the letter naming "profile" would fail
+	// again, saying why, rather than pass as sent and be lost.
+	renamed, err := config.Parse([]byte(strings.Replace(fanoutYAML, "name: profile", "name: customer", 1)), "renamed.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var msgs []string
+	tsum, err := replay.Test(renamed, sel, func(r replay.Result) { msgs = append(msgs, string(r.Outcome)+": "+r.Message) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || !strings.Contains(msgs[0], `names output "profile", which the configuration no longer emits`) || tsum.Counts[replay.WouldFail] != 1 {
+		t.Errorf("test with the output renamed: %q, summary %+v; want one would-fail naming the output", msgs, tsum)
+	}
 }
 
 func TestItemOutputs(t *testing.T) {

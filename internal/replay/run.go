@@ -16,6 +16,7 @@ import (
 	"github.com/optikpi/optikpi-relay/internal/buildinfo"
 	"github.com/optikpi/optikpi-relay/internal/config"
 	"github.com/optikpi/optikpi-relay/internal/dlq"
+	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/mapper"
 	"github.com/optikpi/optikpi-relay/internal/pipeline"
 	"github.com/optikpi/optikpi-relay/internal/sink"
@@ -38,8 +39,8 @@ const (
 // timestamp, so meta rules and derived event ids match the first attempt.
 // It returns the outputs to send again: the route's only one, or those of a
 // fan-out that it.Outputs names (all when it names none); none when the
-// record is skipped or no output named is emitted any more. The error is
-// the record's mapping failure, or the first of an output's.
+// record is skipped. The error is the record's mapping failure, the first
+// of an output's, or that an output named is not emitted any more.
 func mapItem(m *mapper.Mapper, it *Item) (Result, []mapper.Output, error) {
 	res := Result{Letter: it.Letter, Duplicates: len(it.Letters) - 1}
 	mres, err := m.Map(it.Letter.Source)
@@ -55,9 +56,16 @@ func mapItem(m *mapper.Mapper, it *Item) (Result, []mapper.Output, error) {
 		}
 	} else {
 		for _, n := range names {
-			if o := mres.Find(n); o != nil {
-				outs = append(outs, *o)
+			o := mres.Find(n)
+			if o == nil {
+				// Never silently passed over: its letter would count as
+				// finished, and the output would be lost.
+				err = &mapper.Failure{Reason: failure.Invalid, Route: mres.Route, Output: n,
+					Message: fmt.Sprintf("the dead letter names output %q, which the configuration no longer emits for this record (renamed, removed, or its when no longer holds)", n)}
+				res.failed(err)
+				return res, nil, err
 			}
+			outs = append(outs, *o)
 		}
 	}
 	for i := range outs {
