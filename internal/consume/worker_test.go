@@ -3,7 +3,10 @@ package consume
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // TestBlockedPartitionHoldsOnlyItself: partition 0's records do not
@@ -64,4 +67,55 @@ func TestBlockedPartitionHoldsOnlyItself(t *testing.T) {
 			wait()
 		})
 	}
+}
+
+// TestBlockedPartitionHoldsOnlyItsBytes is the same at the bytes bound:
+// partition 0's records, one poll of them, fill MaxInFlightBytes in flight
+// and waiting, and its handler blocks on the first. Partition 1's records,
+// produced after, must still be handled and committed to their end.
+func TestBlockedPartitionHoldsOnlyItsBytes(t *testing.T) {
+	const n, size = 200, 10
+	e := newEnv(t, 2)
+	produce := func(p int32) {
+		t.Helper()
+		var recs []*kgo.Record
+		for i := range n {
+			recs = append(recs, &kgo.Record{Topic: testTopic, Partition: p, Value: fmt.Appendf(nil, "%d/%0*d", p, size-2, i)})
+		}
+		if err := e.prod.ProduceSync(context.Background(), recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	produce(0)
+	c := e.consumer("g", Options{MaxInFlightBytes: 20 * size})
+	release := make(chan struct{})
+	var handled atomic.Int64
+	wait := run(t, c, func(ctx context.Context, r *Record) {
+		if r.Partition == 0 {
+			handled.Add(1)
+			select {
+			case <-release:
+			case <-ctx.Done():
+			}
+		}
+		r.Done()
+	})
+	waitFor(t, "partition 0 handled", func() (bool, string) {
+		return handled.Load() > 0, fmt.Sprintf("%+v", c.Stats())
+	})
+	produce(1)
+	waitFor(t, "partition 1 committed to its end", func() (bool, string) {
+		got := e.committed("g")
+		return got[1] == n, fmt.Sprintf("committed %v, %+v", got, c.Stats())
+	})
+	if got := e.committed("g"); got[0] != 0 {
+		t.Errorf("blocked partition committed %d; want nothing", got[0])
+	}
+	close(release)
+	waitFor(t, "partition 0 committed to its end", func() (bool, string) {
+		got := e.committed("g")
+		return got[0] == n, fmt.Sprintf("committed %v, %+v", got, c.Stats())
+	})
+	closeOK(t, c)
+	wait()
 }
