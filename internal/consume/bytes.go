@@ -57,10 +57,7 @@ func fetchOpts(o *Options) []kgo.Opt {
 // false, at once, when ctx is done.
 func (c *Consumer) waitBytes(ctx context.Context) bool {
 	for ctx.Err() == nil && c.overBytes() {
-		select {
-		case <-c.room:
-		case <-ctx.Done():
-		}
+		c.waitRoom(ctx)
 	}
 	return ctx.Err() == nil
 }

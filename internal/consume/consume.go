@@ -444,12 +444,7 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 		// Records waiting untracked (see worker.go) take room too.
 		room := min(int64(c.opts.MaxInFlight)-c.inFlight.Load()-c.waitingN.Load(), int64(c.opts.MaxUncommitted)-c.held.Load())
 		if room <= 0 || c.overBytes() {
-			select {
-			case <-c.room:
-			case <-ctx.Done():
-			case <-time.After(blockedAfter / 10):
-				c.pauseBlocked() // whose records hold the room
-			}
+			c.waitRoom(ctx)
 			continue
 		}
 		fs := c.cl.PollRecords(ctx, int(min(room, c.pollSize())))

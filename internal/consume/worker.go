@@ -227,6 +227,20 @@ func (c *Consumer) pauseLocked(p *partition) {
 	c.cl.PauseFetchPartitions(map[string][]int32{p.topic: {p.partition}})
 }
 
+// waitRoom waits for room: until a record finishes, ctx ends, or a tenth of
+// blockedAfter passes, and then pauses the partitions blocked since (see
+// pauseBlocked). Run waits here for room to poll and, in the middle of a
+// poll's records, for bytes: either way the room may be held by a blocked
+// partition that no finishing record will ever free.
+func (c *Consumer) waitRoom(ctx context.Context) {
+	select {
+	case <-c.room:
+	case <-ctx.Done():
+	case <-time.After(blockedAfter / 10):
+		c.pauseBlocked()
+	}
+}
+
 // pauseBlocked pauses each partition whose worker is blocked with half a
 // share waiting: Run calls it while it waits for room, since no record
 // comes to push then.
