@@ -473,7 +473,7 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 type polled struct {
 	p   *partition
 	r   *kgo.Record
-	gen int // p.gen at the poll
+	gen int64 // p.gen at the poll
 }
 
 // accept appends fs's records, with their partitions, to batch. It returns
@@ -504,7 +504,7 @@ func (c *Consumer) accept(fs kgo.Fetches, batch []polled) ([]polled, error) {
 		if p.start < 0 {
 			p.start = fp.Records[0].Offset
 		}
-		gen := p.gen
+		gen := p.gen.Load()
 		p.mu.Unlock()
 		for _, r := range fp.Records {
 			batch = append(batch, polled{p, r, gen})
@@ -535,7 +535,7 @@ func (c *Consumer) push(h *hands, pr polled) {
 	p := pr.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.gone || pr.gen != p.gen {
+	if p.gone || pr.gen != p.gen.Load() {
 		return
 	}
 	if len(p.waiting) > 0 || !c.roomLocked(p) {
@@ -574,7 +574,7 @@ func (c *Consumer) trackLocked(pr polled) *Record {
 	c.inFlight.Add(1)
 	c.inFlightBytes.Add(size)
 	c.held.Add(1)
-	return &Record{Record: pr.r, c: c, p: p, seq: seq, size: size}
+	return &Record{Record: pr.r, c: c, p: p, seq: seq, size: size, gen: pr.gen}
 }
 
 func (c *Consumer) isStopping() bool {

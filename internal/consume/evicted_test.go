@@ -3,6 +3,8 @@ package consume
 import (
 	"context"
 	"fmt"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -98,4 +100,45 @@ func TestParkForDefault(t *testing.T) {
 			t.Errorf("session %v, rebalance %v: parked for %v; want %v", tt.session, tt.rebalance, o.parkFor, tt.want)
 		}
 	}
+}
+
+// TestLostQueueNotHandedOut: records queued for a partition's worker when
+// the session is lost are not handed out while it is parked (the group may
+// have given the partition to another member, which relays them now); only
+// the one already being handled finishes.
+func TestLostQueueNotHandedOut(t *testing.T) {
+	e := newEnv(t, 1)
+	e.produce(1, 20)
+	c := e.consumer("g", Options{CommitInterval: time.Hour})
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var handed []int64
+	wait := run(t, c, func(_ context.Context, r *Record) {
+		mu.Lock()
+		handed = append(handed, r.Offset)
+		first := len(handed) == 1
+		mu.Unlock()
+		if first {
+			<-release // the rest queue behind it
+		}
+		r.Done()
+	})
+	waitFor(t, "20 records tracked", func() (bool, string) {
+		st := c.Stats()
+		return st.InFlight == 20, fmt.Sprint(st.InFlight)
+	})
+	c.onLost(context.Background(), c.cl, map[string][]int32{testTopic: {0}})
+	close(release)
+	waitFor(t, "nothing in flight", func() (bool, string) {
+		st := c.Stats()
+		return st.InFlight == 0, fmt.Sprint(st.InFlight)
+	})
+	mu.Lock()
+	got := slices.Clone(handed)
+	mu.Unlock()
+	if len(got) != 1 {
+		t.Errorf("handed out %v after the session was lost; want only the first, under way at the loss", got)
+	}
+	c.Abort()
+	wait()
 }

@@ -79,7 +79,7 @@ func (c *Consumer) onLost(_ context.Context, _ *kgo.Client, lost map[string][]in
 	c.mu.Lock()
 	for _, p := range parts {
 		p.mu.Lock()
-		p.gen++ // records polled before now are never handed out
+		p.gen.Add(1) // records polled or queued before now are never handed out
 		p.mu.Unlock()
 		c.lost[tp{p.topic, p.partition}] = p
 	}

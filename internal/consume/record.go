@@ -16,6 +16,7 @@ type Record struct {
 	p    *partition
 	seq  uint64
 	size int64 // recordBytes
+	gen  int64 // its partition's gen when it was polled
 }
 
 // Done reports the record finished: acknowledged by Optikpi or written to
@@ -59,9 +60,11 @@ type partition struct {
 	bytes     int64 // recordBytes of the records pending
 	gone      bool  // revoked or lost: Run hands out no more of it
 	forgotten bool  // no longer counted: Done is ignored
-	gen       int   // sessions lost: a record polled in an earlier one is dropped
-	resumed   bool  // assigned back after a loss: redeliveries are expected
-	drained   chan struct{}
+	// gen counts sessions lost: a record polled or queued in an earlier
+	// one is never handed out. Written under mu, read by workers without.
+	gen     atomic.Int64
+	resumed bool // assigned back after a loss: redeliveries are expected
+	drained chan struct{}
 
 	queue        []*Record     // tracked, for the partition's worker to handle
 	waiting      []polled      // polled, not tracked: the partition had no room

@@ -67,9 +67,14 @@ func (c *Consumer) work(h *hands, p *partition) {
 		for i, r := range batch {
 			batch[i] = nil
 			switch {
-			case h.ctx.Err() != nil:
+			case h.ctx.Err() != nil, r.gen != p.gen.Load():
 				// Never queued: its partition is never committed at
-				// or past it, and its next owner reads it again.
+				// or past it, and its next owner reads it again. A
+				// record queued before a session loss must not be
+				// handed out while parked: the coordinator may have
+				// given its partition to another member, which relays
+				// it now; abandoned, the partition is read again from
+				// its last commit if it comes back (see resume).
 				r.Abandon()
 			case r.Owned():
 				p.handling.Store(time.Now().UnixNano())
@@ -121,7 +126,7 @@ func (c *Consumer) admitLocked(p *partition) {
 	n, size := 0, int64(0)
 	for ; n < len(p.waiting); n++ {
 		pr := p.waiting[n]
-		if !p.gone && pr.gen == p.gen {
+		if !p.gone && pr.gen == p.gen.Load() {
 			if !c.roomLocked(p) {
 				break
 			}
