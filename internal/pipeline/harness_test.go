@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"regexp"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest"
 
@@ -146,7 +148,7 @@ func (h *harness) startWith(opts pipeline.Options) *relay {
 		opts.Tokens = h.emus.Tokens
 	}
 	if opts.Logger == nil {
-		opts.Logger = zaptest.NewLogger(h.t, zaptest.Level(zapcore.WarnLevel))
+		opts.Logger = testLogger(h.t)
 	}
 	p, err := pipeline.New(h.cfg, opts)
 	if err != nil {
@@ -314,4 +316,33 @@ func (h *harness) verify(exact bool) {
 		}
 	}
 	h.t.Logf("%d records: %d dead-lettered, at Optikpi by model %v", len(h.expect), wantDead, perKind)
+}
+
+// testLogger logs warnings to t's output until t ends, and nothing after:
+// a shutdown that runs out of its budget leaves the Kafka client leaving
+// its group in the background, and a warning it logs once the test is over
+// would fail the test binary ("Log in goroutine after Test has completed").
+func testLogger(t *testing.T) *zap.Logger {
+	var over atomic.Bool
+	t.Cleanup(func() { over.Store(true) })
+	return zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel), zaptest.WrapOptions(zap.WrapCore(func(c zapcore.Core) zapcore.Core {
+		return &untilOver{Core: c, over: &over}
+	})))
+}
+
+// untilOver drops every entry once over is set.
+type untilOver struct {
+	zapcore.Core
+	over *atomic.Bool
+}
+
+func (u *untilOver) Check(e zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.CheckedEntry {
+	if u.over.Load() {
+		return ce
+	}
+	return u.Core.Check(e, ce)
+}
+
+func (u *untilOver) With(f []zapcore.Field) zapcore.Core {
+	return &untilOver{Core: u.Core.With(f), over: u.over}
 }
