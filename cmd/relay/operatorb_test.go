@@ -1,8 +1,11 @@
 package main
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -74,6 +77,50 @@ func TestTransformTable(t *testing.T) {
 	} {
 		if !strings.Contains(string(want), field) {
 			t.Errorf("expected.jsonl lacks %s, which docs/mapping.md shows", field)
+		}
+	}
+}
+
+// TestOperatorBEventNames: where the API guide lists the event names of a
+// model ("Name of the deposit event (Successful Deposit|...)"), every
+// record of the worked example uses one of them: the example is what an
+// operator copies, so a name the guide does not list would be copied too.
+func TestOperatorBEventNames(t *testing.T) {
+	guide, err := os.ReadFile("../../internal/optikpi/testdata/optikpi-api-guide.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	heading := regexp.MustCompile(`^### (.+) Event$`)
+	names := regexp.MustCompile(`^\| event_name \| String \| Yes \| Name of the .* event \((.+)\) \|$`)
+	listed := map[string][]string{} // by event_category
+	category := ""
+	for _, line := range strings.Split(string(guide), "\n") {
+		if m := heading.FindStringSubmatch(line); m != nil {
+			category = m[1]
+		} else if m := names.FindStringSubmatch(line); m != nil {
+			listed[category] = strings.Split(strings.ReplaceAll(m[1], `\|`, "|"), "|")
+		}
+	}
+	if len(listed["Deposit"]) == 0 || len(listed["Withdraw"]) == 0 {
+		t.Fatalf("read no deposit or withdraw event names from the guide: %q", listed)
+	}
+	expected, err := os.ReadFile("../../testdata/operator-b/expected.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(expected)), "\n") {
+		var res struct {
+			Input  string
+			Record struct {
+				Category string `json:"event_category"`
+				Name     string `json:"event_name"`
+			}
+		}
+		if err := json.Unmarshal([]byte(line), &res); err != nil {
+			t.Fatal(err)
+		}
+		if want := listed[res.Record.Category]; want != nil && !slices.Contains(want, res.Record.Name) {
+			t.Errorf("%s: %s event_name %q; the guide lists %q", res.Input, res.Record.Category, res.Record.Name, want)
 		}
 	}
 }

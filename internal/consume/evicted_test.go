@@ -107,16 +107,56 @@ func TestParkForDefault(t *testing.T) {
 // have given the partition to another member, which relays them now); only
 // the one already being handled finishes.
 func TestLostQueueNotHandedOut(t *testing.T) {
-	e := newEnv(t, 1)
+	_, c, release, handed, wait := queuedAtLoss(t)
+	close(release)
+	waitFor(t, "nothing in flight", func() (bool, string) {
+		st := c.Stats()
+		return st.InFlight == 0, fmt.Sprint(st.InFlight)
+	})
+	if got := handed(); len(got) != 1 {
+		t.Errorf("handed out %v after the session was lost; want only the first, under way at the loss", got)
+	}
+	c.Abort()
+	wait()
+}
+
+// TestLostQueueAssignedBack: records queued when the session is lost, and
+// still queued when the partition is assigned back to this member, are
+// handed out and committed: resume kept the partition with its tracker, so
+// abandoning them then would hold its commit below them for good, and
+// nothing would read them again (the tracker skips their redelivery).
+func TestLostQueueAssignedBack(t *testing.T) {
+	e, c, release, handed, wait := queuedAtLoss(t)
+	c.resume(context.Background(), c.cl, map[string][]int32{testTopic: {0}})
+	close(release)
+	waitFor(t, "nothing in flight", func() (bool, string) {
+		st := c.Stats()
+		return st.InFlight == 0, fmt.Sprint(st.InFlight)
+	})
+	if got := handed(); len(got) != 20 {
+		t.Errorf("handed out %v; want all 20, the partition assigned back", got)
+	}
+	closeOK(t, c)
+	wait()
+	if got := e.committed("g"); got[0] != 20 {
+		t.Errorf("committed %v; want partition 0 at 20", got)
+	}
+}
+
+// queuedAtLoss runs a consumer of 20 records whose handler blocks on the
+// first until release is closed, so that the rest are queued, and loses
+// the session then. handed returns the offsets handed out so far.
+func queuedAtLoss(t *testing.T) (e *env, c *Consumer, release chan struct{}, handed func() []int64, wait func()) {
+	e = newEnv(t, 1)
 	e.produce(1, 20)
-	c := e.consumer("g", Options{CommitInterval: time.Hour})
-	release := make(chan struct{})
+	c = e.consumer("g", Options{CommitInterval: time.Hour})
+	release = make(chan struct{})
 	var mu sync.Mutex
-	var handed []int64
-	wait := run(t, c, func(_ context.Context, r *Record) {
+	var offsets []int64
+	wait = run(t, c, func(_ context.Context, r *Record) {
 		mu.Lock()
-		handed = append(handed, r.Offset)
-		first := len(handed) == 1
+		offsets = append(offsets, r.Offset)
+		first := len(offsets) == 1
 		mu.Unlock()
 		if first {
 			<-release // the rest queue behind it
@@ -128,17 +168,10 @@ func TestLostQueueNotHandedOut(t *testing.T) {
 		return st.InFlight == 20, fmt.Sprint(st.InFlight)
 	})
 	c.onLost(context.Background(), c.cl, map[string][]int32{testTopic: {0}})
-	close(release)
-	waitFor(t, "nothing in flight", func() (bool, string) {
-		st := c.Stats()
-		return st.InFlight == 0, fmt.Sprint(st.InFlight)
-	})
-	mu.Lock()
-	got := slices.Clone(handed)
-	mu.Unlock()
-	if len(got) != 1 {
-		t.Errorf("handed out %v after the session was lost; want only the first, under way at the loss", got)
+	handed = func() []int64 {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(offsets)
 	}
-	c.Abort()
-	wait()
+	return e, c, release, handed, wait
 }

@@ -136,6 +136,7 @@ func (c *Consumer) resume(ctx context.Context, cl *kgo.Client, assigned map[stri
 			if keep {
 				p.committed = max(p.committed, at)
 				p.gone, p.resumed = false, true
+				p.kept = p.gen.Load() // what it queued is handed out
 			}
 			p.mu.Unlock()
 			if !keep {

@@ -61,9 +61,11 @@ type partition struct {
 	gone      bool  // revoked or lost: Run hands out no more of it
 	forgotten bool  // no longer counted: Done is ignored
 	// gen counts sessions lost: a record polled or queued in an earlier
-	// one is never handed out. Written under mu, read by workers without.
+	// one is never handed out, unless resume kept the partition since
+	// (kept). Written under mu, read by workers without.
 	gen     atomic.Int64
-	resumed bool // assigned back after a loss: redeliveries are expected
+	kept    int64 // the gen at which resume last kept the partition
+	resumed bool  // assigned back after a loss: redeliveries are expected
 	drained chan struct{}
 
 	queue        []*Record     // tracked, for the partition's worker to handle
@@ -100,16 +102,26 @@ func newPartition(topic string, p int32) *partition {
 	return &partition{topic: topic, partition: p, t: newTracker(), hwm: -1, start: -1, committed: -1, wake: make(chan struct{}, 1)}
 }
 
-func (c *Consumer) done(p *partition, seq uint64, size int64)    { c.finish(p, seq, size, false) }
-func (c *Consumer) abandon(p *partition, seq uint64, size int64) { c.finish(p, seq, size, true) }
+func (c *Consumer) done(p *partition, seq uint64, size int64)    { c.finish(p, seq, size, false, false) }
+func (c *Consumer) abandon(p *partition, seq uint64, size int64) { c.finish(p, seq, size, true, false) }
+
+// abandonStale abandons r if it was polled before a session loss that no
+// assignment has settled by giving the partition back (see resume), and
+// reports whether it did. Decided under p.mu: resume keeps a partition only
+// without an abandoned record, and must not keep one that this then
+// abandons, or its commit would stop below r for good.
+func (r *Record) abandonStale() bool {
+	return r.c.finish(r.p, r.seq, r.size, true, true)
+}
 
 // finish takes the record at seq, of size bytes, out of flight: done, or
-// abandoned.
-func (c *Consumer) finish(p *partition, seq uint64, size int64, abandon bool) {
+// abandoned; if stale, only while its partition is parked and it is from
+// before the loss (see abandonStale). It reports whether it did.
+func (c *Consumer) finish(p *partition, seq uint64, size int64, abandon, stale bool) bool {
 	p.mu.Lock()
-	if p.forgotten {
+	if p.forgotten || stale && p.kept == p.gen.Load() {
 		p.mu.Unlock()
-		return
+		return false
 	}
 	var (
 		first    bool
@@ -133,7 +145,7 @@ func (c *Consumer) finish(p *partition, seq uint64, size int64, abandon bool) {
 	}
 	p.mu.Unlock()
 	if !first {
-		return
+		return false
 	}
 	if !abandon {
 		c.doneN.Add(1)
@@ -147,6 +159,7 @@ func (c *Consumer) finish(p *partition, seq uint64, size int64, abandon bool) {
 		signal(c.idle)
 	}
 	signal(c.room)
+	return true
 }
 
 func signal(ch chan struct{}) {

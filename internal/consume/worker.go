@@ -67,15 +67,17 @@ func (c *Consumer) work(h *hands, p *partition) {
 		for i, r := range batch {
 			batch[i] = nil
 			switch {
-			case h.ctx.Err() != nil, r.gen != p.gen.Load():
+			case h.ctx.Err() != nil:
 				// Never queued: its partition is never committed at
-				// or past it, and its next owner reads it again. A
-				// record queued before a session loss must not be
-				// handed out while parked: the coordinator may have
-				// given its partition to another member, which relays
-				// it now; abandoned, the partition is read again from
-				// its last commit if it comes back (see resume).
+				// or past it, and its next owner reads it again.
 				r.Abandon()
+			case r.gen != p.gen.Load() && r.abandonStale():
+				// Queued before a session loss: not handed out while
+				// parked, since the coordinator may have given its
+				// partition to another member, which relays it now;
+				// abandoned, the partition is read again from its last
+				// commit if it comes back (see resume). Once resume
+				// kept the partition, it is handed out after all.
 			case r.Owned():
 				p.handling.Store(time.Now().UnixNano())
 				h.handle(h.ctx, r)

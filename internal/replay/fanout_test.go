@@ -184,6 +184,21 @@ func TestReplayFanOutSendsOnlyTheFailedOutput(t *testing.T) {
 	if len(msgs) != 1 || !strings.Contains(msgs[0], `names output "profile", which the configuration no longer emits`) || tsum.Counts[replay.WouldFail] != 1 {
 		t.Errorf("test with the output renamed: %q, summary %+v; want one would-fail naming the output", msgs, tsum)
 	}
+
+	// A configuration that now skips the record on purpose (a skip route
+	// ahead of the fan-out) skips the letter, as it does one naming no
+	// output: nothing is emitted because nothing is wanted.
+	skipping, err := config.Parse([]byte(strings.Replace(fanoutYAML, "  routes:\n", "  routes:\n    - {name: drop, topic: signups, when: {path: player_id, exists: true}, skip: true}\n", 1)), "skip.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outcomes []string
+	if _, err := replay.Test(skipping, sel, func(r replay.Result) { outcomes = append(outcomes, string(r.Outcome)+": "+r.Message) }); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{string(replay.Skipped) + ": "}; !slices.Equal(outcomes, want) {
+		t.Errorf("test with the record now skipped: %q; want %q", outcomes, want)
+	}
 }
 
 func TestItemOutputs(t *testing.T) {

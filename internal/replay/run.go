@@ -49,6 +49,11 @@ func mapItem(m *mapper.Mapper, it *Item) (Result, []mapper.Output, error) {
 		return res, nil, err
 	}
 	res.Route = mres.Route
+	if mres.Skipped {
+		// The configuration skips the record on purpose: no output is
+		// wanted, whichever the letter names.
+		return res, nil, nil
+	}
 	var outs []mapper.Output
 	if names := it.Outputs(); names == nil {
 		for i := range mres.Len() {
