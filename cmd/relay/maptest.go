@@ -150,8 +150,9 @@ func readExpected(path string) ([]mapper.TestResult, error) {
 }
 
 // diffResults writes each result of got that differs from want's at the
-// same place, records compared as JSON values (key order and spacing do
-// not matter), and returns how many differ.
+// same place, records compared as JSON (key order and spacing do not
+// matter; numbers are compared as written, 12 against 12.0 differing, for
+// that is the text Optikpi receives), and returns how many differ.
 func diffResults(w io.Writer, got, want []mapper.TestResult) int {
 	diffs := 0
 	for i := range max(len(got), len(want)) {
