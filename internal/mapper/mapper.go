@@ -297,22 +297,17 @@ func ReplayOf(topic string, partition int32, offset int64) string {
 // coordinates in its first HeaderReplayOf header when it has a readable
 // one, else from its own.
 func derivedEventID(b []byte, r *kgo.Record) []byte {
-	for _, h := range r.Headers {
-		if h.Key != HeaderReplayOf {
-			continue
-		}
+	if h, ok := firstHeader(r, HeaderReplayOf); ok {
 		// A topic name cannot contain '/', so the last two parts are
 		// the partition and the offset.
-		parts := strings.Split(string(h.Value), "/")
-		if len(parts) != 3 || parts[0] == "" {
-			break
+		parts := strings.Split(string(h), "/")
+		if len(parts) == 3 && parts[0] != "" {
+			p, perr := strconv.ParseInt(parts[1], 10, 32)
+			o, oerr := strconv.ParseInt(parts[2], 10, 64)
+			if perr == nil && oerr == nil && p >= 0 && o >= 0 {
+				return appendDerivedEventID(b, parts[0], int32(p), o)
+			}
 		}
-		p, perr := strconv.ParseInt(parts[1], 10, 32)
-		o, oerr := strconv.ParseInt(parts[2], 10, 64)
-		if perr != nil || oerr != nil || p < 0 || o < 0 {
-			break
-		}
-		return appendDerivedEventID(b, parts[0], int32(p), o)
 	}
 	return appendDerivedEventID(b, r.Topic, r.Partition, r.Offset)
 }
