@@ -323,7 +323,7 @@ func (c *zoneCache) at(d *doc, p *jpath, def *time.Location) (*time.Location, er
 	name := strings.TrimSpace(res.Str)
 	switch {
 	case ok && res.Type != gjson.String:
-		return nil, fmt.Errorf("want a time zone name at %s, got %s", p.full, describe(recordValue(res).Any()))
+		return nil, fmt.Errorf("want a time zone name at %s, got %s", p.full, describeValue(recordValue(res)))
 	case !ok || name == "":
 		if def == nil {
 			return nil, fmt.Errorf("no time zone at %s (set timezone for records without one)", p.full)
