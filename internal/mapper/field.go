@@ -108,12 +108,8 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 		f.src, f.meta = srcMeta, fr.Meta
 		if name, ok := strings.CutPrefix(fr.Meta, config.MetaHeader); ok {
 			f.src, f.meta = srcMetaHeader, name
-		} else {
-			switch fr.Meta {
-			case config.MetaKey, config.MetaTopic, config.MetaPartition, config.MetaOffset, config.MetaTimestamp:
-			default:
-				return nil, fmt.Errorf("unknown meta %q", fr.Meta)
-			}
+		} else if !config.RecordMeta(fr.Meta) {
+			return nil, fmt.Errorf("unknown meta %q", fr.Meta)
 		}
 	}
 	var err error

@@ -325,11 +325,11 @@ func (c *cond) compileMeta(cc *config.Condition) error {
 	if cc.Path != "" {
 		return errors.New("want a path or a meta, not both")
 	}
-	name, isHeader := strings.CutPrefix(cc.Meta, config.MetaHeader)
+	name, isHeader := config.HeaderMeta(cc.Meta)
 	switch {
 	case cc.Meta == config.MetaKey:
 		c.on = onKey
-	case isHeader && name != "":
+	case isHeader:
 		c.on, c.head = onHeader, name
 	default:
 		return fmt.Errorf("unknown meta %q (want key or header:NAME)", cc.Meta)
