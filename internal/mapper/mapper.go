@@ -183,14 +183,12 @@ func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 		}()
 		d := s.doc.reset(r, t.plan)
 		for _, rt := range t.routes {
-			if rt.when != nil {
-				match, f := rt.matches(d)
-				if f != nil {
-					return Result{}, f
-				}
-				if !match {
-					continue
-				}
+			match, f := rt.matches(d)
+			if f != nil {
+				return Result{}, f
+			}
+			if !match {
+				continue
 			}
 			if rt.skip {
 				return Result{Route: rt.name, Skipped: true}, nil
