@@ -214,7 +214,7 @@ func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 	return Result{}, &Failure{Reason: failure.Unrouted, Message: msg}
 }
 
-// What checkObject says of a record without a value, and of one whose
+// What checkValue says of a record without a value, and of one whose
 // value is empty or white space: routing.tombstones and routing.empty may
 // skip them.
 const (
@@ -222,18 +222,10 @@ const (
 	msgEmpty     = "empty value"
 )
 
-// checkObject returns what keeps v from being one JSON object, or "".
-func checkObject(v []byte) string {
-	msg, _ := checkValue(v)
-	return msg
-}
-
-// checkValue is checkObject, and what scanValue found in v.
+// checkValue returns what keeps v from being one JSON object, or "", and
+// what scanValue found in v.
 func checkValue(v []byte) (string, scanned) {
-	i := 0
-	for i < len(v) && isSpace(v[i]) {
-		i++
-	}
+	i := skipSpace(v)
 	if i == len(v) {
 		if v == nil {
 			return msgTombstone, scanned{}
@@ -261,6 +253,16 @@ func checkValue(v []byte) (string, scanned) {
 const MaxDepth = 512
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// skipSpace returns the index of v's first byte that is not JSON white
+// space, len(v) when there is none.
+func skipSpace(v []byte) int {
+	i := 0
+	for i < len(v) && isSpace(v[i]) {
+		i++
+	}
+	return i
+}
 
 // DerivedEventID is the event_id of a record whose event has none: the
 // same Kafka record always gets the same id, so a replay after a crash is
