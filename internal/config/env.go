@@ -42,14 +42,15 @@ func substituteEnv(n *yaml.Node, key string, p *problems) {
 	case yaml.SequenceNode:
 		var out []*yaml.Node
 		for i, c := range n.Content {
-			ik := fmt.Sprintf("%s[%d]", key, i)
-			if splitLists[key] && c.Kind == yaml.ScalarNode && wholeRef(c.Value) {
-				substituteEnv(c, ik, p)
+			// Whether to split is decided on the reference, before it is
+			// substituted.
+			split := splitLists[key] && c.Kind == yaml.ScalarNode && wholeRef(c.Value)
+			substituteEnv(c, fmt.Sprintf("%s[%d]", key, i), p)
+			if split {
 				out = append(out, splitItem(c)...)
-				continue
+			} else {
+				out = append(out, c)
 			}
-			substituteEnv(c, ik, p)
-			out = append(out, c)
 		}
 		n.Content = out
 	case yaml.ScalarNode:

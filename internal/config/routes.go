@@ -121,6 +121,23 @@ const (
 	MetaHeader    = "header:" // a prefix
 )
 
+// RecordMeta reports whether meta is one of the Kafka record's own
+// fields: key, topic, partition, offset or timestamp.
+func RecordMeta(meta string) bool {
+	switch meta {
+	case MetaKey, MetaTopic, MetaPartition, MetaOffset, MetaTimestamp:
+		return true
+	}
+	return false
+}
+
+// HeaderMeta returns the NAME of a meta "header:NAME"; false for any other
+// meta, and for "header:" without a name.
+func HeaderMeta(meta string) (name string, ok bool) {
+	name, ok = strings.CutPrefix(meta, MetaHeader)
+	return name, ok && name != ""
+}
+
 // Transforms lists every transform name.
 func Transforms() []string {
 	return []string{

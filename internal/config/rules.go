@@ -113,14 +113,8 @@ func validateRule(r *FieldRule, key string, p *problems) {
 			p.add(key+".template_json", "%v", err)
 		}
 	}
-	if r.Meta != "" {
-		switch r.Meta {
-		case MetaKey, MetaTopic, MetaPartition, MetaOffset, MetaTimestamp:
-		default:
-			if name, ok := strings.CutPrefix(r.Meta, MetaHeader); !ok || name == "" {
-				p.add(key+".meta", "want key, topic, partition, offset, timestamp or header:NAME, got %q", r.Meta)
-			}
-		}
+	if _, header := HeaderMeta(r.Meta); r.Meta != "" && !RecordMeta(r.Meta) && !header {
+		p.add(key+".meta", "want key, topic, partition, offset, timestamp or header:NAME, got %q", r.Meta)
 	}
 	if r.Expr != "" {
 		if _, err := expression.Compile(r.Expr, expression.Field); err != nil {

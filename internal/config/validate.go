@@ -489,7 +489,7 @@ func validateCondition(c *Condition, key string, p *problems) {
 // validateConditionMeta checks a condition on the record's key or a
 // header, which are text.
 func validateConditionMeta(c *Condition, key string, p *problems) {
-	if name, ok := strings.CutPrefix(c.Meta, MetaHeader); c.Meta != MetaKey && (!ok || name == "") {
+	if _, header := HeaderMeta(c.Meta); c.Meta != MetaKey && !header {
 		p.add(key+".meta", "want key or header:NAME, got %q (an expr reads the topic, partition, offset and timestamp)", c.Meta)
 	}
 	if _, ok := c.Equals.(string); c.Equals != nil && !ok {

@@ -52,3 +52,9 @@ func TestDeepNestingStack(t *testing.T) {
 		t.Fatalf("child did not pass:\n%.2000s", out)
 	}
 }
+
+// checkObject is checkValue's message alone.
+func checkObject(v []byte) string {
+	msg, _ := checkValue(v)
+	return msg
+}

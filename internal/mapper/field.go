@@ -108,12 +108,8 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 		f.src, f.meta = srcMeta, fr.Meta
 		if name, ok := strings.CutPrefix(fr.Meta, config.MetaHeader); ok {
 			f.src, f.meta = srcMetaHeader, name
-		} else {
-			switch fr.Meta {
-			case config.MetaKey, config.MetaTopic, config.MetaPartition, config.MetaOffset, config.MetaTimestamp:
-			default:
-				return nil, fmt.Errorf("unknown meta %q", fr.Meta)
-			}
+		} else if !config.RecordMeta(fr.Meta) {
+			return nil, fmt.Errorf("unknown meta %q", fr.Meta)
 		}
 	}
 	var err error
@@ -169,17 +165,8 @@ func compileValue(y any) (_ optikpi.Value, ok bool, _ error) {
 	return x, v != nil, nil
 }
 
-// eval returns the field's value for d, false when the field is to be
+// value returns the field's value for d, false when the field is to be
 // left out.
-func (f *field) eval(d *doc) (any, bool, error) {
-	v, ok, err := f.value(d)
-	if !ok || err != nil {
-		return nil, ok, err
-	}
-	return v.Any(), true, nil
-}
-
-// value is eval without boxing into an any.
 func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 	var v optikpi.Value
 	var ok bool

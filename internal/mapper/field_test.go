@@ -297,3 +297,12 @@ func TestCompileFieldErrors(t *testing.T) {
 		}
 	}
 }
+
+// eval is value as an any, which the tables compare with.
+func (f *field) eval(d *doc) (any, bool, error) {
+	v, ok, err := f.value(d)
+	if !ok || err != nil {
+		return nil, ok, err
+	}
+	return v.Any(), true, nil
+}

@@ -183,14 +183,12 @@ func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 		}()
 		d := s.doc.reset(r, t.plan)
 		for _, rt := range t.routes {
-			if rt.when != nil {
-				match, f := rt.matches(d)
-				if f != nil {
-					return Result{}, f
-				}
-				if !match {
-					continue
-				}
+			match, f := rt.matches(d)
+			if f != nil {
+				return Result{}, f
+			}
+			if !match {
+				continue
 			}
 			if rt.skip {
 				return Result{Route: rt.name, Skipped: true}, nil
@@ -216,7 +214,7 @@ func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 	return Result{}, &Failure{Reason: failure.Unrouted, Message: msg}
 }
 
-// What checkObject says of a record without a value, and of one whose
+// What checkValue says of a record without a value, and of one whose
 // value is empty or white space: routing.tombstones and routing.empty may
 // skip them.
 const (
@@ -224,18 +222,10 @@ const (
 	msgEmpty     = "empty value"
 )
 
-// checkObject returns what keeps v from being one JSON object, or "".
-func checkObject(v []byte) string {
-	msg, _ := checkValue(v)
-	return msg
-}
-
-// checkValue is checkObject, and what scanValue found in v.
+// checkValue returns what keeps v from being one JSON object, or "", and
+// what scanValue found in v.
 func checkValue(v []byte) (string, scanned) {
-	i := 0
-	for i < len(v) && isSpace(v[i]) {
-		i++
-	}
+	i := skipSpace(v)
 	if i == len(v) {
 		if v == nil {
 			return msgTombstone, scanned{}
@@ -263,6 +253,16 @@ func checkValue(v []byte) (string, scanned) {
 const MaxDepth = 512
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
+
+// skipSpace returns the index of v's first byte that is not JSON white
+// space, len(v) when there is none.
+func skipSpace(v []byte) int {
+	i := 0
+	for i < len(v) && isSpace(v[i]) {
+		i++
+	}
+	return i
+}
 
 // DerivedEventID is the event_id of a record whose event has none: the
 // same Kafka record always gets the same id, so a replay after a crash is
@@ -297,22 +297,17 @@ func ReplayOf(topic string, partition int32, offset int64) string {
 // coordinates in its first HeaderReplayOf header when it has a readable
 // one, else from its own.
 func derivedEventID(b []byte, r *kgo.Record) []byte {
-	for _, h := range r.Headers {
-		if h.Key != HeaderReplayOf {
-			continue
-		}
+	if h, ok := firstHeader(r, HeaderReplayOf); ok {
 		// A topic name cannot contain '/', so the last two parts are
 		// the partition and the offset.
-		parts := strings.Split(string(h.Value), "/")
-		if len(parts) != 3 || parts[0] == "" {
-			break
+		parts := strings.Split(string(h), "/")
+		if len(parts) == 3 && parts[0] != "" {
+			p, perr := strconv.ParseInt(parts[1], 10, 32)
+			o, oerr := strconv.ParseInt(parts[2], 10, 64)
+			if perr == nil && oerr == nil && p >= 0 && o >= 0 {
+				return appendDerivedEventID(b, parts[0], int32(p), o)
+			}
 		}
-		p, perr := strconv.ParseInt(parts[1], 10, 32)
-		o, oerr := strconv.ParseInt(parts[2], 10, 64)
-		if perr != nil || oerr != nil || p < 0 || o < 0 {
-			break
-		}
-		return appendDerivedEventID(b, parts[0], int32(p), o)
 	}
 	return appendDerivedEventID(b, r.Topic, r.Partition, r.Offset)
 }

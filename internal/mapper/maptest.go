@@ -167,7 +167,7 @@ func MapTestResults(m *Mapper, next func() (TestInput, error), emit func(TestRes
 				why = "skipped by route " + res.Route
 			case in.Record.Value == nil:
 				why = "skipped (a tombstone; routing.tombstones is skip)"
-			case checkObject(in.Record.Value) == msgEmpty:
+			case skipSpace(in.Record.Value) == len(in.Record.Value):
 				why = "skipped (an empty value; routing.empty is skip)"
 			}
 			results = append(results, TestResult{Input: label, Route: res.Route, Skipped: why})

@@ -257,12 +257,10 @@ const (
 func compileCond(c *config.Condition, pl *plan) (*cond, error) {
 	var kids []config.Condition
 	out := &cond{}
-	subject := fmt.Sprintf("path %q", c.Path)
 	if c.Path != "" {
 		out.path = pl.path(c.Path)
 	}
 	if c.Meta != "" {
-		subject = fmt.Sprintf("meta %q", c.Meta)
 		if err := out.compileMeta(c); err != nil {
 			return nil, err
 		}
@@ -300,6 +298,10 @@ func compileCond(c *config.Condition, pl *plan) (*cond, error) {
 		}
 		out.op, out.match = opMatches, re
 	default:
+		subject := fmt.Sprintf("path %q", c.Path)
+		if c.Meta != "" {
+			subject = fmt.Sprintf("meta %q", c.Meta)
+		}
 		return nil, fmt.Errorf("%s has no test (equals, in, exists or matches)", subject)
 	}
 	for i := range out.vals {
@@ -325,11 +327,11 @@ func (c *cond) compileMeta(cc *config.Condition) error {
 	if cc.Path != "" {
 		return errors.New("want a path or a meta, not both")
 	}
-	name, isHeader := strings.CutPrefix(cc.Meta, config.MetaHeader)
+	name, isHeader := config.HeaderMeta(cc.Meta)
 	switch {
 	case cc.Meta == config.MetaKey:
 		c.on = onKey
-	case isHeader && name != "":
+	case isHeader:
 		c.on, c.head = onHeader, name
 	default:
 		return fmt.Errorf("unknown meta %q (want key or header:NAME)", cc.Meta)

@@ -36,13 +36,13 @@ func describeValue(v optikpi.Value) string { return describe(v.Any()) }
 func compileTransform(name string, fr *config.FieldRule, pl *plan) (transformFn, error) {
 	switch name {
 	case config.TransformUnixSeconds:
-		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return epoch(v, time.Second, d) }, nil
+		return epochIn(time.Second), nil
 	case config.TransformUnixMillis:
-		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return epoch(v, time.Millisecond, d) }, nil
+		return epochIn(time.Millisecond), nil
 	case config.TransformUnixMicros:
-		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return epoch(v, time.Microsecond, d) }, nil
+		return epochIn(time.Microsecond), nil
 	case config.TransformUnixNanos:
-		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return epoch(v, time.Nanosecond, d) }, nil
+		return epochIn(time.Nanosecond), nil
 	case config.TransformUnixAuto:
 		return unixAuto, nil
 	case config.TransformRFC3339:
@@ -75,6 +75,16 @@ func compileTransform(name string, fr *config.FieldRule, pl *plan) (transformFn,
 		return stringFn(strings.TrimSpace), nil
 	}
 	return nil, fmt.Errorf("unknown transform %q", name)
+}
+
+// epochIn is the transform of epoch numbers counted in unit.
+func epochIn(unit time.Duration) transformFn {
+	return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return epoch(v, unit, d) }
+}
+
+// minorUnitsBy is minor_units with the fixed exponent exp.
+func minorUnitsBy(exp int) transformFn {
+	return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return minorUnits(v, exp, d) }
 }
 
 func stringFn(fn func(string) string) transformFn {
@@ -323,7 +333,7 @@ func (c *zoneCache) at(d *doc, p *jpath, def *time.Location) (*time.Location, er
 	name := strings.TrimSpace(res.Str)
 	switch {
 	case ok && res.Type != gjson.String:
-		return nil, fmt.Errorf("want a time zone name at %s, got %s", p.full, describe(recordValue(res).Any()))
+		return nil, fmt.Errorf("want a time zone name at %s, got %s", p.full, describeValue(recordValue(res)))
 	case !ok || name == "":
 		if def == nil {
 			return nil, fmt.Errorf("no time zone at %s (set timezone for records without one)", p.full)
@@ -367,14 +377,13 @@ func compileMinorUnits(fr *config.FieldRule, pl *plan) (transformFn, error) {
 	overrides := fr.Exponents
 	switch {
 	case fr.Exponent != nil:
-		e := *fr.Exponent
-		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return minorUnits(v, e, d) }, nil
+		return minorUnitsBy(*fr.Exponent), nil
 	case fr.Currency != "":
 		e, ok := config.CurrencyExponent(fr.Currency, overrides)
 		if !ok {
 			return nil, fmt.Errorf("minor_units: no known exponent for currency %q", fr.Currency)
 		}
-		return func(v optikpi.Value, d *doc) (optikpi.Value, error) { return minorUnits(v, e, d) }, nil
+		return minorUnitsBy(e), nil
 	case fr.CurrencyPath != "":
 		path, jp := fr.CurrencyPath, pl.path(fr.CurrencyPath)
 		return func(v optikpi.Value, d *doc) (optikpi.Value, error) {
