@@ -373,11 +373,7 @@ func (r *run) toOptikpi(ctx context.Context, work []*job) error {
 		if snk, err = pipeline.NewSink(r.cfg, r.o.Pipeline); err != nil {
 			return fmt.Errorf("replay: %w", err)
 		}
-		cl, err := kgo.NewClient(append(slices.Clone(r.kopts),
-			kgo.ClientID(r.cfg.Kafka.ClientID+"-replay"),
-			kgo.RequiredAcks(kgo.AllISRAcks()),
-			kgo.ProducerLinger(0),
-		)...)
+		cl, err := r.producer()
 		if err != nil {
 			snk.Close(ctx)
 			return fmt.Errorf("replay: dead-letter producer: %w", err)
@@ -456,6 +452,16 @@ func (r *run) toOptikpi(ctx context.Context, work []*job) error {
 		errs = append(errs, fmt.Errorf("replay: dead-letter writer: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// producer is a client for the run's writes: every replica acknowledges
+// each record, sent at once. opts add to it.
+func (r *run) producer(opts ...kgo.Opt) (*kgo.Client, error) {
+	return kgo.NewClient(append(append(slices.Clone(r.kopts),
+		kgo.ClientID(r.cfg.Kafka.ClientID+"-replay"),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(0),
+	), opts...)...)
 }
 
 // attempt gathers the answers for the outputs of one job: once each
