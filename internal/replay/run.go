@@ -113,10 +113,7 @@ func Test(cfg *config.Config, sel *Selection, onResult func(Result)) (Summary, e
 		return Summary{}, fmt.Errorf("replay: %w", err)
 	}
 	rp := newReport(&Options{OnResult: onResult})
-	rp.sum.Selected, rp.sum.Duplicates = len(sel.Items), sel.Duplicates
-	for _, l := range sel.Unreadable {
-		rp.add(Result{Outcome: Unreadable, Letter: l, Message: l.Err.Error()}, false)
-	}
+	rp.selected(sel)
 	for _, it := range sel.Items {
 		res, outs, err := mapItem(m, it)
 		switch {
@@ -221,10 +218,7 @@ func Replay(ctx context.Context, cfg *config.Config, o Options) (Summary, error)
 	}
 	r.prog = newProgress(sel.Ends, sel.Cut, done)
 	r.prog.selection = o.Selection
-	r.rp.sum.Selected, r.rp.sum.Duplicates = len(sel.Items), sel.Duplicates
-	for _, l := range sel.Unreadable {
-		r.rp.add(Result{Outcome: Unreadable, Letter: l, Message: l.Err.Error()}, false)
-	}
+	r.rp.selected(sel)
 
 	var work []*job
 	var cands []*candidate
