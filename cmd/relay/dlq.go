@@ -14,20 +14,23 @@ import (
 	"github.com/optikpi/optikpi-relay/internal/dlq"
 	"github.com/optikpi/optikpi-relay/internal/failure"
 	"github.com/optikpi/optikpi-relay/internal/mapper"
+	"github.com/optikpi/optikpi-relay/internal/replay"
 )
 
-const dlqUsage = `relay dlq reads the dead-letter topic of a configuration, to find out what
+// dlqUsage takes the reasons, the summary's dimensions and the default
+// --max-replays from their homes, so that it cannot fall behind them.
+var dlqUsage = fmt.Sprintf(`relay dlq reads the dead-letter topic of a configuration, to find out what
 failed and why, check a fix, and replay.
 
 Usage:
-  relay dlq summary --config FILE [FILTERS] [--by reason,topic,route,endpoint,status,hour] [--output text|json]
+  relay dlq summary --config FILE [FILTERS] [--by %s] [--output text|json]
   relay dlq inspect --config FILE [FILTERS] [--output text|json]
   relay dlq test    --config FIXED [FILTERS] [-v]
   relay dlq replay  --config FIXED [FILTERS] [--to optikpi|source] [--dry-run] [--rate R] [--max N]
-                    [--max-replays 3] [--include-superseded] [--run-id ID] [-v]
+                    [--max-replays %d] [--include-superseded] [--run-id ID] [-v]
 
 Filters (every command; repeat a flag or separate values with commas for "any of"):
-  --reason R          unparseable, unrouted, invalid, rejected, too_large, retries_exhausted, internal_error
+  --reason R          %s
   --topic T           the original topic
   --route R           R/OUTPUT for one output of a fan-out route
   --endpoint /events/deposit   --status 400
@@ -38,7 +41,7 @@ Filters (every command; repeat a flag or separate values with commas for "any of
                       collapsing duplicates too)
 
 Run "relay dlq COMMAND --help" for a command's flags.
-`
+`, strings.Join(summaryDims, ","), replay.DefaultMaxReplays, failure.List())
 
 func cmdDLQ(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {

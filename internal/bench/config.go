@@ -90,12 +90,20 @@ func lookup(n *yaml.Node, key string) *yaml.Node {
 	if n == nil || n.Kind != yaml.MappingNode {
 		return nil
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		if n.Content[i].Value == key {
-			return n.Content[i+1]
-		}
+	if at := keyAt(n, key); at >= 0 {
+		return n.Content[at+1]
 	}
 	return nil
+}
+
+// keyAt returns the index of key's node in mapping n's Content, or -1.
+func keyAt(n *yaml.Node, key string) int {
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return i
+		}
+	}
+	return -1
 }
 
 // set sets path under mapping n to value, creating mappings on the way; a
@@ -105,12 +113,7 @@ func set(n *yaml.Node, path []string, value any) error {
 		if n.Kind != yaml.MappingNode {
 			return fmt.Errorf("%s is not a mapping", key)
 		}
-		at := -1
-		for j := 0; j+1 < len(n.Content); j += 2 {
-			if n.Content[j].Value == key {
-				at = j
-			}
-		}
+		at := keyAt(n, key)
 		last := i == len(path)-1
 		switch {
 		case last && value == nil:

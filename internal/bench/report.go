@@ -7,15 +7,11 @@ import (
 
 // Print writes the report for a reader.
 func (r *Report) Print(w io.Writer) {
-	limits := "off"
-	if r.Limits {
-		limits = "on"
-	}
 	what := fmt.Sprintf("a backlog of %d records", r.Produced)
 	if r.Mode == "rate" {
 		what = fmt.Sprintf("%d records at %d records/s", r.Produced, r.Rate)
 	}
-	fmt.Fprintf(w, "\nrelay bench: %s of %s, the guide's rate limits %s\n", what, r.Traffic, limits)
+	fmt.Fprintf(w, "\nrelay bench: %s of %s, the guide's rate limits %s\n", what, r.Traffic, onOff(r.Limits))
 	fmt.Fprintf(w, "  end to end           %.0f records/s (%d acknowledged in %.2f s, the first after %.2f s: %d delivered, %d dead-lettered, %d skipped)\n",
 		r.RecordsPerS, r.Acknowledged, r.Seconds, r.StartupSeconds, r.Delivered, r.DeadLettered, r.Skipped)
 	fmt.Fprintf(w, "  relay CPU            %.2f µs per record (%.2f s user+system)\n", r.CPUMicrosPerRec, r.CPUSeconds)

@@ -166,9 +166,9 @@ func bytesJSON(b []byte, embed bool) (json.RawMessage, []byte) {
 // replayed: a JSON body is embedded compacted even when it was indented.
 func apiErrorJSON(b []byte) (json.RawMessage, []byte) {
 	t := bytes.TrimSpace(b)
-	if len(t) > 0 && (t[0] == '{' || t[0] == '[') && utf8.Valid(t) && json.Valid(t) {
+	if len(t) > 0 && (t[0] == '{' || t[0] == '[') && utf8.Valid(t) {
 		var c bytes.Buffer
-		if json.Compact(&c, t) == nil {
+		if json.Compact(&c, t) == nil { // Compact validates as it goes
 			return c.Bytes(), nil
 		}
 	}

@@ -54,9 +54,14 @@ func Parse(s string) (Reason, error) {
 	if r := Reason(s); r.Known() {
 		return r, nil
 	}
+	return "", fmt.Errorf("unknown reason %q (one of %s)", s, List())
+}
+
+// List is every reason, comma separated, for messages and usage.
+func List() string {
 	names := make([]string, 0, 7)
 	for _, r := range Reasons() {
 		names = append(names, string(r))
 	}
-	return "", fmt.Errorf("unknown reason %q (one of %s)", s, strings.Join(names, ", "))
+	return strings.Join(names, ", ")
 }

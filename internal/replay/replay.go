@@ -171,6 +171,16 @@ func newReport(o *Options) *report {
 	}
 }
 
+// selected counts what sel selected and reports its unreadable letters.
+func (rp *report) selected(sel *Selection) {
+	rp.mu.Lock()
+	rp.sum.Selected, rp.sum.Duplicates = len(sel.Items), sel.Duplicates
+	rp.mu.Unlock()
+	for _, l := range sel.Unreadable {
+		rp.add(Result{Outcome: Unreadable, Letter: l, Message: l.Err.Error()}, false)
+	}
+}
+
 // add records r; finish also counts it as finished for the progress.
 func (rp *report) add(r Result, finish bool) {
 	rp.mu.Lock()

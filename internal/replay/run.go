@@ -113,10 +113,7 @@ func Test(cfg *config.Config, sel *Selection, onResult func(Result)) (Summary, e
 		return Summary{}, fmt.Errorf("replay: %w", err)
 	}
 	rp := newReport(&Options{OnResult: onResult})
-	rp.sum.Selected, rp.sum.Duplicates = len(sel.Items), sel.Duplicates
-	for _, l := range sel.Unreadable {
-		rp.add(Result{Outcome: Unreadable, Letter: l, Message: l.Err.Error()}, false)
-	}
+	rp.selected(sel)
 	for _, it := range sel.Items {
 		res, outs, err := mapItem(m, it)
 		switch {
@@ -221,10 +218,7 @@ func Replay(ctx context.Context, cfg *config.Config, o Options) (Summary, error)
 	}
 	r.prog = newProgress(sel.Ends, sel.Cut, done)
 	r.prog.selection = o.Selection
-	r.rp.sum.Selected, r.rp.sum.Duplicates = len(sel.Items), sel.Duplicates
-	for _, l := range sel.Unreadable {
-		r.rp.add(Result{Outcome: Unreadable, Letter: l, Message: l.Err.Error()}, false)
-	}
+	r.rp.selected(sel)
 
 	var work []*job
 	var cands []*candidate
@@ -373,11 +367,7 @@ func (r *run) toOptikpi(ctx context.Context, work []*job) error {
 		if snk, err = pipeline.NewSink(r.cfg, r.o.Pipeline); err != nil {
 			return fmt.Errorf("replay: %w", err)
 		}
-		cl, err := kgo.NewClient(append(slices.Clone(r.kopts),
-			kgo.ClientID(r.cfg.Kafka.ClientID+"-replay"),
-			kgo.RequiredAcks(kgo.AllISRAcks()),
-			kgo.ProducerLinger(0),
-		)...)
+		cl, err := r.producer()
 		if err != nil {
 			snk.Close(ctx)
 			return fmt.Errorf("replay: dead-letter producer: %w", err)
@@ -456,6 +446,16 @@ func (r *run) toOptikpi(ctx context.Context, work []*job) error {
 		errs = append(errs, fmt.Errorf("replay: dead-letter writer: %w", err))
 	}
 	return errors.Join(errs...)
+}
+
+// producer is a client for the run's writes: every replica acknowledges
+// each record, sent at once. opts add to it.
+func (r *run) producer(opts ...kgo.Opt) (*kgo.Client, error) {
+	return kgo.NewClient(append(append(slices.Clone(r.kopts),
+		kgo.ClientID(r.cfg.Kafka.ClientID+"-replay"),
+		kgo.RequiredAcks(kgo.AllISRAcks()),
+		kgo.ProducerLinger(0),
+	), opts...)...)
 }
 
 // attempt gathers the answers for the outputs of one job: once each

@@ -18,12 +18,8 @@ func (r *run) toSource(ctx context.Context, work []*job) error {
 	var cl *kgo.Client
 	if !r.o.DryRun {
 		var err error
-		cl, err = kgo.NewClient(append(slices.Clone(r.kopts),
-			kgo.ClientID(r.cfg.Kafka.ClientID+"-replay"),
-			kgo.RecordPartitioner(kgo.ManualPartitioner()), // the partition number itself: per-player order
-			kgo.RequiredAcks(kgo.AllISRAcks()),
-			kgo.ProducerLinger(0),
-		)...)
+		// The partition number itself: per-player order.
+		cl, err = r.producer(kgo.RecordPartitioner(kgo.ManualPartitioner()))
 		if err != nil {
 			return fmt.Errorf("replay: source producer: %w", err)
 		}
