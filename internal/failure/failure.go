@@ -54,8 +54,9 @@ func Parse(s string) (Reason, error) {
 	if r := Reason(s); r.Known() {
 		return r, nil
 	}
-	names := make([]string, 0, 7)
-	for _, r := range Reasons() {
+	reasons := Reasons()
+	names := make([]string, 0, len(reasons))
+	for _, r := range reasons {
 		names = append(names, string(r))
 	}
 	return "", fmt.Errorf("unknown reason %q (one of %s)", s, strings.Join(names, ", "))
