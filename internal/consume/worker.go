@@ -136,7 +136,7 @@ func (c *Consumer) admitLocked(p *partition) {
 				p.queue = append(p.queue, r)
 			}
 		}
-		size += recordBytes(pr.r)
+		size += pr.size
 		p.waiting[n] = polled{}
 	}
 	c.unwaitLocked(p, n, size)
@@ -191,12 +191,11 @@ func (c *Consumer) roomLocked(p *partition) bool {
 // waitLocked keeps pr untracked behind what waits already, and pauses
 // fetching p if its worker is blocked; p.mu is held.
 func (c *Consumer) waitLocked(p *partition, pr polled) {
-	size := recordBytes(pr.r)
 	p.waiting = append(p.waiting, pr)
-	p.waitingBytes += size
+	p.waitingBytes += pr.size
 	if !p.paused {
 		c.waitingN.Add(1)
-		c.waitingB.Add(size)
+		c.waitingB.Add(pr.size)
 	}
 	c.pauseLocked(p)
 }
