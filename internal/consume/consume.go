@@ -319,6 +319,9 @@ type tp struct {
 	partition int32
 }
 
+// key is p's key in Consumer.parts and Consumer.lost.
+func (p *partition) key() tp { return tp{p.topic, p.partition} }
+
 // New validates opts and creates the Kafka client: a consumer group member
 // with opts' group settings and manual commits, starting at the
 // earliest offset of a partition the group has no commit for. Nothing is
