@@ -1,12 +1,14 @@
 package consume
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -109,13 +111,7 @@ func (c *Consumer) owned() []*partition {
 	out := slices.Collect(maps.Values(c.parts))
 	c.mu.Unlock()
 	slices.SortFunc(out, func(a, b *partition) int {
-		if a.topic != b.topic {
-			if a.topic < b.topic {
-				return -1
-			}
-			return 1
-		}
-		return int(a.partition - b.partition)
+		return cmp.Or(strings.Compare(a.topic, b.topic), cmp.Compare(a.partition, b.partition))
 	})
 	return out
 }
