@@ -90,7 +90,7 @@ func (c *Consumer) commit(ctx context.Context, parts []*partition, withGone bool
 			offsets[p.topic] = make(map[int32]kgo.EpochOffset)
 		}
 		offsets[p.topic][p.partition] = eo
-		sent[tp{p.topic, p.partition}] = p
+		sent[p.key()] = p
 	}
 	if len(sent) == 0 {
 		return nil

@@ -319,6 +319,9 @@ type tp struct {
 	partition int32
 }
 
+// key is p's key in Consumer.parts and Consumer.lost.
+func (p *partition) key() tp { return tp{p.topic, p.partition} }
+
 // New validates opts and creates the Kafka client: a consumer group member
 // with opts' group settings and manual commits, starting at the
 // earliest offset of a partition the group has no commit for. Nothing is
@@ -471,9 +474,10 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 }
 
 type polled struct {
-	p   *partition
-	r   *kgo.Record
-	gen int64 // p.gen at the poll
+	p    *partition
+	r    *kgo.Record
+	gen  int64 // p.gen at the poll
+	size int64 // recordBytes(r)
 }
 
 // accept appends fs's records, with their partitions, to batch. It returns
@@ -507,7 +511,7 @@ func (c *Consumer) accept(fs kgo.Fetches, batch []polled) ([]polled, error) {
 		gen := p.gen.Load()
 		p.mu.Unlock()
 		for _, r := range fp.Records {
-			batch = append(batch, polled{p, r, gen})
+			batch = append(batch, polled{p, r, gen, recordBytes(r)})
 		}
 	})
 	return batch, nil
@@ -565,7 +569,7 @@ func (c *Consumer) trackLocked(pr polled) *Record {
 		}
 		return nil
 	}
-	size := recordBytes(pr.r)
+	size := pr.size
 	p.bytes += size
 	p.resumed = false
 	// Counted before the worker can see it, so that its Done never

@@ -1,12 +1,14 @@
 package consume
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -86,7 +88,7 @@ func (g *groupLag) Collect(ch chan<- prometheus.Metric) {
 	g.mu.Unlock()
 	for _, p := range g.c.owned() {
 		tp, part := p.topic, strconv.Itoa(int(p.partition))
-		if l, ok := lags[tp2(p)]; ok {
+		if l, ok := lags[p.key()]; ok {
 			ch <- prometheus.MustNewConstMetric(g.lagDesc, prometheus.GaugeValue, float64(l.lag), tp, part)
 			if l.committed >= 0 {
 				ch <- prometheus.MustNewConstMetric(g.committedDesc, prometheus.GaugeValue, float64(l.committed), tp, part)
@@ -103,21 +105,13 @@ func (g *groupLag) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(g.polledDesc, prometheus.GaugeValue, float64(polled.UnixNano())/1e9)
 }
 
-func tp2(p *partition) tp { return tp{p.topic, p.partition} }
-
 // owned returns the partitions this member owns now, sorted.
 func (c *Consumer) owned() []*partition {
 	c.mu.Lock()
 	out := slices.Collect(maps.Values(c.parts))
 	c.mu.Unlock()
 	slices.SortFunc(out, func(a, b *partition) int {
-		if a.topic != b.topic {
-			if a.topic < b.topic {
-				return -1
-			}
-			return 1
-		}
-		return int(a.partition - b.partition)
+		return cmp.Or(strings.Compare(a.topic, b.topic), cmp.Compare(a.partition, b.partition))
 	})
 	return out
 }
@@ -181,8 +175,8 @@ func (c *Consumer) pollLag(ctx context.Context, adm *kadm.Client) error {
 	var errs []error
 	fail := func(p *partition, err error) {
 		errs = append(errs, fmt.Errorf("%s[%d]: %w", p.topic, p.partition, err))
-		if l, ok := prev[tp2(p)]; ok {
-			out[tp2(p)] = l // keep the last known value
+		if l, ok := prev[p.key()]; ok {
+			out[p.key()] = l // keep the last known value
 		}
 	}
 	for _, p := range owned {
@@ -211,7 +205,7 @@ func (c *Consumer) pollLag(ctx context.Context, adm *kadm.Client) error {
 			continue
 		}
 		l.lag = max(0, end.Offset-from)
-		out[tp2(p)] = l
+		out[p.key()] = l
 	}
 	c.lagStats.set(out, len(errs) == 0)
 	return errors.Join(errs...)

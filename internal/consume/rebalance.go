@@ -81,7 +81,7 @@ func (c *Consumer) onLost(_ context.Context, _ *kgo.Client, lost map[string][]in
 		p.mu.Lock()
 		p.gen.Add(1) // records polled or queued before now are never handed out
 		p.mu.Unlock()
-		c.lost[tp{p.topic, p.partition}] = p
+		c.lost[p.key()] = p
 	}
 	if len(parts) > 0 {
 		c.parkTimer = append(c.parkTimer, time.AfterFunc(c.opts.parkFor, func() { c.expire(parts) }))
@@ -127,7 +127,7 @@ func (c *Consumer) resume(ctx context.Context, cl *kgo.Client, assigned map[stri
 		}
 		var resumed []*partition
 		for _, p := range back {
-			at, ok := committed[tp{p.topic, p.partition}]
+			at, ok := committed[p.key()]
 			if !ok {
 				at = -1
 			}
@@ -144,7 +144,7 @@ func (c *Consumer) resume(ctx context.Context, cl *kgo.Client, assigned map[stri
 				continue
 			}
 			c.mu.Lock()
-			c.parts[tp{p.topic, p.partition}] = p
+			c.parts[p.key()] = p
 			c.assigned.Store(int64(len(c.parts)))
 			c.mu.Unlock()
 			resumed = append(resumed, p)
@@ -191,7 +191,7 @@ func (c *Consumer) expire(parts []*partition) {
 	c.mu.Lock()
 	var expired []*partition
 	for _, p := range parts {
-		if k := (tp{p.topic, p.partition}); c.lost[k] == p {
+		if k := p.key(); c.lost[k] == p {
 			delete(c.lost, k)
 			expired = append(expired, p)
 		}

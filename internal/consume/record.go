@@ -199,8 +199,7 @@ func (c *Consumer) take(which map[string][]int32, all bool) []*partition {
 		// What waits untracked is never handed out now (see admitLocked):
 		// it stops taking room at once, not when its worker, perhaps
 		// inside a handle call that blocks, next looks.
-		c.unwaitLocked(p, len(p.waiting), p.waitingBytes)
-		p.waiting, p.waitingBytes = nil, 0
+		c.dropWaitingLocked(p)
 		p.mu.Unlock()
 	}
 	return out

@@ -96,8 +96,8 @@ func (c *Consumer) next(ctx context.Context, p *partition, spare []*Record) []*R
 	for {
 		if p.forgotten || ctx.Err() != nil {
 			left := p.queue
-			c.unwaitLocked(p, len(p.waiting), p.waitingBytes)
-			p.queue, p.waiting, p.waitingBytes, p.working = nil, nil, 0, false
+			c.dropWaitingLocked(p)
+			p.queue, p.working = nil, false
 			p.mu.Unlock()
 			for _, r := range left {
 				r.Abandon() // ignored once forgotten
@@ -136,7 +136,7 @@ func (c *Consumer) admitLocked(p *partition) {
 				p.queue = append(p.queue, r)
 			}
 		}
-		size += recordBytes(pr.r)
+		size += pr.size
 		p.waiting[n] = polled{}
 	}
 	c.unwaitLocked(p, n, size)
@@ -149,6 +149,13 @@ func (c *Consumer) admitLocked(p *partition) {
 		p.paused = false
 		c.cl.ResumeFetchPartitions(map[string][]int32{p.topic: {p.partition}})
 	}
+}
+
+// dropWaitingLocked drops every record waiting untracked in p, which is
+// never handed out now; p.mu is held.
+func (c *Consumer) dropWaitingLocked(p *partition) {
+	c.unwaitLocked(p, len(p.waiting), p.waitingBytes)
+	p.waiting, p.waitingBytes = nil, 0
 }
 
 // unwaitLocked takes n records of size bytes off p's waiting count; p.mu
@@ -191,12 +198,11 @@ func (c *Consumer) roomLocked(p *partition) bool {
 // waitLocked keeps pr untracked behind what waits already, and pauses
 // fetching p if its worker is blocked; p.mu is held.
 func (c *Consumer) waitLocked(p *partition, pr polled) {
-	size := recordBytes(pr.r)
 	p.waiting = append(p.waiting, pr)
-	p.waitingBytes += size
+	p.waitingBytes += pr.size
 	if !p.paused {
 		c.waitingN.Add(1)
-		c.waitingB.Add(size)
+		c.waitingB.Add(pr.size)
 	}
 	c.pauseLocked(p)
 }

@@ -59,8 +59,9 @@ func Parse(s string) (Reason, error) {
 
 // List is every reason, comma separated, for messages and usage.
 func List() string {
-	names := make([]string, 0, 7)
-	for _, r := range Reasons() {
+	reasons := Reasons()
+	names := make([]string, 0, len(reasons))
+	for _, r := range reasons {
 		names = append(names, string(r))
 	}
 	return strings.Join(names, ", ")

@@ -26,6 +26,9 @@ type counters struct {
 	recordsDesc *prometheus.Desc
 	fanoutDesc  *prometheus.Desc
 	latency     *prometheus.HistogramVec // by final outcome: delivered, dead_lettered
+	// observe holds latency's children, resolved once: finished runs for
+	// every record.
+	observe map[string]prometheus.Observer
 }
 
 func newCounters() *counters {
@@ -46,9 +49,10 @@ func newCounters() *counters {
 			// backlog drained after an outage (an hour).
 			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600},
 		}, []string{"outcome"}),
+		observe: make(map[string]prometheus.Observer, 2),
 	}
 	for _, o := range []string{"delivered", "dead_lettered"} {
-		c.latency.WithLabelValues(o) // exists at zero
+		c.observe[o] = c.latency.WithLabelValues(o) // exists at zero
 	}
 	return c
 }
@@ -60,7 +64,7 @@ func (c *counters) finished(ts time.Time, outcome string) {
 	if ts.UnixMilli() <= 0 {
 		return
 	}
-	c.latency.WithLabelValues(outcome).Observe(max(0, time.Since(ts).Seconds()))
+	c.observe[outcome].Observe(max(0, time.Since(ts).Seconds()))
 }
 
 func (c *counters) deadLettered(r failure.Reason) *atomic.Int64 {

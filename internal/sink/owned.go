@@ -23,8 +23,7 @@ func (ep *endpoint) dropDisowned(items []item) []item {
 			continue
 		}
 		kept := append(make([]item, 0, len(items)-1), items[:i]...)
-		var dropped []item
-		dropped = append(dropped, items[i])
+		dropped := []item{items[i]}
 		for _, it := range items[i+1:] {
 			if it.disowned() {
 				dropped = append(dropped, it)
