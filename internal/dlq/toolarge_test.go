@@ -26,13 +26,17 @@ func TestTooLargeWrittenWithoutValue(t *testing.T) {
 		clientMax int32 // 0: kgo's default, larger than the topic's limit
 		value     int
 		header    int // size of one more original header
+		// linger, when set, makes every retry of the two share a batch
+		// (it outlasts the backoff's spread).
+		linger time.Duration
 	}{
-		{"broker refuses", 0, 200_000, 0},
-		{"client refuses", topicLimit, 7 << 20, 0},
+		{"broker refuses", 0, 200_000, 0, 0},
+		{"client refuses", topicLimit, 7 << 20, 0, 0},
 		// Without its value it is still too large: the original key and
 		// headers go too.
-		{"headers too large, broker refuses", 0, 10, 100_000},
-		{"headers too large, client refuses", topicLimit, 10, 100_000},
+		{"headers too large, broker refuses", 0, 10, 100_000, 0},
+		{"headers too large, client refuses", topicLimit, 10, 100_000, 0},
+		{"sharing every batch, broker refuses", 0, 200_000, 0, time.Second},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -42,9 +46,13 @@ func TestTooLargeWrittenWithoutValue(t *testing.T) {
 				t.Fatal(err)
 			}
 			cl := e.cl
-			if tt.clientMax > 0 {
+			if tt.clientMax > 0 || tt.linger > 0 {
+				opts := []kgo.Opt{kgo.SeedBrokers(e.addrs...), kgo.ProducerLinger(tt.linger)}
+				if tt.clientMax > 0 {
+					opts = append(opts, kgo.ProducerBatchMaxBytes(tt.clientMax))
+				}
 				var err error
-				cl, err = kgo.NewClient(kgo.SeedBrokers(e.addrs...), kgo.ProducerLinger(0), kgo.ProducerBatchMaxBytes(tt.clientMax))
+				cl, err = kgo.NewClient(opts...)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -62,6 +62,10 @@ type Writer struct {
 	closed  bool
 	pending int
 	drained chan struct{} // made by Close, closed when pending reaches 0
+	// suspects are the writes last refused as too large, by their size: a
+	// refusal counts only against the largest, for a smaller one may just
+	// have shared its batch (see blamed).
+	suspects map[*write]int
 
 	unregister sync.Once
 }
@@ -184,7 +188,9 @@ func (op *write) produced(err error) {
 		return
 	}
 	if tooLarge(err) && op.shrinkable() {
-		op.tooLarge++
+		if w.blamed(op) {
+			op.tooLarge++
+		}
 		// Retrying the same bytes would fail forever and hold the
 		// partition's commits: the dead letter goes without the value
 		// (then without the original key and headers), which stay in the
@@ -211,6 +217,13 @@ func (op *write) produced(err error) {
 			return
 		}
 	}
+	if !tooLarge(err) {
+		// Refused for another cause: no longer a suspect that could
+		// keep a smaller one's refusals from counting.
+		w.mu.Lock()
+		delete(w.suspects, op)
+		w.mu.Unlock()
+	}
 	// Counted only when retried as it was: a refusal answered by going
 	// without the value is no failing write, and counting it would fire
 	// OptikpiRelayDeadLetterWritesFailing under a stream of large records.
@@ -235,6 +248,28 @@ func (op *write) produced(err error) {
 		w.log.Warn("dead-letter write failed; retrying", fields...)
 	}
 	go op.retryAfter(delay)
+}
+
+// blamed records op, just refused as too large at its present size, among
+// the suspects, and reports whether the refusal counts against it: only
+// when no other suspect is larger. A small dead letter that keeps sharing
+// its batch with a too-large one is then not written without its value
+// for the other's sake: the largest goes without its value first, and the
+// smaller one is next tried without it in the batch.
+func (w *Writer) blamed(op *write) bool {
+	size := recordBytes(op.rec)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.suspects == nil {
+		w.suspects = make(map[*write]int)
+	}
+	w.suspects[op] = size
+	for other, n := range w.suspects {
+		if other != op && n > size {
+			return false
+		}
+	}
+	return true
 }
 
 // shrinkable reports whether the dead letter still carries something of
@@ -302,6 +337,7 @@ func (op *write) finish(err error) {
 	w := op.w
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	delete(w.suspects, op)
 	w.pending--
 	if w.pending == 0 && w.drained != nil {
 		close(w.drained)
