@@ -151,6 +151,7 @@ func queuedAtLoss(t *testing.T) (e *env, c *Consumer, release chan struct{}, han
 	e.produce(1, 20)
 	c = e.consumer("g", Options{CommitInterval: time.Hour})
 	release = make(chan struct{})
+	started := make(chan struct{})
 	var mu sync.Mutex
 	var offsets []int64
 	wait = run(t, c, func(_ context.Context, r *Record) {
@@ -159,10 +160,19 @@ func queuedAtLoss(t *testing.T) (e *env, c *Consumer, release chan struct{}, han
 		first := len(offsets) == 1
 		mu.Unlock()
 		if first {
+			close(started)
 			<-release // the rest queue behind it
 		}
 		r.Done()
 	})
+	// The loss must come after the worker took the first record: one
+	// still queued then is stale too, and abandoning it would make the
+	// partition be forgotten rather than kept on resume.
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first record was never handed out")
+	}
 	waitFor(t, "20 records tracked", func() (bool, string) {
 		st := c.Stats()
 		return st.InFlight == 20, fmt.Sprint(st.InFlight)
