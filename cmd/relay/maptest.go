@@ -66,11 +66,11 @@ func cmdMapTest(args []string, stdin io.Reader, stdout, stderr io.Writer) (err e
 		in = f
 	}
 	next := mapTestInputs(in, *input, *topic)
-	var ok, failed int
+	var n mapper.TestCounts
 	switch {
 	case *expect != "":
 		var got []mapper.TestResult
-		if ok, failed, err = mapper.MapTestResults(m, next, func(r mapper.TestResult) error {
+		if n, err = mapper.MapTestResults(m, next, func(r mapper.TestResult) error {
 			got = append(got, r)
 			return nil
 		}); err != nil {
@@ -79,22 +79,22 @@ func cmdMapTest(args []string, stdin io.Reader, stdout, stderr io.Writer) (err e
 		if diffs := diffResults(stdout, got, want); diffs > 0 {
 			return fmt.Errorf("map test: %d of %d results differ from %s", diffs, max(len(got), len(want)), *expect)
 		}
-		fmt.Fprintf(stdout, "%d results as expected (%d mapped, %d failed)\n", len(got), ok, failed)
+		fmt.Fprintf(stdout, "%d results as expected (%v)\n", len(got), n)
 		return nil
 	case *output == "json":
 		enc := json.NewEncoder(stdout)
-		if ok, failed, err = mapper.MapTestResults(m, next, func(r mapper.TestResult) error { return enc.Encode(r) }); err != nil {
+		if n, err = mapper.MapTestResults(m, next, func(r mapper.TestResult) error { return enc.Encode(r) }); err != nil {
 			return err
 		}
 	default:
-		if ok, failed, err = mapper.MapTest(m, next, stdout); err != nil {
+		if n, err = mapper.MapTest(m, next, stdout); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "%d mapped, %d failed\n", ok, failed)
+		fmt.Fprintln(stdout, n)
 	}
-	if failed > 0 {
+	if n.Failed > 0 {
 		// Non-zero, so a mapping change can be checked in CI like a test.
-		return fmt.Errorf("map test: %d of %d records failed", failed, ok+failed)
+		return fmt.Errorf("map test: %d of %d records failed", n.Failed, n.Total())
 	}
 	return nil
 }

@@ -238,7 +238,7 @@ func TestRunMapTestFanOut(t *testing.T) {
 	m := testMapper(t, fanoutConfig, false)
 	in := `{"type":"signup","player_id":"p1","ts":1705314600000,"email":"bad","channel":"app"}`
 	var out strings.Builder
-	ok, failed, err := RunMapTest(m, "signups", strings.NewReader(in), &out)
+	n, err := RunMapTest(m, "signups", strings.NewReader(in), &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -257,8 +257,8 @@ line 1: FAILED invalid
   output: profile
   field: email
 `
-	if ok != 0 || failed != 1 {
-		t.Errorf("got ok %d, failed %d; want 0, 1", ok, failed)
+	if want := (TestCounts{Failed: 1}); n != want {
+		t.Errorf("got %+v; want %+v", n, want)
 	}
 	if !strings.HasPrefix(out.String(), want) {
 		t.Errorf("got:\n%s\nwant it to start:\n%s", out.String(), want)

@@ -63,7 +63,7 @@ func ValueRecord(topic string, value []byte, n int64) *kgo.Record {
 // RunMapTest maps each line of in (one JSON value per line; blank lines
 // are ignored) as a record of topic made by ValueRecord, and writes what
 // MapTest writes.
-func RunMapTest(m *Mapper, topic string, in io.Reader, out io.Writer) (ok, failed int, err error) {
+func RunMapTest(m *Mapper, topic string, in io.Reader, out io.Writer) (TestCounts, error) {
 	return MapTest(m, LineInputs(in, func(line []byte, n int64) (*kgo.Record, error) {
 		return ValueRecord(topic, line, n), nil
 	}), out)
@@ -94,14 +94,12 @@ type TestResult struct {
 
 // MapTest maps every input of next (until io.EOF) and writes to out, for
 // each (each output of a fan-out), the route chosen and the Optikpi record
-// produced (indented), or the failure and why. ok counts mapped and skipped
-// records, failed the failures (a record any output of which failed) and
-// the inputs that were not records; err is only an error of next other
-// than io.EOF, or writing out.
-func MapTest(m *Mapper, next func() (TestInput, error), out io.Writer) (ok, failed int, err error) {
+// produced (indented), or the failure and why. err is only an error of
+// next other than io.EOF, or writing out.
+func MapTest(m *Mapper, next func() (TestInput, error), out io.Writer) (n TestCounts, err error) {
 	w := bufio.NewWriter(out)
 	var pretty bytes.Buffer
-	ok, failed, err = MapTestResults(m, next, func(r TestResult) error {
+	n, err = MapTestResults(m, next, func(r TestResult) error {
 		switch {
 		case r.Failed != "":
 			writeFailure(w, r)
@@ -125,31 +123,52 @@ func MapTest(m *Mapper, next func() (TestInput, error), out io.Writer) (ok, fail
 	})
 	if err != nil {
 		w.Flush()
-		return ok, failed, err
+		return n, err
 	}
-	return ok, failed, w.Flush()
+	return n, w.Flush()
+}
+
+// TestCounts counts the inputs of a map test by what became of them.
+type TestCounts struct {
+	Mapped  int // every output mapped
+	Skipped int // skipped by a route or a routing setting
+	// Failed counts the records any output of which failed, and the
+	// inputs that were not records.
+	Failed int
+}
+
+// Total is how many inputs were counted.
+func (n TestCounts) Total() int { return n.Mapped + n.Skipped + n.Failed }
+
+// String is the summary line: "3 mapped, 1 failed", with the skipped
+// between them when there are any.
+func (n TestCounts) String() string {
+	if n.Skipped > 0 {
+		return fmt.Sprintf("%d mapped, %d skipped, %d failed", n.Mapped, n.Skipped, n.Failed)
+	}
+	return fmt.Sprintf("%d mapped, %d failed", n.Mapped, n.Failed)
 }
 
 // notARecord is TestResult.Failed of an input that is not a record.
 const notARecord = "not a record"
 
 // MapTestResults maps every input of next (until io.EOF) and passes emit
-// a result per input, or per output of a fan-out, in order. ok, failed and
-// err are as MapTest's; an error of emit ends it.
-func MapTestResults(m *Mapper, next func() (TestInput, error), emit func(TestResult) error) (ok, failed int, err error) {
+// a result per input, or per output of a fan-out, in order. n and err are
+// as MapTest's; an error of emit ends it.
+func MapTestResults(m *Mapper, next func() (TestInput, error), emit func(TestResult) error) (n TestCounts, err error) {
 	for {
 		in, err := next()
 		if errors.Is(err, io.EOF) {
-			return ok, failed, nil
+			return n, nil
 		}
 		if err != nil {
-			return ok, failed, err
+			return n, err
 		}
 		label := in.Label
 		if in.Err != nil {
-			failed++
+			n.Failed++
 			if err := emit(TestResult{Input: label, Failed: notARecord, Why: in.Err.Error()}); err != nil {
-				return ok, failed, err
+				return n, err
 			}
 			continue
 		}
@@ -157,10 +176,10 @@ func MapTestResults(m *Mapper, next func() (TestInput, error), emit func(TestRes
 		var results []TestResult
 		switch {
 		case mapErr != nil:
-			failed++
+			n.Failed++
 			results = append(results, failureResult(label, mapErr))
 		case res.Skipped:
-			ok++
+			n.Skipped++
 			why := "skipped (no route matches; routing.unmatched is skip)"
 			switch {
 			case res.Route != "":
@@ -189,14 +208,14 @@ func MapTestResults(m *Mapper, next func() (TestInput, error), emit func(TestRes
 				})
 			}
 			if bad {
-				failed++
+				n.Failed++
 			} else {
-				ok++
+				n.Mapped++
 			}
 		}
 		for _, r := range results {
 			if err := emit(r); err != nil {
-				return ok, failed, err
+				return n, err
 			}
 		}
 	}

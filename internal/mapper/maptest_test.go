@@ -24,7 +24,7 @@ func TestRunMapTest(t *testing.T) {
 		`not json`,
 	}, "\n")
 	var out bytes.Buffer
-	ok, failed, err := RunMapTest(m, "payments", strings.NewReader(in), &out)
+	n, err := RunMapTest(m, "payments", strings.NewReader(in), &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,8 +49,8 @@ line 5: FAILED invalid
 line 6: FAILED unparseable
   why:   not valid JSON
 `
-	if ok != 2 || failed != 3 {
-		t.Errorf("got ok %d, failed %d; want 2, 3", ok, failed)
+	if want := (TestCounts{Mapped: 1, Skipped: 1, Failed: 3}); n != want {
+		t.Errorf("got %+v; want %+v", n, want)
 	}
 	if out.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
@@ -69,10 +69,10 @@ func TestRunMapTestSamples(t *testing.T) {
 			t.Fatal(err)
 		}
 		var out bytes.Buffer
-		ok, failed, err := RunMapTest(m, strings.TrimSuffix(filepath.Base(f), ".jsonl"), in, &out)
+		n, err := RunMapTest(m, strings.TrimSuffix(filepath.Base(f), ".jsonl"), in, &out)
 		in.Close()
-		if err != nil || failed != 0 || ok == 0 {
-			t.Errorf("%s: ok %d, failed %d, err %v:\n%s", f, ok, failed, err, out.String())
+		if err != nil || n.Failed != 0 || n.Mapped == 0 {
+			t.Errorf("%s: %+v, err %v:\n%s", f, n, err, out.String())
 		}
 		for _, line := range strings.Split(out.String(), "\n") {
 			if _, rest, found := strings.Cut(line, " -> "); found {
@@ -106,7 +106,7 @@ func TestMapTestRecords(t *testing.T) {
 		{Label: "entry 3", Record: &kgo.Record{Topic: "payments", Value: []byte(`{"type":"withdrawal.requested","brand":2,"amount":10}`)}},
 	}
 	var out bytes.Buffer
-	ok, failed, err := MapTest(m, inputsOf(inputs), &out)
+	n, err := MapTest(m, inputsOf(inputs), &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -127,8 +127,8 @@ entry 3: FAILED invalid
   field: user_id
   why:   missing required field
 `
-	if ok != 1 || failed != 2 {
-		t.Errorf("got ok %d, failed %d; want 1, 2", ok, failed)
+	if want := (TestCounts{Mapped: 1, Failed: 2}); n != want {
+		t.Errorf("got %+v; want %+v", n, want)
 	}
 	if out.String() != want {
 		t.Errorf("got:\n%s\nwant:\n%s", out.String(), want)
@@ -151,7 +151,7 @@ func inputsOf(inputs []TestInput) func() (TestInput, error) {
 func TestMapTestReadError(t *testing.T) {
 	m := testMapper(t, testConfig, false)
 	boom := errors.New("boom")
-	_, _, err := MapTest(m, func() (TestInput, error) { return TestInput{}, boom }, io.Discard)
+	_, err := MapTest(m, func() (TestInput, error) { return TestInput{}, boom }, io.Discard)
 	if !errors.Is(err, boom) {
 		t.Errorf("got %v, want boom", err)
 	}
