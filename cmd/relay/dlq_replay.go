@@ -137,6 +137,10 @@ func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return fmt.Errorf("dlq replay: %d records would fail again", sum.Failures())
 	case sum.Failures() > 0:
 		return fmt.Errorf("dlq replay: %d records failed again (written back to %s with their replay count)", sum.Failures(), cfg.DLQ.Topic)
+	case sum.Counts[replay.OverMaxReplays] > 0:
+		// Not sent, and no later run sends them either: they need a
+		// person, so a script must not take this run for a clean one.
+		return fmt.Errorf("dlq replay: %d records are over --max-replays %d and were not sent; see them with relay dlq inspect, then name them with --source and a higher --max-replays, or a new --run-id", sum.Counts[replay.OverMaxReplays], *maxReplays)
 	}
 	return nil
 }

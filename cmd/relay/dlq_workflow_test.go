@@ -134,6 +134,14 @@ func TestDLQOnCallWorkflow(t *testing.T) {
 		t.Fatalf("map test or dlq test sent something: %d deposits, want 8", n)
 	}
 
+	// A replay with the broken mapping fails again and says so; the next
+	// run, over --max-replays, sends nothing and must not exit 0 either.
+	step("replay broken", "", 1, "dlq", "replay", "--config", brokenPath, "--reason", "invalid", "--run-id", "broken")
+	code, out, errOut := relay(t, "", "dlq", "replay", "--config", brokenPath, "--reason", "invalid", "--run-id", "over", "--max-replays", "1")
+	if code != 1 || !strings.Contains(errOut, "12 records are over --max-replays 1 and were not sent") {
+		t.Errorf("replay over --max-replays: exit %d, stderr %q; want 1 and the records over it named\nstdout %s", code, errOut, out)
+	}
+
 	before := deposits()
 	step("replay", "", 0, "dlq", "replay", "--config", fixedPath, "--reason", "invalid", "--topic", "payments")
 	var replayed []string
