@@ -33,7 +33,10 @@ func TestRelayConfig(t *testing.T) {
 			t.Errorf("%s: listen %q, %d routes; want 127.0.0.1:9999 and the example's routes", path, cfg.Observability.Listen, len(cfg.Routing.Routes))
 		}
 		for _, k := range optikpi.Kinds() {
-			got := cfg.Sink.RateLimits[k.String()]
+			got, set := cfg.Sink.RateLimits[k.String()]
+			if !set {
+				got = float64(k.RateLimit()) // the sink's default, the guide's
+			}
 			want := float64(k.RateLimit())
 			if !limits {
 				want = math.MaxFloat64

@@ -2,6 +2,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -26,7 +27,7 @@ type Config struct {
 
 	// Source names the file the configuration came from, for messages.
 	Source string `yaml:"-"`
-	// lines maps key paths to their lines, for CheckSecrets' messages.
+	// lines maps key paths to their lines, for the messages of Problems.
 	lines map[string]int
 }
 
@@ -347,19 +348,24 @@ func Load(path string) (*Config, error) {
 // problem found, each as "source:line: key.path: what is wrong", joined
 // with errors.Join; each matches ErrInvalid.
 func Parse(data []byte, source string) (*Config, error) {
-	if source == "" {
-		source = "config"
-	}
 	cfg := Default()
 	cfg.Source = source
-	p := &problems{source: source}
+	p := cfg.Problems()
 	lines := decodeFile(data, &cfg, p)
 	if lines != nil {
 		validate(&cfg, lines, p)
 	}
 	cfg.lines = lines
-	if err := p.err(); err != nil {
+	if err := p.Err(); err != nil {
 		return nil, err
 	}
 	return &cfg, nil
+}
+
+// Problems returns a collector of the problems a later stage finds in c,
+// such as the mapper's checks of the routes against the API's models:
+// each is reported as Parse reports its own, "source:line: key: what is
+// wrong", and matches ErrInvalid.
+func (c *Config) Problems() *Problems {
+	return &Problems{source: cmp.Or(c.Source, "config"), lines: c.lines}
 }
