@@ -186,8 +186,9 @@ type Sink struct {
 	// endpoint. Default 4.
 	InFlight int `yaml:"in_flight"`
 	// RateLimits are requests per second keyed by model name ("customer",
-	// "deposit", …). Models not listed get the guide's limits: 50 for
-	// customer and ext_attributes, 250 for the event models.
+	// "deposit", …; the names are checked by mapper.New). Models not
+	// listed get the guide's limits in the sink: 50 for customer and
+	// ext_attributes, 250 for the event models.
 	RateLimits map[string]float64 `yaml:"rate_limits"`
 	// RequestTimeout bounds one HTTP request. Default 30s.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
@@ -344,7 +345,10 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes data strictly (an unknown key is an error), fills defaults
-// and validates. source names the data in messages. The error lists every
+// and validates all that needs no knowledge of the API's models: the
+// routes' models, fields and rules are checked by the mapper's compile
+// (mapper.New), which reports through Problems. source names the data in
+// messages. The error lists every
 // problem found, each as "source:line: key.path: what is wrong", joined
 // with errors.Join; each matches ErrInvalid.
 func Parse(data []byte, source string) (*Config, error) {
