@@ -153,7 +153,7 @@ func (f *dlqFlags) load(now time.Time, stderr io.Writer) (*config.Config, dlq.Fi
 		}
 		return nil, filter, errUsage
 	}
-	cfg, err := config.Load(f.config)
+	cfg, err := compiled(config.Load(f.config))
 	return cfg, filter, err
 }
 

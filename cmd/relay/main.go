@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/optikpi/optikpi-relay/internal/config"
+	"github.com/optikpi/optikpi-relay/internal/mapper"
 )
 
 const usage = `relay delivers Kafka events to the Optikpi Data Pipeline API.
@@ -235,6 +236,20 @@ func loadConfigFlags(fs *flag.FlagSet, args []string) (*config.Config, string, e
 		fmt.Fprintf(fs.Output(), "%s: --config is required\n", fs.Name())
 		return nil, "", errUsage
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := compiled(config.Load(*path))
 	return cfg, *path, err
+}
+
+// compiled returns cfg once its routes compile: config.Load checks the
+// file, and mapper.New checks the routes against the API's models. Every
+// command so refuses a bad rule before it starts anything, naming its
+// file, line and key.
+func compiled(cfg *config.Config, err error) (*config.Config, error) {
+	if err != nil {
+		return nil, err
+	}
+	if _, err := mapper.New(cfg); err != nil {
+		return nil, err
+	}
+	return cfg, nil
 }

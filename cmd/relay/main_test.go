@@ -116,6 +116,37 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// Every command that loads a configuration refuses a bad rule before it
+// starts anything, naming its file, line and key: the mapper's compile,
+// not config.Parse, checks it.
+func TestBadRuleFailsEveryCommand(t *testing.T) {
+	example, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const walletTime = "event_time: {path: changed_at, transform: unix_millis}"
+	bad := filepath.Join(t.TempDir(), "rule.yaml")
+	if err := os.WriteFile(bad, []byte(strings.Replace(string(example), walletTime, "event_time: {path: changed_at, transform: unix_milis}", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Count(string(example)[:strings.Index(string(example), walletTime)], "\n") + 1
+	want := fmt.Sprintf(`rule.yaml:%d: routing.routes[10].fields.event_time.transform[0]: unknown transform "unix_milis"`, line)
+	t.Setenv("OPTIKPI_TOKEN", "T")
+	for _, args := range [][]string{
+		{"validate", "--no-secrets", "--config", bad},
+		{"run", "--config", bad},
+		{"map", "test", "--config", bad},
+		{"dlq", "test", "--config", bad},
+		{"dlq", "replay", "--config", bad},
+		{"demo", "--records", "1", "--config", bad},
+	} {
+		code, out, errOut := relay(t, "", args...)
+		if code != 1 || !strings.Contains(out+errOut, want) {
+			t.Errorf("relay %v: exit %d, output %s%s; want 1 and %q", args, code, out, errOut, want)
+		}
+	}
+}
+
 // The README's first command, shortened, run outside the repository: the
 // demo must reconcile.
 func TestDemo(t *testing.T) {

@@ -3,8 +3,6 @@ package main
 import (
 	"fmt"
 	"io"
-
-	"github.com/optikpi/optikpi-relay/internal/mapper"
 )
 
 func cmdValidate(args []string, stdout, stderr io.Writer) error {
@@ -12,9 +10,6 @@ func cmdValidate(args []string, stdout, stderr io.Writer) error {
 	noSecrets := fs.Bool("no-secrets", false, "skip reading tokens, passwords and TLS files (for CI machines that have none)")
 	cfg, path, err := loadConfigFlags(fs, args)
 	if err != nil {
-		return err
-	}
-	if _, err := mapper.New(cfg); err != nil {
 		return err
 	}
 	what := "secrets and files resolved"

@@ -20,6 +20,7 @@ import (
 
 	"github.com/optikpi/optikpi-relay/internal/config"
 	"github.com/optikpi/optikpi-relay/internal/demo"
+	"github.com/optikpi/optikpi-relay/internal/mapper"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/optikpi/optikpi-relay/internal/optikpi/emulator"
 	"github.com/optikpi/optikpi-relay/internal/pipeline"
@@ -145,6 +146,10 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	}
 	src, err := config.Load(opts.Config)
 	if err != nil {
+		return nil, err
+	}
+	// The relay would refuse a bad rule only once the backlog is loaded.
+	if _, err := mapper.New(src); err != nil {
 		return nil, err
 	}
 	if len(src.Destinations) != 1 {

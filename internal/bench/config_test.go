@@ -1,9 +1,11 @@
 package bench
 
 import (
+	"context"
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"go.yaml.in/yaml/v3"
@@ -33,7 +35,10 @@ func TestRelayConfig(t *testing.T) {
 			t.Errorf("%s: listen %q, %d routes; want 127.0.0.1:9999 and the example's routes", path, cfg.Observability.Listen, len(cfg.Routing.Routes))
 		}
 		for _, k := range optikpi.Kinds() {
-			got := cfg.Sink.RateLimits[k.String()]
+			got, set := cfg.Sink.RateLimits[k.String()]
+			if !set {
+				got = float64(k.RateLimit()) // the sink's default, the guide's
+			}
 			want := float64(k.RateLimit())
 			if !limits {
 				want = math.MaxFloat64
@@ -85,5 +90,22 @@ func TestRelayConfigDropsSinkTLSAndProxy(t *testing.T) {
 	}
 	if cfg.Sink.ProxyURL != "" || !cfg.Sink.TLS.IsZero() {
 		t.Errorf("%s: sink proxy_url %q, tls %+v; want neither", path, cfg.Sink.ProxyURL, cfg.Sink.TLS)
+	}
+}
+
+// A bad rule stops the bench before it starts a process or loads the
+// backlog, naming its file, line and key, as the relay would at start-up.
+func TestRunRefusesBadRule(t *testing.T) {
+	data, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := filepath.Join(t.TempDir(), "rule.yaml")
+	if err := os.WriteFile(bad, []byte(strings.Replace(string(data), "transform: unix_millis", "transform: unix_milis", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = Run(context.Background(), Options{Executable: filepath.Join(t.TempDir(), "no-relay"), Config: bad, WorkDir: t.TempDir()})
+	if want := `unknown transform "unix_milis"`; err == nil || !strings.Contains(err.Error(), "rule.yaml:") || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v, want the file, line and key of %q", err, want)
 	}
 }

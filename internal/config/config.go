@@ -2,6 +2,7 @@
 package config
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -26,7 +27,7 @@ type Config struct {
 
 	// Source names the file the configuration came from, for messages.
 	Source string `yaml:"-"`
-	// lines maps key paths to their lines, for CheckSecrets' messages.
+	// lines maps key paths to their lines, for the messages of Problems.
 	lines map[string]int
 }
 
@@ -185,8 +186,9 @@ type Sink struct {
 	// endpoint. Default 4.
 	InFlight int `yaml:"in_flight"`
 	// RateLimits are requests per second keyed by model name ("customer",
-	// "deposit", …). Models not listed get the guide's limits: 50 for
-	// customer and ext_attributes, 250 for the event models.
+	// "deposit", …; the names are checked by mapper.New). Models not
+	// listed get the guide's limits in the sink: 50 for customer and
+	// ext_attributes, 250 for the event models.
 	RateLimits map[string]float64 `yaml:"rate_limits"`
 	// RequestTimeout bounds one HTTP request. Default 30s.
 	RequestTimeout time.Duration `yaml:"request_timeout"`
@@ -343,23 +345,31 @@ func Load(path string) (*Config, error) {
 }
 
 // Parse decodes data strictly (an unknown key is an error), fills defaults
-// and validates. source names the data in messages. The error lists every
+// and validates all that needs no knowledge of the API's models: the
+// routes' models, fields and rules are checked by the mapper's compile
+// (mapper.New), which reports through Problems. source names the data in
+// messages. The error lists every
 // problem found, each as "source:line: key.path: what is wrong", joined
 // with errors.Join; each matches ErrInvalid.
 func Parse(data []byte, source string) (*Config, error) {
-	if source == "" {
-		source = "config"
-	}
 	cfg := Default()
 	cfg.Source = source
-	p := &problems{source: source}
+	p := cfg.Problems()
 	lines := decodeFile(data, &cfg, p)
 	if lines != nil {
 		validate(&cfg, lines, p)
 	}
 	cfg.lines = lines
-	if err := p.err(); err != nil {
+	if err := p.Err(); err != nil {
 		return nil, err
 	}
 	return &cfg, nil
+}
+
+// Problems returns a collector of the problems a later stage finds in c,
+// such as the mapper's checks of the routes against the API's models:
+// each is reported as Parse reports its own, "source:line: key: what is
+// wrong", and matches ErrInvalid.
+func (c *Config) Problems() *Problems {
+	return &Problems{source: cmp.Or(c.Source, "config"), lines: c.lines}
 }

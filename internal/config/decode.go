@@ -38,20 +38,22 @@ func (p *Problem) Error() string {
 // Is makes errors.Is(p, ErrInvalid) true.
 func (p *Problem) Is(target error) bool { return target == ErrInvalid }
 
-// problems collects every Problem of one file.
-type problems struct {
+// Problems collects every Problem of one file: Parse's, and those a later
+// stage finds in a parsed Config (Config.Problems), so that each is
+// reported at its key and line in one form.
+type Problems struct {
 	source string
 	lines  map[string]int // key path -> line of its value
 	list   []*Problem
 }
 
-// add records a problem at key, on the line of key or of its nearest
+// Add records a problem at key, on the line of key or of its nearest
 // ancestor present in the file (a missing key is reported on its parent).
-func (p *problems) add(key, format string, args ...any) {
+func (p *Problems) Add(key, format string, args ...any) {
 	p.list = append(p.list, &Problem{Source: p.source, Line: p.line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
-func (p *problems) line(key string) int {
+func (p *Problems) line(key string) int {
 	for k := key; k != ""; k = parentKey(k) {
 		if l, ok := p.lines[k]; ok {
 			return l
@@ -68,7 +70,9 @@ func parentKey(k string) string {
 	return k[:i]
 }
 
-func (p *problems) err() error {
+// Err returns every problem recorded, sorted by line, each a *Problem
+// matching ErrInvalid, joined with errors.Join; nil when there is none.
+func (p *Problems) Err() error {
 	if len(p.list) == 0 {
 		return nil
 	}
@@ -89,7 +93,7 @@ type nodeDecoder interface {
 // decoder walks a yaml.Node tree into Go values by their yaml tags,
 // reporting every unknown key and bad value with its key path and line,
 // rather than stopping at the first as yaml.Decoder does.
-type decoder struct{ p *problems }
+type decoder struct{ p *Problems }
 
 var (
 	durationType = reflect.TypeFor[time.Duration]()
@@ -99,7 +103,7 @@ var (
 // decodeFile substitutes environment variables (env.go), decodes data over
 // cfg and returns the lines of its keys; nil when data is not YAML at all or
 // a variable is missing.
-func decodeFile(data []byte, cfg *Config, p *problems) map[string]int {
+func decodeFile(data []byte, cfg *Config, p *Problems) map[string]int {
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
 		p.list = append(p.list, &Problem{Source: p.source, Msg: strings.TrimPrefix(err.Error(), "yaml: ")})
@@ -107,7 +111,7 @@ func decodeFile(data []byte, cfg *Config, p *problems) map[string]int {
 	}
 	p.lines = map[string]int{}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
-		p.add("", "the file is empty")
+		p.Add("", "the file is empty")
 		return nil
 	}
 	substituteEnv(&doc, "", p)
@@ -145,7 +149,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) {
 		}
 		dur, err := time.ParseDuration(n.Value)
 		if err != nil {
-			d.p.add(key, "invalid duration %q (want a Go duration such as 200ms, 5s, 1m)", n.Value)
+			d.p.Add(key, "invalid duration %q (want a Go duration such as 200ms, 5s, 1m)", n.Value)
 			return
 		}
 		v.SetInt(int64(dur))
@@ -153,7 +157,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) {
 		d.structure(n, v, key)
 	case v.Kind() == reflect.Slice:
 		if n.Kind != yaml.SequenceNode {
-			d.p.add(key, "want a list, got %s", describe(n))
+			d.p.Add(key, "want a list, got %s", describe(n))
 			return
 		}
 		s := reflect.MakeSlice(v.Type(), len(n.Content), len(n.Content))
@@ -163,7 +167,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) {
 		v.Set(s)
 	case v.Kind() == reflect.Map:
 		if n.Kind != yaml.MappingNode {
-			d.p.add(key, "want a mapping, got %s", describe(n))
+			d.p.Add(key, "want a mapping, got %s", describe(n))
 			return
 		}
 		if v.IsNil() {
@@ -184,7 +188,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) {
 	case v.Kind() == reflect.Interface:
 		var x any
 		if err := n.Decode(&x); err != nil {
-			d.p.add(key, "%v", yamlMsg(err))
+			d.p.Add(key, "%v", yamlMsg(err))
 			return
 		}
 		if x != nil {
@@ -195,7 +199,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) {
 			return
 		}
 		if err := n.Decode(v.Addr().Interface()); err != nil {
-			d.p.add(key, "want %s, got %q", typeName(v.Type()), n.Value)
+			d.p.Add(key, "want %s, got %q", typeName(v.Type()), n.Value)
 		}
 	}
 }
@@ -203,7 +207,7 @@ func (d *decoder) decode(n *yaml.Node, v reflect.Value, key string) {
 // structure decodes a mapping into a struct, field by yaml tag.
 func (d *decoder) structure(n *yaml.Node, v reflect.Value, key string) {
 	if n.Kind != yaml.MappingNode {
-		d.p.add(key, "want a mapping, got %s", describe(n))
+		d.p.Add(key, "want a mapping, got %s", describe(n))
 		return
 	}
 	if f := v.FieldByName(lineField); f.IsValid() && f.Kind() == reflect.Int {
@@ -226,13 +230,13 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, key string) {
 		ck := join(key, k.Value)
 		d.p.lines[ck] = k.Line // a mapping value starts on the line after its key
 		if seen[k.Value] {
-			d.p.add(ck, "duplicate key")
+			d.p.Add(ck, "duplicate key")
 			continue
 		}
 		seen[k.Value] = true
 		idx := fieldIndex(t, k.Value)
 		if idx == nil {
-			d.p.add(ck, "%s", unknownKeyMsg(t, k.Value))
+			d.p.Add(ck, "%s", unknownKeyMsg(t, k.Value))
 			continue
 		}
 		d.decode(val, v.FieldByIndex(idx), ck)
@@ -252,7 +256,7 @@ func (d *decoder) merge(n *yaml.Node, v reflect.Value, key string) {
 			d.merge(n.Content[i], v, key)
 		}
 	default:
-		d.p.add(key, "<< wants a mapping to merge, got %s", describe(n))
+		d.p.Add(key, "<< wants a mapping to merge, got %s", describe(n))
 	}
 }
 
@@ -312,7 +316,7 @@ func yamlName(f reflect.StructField) string {
 // scalar reports whether n is a scalar, reporting a problem otherwise.
 func (d *decoder) scalar(n *yaml.Node, key string) bool {
 	if n.Kind != yaml.ScalarNode {
-		d.p.add(key, "want a single value, got %s", describe(n))
+		d.p.Add(key, "want a single value, got %s", describe(n))
 		return false
 	}
 	return true

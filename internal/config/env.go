@@ -25,7 +25,7 @@ var splitLists = map[string]bool{"kafka.brokers": true}
 // every line number stays that of the file. An unset variable without a
 // default is a problem at the value's key; its node becomes null so that
 // decoding reports nothing more about it.
-func substituteEnv(n *yaml.Node, key string, p *problems) {
+func substituteEnv(n *yaml.Node, key string, p *Problems) {
 	switch n.Kind {
 	case yaml.DocumentNode:
 		for _, c := range n.Content {

@@ -3,11 +3,8 @@ package config
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
 // Output is one Optikpi record a route emits. A route lists several under
@@ -41,12 +38,12 @@ func (r *Route) Emits() []Output {
 }
 
 // validateOutputs checks the outputs of route rt at key.
-func validateOutputs(c *Config, rt *Route, key string, p *problems) {
+func validateOutputs(c *Config, rt *Route, key string, p *Problems) {
 	if rt.Model != "" || rt.Destination != "" || len(rt.Fields) > 0 {
-		p.add(key+".outputs", "a route gives either model, destination and fields, or outputs; not both")
+		p.Add(key+".outputs", "a route gives either model, destination and fields, or outputs; not both")
 	}
 	if len(rt.Outputs) == 0 {
-		p.add(key+".outputs", "want at least one output, each with name, model and fields")
+		p.Add(key+".outputs", "want at least one output, each with name, model and fields")
 		return
 	}
 	seen := map[string]bool{}
@@ -57,33 +54,28 @@ func validateOutputs(c *Config, rt *Route, key string, p *problems) {
 		if o.When != nil {
 			validateCondition(o.When, ok+".when", p)
 		}
-		validateTarget(c, &o.Destination, o.Model, o.Fields, ok, p)
+		validateTarget(c, &o.Destination, ok, p)
 	}
 }
 
-// validateTarget checks the model, destination and fields of a route or an
-// output at key, filling the destination when only one is configured.
-func validateTarget(c *Config, dest *string, model string, fields FieldRules, key string, p *problems) {
+// validateTarget checks the destination of a route or an output at key,
+// filling it when only one is configured. Its model and fields are checked
+// against the API's models by the mapper's compile (mapper.New).
+func validateTarget(c *Config, dest *string, key string, p *Problems) {
 	if *dest == "" && len(c.Destinations) == 1 {
 		*dest = c.Destinations[0].Name
 	}
 	if *dest == "" {
-		p.add(key+".destination", "required when several destinations are configured")
+		p.Add(key+".destination", "required when several destinations are configured")
 	} else if !slices.ContainsFunc(c.Destinations, func(d Destination) bool { return d.Name == *dest }) {
-		p.add(key+".destination", "no destination named %q", *dest)
+		p.Add(key+".destination", "no destination named %q", *dest)
 	}
-	kind, err := optikpi.ParseKind(model)
-	if err != nil {
-		p.add(key+".model", "want one of %s, got %q", strings.Join(modelNames(), ", "), model)
-		return
-	}
-	validateRules(kind, fields, key+".fields", c.Sink.Strict, p)
 }
 
 // validateReachable refuses a route that no record can reach, for routes
 // are tried in order and the first match wins: one after a route of the
 // same topic without when, or with the same when as an earlier one.
-func validateReachable(routes []Route, p *problems) {
+func validateReachable(routes []Route, p *Problems) {
 	for i := range routes {
 		rt := &routes[i]
 		if rt.Topic == "" {
@@ -96,12 +88,12 @@ func validateReachable(routes []Route, p *problems) {
 				continue
 			}
 			if prev.When == nil {
-				p.add(key, "route %q is unreachable: route %q (line %d) comes first, has no when and so takes every record of topic %q",
+				p.Add(key, "route %q is unreachable: route %q (line %d) comes first, has no when and so takes every record of topic %q",
 					rt.Name, prev.Name, prev.Line, rt.Topic)
 				break
 			}
 			if rt.When != nil && sameCondition(prev.When, rt.When) {
-				p.add(key+".when", "route %q is unreachable: route %q (line %d) comes first with the same when and so takes every record this one would",
+				p.Add(key+".when", "route %q is unreachable: route %q (line %d) comes first with the same when and so takes every record this one would",
 					rt.Name, prev.Name, prev.Line)
 				break
 			}

@@ -228,7 +228,7 @@ type FieldRules []FieldRule
 
 func (fr *FieldRules) decodeNode(d *decoder, n *yaml.Node, key string) {
 	if n.Kind != yaml.MappingNode {
-		d.p.add(key, "want a mapping of Optikpi field to rule, got %s", describe(n))
+		d.p.Add(key, "want a mapping of Optikpi field to rule, got %s", describe(n))
 		return
 	}
 	out := make(FieldRules, 0, len(n.Content)/2)
@@ -242,7 +242,7 @@ func (fr *FieldRules) decodeNode(d *decoder, n *yaml.Node, key string) {
 		}
 		switch {
 		case isNull(val):
-			d.p.add(ck, "empty rule (want a path, or a mapping with path, const or template)")
+			d.p.Add(ck, "empty rule (want a path, or a mapping with path, const or template)")
 			continue
 		case val.Kind == yaml.ScalarNode:
 			r.Path = val.Value // the shorthand: a plain string is a path
@@ -273,7 +273,7 @@ func (ns *Names) decodeNode(d *decoder, n *yaml.Node, key string) {
 		}
 		*ns = out
 	default:
-		d.p.add(key, "want a name or a list of names, got %s", describe(n))
+		d.p.Add(key, "want a name or a list of names, got %s", describe(n))
 	}
 }
 

@@ -3,11 +3,11 @@ package config
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"strings"
-
-	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
 // The standard AWS variables aws-msk-iam authenticates with.
@@ -129,47 +129,45 @@ func (c ClientTLS) IsZero() bool { return c == ClientTLS{} }
 // empty or unreadable as "source:line: key: what is wrong", joined with
 // errors.Join; each matches ErrInvalid. It never reveals a secret's value.
 func (c *Config) CheckSecrets() error {
-	p := &problems{source: c.Source, lines: c.lines}
+	p := c.Problems()
 	for i, d := range c.Destinations {
-		key := fmt.Sprintf("destinations[%d].", i)
-		var src optikpi.TokenSource
-		if d.TokenFile != "" {
-			src, key = optikpi.NewFileToken(d.TokenFile), key+"token_file"
-		} else {
-			src, key = optikpi.EnvToken(d.TokenEnv), key+"token_env"
-		}
-		if _, err := src.Token(); err != nil {
-			p.add(key, "%s", strings.TrimPrefix(err.Error(), "optikpi: "))
+		key := fmt.Sprintf("destinations[%d].%s", i, pick(d.TokenEnv, d.TokenFile, "token"))
+		if _, err := ReadSecret(d.TokenEnv, d.TokenFile); err != nil {
+			format := "token %v" // "token file F is empty", "token environment variable V is not set"
+			if _, unread := errors.AsType[*fs.PathError](err); unread {
+				format = "token file: %v"
+			}
+			p.Add(key, format, err)
 		}
 	}
 	s := c.Kafka.SASL
 	switch s.Mechanism {
 	case SASLPlain, SASLScramSHA256, SASLScramSHA512:
 		if _, err := ReadSecret(s.PasswordEnv, s.PasswordFile); err != nil {
-			p.add("kafka.sasl."+pick(s.PasswordEnv, s.PasswordFile, "password"), "%v", err)
+			p.Add("kafka.sasl."+pick(s.PasswordEnv, s.PasswordFile, "password"), "%v", err)
 		}
 	case SASLOAuthBearer:
 		if _, err := ReadSecret(s.TokenEnv, s.TokenFile); err != nil {
-			p.add("kafka.sasl."+pick(s.TokenEnv, s.TokenFile, "token"), "%v", err)
+			p.Add("kafka.sasl."+pick(s.TokenEnv, s.TokenFile, "token"), "%v", err)
 		}
 	case SASLAWSMSKIAM:
 		if _, err := ReadAWSCredentials(); err != nil {
-			p.add("kafka.sasl.mechanism", "aws-msk-iam: %v", err)
+			p.Add("kafka.sasl.mechanism", "aws-msk-iam: %v", err)
 		}
 	}
 	if c.Kafka.TLS.Enabled {
 		checkTLSFiles(c.Kafka.TLS.ClientTLS, "kafka.tls", p)
 	}
 	checkTLSFiles(c.Sink.TLS, "sink.tls", p)
-	return p.err()
+	return p.Err()
 }
 
-func checkTLSFiles(t ClientTLS, key string, p *problems) {
+func checkTLSFiles(t ClientTLS, key string, p *Problems) {
 	if _, err := t.Config(); err != nil {
 		k, msg, _ := strings.Cut(err.Error(), ": ")
 		if strings.Contains(k, ",") { // cert_file, key_file
 			k = "cert_file"
 		}
-		p.add(key+"."+k, "%s", msg)
+		p.Add(key+"."+k, "%s", msg)
 	}
 }

@@ -100,7 +100,7 @@ func TestCheckSecrets(t *testing.T) {
 		{"token env unset", "token_env: OPTIKPI_TOKEN", "token_env: NO_SUCH_TOKEN_VAR",
 			[]string{"test.yaml:11: destinations[0].token_env: token environment variable NO_SUCH_TOKEN_VAR is not set"}},
 		{"token file missing", "token_env: OPTIKPI_TOKEN", "token_file: " + dir + "/none",
-			[]string{"test.yaml:11: destinations[0].token_file: token file: stat " + dir + "/none: no such file or directory"}},
+			[]string{"test.yaml:11: destinations[0].token_file: token file: open " + dir + "/none: no such file or directory"}},
 		{"token file empty", "token_env: OPTIKPI_TOKEN", "token_file: " + empty,
 			[]string{"destinations[0].token_file: token file " + empty + " is empty"}},
 		{"sasl password env empty", "  group: relay\n", "  group: relay\n  sasl: {mechanism: scram-sha-512, username: u, password_env: EMPTY_VAR}\n",

@@ -161,6 +161,14 @@ func TestExprRouting(t *testing.T) {
 	}
 }
 
+// compileTestCond compiles c as the condition at key "when" of a file
+// "test": its problems are the error.
+func compileTestCond(c *config.Condition, pl *plan) (*cond, error) {
+	ps := (&config.Config{Source: "test"}).Problems()
+	out := compileCond(c, "when", pl, ps)
+	return out, ps.Err()
+}
+
 // TestExprLazy checks that a route without expressions builds nothing of
 // their environment, and that an expression reading only headers does not
 // parse the value.
@@ -168,7 +176,7 @@ func TestExprLazy(t *testing.T) {
 	pl := newPlan()
 	rec := exprRecord("p1", "player.signup", `{"a":1}`)
 	d := newDoc(rec, pl)
-	plain, err := compileCond(&config.Condition{Meta: "header:ce_type", Equals: "player.signup"}, pl)
+	plain, err := compileTestCond(&config.Condition{Meta: "header:ce_type", Equals: "player.signup"}, pl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +186,7 @@ func TestExprLazy(t *testing.T) {
 	if d.ex.m != nil || d.ex.built != 0 {
 		t.Errorf("a meta condition built the expression environment: %+v", d.ex)
 	}
-	onHeaders, err := compileCond(&config.Condition{Expr: `headers.ce_type == "player.signup"`}, pl)
+	onHeaders, err := compileTestCond(&config.Condition{Expr: `headers.ce_type == "player.signup"`}, pl)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,15 +209,13 @@ func TestNewExprErrors(t *testing.T) {
 		want string
 	}{
 		{"bad condition expression", func(c *config.Config) { c.Routing.Routes[1].When = &config.Condition{Expr: "vaule > 1"} },
-			`mapper: test.yaml:12: route "signups": when: expr: unknown name vaule (column 1 of the expression)`},
-		{"bad meta", func(c *config.Config) { c.Routing.Routes[1].When = &config.Condition{Meta: "topic", Exists: new(true)} },
-			`route "signups": when: unknown meta "topic" (want key or header:NAME)`},
-		{"number for a header", func(c *config.Config) { c.Routing.Routes[1].When = &config.Condition{Meta: "header:x", Equals: 1} },
-			`route "signups": when: meta "header:x" is text: want a string to compare with, got 1`},
+			`test.yaml:14: routing.routes[1].when.expr: unknown name vaule (column 1 of the expression)`},
+		// A condition's meta and its values are config.Parse's to check
+		// (config's TestParseExpressionProblems).
 		{"bad field expression", func(c *config.Config) { c.Routing.Routes[2].Fields[4].Expr = "abs(" },
-			`route "losses": field loss_amount: expr: unexpected token EOF`},
+			`test.yaml:28: routing.routes[2].fields.loss_amount.expr: unexpected token EOF`},
 		{"expr and path", func(c *config.Config) { c.Routing.Routes[2].Fields[3].Expr = "value.stake" },
-			`route "losses": field wager_amount: want exactly one of path, first_of, const, template, template_json, meta and expr`},
+			`test.yaml:27: routing.routes[2].fields.wager_amount: want exactly one of path, first_of, const, template, template_json, meta and expr`},
 	}
 	for _, tt := range tests {
 		c, err := config.Parse([]byte(exprConfig), "test.yaml")
@@ -286,7 +292,7 @@ func TestExprTimestampUTC(t *testing.T) {
 		{`timestamp.Format("2006-01-02 15:04")`, `string "2024-01-15 23:30"`},
 	} {
 		pl := newPlan()
-		f, err := compileField(&config.FieldRule{Target: "f", Expr: tt.src}, pl)
+		f, err := compileRule(&config.FieldRule{Target: "f", Expr: tt.src}, pl)
 		if err != nil {
 			t.Fatal(err)
 		}

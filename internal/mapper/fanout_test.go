@@ -217,7 +217,7 @@ func TestNewNamesTheOutput(t *testing.T) {
 	}
 	cfg.Routing.Routes[0].Outputs[1].Model = "nope"
 	_, err = New(cfg)
-	if want := `mapper: f.yaml:12: route "signup": output "profile": optikpi: unknown model "nope"`; err == nil || !strings.HasPrefix(err.Error(), want) {
+	if want := `f.yaml:24: routing.routes[0].outputs[1].model: want one of customer, account,`; err == nil || !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("got %v, want prefix %q", err, want)
 	}
 }

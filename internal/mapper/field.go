@@ -64,11 +64,13 @@ type step struct {
 	fn   transformFn
 }
 
-func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
+// compileField compiles fr, reporting each of its problems at key (such as
+// routing.routes[0].fields.amount) to ps; nil when it has any.
+func compileField(fr *config.FieldRule, key string, pl *plan, ps *config.Problems) *field {
+	r := &rule{FieldRule: fr, key: key, ps: ps}
+	r.checkShape()
+	r.checkParams()
 	f := &field{target: fr.Target, index: -1, keep: fr.KeepUnmapped}
-	if err := fr.CheckSource(); err != nil {
-		return nil, err
-	}
 	if fr.Path != "" {
 		f.path = pl.path(fr.Path)
 	}
@@ -80,11 +82,7 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 	}
 	if fr.Const != nil {
 		f.src = srcConst
-		v, _, err := compileValue(fr.Const)
-		if err != nil {
-			return nil, fmt.Errorf("const: %w", err)
-		}
-		f.constant = v
+		f.constant, _ = r.value(".const", fr.Const)
 	}
 	if fr.Template != "" || fr.TemplateJSON != "" {
 		f.src = srcTemplate
@@ -94,7 +92,7 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 		}
 		parts, err := parse(text)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", key, err)
+			r.add("."+key, "%v", err)
 		}
 		for _, p := range parts {
 			tp := tmplPart{lit: p.Literal, inString: p.InString}
@@ -106,52 +104,45 @@ func compileField(fr *config.FieldRule, pl *plan) (*field, error) {
 	}
 	if fr.Meta != "" {
 		f.src, f.meta = srcMeta, fr.Meta
-		if name, ok := strings.CutPrefix(fr.Meta, config.MetaHeader); ok {
+		if name, ok := config.HeaderMeta(fr.Meta); ok {
 			f.src, f.meta = srcMetaHeader, name
 		} else if !config.RecordMeta(fr.Meta) {
-			return nil, fmt.Errorf("unknown meta %q", fr.Meta)
+			r.add(".meta", "want key, topic, partition, offset, timestamp or header:NAME, got %q", fr.Meta)
 		}
 	}
-	var err error
 	if fr.Expr != "" {
 		f.src = srcExpr
+		var err error
 		if f.prog, err = expression.Compile(fr.Expr, expression.Field); err != nil {
-			return nil, fmt.Errorf("expr: %w", err)
+			r.add(".expr", "%v", err)
 		}
 	}
-	if f.def, f.hasDef, err = compileValue(fr.Default); err != nil {
-		return nil, fmt.Errorf("default: %w", err)
-	}
-	if f.fallback, f.hasFallback, err = compileValue(fr.Fallback); err != nil {
-		return nil, fmt.Errorf("fallback: %w", err)
-	}
+	f.def, f.hasDef = r.value(".default", fr.Default)
+	f.fallback, f.hasFallback = r.value(".fallback", fr.Fallback)
 	if fr.Map != nil {
 		f.vmap = make(map[string]optikpi.Value, len(fr.Map))
 		for k, v := range fr.Map {
-			if f.vmap[k], _, err = compileValue(v); err != nil {
-				return nil, fmt.Errorf("map %q: %w", k, err)
-			}
+			f.vmap[k], _ = r.value(".map."+k, v)
 		}
 	}
-	if f.before, err = compileSteps(fr.TransformBefore, fr, pl); err != nil {
-		return nil, fmt.Errorf("transform_before: %w", err)
+	f.before = compileSteps(r, "transform_before", fr.TransformBefore, pl)
+	f.steps = compileSteps(r, "transform", fr.Transform, pl)
+	if r.bad {
+		return nil
 	}
-	if f.steps, err = compileSteps(fr.Transform, fr, pl); err != nil {
-		return nil, err
-	}
-	return f, nil
+	return f
 }
 
-func compileSteps(names []string, fr *config.FieldRule, pl *plan) ([]step, error) {
+// compileSteps compiles the transforms names of the rule's key list
+// (transform or transform_before).
+func compileSteps(r *rule, list string, names []string, pl *plan) []step {
 	var steps []step
-	for _, name := range names {
-		fn, err := compileTransform(name, fr, pl)
-		if err != nil {
-			return nil, err
+	for i, name := range names {
+		if fn := compileTransform(name, r, fmt.Sprintf(".%s[%d]", list, i), pl); fn != nil {
+			steps = append(steps, step{name, fn})
 		}
-		steps = append(steps, step{name, fn})
 	}
-	return steps, nil
+	return steps
 }
 
 // compileValue is yamlValue as a Value; ok is false for nil, no value.
@@ -339,6 +330,9 @@ func valueKey(v optikpi.Value) (string, bool) {
 	return "", false
 }
 
+// wantValue is what a constant of a rule may be.
+const wantValue = "want a string, number, boolean, or (for JSON fields) an object or list"
+
 // yamlValue turns a value decoded from YAML into a record value: numbers
 // become json.Number, objects and lists JSON.
 func yamlValue(v any) (any, error) {
@@ -359,11 +353,11 @@ func yamlValue(v any) (any, error) {
 	case map[string]any, []any:
 		b, err := json.Marshal(x)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s: %v", wantValue, err)
 		}
 		return json.RawMessage(b), nil
 	}
-	return nil, fmt.Errorf("unsupported value %v", v)
+	return nil, fmt.Errorf("%s, got %v", wantValue, v)
 }
 
 // describe shows a value in an error message, cut short.

@@ -225,6 +225,14 @@ func TestFieldRules(t *testing.T) {
 	}
 }
 
+// compileRule compiles rule as the field at key "fields.f" of a file
+// "test": its problems are the error.
+func compileRule(rule *config.FieldRule, pl *plan) (*field, error) {
+	ps := (&config.Config{Source: "test"}).Problems()
+	f := compileField(rule, "fields.f", pl, ps)
+	return f, ps.Err()
+}
+
 // evalRule compiles rule and evaluates it on a record of value with a key,
 // a header, coordinates and a timestamp: it returns show() of the result,
 // "missing", or "error: " and the error.
@@ -232,9 +240,9 @@ func evalRule(t *testing.T, rule config.FieldRule, value string) string {
 	t.Helper()
 	rule.Target = "f"
 	pl := newPlan()
-	f, err := compileField(&rule, pl)
+	f, err := compileRule(&rule, pl)
 	if err != nil {
-		t.Fatalf("compileField: %v", err)
+		t.Fatalf("compileRule: %v", err)
 	}
 	rec := &kgo.Record{
 		Topic: "t", Partition: 3, Offset: 42, Key: []byte("player-1"),
@@ -275,7 +283,7 @@ func TestCompileFieldErrors(t *testing.T) {
 	}{
 		{"no source", config.FieldRule{}, "want exactly one of path, first_of, const, template, template_json, meta and expr"},
 		{"first_of and path", config.FieldRule{Path: "a", FirstOf: config.Names{"b", "c"}}, "want exactly one of path, first_of, const, template, template_json, meta and expr"},
-		{"unknown transform before map", config.FieldRule{Path: "a", Map: map[string]any{"x": "y"}, TransformBefore: config.Names{"epoch"}}, `transform_before: unknown transform "epoch"`},
+		{"unknown transform before map", config.FieldRule{Path: "a", Map: map[string]any{"x": "y"}, TransformBefore: config.Names{"epoch"}}, `test: fields.f.transform_before[0]: unknown transform "epoch" (want one of unix_seconds,`},
 		{"two sources", config.FieldRule{Path: "a", Const: "b"}, "want exactly one of"},
 		{"unknown transform", config.FieldRule{Path: "a", Transform: config.Names{"epoch"}}, `unknown transform "epoch"`},
 		{"bad template", config.FieldRule{Template: "${a"}, "template: unclosed"},
@@ -283,15 +291,15 @@ func TestCompileFieldErrors(t *testing.T) {
 		{"template_json path as a key", config.FieldRule{TemplateJSON: `{${k}: 1}`}, "template_json: not JSON"},
 		{"template_json a string", config.FieldRule{TemplateJSON: `"${x}"`}, "template_json: want a JSON object or array"},
 		{"template and template_json", config.FieldRule{Template: "${a}", TemplateJSON: `{"a": ${a}}`}, "want exactly one of path, first_of, const, template, template_json, meta and expr"},
-		{"unknown meta", config.FieldRule{Meta: "size"}, `unknown meta "size"`},
-		{"minor units without exponent", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}}, "minor_units needs exponent"},
-		{"unknown currency", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, Currency: "XBT"}, `no known exponent for currency "XBT"`},
-		{"layout missing", config.FieldRule{Path: "a", Transform: config.Names{"time_layout"}}, "time_layout needs layout"},
-		{"bad timezone", config.FieldRule{Path: "a", Transform: config.Names{"time_layout"}, Layout: "2006", Timezone: "Nowhere/City"}, "timezone"},
-		{"layout without elements", config.FieldRule{Path: "a", Transform: config.Names{"time_layout"}, Layout: "YYYY-MM-DD"}, `time_layout: layout "YYYY-MM-DD" has no Go reference-time elements`},
+		{"unknown meta", config.FieldRule{Meta: "size"}, `fields.f.meta: want key, topic, partition, offset, timestamp or header:NAME, got "size"`},
+		{"minor units without exponent", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}}, "fields.f: minor_units needs exactly one of exponent, currency and currency_path"},
+		{"unknown currency", config.FieldRule{Path: "a", Transform: config.Names{"minor_units"}, Currency: "XBT"}, `fields.f.currency: no known exponent for "XBT"; give exponent, or add it to exponents`},
+		{"layout missing", config.FieldRule{Path: "a", Transform: config.Names{"time_layout"}}, `fields.f.layout: required by time_layout: a Go reference layout such as "2006-01-02 15:04:05"`},
+		{"bad timezone", config.FieldRule{Path: "a", Transform: config.Names{"time_layout"}, Layout: "2006", Timezone: "Nowhere/City"}, `fields.f.timezone: unknown time zone "Nowhere/City"`},
+		{"layout without elements", config.FieldRule{Path: "a", Transform: config.Names{"time_layout"}, Layout: "YYYY-MM-DD"}, `fields.f.layout: layout "YYYY-MM-DD" has no Go reference-time elements`},
 	}
 	for _, tt := range tests {
-		_, err := compileField(&tt.rule, newPlan())
+		_, err := compileRule(&tt.rule, newPlan())
 		if err == nil || !strings.Contains(err.Error(), tt.want) {
 			t.Errorf("%s: got %v, want an error containing %q", tt.name, err, tt.want)
 		}

@@ -100,9 +100,11 @@ type topicRoutes struct {
 	plan   *plan
 }
 
-// New compiles every route of cfg once. An error names the route and the
-// field; cfg is normally already validated by config.Parse, which reports
-// the same problems with their lines.
+// New compiles every route of cfg, as config.Parse returned it, once. It
+// checks what Parse leaves to it, whatever needs the API's models: each
+// route's model, its fields against the model's, and every field rule. The
+// error lists every problem, each as "source:line: key: what is wrong"
+// joined with errors.Join, as Parse's; each matches config.ErrInvalid.
 func New(cfg *config.Config) (*Mapper, error) {
 	m := &Mapper{
 		byTopic:       map[string]*topicRoutes{},
@@ -116,6 +118,8 @@ func New(cfg *config.Config) (*Mapper, error) {
 	for i := range cfg.Destinations {
 		dests[cfg.Destinations[i].Name] = &cfg.Destinations[i]
 	}
+	ps := cfg.Problems()
+	checkRateLimits(cfg, ps)
 	for i := range cfg.Routing.Routes {
 		cr := &cfg.Routing.Routes[i]
 		t := m.byTopic[cr.Topic]
@@ -123,14 +127,14 @@ func New(cfg *config.Config) (*Mapper, error) {
 			t = &topicRoutes{plan: newPlan()}
 			m.byTopic[cr.Topic] = t
 		}
-		r, err := compileRoute(cr, dests, cfg.Source, t.plan)
-		if err != nil {
-			return nil, err
-		}
+		r := compileRoute(cr, "routing.routes["+strconv.Itoa(i)+"]", dests, cfg.Sink.Strict, t.plan, ps)
 		for _, o := range r.outs {
 			o.validate = m.validate
 		}
 		t.routes = append(t.routes, r)
+	}
+	if err := ps.Err(); err != nil {
+		return nil, err
 	}
 	return m, nil
 }

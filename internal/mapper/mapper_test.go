@@ -55,6 +55,8 @@ routing:
         event_name: {const: Withdrawal}
         event_time: {path: ts, transform: unix_millis}
         amount: amount
+        payment_method: method
+        transaction_id: txn
     - name: misc-system
       topic: misc
       when: {not: {path: kind, exists: false}}
@@ -274,16 +276,18 @@ func TestNewErrors(t *testing.T) {
 		edit func(c *config.Config)
 		want string
 	}{
-		{"unknown model", func(c *config.Config) { c.Routing.Routes[1].Model = "deposits" }, `mapper: test.yaml:16: route "deposits": optikpi: unknown model "deposits"`},
-		{"unknown destination", func(c *config.Config) { c.Routing.Routes[1].Destination = "nope" }, `route "deposits": no destination named "nope"`},
+		{"unknown model", func(c *config.Config) { c.Routing.Routes[1].Model = "deposits" }, `test.yaml:19: routing.routes[1].model: want one of customer, account, deposit,`},
+		{"unknown destination", func(c *config.Config) { c.Routing.Routes[1].Destination = "nope" }, `test.yaml:20: routing.routes[1].destination: no destination named "nope"`},
 		{"automatic field", func(c *config.Config) {
 			c.Routing.Routes[1].Fields = append(c.Routing.Routes[1].Fields, config.FieldRule{Target: "account_id", Const: "x"})
-		}, `route "deposits": field account_id: filled by the relay`},
+		}, `routing.routes[1].fields.account_id: filled by the relay`},
 		{"unknown field", func(c *config.Config) {
 			c.Routing.Routes[1].Fields = append(c.Routing.Routes[1].Fields, config.FieldRule{Target: "amout", Path: "x"})
-		}, `route "deposits": field amout: model deposit has no such field`},
-		{"bad transform", func(c *config.Config) { c.Routing.Routes[1].Fields[0].Transform = config.Names{"nope"} }, `route "deposits": field user_id: unknown transform "nope"`},
-		{"bad condition", func(c *config.Config) { c.Routing.Routes[0].When = &config.Condition{Path: "a"} }, `route "test-traffic": when: path "a" has no test`},
+		}, `routing.routes[1].fields.amout: model deposit has no field "amout"`},
+		{"bad transform", func(c *config.Config) { c.Routing.Routes[1].Fields[0].Transform = config.Names{"nope"} }, `test.yaml:22: routing.routes[1].fields.user_id.transform[0]: unknown transform "nope"`},
+		// A condition's structure is config.Parse's to check (config's
+		// TestParseProblems), its expression the compile's.
+		{"bad condition", func(c *config.Config) { c.Routing.Routes[0].When = &config.Condition{Expr: "a >"} }, `test.yaml:14: routing.routes[0].when.expr: unexpected token EOF`},
 	}
 	for _, tt := range tests {
 		c := base()

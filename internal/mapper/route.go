@@ -44,76 +44,59 @@ type fixedField struct {
 	value optikpi.Value
 }
 
-func compileRoute(cr *config.Route, dests map[string]*config.Destination, source string, pl *plan) (*route, error) {
-	where := fmt.Sprintf("route %q", cr.Name)
-	if cr.Line > 0 {
-		where = fmt.Sprintf("%s:%d: %s", source, cr.Line, where)
-	}
-	fail := func(format string, args ...any) error {
-		return fmt.Errorf("mapper: %s: %s", where, fmt.Sprintf(format, args...))
-	}
+// compileRoute compiles cr, the route at key (such as routing.routes[0]),
+// reporting each of its problems to ps; the route is whole only when it
+// reported none.
+func compileRoute(cr *config.Route, key string, dests map[string]*config.Destination, strict bool, pl *plan, ps *config.Problems) *route {
 	r := &route{name: cr.Name, topic: cr.Topic, skip: cr.Skip, fanout: cr.Outputs != nil}
 	if cr.When != nil {
-		c, err := compileCond(cr.When, pl)
-		if err != nil {
-			return nil, fail("when: %v", err)
-		}
-		r.when = c
+		r.when = compileCond(cr.When, key+".when", pl, ps)
 	}
 	if r.skip {
-		return r, nil
+		return r
 	}
 	outs := cr.Emits()
-	if len(outs) == 0 {
-		return nil, fail("no outputs")
-	}
 	for i := range outs {
 		co := &outs[i]
 		o := &output{route: cr.Name, name: co.Name}
 		if i > 0 {
 			o.idSuffix = ":" + co.Name
 		}
-		ofail := fail
+		okey := key
 		if r.fanout {
-			ofail = func(format string, args ...any) error {
-				return fail("output %q: %s", co.Name, fmt.Sprintf(format, args...))
-			}
+			okey = fmt.Sprintf("%s.outputs[%d]", key, i)
 		}
-		if err := o.compile(co, dests, pl, ofail); err != nil {
-			return nil, err
-		}
+		o.compile(co, okey, dests, strict, pl, ps)
 		r.outs = append(r.outs, o)
 	}
-	return r, nil
+	return r
 }
 
-// compile fills o from co; fail makes an error naming where co is.
-func (o *output) compile(co *config.Output, dests map[string]*config.Destination, pl *plan, fail func(string, ...any) error) error {
+// compile fills o from co, the output at key, reporting its problems to ps.
+func (o *output) compile(co *config.Output, key string, dests map[string]*config.Destination, strict bool, pl *plan, ps *config.Problems) {
 	if co.When != nil {
-		c, err := compileCond(co.When, pl)
-		if err != nil {
-			return fail("when: %v", err)
-		}
-		o.when = c
+		o.when = compileCond(co.When, key+".when", pl, ps)
 	}
-	kind, err := optikpi.ParseKind(co.Model)
-	if err != nil {
-		return fail("%v", err)
-	}
-	o.kind = kind
 	d, ok := dests[co.Destination]
-	if !ok {
-		if len(dests) != 1 || co.Destination != "" {
-			return fail("no destination named %q", co.Destination)
-		}
+	if !ok && len(dests) == 1 && co.Destination == "" {
 		for _, only := range dests {
-			d = only
+			d, ok = only, true
 		}
+	}
+	if !ok {
+		ps.Add(key+".destination", "no destination named %q", co.Destination)
+		return
 	}
 	o.dest = d.Name
+	kind, err := optikpi.ParseKind(co.Model)
+	if err != nil {
+		ps.Add(key+".model", "want one of %s, got %q", modelNames(), co.Model)
+		return
+	}
+	o.kind = kind
 	for _, name := range [...]string{"account_id", "workspace_id", "event_category"} {
 		i, ok := kind.FieldIndex(name)
-		if !ok || !config.Automatic(kind, name) {
+		if !ok || !automatic(kind, name) {
 			continue
 		}
 		v := kind.EventCategory()
@@ -129,24 +112,18 @@ func (o *output) compile(co *config.Output, dests map[string]*config.Destination
 	if i, ok := kind.FieldIndex("event_id"); ok {
 		o.eventID = i
 	}
+	checkTargets(kind, co.Fields, key+".fields", strict, ps)
 	for i := range co.Fields {
 		fr := &co.Fields[i]
-		if config.Automatic(kind, fr.Target) {
-			return fail("field %s: filled by the relay", fr.Target)
-		}
-		if _, known := kind.Field(fr.Target); !known && !fr.Extra {
-			return fail("field %s: model %s has no such field", fr.Target, kind)
-		}
-		f, err := compileField(fr, pl)
-		if err != nil {
-			return fail("field %s: %v", fr.Target, err)
+		f := compileField(fr, key+".fields."+fr.Target, pl, ps)
+		if f == nil {
+			continue
 		}
 		if i, ok := kind.FieldIndex(fr.Target); ok {
 			f.index = i
 		}
 		o.fields = append(o.fields, f)
 	}
-	return nil
 }
 
 // mapRecord builds, validates and encodes the Optikpi record of d in b.
@@ -254,32 +231,34 @@ const (
 	opExpr
 )
 
-func compileCond(c *config.Condition, pl *plan) (*cond, error) {
+// compileCond compiles c, the condition at key, reporting to ps what
+// config.Parse leaves to it: an expr that does not compile. Parse checked
+// the rest (a test or a branch, the regular expression, the values).
+func compileCond(c *config.Condition, key string, pl *plan, ps *config.Problems) *cond {
 	var kids []config.Condition
+	kidKey := func(i int) string { return fmt.Sprintf("%s.all[%d]", key, i) }
 	out := &cond{}
 	if c.Path != "" {
 		out.path = pl.path(c.Path)
 	}
 	if c.Meta != "" {
-		if err := out.compileMeta(c); err != nil {
-			return nil, err
-		}
+		out.compileMeta(c)
 	}
 	switch {
 	case len(c.All) > 0:
 		out.op, kids = opAll, c.All
 	case len(c.Any) > 0:
 		out.op, kids = opAny, c.Any
+		kidKey = func(i int) string { return fmt.Sprintf("%s.any[%d]", key, i) }
 	case c.Not != nil:
 		out.op, kids = opNot, []config.Condition{*c.Not}
+		kidKey = func(int) string { return key + ".not" }
 	case c.Expr != "":
 		p, err := expression.Compile(c.Expr, expression.Condition)
 		if err != nil {
-			return nil, fmt.Errorf("expr: %w", err)
+			ps.Add(key+".expr", "%v", err)
 		}
 		out.op, out.prog = opExpr, p
-	case c.Path == "" && c.Meta == "":
-		return nil, errors.New("a test needs a path, a meta or an expr")
 	case c.Equals != nil:
 		out.op, out.vals = opEquals, []any{c.Equals}
 	case c.In != nil:
@@ -294,54 +273,32 @@ func compileCond(c *config.Condition, pl *plan) (*cond, error) {
 	case c.Matches != "":
 		re, err := compileRegexp(c.Matches)
 		if err != nil {
-			return nil, err
+			ps.Add(key+".matches", "%v", err)
 		}
 		out.op, out.match = opMatches, re
-	default:
-		subject := fmt.Sprintf("path %q", c.Path)
-		if c.Meta != "" {
-			subject = fmt.Sprintf("meta %q", c.Meta)
-		}
-		return nil, fmt.Errorf("%s has no test (equals, in, exists or matches)", subject)
 	}
 	for i := range out.vals {
 		v, err := yamlScalar(out.vals[i])
 		if err != nil {
-			return nil, err
+			ps.Add(key, "%v", err)
 		}
 		out.vals[i] = v
 	}
 	for i := range kids {
-		k, err := compileCond(&kids[i], pl)
-		if err != nil {
-			return nil, err
-		}
-		out.kids = append(out.kids, k)
+		out.kids = append(out.kids, compileCond(&kids[i], kidKey(i), pl, ps))
 	}
-	return out, nil
+	return out
 }
 
 // compileMeta makes c test the record's key or a header (as text, so that
-// the tests on a string value apply unchanged).
-func (c *cond) compileMeta(cc *config.Condition) error {
-	if cc.Path != "" {
-		return errors.New("want a path or a meta, not both")
-	}
-	name, isHeader := config.HeaderMeta(cc.Meta)
-	switch {
-	case cc.Meta == config.MetaKey:
-		c.on = onKey
-	case isHeader:
+// the tests on a string value apply unchanged). config.Parse checked the
+// meta and its values.
+func (c *cond) compileMeta(cc *config.Condition) {
+	if name, isHeader := config.HeaderMeta(cc.Meta); isHeader {
 		c.on, c.head = onHeader, name
-	default:
-		return fmt.Errorf("unknown meta %q (want key or header:NAME)", cc.Meta)
+		return
 	}
-	for _, v := range append([]any{cc.Equals}, cc.In...) {
-		if _, ok := v.(string); v != nil && !ok {
-			return fmt.Errorf("meta %q is text: want a string to compare with, got %v", cc.Meta, v)
-		}
-	}
-	return nil
+	c.on = onKey
 }
 
 // eval reports whether the condition holds for d; the error is an

@@ -33,7 +33,19 @@ func number(s string) optikpi.Value { return optikpi.Value{Type: optikpi.ValueNu
 // describeValue is describe for a Value.
 func describeValue(v optikpi.Value) string { return describe(v.Any()) }
 
-func compileTransform(name string, fr *config.FieldRule, pl *plan) (transformFn, error) {
+// compileTransform compiles transform name of rule r, written at its key
+// at; nil after reporting a problem. A transform with parameters is
+// compiled once however often the rule applies it, so that its parameters'
+// problems are reported once.
+func compileTransform(name string, r *rule, at string, pl *plan) transformFn {
+	fn, err := transform(name, r, pl)
+	if err != nil {
+		r.add(at, "%v", err)
+	}
+	return fn
+}
+
+func transform(name string, r *rule, pl *plan) (transformFn, error) {
 	switch name {
 	case config.TransformUnixSeconds:
 		return epochIn(time.Second), nil
@@ -49,12 +61,22 @@ func compileTransform(name string, fr *config.FieldRule, pl *plan) (transformFn,
 		return rfc3339, nil
 	case config.TransformTimestamp:
 		return timestamp, nil
-	case config.TransformTimeLayout:
-		return compileTimeLayout(fr, pl)
+	case config.TransformTimeLayout, config.TransformMinorUnits:
+		if fn, ok := r.compiled[name]; ok {
+			return fn, nil
+		}
+		compile := compileTimeLayout
+		if name == config.TransformMinorUnits {
+			compile = compileMinorUnits
+		}
+		fn := compile(r, pl)
+		if r.compiled == nil {
+			r.compiled = map[string]transformFn{}
+		}
+		r.compiled[name] = fn
+		return fn, nil
 	case config.TransformDate:
 		return date, nil
-	case config.TransformMinorUnits:
-		return compileMinorUnits(fr, pl)
 	case config.TransformString:
 		return pure(toString), nil
 	case config.TransformNumber:
@@ -74,7 +96,7 @@ func compileTransform(name string, fr *config.FieldRule, pl *plan) (transformFn,
 	case config.TransformTrim:
 		return stringFn(strings.TrimSpace), nil
 	}
-	return nil, fmt.Errorf("unknown transform %q", name)
+	return nil, fmt.Errorf("unknown transform %q (want one of %s)", name, strings.Join(config.Transforms(), ", "))
 }
 
 // epochIn is the transform of epoch numbers counted in unit.
@@ -279,28 +301,37 @@ func timestamp(v optikpi.Value, d *doc) (optikpi.Value, error) {
 	return optikpi.Value{}, fmt.Errorf("want epoch seconds, epoch milliseconds or an RFC 3339 time, got %s", describeValue(v))
 }
 
-func compileTimeLayout(fr *config.FieldRule, pl *plan) (transformFn, error) {
-	if fr.Layout == "" {
-		return nil, errors.New("time_layout needs layout")
-	}
+// compileTimeLayout compiles the time_layout of r; nil after reporting a
+// problem of its layout or timezone.
+func compileTimeLayout(r *rule, pl *plan) transformFn {
 	var loc *time.Location // nil: none for records without a zone at timezone_path
-	if fr.Timezone != "" || fr.TimezonePath == "" {
+	if r.Timezone != "" || r.TimezonePath == "" {
 		loc = time.UTC
 	}
-	if fr.Timezone != "" {
+	ok := true
+	if r.Timezone != "" {
 		var err error
-		if loc, err = config.LoadZone(fr.Timezone); err != nil {
-			return nil, fmt.Errorf("timezone: %w", err)
+		if loc, err = config.LoadZone(r.Timezone); err != nil {
+			r.add(".timezone", "%v", err)
+			ok, loc = false, time.UTC // the layout is still checked
 		}
 	}
-	layout := fr.Layout
+	layout := r.Layout
+	if layout == "" {
+		r.add(".layout", "required by time_layout: a Go reference layout such as \"2006-01-02 15:04:05\"")
+		return nil
+	}
 	if err := config.CheckLayout(layout, loc); err != nil {
-		return nil, fmt.Errorf("time_layout: %w", err)
+		r.add(".layout", "%v", err)
+		return nil
+	}
+	if !ok {
+		return nil
 	}
 	var zones *zoneCache
 	var zonePath *jpath
-	if fr.TimezonePath != "" {
-		zones, zonePath = new(zoneCache), pl.path(fr.TimezonePath)
+	if r.TimezonePath != "" {
+		zones, zonePath = new(zoneCache), pl.path(r.TimezonePath)
 	}
 	return func(v optikpi.Value, d *doc) (optikpi.Value, error) {
 		if v.Type != optikpi.ValueString {
@@ -318,7 +349,7 @@ func compileTimeLayout(fr *config.FieldRule, pl *plan) (transformFn, error) {
 			return optikpi.Value{}, fmt.Errorf("%s does not match layout %q", describeValue(v), layout)
 		}
 		return timeValue(t, v, d)
-	}, nil
+	}
 }
 
 // zoneCache holds the time zones a timezone_path has named, so that a
@@ -373,20 +404,32 @@ func date(v optikpi.Value, d *doc) (optikpi.Value, error) {
 	return optikpi.Value{}, fmt.Errorf("%s is not a date (YYYY-MM-DD) or an RFC 3339 time", describeValue(v))
 }
 
-func compileMinorUnits(fr *config.FieldRule, pl *plan) (transformFn, error) {
-	overrides := fr.Exponents
-	switch {
-	case fr.Exponent != nil:
-		return minorUnitsBy(*fr.Exponent), nil
-	case fr.Currency != "":
-		e, ok := config.CurrencyExponent(fr.Currency, overrides)
-		if !ok {
-			return nil, fmt.Errorf("minor_units: no known exponent for currency %q", fr.Currency)
+// compileMinorUnits compiles the minor_units of r, by its exponent,
+// currency or currency_path; nil after reporting a problem of them.
+func compileMinorUnits(r *rule, pl *plan) transformFn {
+	var fn transformFn
+	n := 0
+	if r.Exponent != nil {
+		n++
+		if e := *r.Exponent; e < 0 || e > 18 {
+			r.add(".exponent", "must be 0 to 18, got %d", e)
+		} else {
+			fn = minorUnitsBy(e)
 		}
-		return minorUnitsBy(e), nil
-	case fr.CurrencyPath != "":
-		path, jp := fr.CurrencyPath, pl.path(fr.CurrencyPath)
-		return func(v optikpi.Value, d *doc) (optikpi.Value, error) {
+	}
+	overrides := r.Exponents
+	if r.Currency != "" {
+		n++
+		if e, ok := config.CurrencyExponent(r.Currency, overrides); ok {
+			fn = minorUnitsBy(e)
+		} else {
+			r.add(".currency", "no known exponent for %q; give exponent, or add it to exponents", r.Currency)
+		}
+	}
+	if r.CurrencyPath != "" {
+		n++
+		path, jp := r.CurrencyPath, pl.path(r.CurrencyPath)
+		fn = func(v optikpi.Value, d *doc) (optikpi.Value, error) {
 			res := d.get(jp)
 			if res.Type != gjson.String {
 				return optikpi.Value{}, fmt.Errorf("want a currency code at %s, got %s", path, describe(recordValueOrNil(res)))
@@ -397,9 +440,13 @@ func compileMinorUnits(fr *config.FieldRule, pl *plan) (transformFn, error) {
 				return optikpi.Value{}, fmt.Errorf("unknown currency %q at %s (add it to exponents)", res.Str, path)
 			}
 			return minorUnits(v, e, d)
-		}, nil
+		}
 	}
-	return nil, errors.New("minor_units needs exponent, currency or currency_path")
+	if n != 1 {
+		r.add("", "minor_units needs exactly one of exponent, currency and currency_path")
+		return nil
+	}
+	return fn
 }
 
 func recordValueOrNil(res gjson.Result) any {
