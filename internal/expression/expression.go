@@ -10,12 +10,12 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	_ "time/tzdata" // parse_time's time zones work in a scratch container too
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
+	"github.com/optikpi/optikpi-relay/internal/timelayout"
 	"github.com/tidwall/gjson"
 )
 
@@ -143,15 +143,26 @@ func (c *checker) Visit(n *ast.Node) {
 		}
 	case *ast.CallNode:
 		id, ok := x.Callee.(*ast.IdentifierNode)
-		if !ok || id.Value != fnParseTime || len(x.Arguments) < 3 {
+		if !ok || id.Value != fnParseTime || len(x.Arguments) < 2 || c.err != nil {
 			return
 		}
-		if tz, ok := x.Arguments[2].(*ast.StringNode); ok && c.err == nil {
-			loc, err := time.LoadLocation(tz.Value)
-			if err != nil {
-				c.err = fmt.Errorf("%s: unknown time zone %q", fnParseTime, tz.Value)
+		var loc *time.Location // UTC when not given
+		if len(x.Arguments) >= 3 {
+			tz, ok := x.Arguments[2].(*ast.StringNode)
+			if !ok {
+				return // a zone read from the record: checked as it runs
+			}
+			var err error
+			if loc, err = timelayout.LoadZone(tz.Value); err != nil {
+				c.err = fmt.Errorf("%s: %w", fnParseTime, err)
+				return
 			}
 			c.zones[tz.Value] = loc
+		}
+		if layout, ok := x.Arguments[0].(*ast.StringNode); ok {
+			if err := timelayout.Check(layout.Value, loc); err != nil {
+				c.err = fmt.Errorf("%s: %w", fnParseTime, err)
+			}
 		}
 	}
 }

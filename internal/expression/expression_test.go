@@ -110,6 +110,7 @@ var runTests = []struct {
 	{`unix_millis(value.s)`, "error: unix_millis: want a number"},
 	{`parse_time("2006-01-02 15:04:05", value.at)`, "time 2024-01-15T11:30:00Z"},
 	{`parse_time("2006-01-02 15:04:05", value.at, "Europe/Malta")`, "time 2024-01-15T10:30:00Z"},
+	{`parse_time("2006-01-02 15:04:05", value.at, "+02:00")`, "time 2024-01-15T09:30:00Z"}, // an offset, as timezone takes
 	{`parse_time("2006-01-02", value.at)`, `error: parse_time: "2024-01-15 11:30:00" does not match layout "2006-01-02"`},
 	{`parse_time("2006-01-02 15:04:05", value.at, value.s)`, `error: parse_time: unknown time zone " Mixed "`},
 	{`format_rfc3339(unix_millis(value.ts))`, "string 2024-01-15T10:30:00.123Z"},
@@ -160,6 +161,8 @@ func TestCompileErrors(t *testing.T) {
 		{`round(1.5, "2")`, Field, "round"},
 		{`format_rfc3339(key)`, Field, "format_rfc3339"},
 		{`parse_time("2006", key, "Nowhere/City")`, Field, `parse_time: unknown time zone "Nowhere/City"`},
+		{`parse_time("YYYY-MM-DD", key)`, Field, `parse_time: layout "YYYY-MM-DD" has no Go reference-time elements`},
+		{`parse_time("2006-01-02", key, "+25:00")`, Field, `parse_time: unknown time zone "+25:00"`},
 		// Results no field can hold: every record would fail.
 		{`unix_millis(value.end) - unix_millis(value.start)`, Field, "the result is a time.Duration: want a string, number, boolean, time, object or list"},
 		{`timestamp.Month()`, Field, "the result is a time.Month"},

@@ -10,6 +10,7 @@ import (
 	"github.com/expr-lang/expr"
 
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
+	"github.com/optikpi/optikpi-relay/internal/timelayout"
 )
 
 // The relay's own functions; docs/mapping.md shows each with an example.
@@ -201,8 +202,8 @@ func parseTime(zones map[string]*time.Location, p ...any) (any, error) {
 		}
 		if loc = zones[name]; loc == nil {
 			var err error
-			if loc, err = time.LoadLocation(name); err != nil {
-				return nil, fmt.Errorf("%s: unknown time zone %q", fnParseTime, name)
+			if loc, err = timelayout.LoadZone(name); err != nil {
+				return nil, fmt.Errorf("%s: %w", fnParseTime, err)
 			}
 		}
 	}

@@ -16,6 +16,7 @@ import (
 
 	"github.com/optikpi/optikpi-relay/internal/config"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
+	"github.com/optikpi/optikpi-relay/internal/timelayout"
 )
 
 // transformFn transforms v; d gives access to the rest of the record
@@ -311,7 +312,7 @@ func compileTimeLayout(r *rule, pl *plan) transformFn {
 	ok := true
 	if r.Timezone != "" {
 		var err error
-		if loc, err = config.LoadZone(r.Timezone); err != nil {
+		if loc, err = timelayout.LoadZone(r.Timezone); err != nil {
 			r.add(".timezone", "%v", err)
 			ok, loc = false, time.UTC // the layout is still checked
 		}
@@ -321,7 +322,7 @@ func compileTimeLayout(r *rule, pl *plan) transformFn {
 		r.add(".layout", "required by time_layout: a Go reference layout such as \"2006-01-02 15:04:05\"")
 		return nil
 	}
-	if err := config.CheckLayout(layout, loc); err != nil {
+	if err := timelayout.Check(layout, loc); err != nil {
 		r.add(".layout", "%v", err)
 		return nil
 	}
@@ -374,7 +375,7 @@ func (c *zoneCache) at(d *doc, p *jpath, def *time.Location) (*time.Location, er
 	if loc, ok := c.zones.Load(name); ok {
 		return loc.(*time.Location), nil
 	}
-	loc, err := config.LoadZone(name)
+	loc, err := timelayout.LoadZone(name)
 	if err != nil {
 		return nil, fmt.Errorf("at %s: %w", p.full, err)
 	}

@@ -1,4 +1,6 @@
-package config
+// Package timelayout checks Go time layouts and loads the time zones that
+// mapping rules and expressions name.
+package timelayout
 
 import (
 	"errors"
@@ -6,21 +8,22 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	_ "time/tzdata" // time zones work in a scratch container too
 )
 
-// layoutSample is the time CheckLayout formats: every element differs from
+// layoutSample is the time Check formats: every element differs from
 // the reference time's and from the others (a day above 12, an afternoon
 // hour), so that a layout that drops or confuses one does not read it back.
 var layoutSample = time.Date(2031, time.November, 23, 19, 47, 38, 123456789, time.UTC)
 
-// CheckLayout reports why the Go reference layout of a time_layout rule
+// Check reports why the Go reference layout of a time_layout rule
 // cannot work: it formats a sample time in loc (in UTC when the layout
 // writes a numeric offset), parses the text back in loc, and wants the sample again, to the precision the layout keeps (a
 // layout may stop at the year, month, day, hour, minute, second or a
 // fraction of it). A layout with no reference-time elements, such as
 // "YYYY-MM-DD hh:mm:ss", or with another notation's tokens beside Go's,
 // is refused with the Go layout it probably means.
-func CheckLayout(layout string, loc *time.Location) error {
+func Check(layout string, loc *time.Location) error {
 	if loc == nil {
 		loc = time.UTC
 	}

@@ -1,4 +1,4 @@
-package config
+package timelayout
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func TestCheckLayout(t *testing.T) {
+func TestCheck(t *testing.T) {
 	malta, err := time.LoadLocation("Europe/Malta")
 	if err != nil {
 		t.Fatal(err)
@@ -56,13 +56,13 @@ func TestCheckLayout(t *testing.T) {
 		{"no time here", nil, "has no Go reference-time elements"},
 	}
 	for _, tt := range tests {
-		err := CheckLayout(tt.layout, tt.loc)
+		err := Check(tt.layout, tt.loc)
 		got := ""
 		if err != nil {
 			got = err.Error()
 		}
 		if tt.want == "" && got != "" || tt.want != "" && !strings.Contains(got, tt.want) {
-			t.Errorf("CheckLayout(%q):\ngot  %q\nwant %q", tt.layout, got, tt.want)
+			t.Errorf("Check(%q):\ngot  %q\nwant %q", tt.layout, got, tt.want)
 		}
 	}
 }
