@@ -77,12 +77,8 @@ func (o *output) compile(co *config.Output, key string, dests map[string]*config
 	if co.When != nil {
 		o.when = compileCond(co.When, key+".when", pl, ps)
 	}
+	// config.Parse names the destination when only one is configured.
 	d, ok := dests[co.Destination]
-	if !ok && len(dests) == 1 && co.Destination == "" {
-		for _, only := range dests {
-			d, ok = only, true
-		}
-	}
 	if !ok {
 		ps.Add(key+".destination", "no destination named %q", co.Destination)
 		return
