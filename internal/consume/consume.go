@@ -462,11 +462,18 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 			}
 			return err
 		}
+		// One clock reading serves a poll's records, which are pushed
+		// within a moment of each other, unless Run waits for room.
+		now := time.Now().UnixNano()
 		for i := range batch {
+			waits := c.overBytes()
 			if !c.waitBytes(ctx) {
 				break // the rest is not handed out, so never committed
 			}
-			c.push(h, batch[i])
+			if waits {
+				now = time.Now().UnixNano()
+			}
+			c.push(h, batch[i], now)
 			batch[i] = polled{}
 		}
 		clear(batch)
@@ -531,34 +538,35 @@ func (c *Consumer) partitionLocked(topic string, partition int32) *partition {
 	return p
 }
 
-// push queues pr for its partition's worker: tracked at once while the
-// partition has room (see roomLocked), else kept untracked behind what waits
-// already, for the worker to take once it has. A record of a partition
-// revoked since the poll is dropped (the next owner reads it again).
-func (c *Consumer) push(h *hands, pr polled) {
+// push queues pr for its partition's worker at now (Unix nanoseconds):
+// tracked at once while the partition has room (see roomLocked), else kept
+// untracked behind what waits already, for the worker to take once it has.
+// A record of a partition revoked since the poll is dropped (the next owner
+// reads it again).
+func (c *Consumer) push(h *hands, pr polled, now int64) {
 	p := pr.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.gone || pr.gen != p.gen.Load() {
 		return
 	}
+	p.watchLocked(now)
 	if len(p.waiting) > 0 || !c.roomLocked(p) {
-		c.waitLocked(p, pr)
+		c.waitLocked(p, pr, now)
 		c.startLocked(h, p)
 		return
 	}
-	if r := c.trackLocked(pr); r != nil {
+	if r := c.trackLocked(pr, now); r != nil {
 		p.queue = append(p.queue, r)
 		c.startLocked(h, p)
 	}
 }
 
-// trackLocked starts tracking pr's record and returns it, or nil if its
-// offset was already handed out; pr.p.mu is held and pr is of the
-// partition's current session.
-func (c *Consumer) trackLocked(pr polled) *Record {
+// trackLocked starts tracking pr's record, handed out at now (Unix
+// nanoseconds), and returns it, or nil if its offset was already handed
+// out; pr.p.mu is held and pr is of the partition's current session.
+func (c *Consumer) trackLocked(pr polled, now int64) *Record {
 	p := pr.p
-	now := time.Now().UnixNano()
 	if p.t.pending == 0 {
 		p.progress = now // blocked from here on, if nothing finishes
 	}

@@ -3,7 +3,6 @@ package consume
 import (
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -74,12 +73,18 @@ type partition struct {
 	working      bool          // its worker runs
 	wake         chan struct{} // a record queued or done, or the partition forgotten
 	paused       bool          // fetching paused: its worker is blocked (see pauseLocked)
-	// handling is when the worker's handle call under way started, Unix
-	// nanoseconds; 0 between calls.
-	handling atomic.Int64
-	// progress is when a record of it last finished, or one was tracked
-	// with none pending, Unix nanoseconds: see pauseLocked.
-	progress int64
+	// calls counts the starts and ends of the worker's handle calls: odd
+	// while one is under way. finished counts the records of it that
+	// finished. Neither reads the clock, which would cost more than either
+	// per record; watchLocked times them.
+	calls    atomic.Int64
+	finished int64
+	// What watchLocked last saw of calls and finished, and when each was
+	// first seen so (Unix nanoseconds): sinceCall is when the handle call
+	// under way was first seen; progress when a record was first seen
+	// finished, or one was tracked with none pending. See pauseLocked.
+	seenCalls, seenFinished int64
+	sinceCall, progress     int64
 
 	// disowned is set with forgotten, for Owned to read without mu.
 	disowned atomic.Bool
@@ -134,7 +139,7 @@ func (c *Consumer) finish(p *partition, seq uint64, size int64, abandon, stale b
 	}
 	if first {
 		p.bytes -= size
-		p.progress = time.Now().UnixNano()
+		p.finished++
 	}
 	if first && p.drained != nil && p.t.pending == 0 {
 		close(p.drained)

@@ -79,9 +79,9 @@ func (c *Consumer) work(h *hands, p *partition) {
 				// commit if it comes back (see resume). Once resume
 				// kept the partition, it is handed out after all.
 			case r.Owned():
-				p.handling.Store(time.Now().UnixNano())
+				p.calls.Add(1)
 				h.handle(h.ctx, r)
-				p.handling.Store(0)
+				p.calls.Add(1)
 			}
 		}
 	}
@@ -125,6 +125,10 @@ func (c *Consumer) next(ctx context.Context, p *partition, spare []*Record) []*R
 // dropping what a revoke or a session loss made stale, and resumes
 // fetching p once nothing waits; p.mu is held.
 func (c *Consumer) admitLocked(p *partition) {
+	var now int64
+	if len(p.waiting) > 0 {
+		now = time.Now().UnixNano()
+	}
 	n, size := 0, int64(0)
 	for ; n < len(p.waiting); n++ {
 		pr := p.waiting[n]
@@ -132,7 +136,7 @@ func (c *Consumer) admitLocked(p *partition) {
 			if !c.roomLocked(p) {
 				break
 			}
-			if r := c.trackLocked(pr); r != nil {
+			if r := c.trackLocked(pr, now); r != nil {
 				p.queue = append(p.queue, r)
 			}
 		}
@@ -196,30 +200,49 @@ func (c *Consumer) roomLocked(p *partition) bool {
 }
 
 // waitLocked keeps pr untracked behind what waits already, and pauses
-// fetching p if its worker is blocked; p.mu is held.
-func (c *Consumer) waitLocked(p *partition, pr polled) {
+// fetching p if its worker is blocked at now; p.mu is held.
+func (c *Consumer) waitLocked(p *partition, pr polled, now int64) {
 	p.waiting = append(p.waiting, pr)
 	p.waitingBytes += pr.size
 	if !p.paused {
 		c.waitingN.Add(1)
 		c.waitingB.Add(pr.size)
 	}
-	c.pauseLocked(p)
+	c.pauseLocked(p, now)
 }
 
 // blockedAfter is how long a partition's worker is in one handle call, or
 // its records in flight go without one finishing, before the partition
 // counts as blocked: far longer than mapping a record, or a batch's linger
-// and request, take, so that it is a destination not taking records.
+// and request, take, so that it is a destination not taking records. It
+// is timed from when Run first sees the call under way, or the last record
+// finished (see watchLocked): at most a poll or a tenth of blockedAfter
+// after the fact while records come for the partition or Run waits for
+// room, which is when a blocked partition holds room that others need.
 const blockedAfter = 5 * time.Second
 
+// watchLocked notes, at now (Unix nanoseconds), whether p's worker began or
+// ended a handle call, or a record of p finished, since the last look.
+// Only Run calls it, with a clock that never goes back; the worker and
+// Done only count, since a clock reading per record costs more than the
+// rest of their bookkeeping. p.mu is held.
+func (p *partition) watchLocked(now int64) {
+	if n := p.calls.Load(); n != p.seenCalls {
+		p.seenCalls, p.sinceCall = n, now
+	}
+	if p.finished != p.seenFinished {
+		p.seenFinished, p.progress = p.finished, now
+	}
+}
+
 // pauseLocked pauses fetching p once half a share waits untracked while p
-// is blocked. Its waiting records then no longer take room from polling:
-// what a blocked partition holds stops growing, and the others get the
-// room. A partition that makes progress is never paused (a resumed
-// partition is fetched only with the next fetch request), so a backlog
-// flows without pauses. p.mu is held.
-func (c *Consumer) pauseLocked(p *partition) {
+// is blocked at now (Unix nanoseconds). Its waiting records then no longer
+// take room from polling: what a blocked partition holds stops growing, and
+// the others get the room. A partition that makes progress is never paused
+// (a resumed partition is fetched only with the next fetch request), so a
+// backlog flows without pauses. p.mu is held.
+func (c *Consumer) pauseLocked(p *partition, now int64) {
+	p.watchLocked(now)
 	if p.paused || len(p.waiting) == 0 {
 		return
 	}
@@ -227,8 +250,7 @@ func (c *Consumer) pauseLocked(p *partition) {
 	if 2*int64(len(p.waiting)) < records && 2*p.waitingBytes < bytes {
 		return
 	}
-	now, at := time.Now().UnixNano(), p.handling.Load()
-	handling := at != 0 && now-at >= int64(blockedAfter)
+	handling := p.seenCalls%2 == 1 && now-p.sinceCall >= int64(blockedAfter)
 	finishing := p.t.pending == 0 || now-p.progress < int64(blockedAfter)
 	if !handling && finishing {
 		return
@@ -260,9 +282,10 @@ func (c *Consumer) waitRoom(ctx context.Context) {
 func (c *Consumer) pauseBlocked() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	now := time.Now().UnixNano()
 	for _, p := range c.parts {
 		p.mu.Lock()
-		c.pauseLocked(p)
+		c.pauseLocked(p, now)
 		p.mu.Unlock()
 	}
 }

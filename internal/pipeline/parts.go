@@ -20,20 +20,20 @@ import (
 
 // sender is what the pipeline delivers through: the sink.
 type sender interface {
-	// SendOwned queues rec for the destination dest. It blocks while
-	// that destination's queue is full, and returns an error, never
-	// calling done, when ctx ends, the sender is closed or dest is
-	// unknown. Otherwise done is called exactly once, from another
-	// goroutine, when rec is final: with nil once Optikpi acknowledged
-	// it, else with the *sink.Failure that makes it a dead letter; or
-	// never, when rec is given up: at Close past its context, or when
-	// owned reports false before an attempt. A user's state records are
-	// delivered in the order of the calls that queued them.
-	SendOwned(ctx context.Context, dest string, rec optikpi.Encoded, owned func() bool, done func(*sink.Failure)) error
+	// SendTo queues rec for the destination dest. It blocks while that
+	// destination's queue is full, and returns an error, never calling
+	// o.Final, when ctx ends, the sender is closed or dest is unknown.
+	// Otherwise o.Final is called exactly once, from another goroutine,
+	// when rec is final: with nil once Optikpi acknowledged it, else with
+	// the *sink.Failure that makes it a dead letter; or never, when rec is
+	// given up: at Close past its context, or when o.Owned reports false
+	// before an attempt. A user's state records are delivered in the
+	// order of the calls that queued them.
+	SendTo(ctx context.Context, dest string, rec optikpi.Encoded, o sink.Owner) error
 	// Close stops accepting records and blocks until every record
-	// accepted is final, its done called and returned, or ctx ends; then
-	// it gives up on the rest, whose done is never called. When it
-	// returns no done runs or will run: the dead letters they started
+	// accepted is final, its Final called and returned, or ctx ends;
+	// then it gives up on the rest, whose Final is never called. When it
+	// returns no Final runs or will run: the dead letters they started
 	// are all with the deadLetterer.
 	Close(ctx context.Context) error
 	// Ready returns nil when every destination takes records, else why

@@ -263,7 +263,7 @@ func (p *Pipeline) readDLQLimit(ctx context.Context) {
 // handle is called from one goroutine per partition, in the partition's
 // order, which is what keeps a user's state records in order through the
 // sink; partitions are handled at once, so it must be safe for concurrent
-// use, and a SendOwned that blocks holds back only its own partition.
+// use, and a SendTo that blocks holds back only its own partition.
 func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 	p.counts.consumed.Add(1)
 	res, err := p.mapRecord(r.Record)
@@ -293,26 +293,42 @@ func (p *Pipeline) send(ctx context.Context, r *consume.Record, fin finisher, ro
 		p.deadLetter(r, fin, MappingFailure(out.Failure))
 		return
 	}
-	kind, eventID, output := out.Record.Kind, out.Record.EventID, out.Name
-	// r.Owned: once the partition moved, what this member still holds of it
-	// must not overtake what the next owner delivers (issue 10, defect 7).
-	err := p.sink.SendOwned(ctx, out.Destination, out.Record, r.Owned, func(f *sink.Failure) {
-		if f == nil {
-			p.counts.delivered[kind].Add(1)
-			p.counts.finished(r.Timestamp, "delivered")
-			fin.Done()
-			return
-		}
-		e := DeliveryFailure(f, route, eventID)
-		e.Output = output
-		p.deadLetter(r, fin, e)
-	})
+	d := &delivery{p: p, r: r, fin: fin, route: route, output: out.Name, eventID: out.Record.EventID, kind: out.Record.Kind}
+	err := p.sink.SendTo(ctx, out.Destination, out.Record, d)
 	if err != nil {
 		// Only on shutdown: abandoned, the record is never committed, so the
 		// partition's next owner relays it again, and Close need not wait.
 		p.logger.Debug("record not queued", zap.String("topic", r.Topic), zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset), zap.Error(err))
 		fin.Abandon()
 	}
+}
+
+// delivery is one output of r in the sink, and its sink.Owner: one
+// allocation per output, where an owned func and a done closure were two.
+type delivery struct {
+	p                      *Pipeline
+	r                      *consume.Record
+	fin                    finisher
+	route, output, eventID string
+	kind                   optikpi.Kind
+}
+
+// Owned is r's: once the partition moved, what this member still holds of
+// it must not overtake what the next owner delivers (issue 10, defect 7).
+func (d *delivery) Owned() bool { return d.r.Owned() }
+
+// Final counts a delivered output and tells fin, or dead-letters the output
+// the sink gave up.
+func (d *delivery) Final(f *sink.Failure) {
+	if f == nil {
+		d.p.counts.delivered[d.kind].Add(1)
+		d.p.counts.finished(d.r.Timestamp, "delivered")
+		d.fin.Done()
+		return
+	}
+	e := DeliveryFailure(f, d.route, d.eventID)
+	e.Output = d.output
+	d.p.deadLetter(d.r, d.fin, e)
 }
 
 // deadLetter writes e for r and tells fin once the broker has it. A

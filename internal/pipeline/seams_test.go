@@ -37,12 +37,12 @@ func (c *closes) add(part string) {
 type finalSink struct {
 	closes *closes
 	mu     sync.Mutex
-	held   []func(*sink.Failure)
+	held   []sink.Owner
 }
 
-func (s *finalSink) SendOwned(_ context.Context, _ string, _ optikpi.Encoded, _ func() bool, done func(*sink.Failure)) error {
+func (s *finalSink) SendTo(_ context.Context, _ string, _ optikpi.Encoded, o sink.Owner) error {
 	s.mu.Lock()
-	s.held = append(s.held, done)
+	s.held = append(s.held, o)
 	s.mu.Unlock()
 	return nil
 }
@@ -53,8 +53,8 @@ func (s *finalSink) Close(context.Context) error {
 	held := s.held
 	s.held = nil
 	s.mu.Unlock()
-	for _, done := range held {
-		done(&sink.Failure{Reason: failure.Rejected, Destination: "main", Status: 400, Message: "refused as the sink closed"})
+	for _, o := range held {
+		o.Final(&sink.Failure{Reason: failure.Rejected, Destination: "main", Status: 400, Message: "refused as the sink closed"})
 	}
 	return nil
 }

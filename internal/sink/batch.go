@@ -10,11 +10,10 @@ import (
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
-// item is one queued record and its callback.
+// item is one queued record and its owner.
 type item struct {
-	rec   optikpi.Encoded
-	owned func() bool // nil: always; see SendOwned
-	done  func(*Failure)
+	rec optikpi.Encoded
+	o   Owner
 }
 
 // endpoint is one destination's endpoint: its lanes and metrics.
@@ -142,6 +141,21 @@ func (l *lane) batch() {
 				continue
 			}
 			add(it)
+			// What else is queued joins the batch without the select,
+			// which locks every channel it waits on, once per record.
+		drain:
+			for !ready && !hasCarry {
+				select {
+				case it, ok := <-in:
+					if !ok {
+						in, ready = nil, true
+						break drain
+					}
+					add(it)
+				default:
+					break drain
+				}
+			}
 		case out <- cur:
 			linger.Stop()
 			cur, ready = l.ep.newBatch(), in == nil

@@ -132,7 +132,7 @@ func (ep *endpoint) succeed(items []item) {
 	ep.m.delivered.Add(float64(len(items)))
 	ep.m.queued.Sub(float64(len(items)))
 	for _, it := range items {
-		it.done(nil)
+		it.o.Final(nil)
 	}
 }
 
@@ -145,7 +145,7 @@ func (ep *endpoint) fail(items []item, f *Failure) {
 		zap.Int("status", f.Status), zap.Int("attempts", f.Attempts), zap.String("message", f.Message))
 	for _, it := range items {
 		c := *f
-		it.done(&c)
+		it.o.Final(&c)
 	}
 }
 

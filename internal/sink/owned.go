@@ -12,7 +12,13 @@ import (
 var errDisowned = errors.New("sink: a record of the request is no longer owned")
 
 // disowned reports whether it may no longer be delivered.
-func (it *item) disowned() bool { return it.owned != nil && !it.owned() }
+func (it *item) disowned() bool { return it.mayMove() && !it.o.Owned() }
+
+// mayMove reports whether it can be disowned: it was not sent with Send.
+func (it *item) mayMove() bool {
+	_, always := it.o.(doneFunc)
+	return !always
+}
 
 // dropDisowned returns items without the disowned ones, which it drops. It
 // copies only when it drops, so a part of a split batch never writes over
@@ -54,10 +60,10 @@ type owners struct {
 }
 
 // withOwners returns the context of a request of items: one checkOwned can
-// stop when any of them has an owned func. stop releases it.
+// stop when any of them may be disowned. stop releases it.
 func withOwners(ctx context.Context, items []item) (_ context.Context, stop func()) {
 	for i := range items {
-		if items[i].owned != nil {
+		if items[i].mayMove() {
 			ctx, cancel := context.WithCancelCause(ctx)
 			return context.WithValue(ctx, ownersKey{}, &owners{items: items, cancel: cancel}), func() { cancel(nil) }
 		}

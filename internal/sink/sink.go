@@ -271,7 +271,10 @@ func (o *Options) setDefaults() error {
 // closed, dest is unknown or rec.Kind is invalid. A user's state records are
 // delivered in the order of the Send calls that queued them.
 func (s *Sink) Send(ctx context.Context, dest string, rec optikpi.Encoded, done func(*Failure)) error {
-	return s.SendOwned(ctx, dest, rec, nil, done)
+	if done == nil {
+		return s.SendTo(ctx, dest, rec, nil)
+	}
+	return s.SendTo(ctx, dest, rec, doneFunc(done))
 }
 
 // SendOwned is Send for a record that may be delivered only while owned
@@ -283,13 +286,41 @@ func (s *Sink) Send(ctx context.Context, dest string, rec optikpi.Encoded, done 
 // batch keep their order. owned must be cheap and safe from any goroutine;
 // nil is always true.
 func (s *Sink) SendOwned(ctx context.Context, dest string, rec optikpi.Encoded, owned func() bool, done func(*Failure)) error {
+	switch {
+	case done == nil:
+		return s.SendTo(ctx, dest, rec, nil)
+	case owned == nil:
+		return s.SendTo(ctx, dest, rec, doneFunc(done))
+	}
+	return s.SendTo(ctx, dest, rec, &funcOwner{owned: owned, done: done})
+}
+
+// Owner is what a record queued with SendTo belongs to: asked whether it
+// may still be delivered, and told when it is final. One Owner per record
+// lets the caller pass what it already holds for the record, where
+// SendOwned's two funcs are each a closure.
+type Owner interface {
+	// Owned is SendOwned's owned: asked before every HTTP attempt and
+	// before the record fails as too large; once false, the record is
+	// dropped and Final is never called. It must be cheap and safe from
+	// any goroutine.
+	Owned() bool
+	// Final is SendOwned's done: called exactly once, from another
+	// goroutine, with nil once Optikpi acknowledged the record, else with
+	// a *Failure; never when the record is dropped or abandoned.
+	Final(*Failure)
+}
+
+// SendTo is SendOwned with o's Owned and Final for owned and done; a nil
+// o is an error, as a nil done is.
+func (s *Sink) SendTo(ctx context.Context, dest string, rec optikpi.Encoded, o Owner) error {
 	d := s.dests[dest]
 	switch {
 	case d == nil:
 		return fmt.Errorf("%w %q", ErrUnknownDestination, dest)
 	case !rec.Kind.Valid():
 		return fmt.Errorf("sink: record of invalid %v", rec.Kind)
-	case done == nil:
+	case o == nil:
 		return errors.New("sink: nil done")
 	}
 	s.mu.RLock()
@@ -299,16 +330,28 @@ func (s *Sink) SendOwned(ctx context.Context, dest string, rec optikpi.Encoded, 
 	}
 	ep := d.endpoints[rec.Kind]
 	l := ep.lane(rec.UserID)
+	// Selects of one case and a default take no lock while their channel
+	// is not ready, and a send with room takes only the queue's: the
+	// three-way select below, which locks all three, is for a full queue.
 	select {
 	case <-s.closing:
 		return ErrClosed
+	default:
+	}
+	select {
 	case <-ctx.Done():
 		return ctx.Err()
 	default:
 	}
 	ep.m.queued.Inc()
+	it := item{rec: rec, o: o}
 	select {
-	case l.in <- item{rec: rec, owned: owned, done: done}:
+	case l.in <- it:
+		return nil
+	default:
+	}
+	select {
+	case l.in <- it:
 		return nil
 	case <-s.closing:
 		ep.m.queued.Dec()
@@ -318,6 +361,23 @@ func (s *Sink) SendOwned(ctx context.Context, dest string, rec optikpi.Encoded, 
 		return ctx.Err()
 	}
 }
+
+// doneFunc is the Owner of a record sent with Send, or with SendOwned and
+// a nil owned: always owned. A func fits in an interface without an
+// allocation.
+type doneFunc func(*Failure)
+
+func (doneFunc) Owned() bool        { return true }
+func (f doneFunc) Final(x *Failure) { f(x) }
+
+// funcOwner is the Owner of a record sent with SendOwned.
+type funcOwner struct {
+	owned func() bool
+	done  func(*Failure)
+}
+
+func (o *funcOwner) Owned() bool      { return o.owned() }
+func (o *funcOwner) Final(f *Failure) { o.done(f) }
 
 // Ready returns nil when no destination is misconfigured, else an error
 // naming each misconfigured destination with the API's last answer.
