@@ -2,6 +2,7 @@ package awscreds
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -11,6 +12,10 @@ import (
 // imdsIPv6 is instance metadata's IPv6 address, for
 // AWS_EC2_METADATA_SERVICE_ENDPOINT=http://[fd00:ec2::254].
 const imdsIPv6 = "fd00:ec2::254"
+
+// errNotFound is instance metadata's 404: on the role listing, an instance
+// without a role.
+var errNotFound = errors.New("HTTP 404")
 
 // imds asks EC2 instance metadata for the instance role's credentials with
 // a session token (IMDSv2). There is no IMDSv1 fallback: an instance that
@@ -36,13 +41,14 @@ func (m imds) retrieve(ctx context.Context, p *Provider) (Credentials, error) {
 		return Credentials{}, fmt.Errorf("session token (IMDSv2): %w", err)
 	}
 	roles, err := m.do(ctx, p, http.MethodGet, imdsCredsPath, token)
+	role, _, _ := strings.Cut(roles, "\n")
+	if errors.Is(err, errNotFound) || err == nil && strings.TrimSpace(role) == "" {
+		return Credentials{}, errors.New("instance role: the instance has no IAM role (instance profile)")
+	}
 	if err != nil {
 		return Credentials{}, fmt.Errorf("instance role: %w", err)
 	}
-	role, _, _ := strings.Cut(strings.TrimSpace(roles), "\n")
-	if role = strings.TrimSpace(role); role == "" {
-		return Credentials{}, fmt.Errorf("instance role: the instance has no IAM role (instance profile)")
-	}
+	role = strings.TrimSpace(role)
 	rctx, cancel := context.WithTimeout(ctx, p.imdsTimeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(rctx, http.MethodGet, m.endpoint+imdsCredsPath+role, nil)
@@ -79,6 +85,9 @@ func (m imds) do(ctx context.Context, p *Provider, method, path, token string) (
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxAnswer))
 	if err != nil {
 		return "", fmt.Errorf("%s %s: reading the answer: %w", method, req.URL.Redacted(), err)
+	}
+	if resp.StatusCode == http.StatusNotFound {
+		return "", fmt.Errorf("%s %s: %w", method, req.URL.Redacted(), errNotFound)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return "", fmt.Errorf("%s %s: HTTP %d", method, req.URL.Redacted(), resp.StatusCode)

@@ -109,6 +109,12 @@ func (f *fakeAWS) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		fmt.Fprint(w, f.credsJSON("ASIACONTAINER"))
+	case r.URL.Path == "/no-role"+imdsTokenPath:
+		f.hit("imds token")
+		fmt.Fprint(w, "IMDS-SESSION")
+	case r.URL.Path == "/no-role"+imdsCredsPath:
+		f.hit("imds")
+		w.WriteHeader(http.StatusNotFound)
 	case r.URL.Path == imdsTokenPath:
 		f.hit("imds token")
 		if r.Method != http.MethodPut || r.Header.Get("X-aws-ec2-metadata-token-ttl-seconds") == "" {
@@ -225,6 +231,8 @@ func TestSources(t *testing.T) {
 		{"instance metadata", imdsEnv, false, "ASIAIMDS", "instance metadata", "", "imds"},
 		{"instance metadata refuses a token", imdsEnv, true, "", "",
 			"awscreds: instance metadata: session token (IMDSv2): PUT " + srv.URL + "/latest/api/token: HTTP 403", "imds token"},
+		{"instance metadata without a role", map[string]string{IMDSEndpointEnv: srv.URL + "/no-role/"}, false, "", "",
+			"awscreds: instance metadata: instance role: the instance has no IAM role (instance profile)", "imds"},
 		{"instance metadata disabled", map[string]string{IMDSDisabledEnv: "TRUE", IMDSEndpointEnv: srv.URL}, false, "", "",
 			"awscreds: no AWS credentials configured: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN (EKS IRSA), or AWS_CONTAINER_CREDENTIALS_FULL_URI (EKS Pod Identity); instance metadata is off (AWS_EC2_METADATA_DISABLED=true)", ""},
 	}
@@ -247,6 +255,7 @@ func TestSources(t *testing.T) {
 			if c.AccessKeyID != tt.wantID || c.Source != tt.wantSrc || !strings.Contains(gotErr, tt.wantErr) || (tt.wantErr == "") != (err == nil) {
 				t.Errorf("got %q from %q, error %q\nwant %q from %q, error %q", c.AccessKeyID, c.Source, gotErr, tt.wantID, tt.wantSrc, tt.wantErr)
 			}
+			noSecret(t, "printed credentials", fmt.Sprintf("%v %+v %s", c, c, c))
 			if tt.wantID != "" && (c.SecretAccessKey != secretKey || tt.wantSrc != "environment" && c.SessionToken != sessionSecret) {
 				t.Errorf("got secret %q, session token %q; want the fake's", c.SecretAccessKey, c.SessionToken)
 			}
