@@ -151,9 +151,9 @@ type SASL struct {
 	// file is used from the next connection on.
 	TokenEnv  string `yaml:"token_env"`
 	TokenFile string `yaml:"token_file"`
-	// aws-msk-iam takes the standard AWS_ACCESS_KEY_ID,
-	// AWS_SECRET_ACCESS_KEY and optional AWS_SESSION_TOKEN variables, read
-	// on every authentication.
+	// aws-msk-iam takes no keys: its credentials come from the AWS default
+	// chain (internal/awscreds: environment, web identity, container,
+	// instance metadata).
 }
 
 // Destination is one Optikpi workspace. An operator with several brands has

@@ -8,13 +8,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
-)
 
-// The standard AWS variables aws-msk-iam authenticates with.
-const (
-	AWSAccessKeyIDEnv     = "AWS_ACCESS_KEY_ID"
-	AWSSecretAccessKeyEnv = "AWS_SECRET_ACCESS_KEY"
-	AWSSessionTokenEnv    = "AWS_SESSION_TOKEN"
+	"github.com/optikpi/optikpi-relay/internal/awscreds"
 )
 
 // ReadSecret returns the secret in file, or else in the environment
@@ -59,27 +54,6 @@ func (s SASL) Token() (string, error) {
 		return "", fmt.Errorf("kafka.sasl.%s: %w", pick(s.TokenEnv, s.TokenFile, "token"), err)
 	}
 	return v, nil
-}
-
-// AWSCredentials are the credentials aws-msk-iam signs with.
-type AWSCredentials struct {
-	AccessKeyID, SecretAccessKey, SessionToken string
-}
-
-// ReadAWSCredentials reads the standard AWS variables; the session token is
-// optional. Instance profiles and web identity (IRSA) would need the AWS
-// SDK, which the relay does not carry: export the variables instead.
-func ReadAWSCredentials() (AWSCredentials, error) {
-	var c AWSCredentials
-	var err error
-	if c.AccessKeyID, err = ReadSecret(AWSAccessKeyIDEnv, ""); err != nil {
-		return c, err
-	}
-	if c.SecretAccessKey, err = ReadSecret(AWSSecretAccessKeyEnv, ""); err != nil {
-		return c, err
-	}
-	c.SessionToken = strings.TrimSpace(os.Getenv(AWSSessionTokenEnv))
-	return c, nil
 }
 
 // pick names the key a secret came from: name_file when file is set, else
@@ -151,8 +125,9 @@ func (c *Config) CheckSecrets() error {
 			p.Add("kafka.sasl."+pick(s.TokenEnv, s.TokenFile, "token"), "%v", err)
 		}
 	case SASLAWSMSKIAM:
-		if _, err := ReadAWSCredentials(); err != nil {
-			p.Add("kafka.sasl.mechanism", "aws-msk-iam: %v", err)
+		// Without the network: the source's variables and token files.
+		if _, err := awscreds.Check(nil); err != nil {
+			p.Add("kafka.sasl.mechanism", "aws-msk-iam: %s", strings.TrimPrefix(err.Error(), "awscreds: "))
 		}
 	}
 	if c.Kafka.TLS.Enabled {

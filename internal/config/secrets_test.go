@@ -6,6 +6,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/optikpi/optikpi-relay/internal/awscreds"
 )
 
 func TestParseSASLAndTLS(t *testing.T) {
@@ -21,7 +23,7 @@ func TestParseSASLAndTLS(t *testing.T) {
 		{"aws without tls", "  sasl: {mechanism: aws-msk-iam}\n", []string{"kafka.tls.enabled: aws-msk-iam needs TLS"}},
 		{"oauthbearer without token", "  sasl: {mechanism: oauthbearer}\n", []string{"kafka.sasl: exactly one of token_env and token_file is required with oauthbearer"}},
 		{"oauthbearer with password", "  sasl: {mechanism: oauthbearer, token_env: T, password_env: P}\n", []string{"oauthbearer takes a token"}},
-		{"aws with username", "  sasl: {mechanism: aws-msk-iam, username: u}\n", []string{"aws-msk-iam takes its credentials from AWS_ACCESS_KEY_ID"}},
+		{"aws with username", "  sasl: {mechanism: aws-msk-iam, username: u}\n", []string{"aws-msk-iam takes its credentials from the AWS default chain"}},
 		{"plain with token", "  sasl: {mechanism: plain, username: u, password_env: P, token_env: T}\n", []string{"token_env and token_file are for oauthbearer"}},
 		{"unknown mechanism", "  sasl: {mechanism: gssapi}\n", []string{`kafka.sasl.mechanism: want plain, scram-sha-256, scram-sha-512, oauthbearer or aws-msk-iam, got "gssapi"`}},
 		{"tls inline keys", "  tls: {enabled: true, ca_file: /ca.pem, server_name: k}\n", nil},
@@ -86,10 +88,12 @@ func TestCheckSecrets(t *testing.T) {
 	notPEM := write("ca.pem", "not a certificate")
 	t.Setenv("OPTIKPI_TOKEN", "tok")
 	t.Setenv("EMPTY_VAR", "")
-	for _, k := range []string{AWSAccessKeyIDEnv, AWSSecretAccessKeyEnv, AWSSessionTokenEnv} {
+	for _, k := range []string{awscreds.AccessKeyIDEnv, awscreds.SecretAccessKeyEnv, awscreds.SessionTokenEnv,
+		awscreds.WebIdentityTokenFileEnv, awscreds.RoleARNEnv, awscreds.ContainerFullURIEnv, awscreds.ContainerRelativeURIEnv} {
 		t.Setenv(k, "")
 		os.Unsetenv(k)
 	}
+	t.Setenv(awscreds.IMDSDisabledEnv, "true") // else instance metadata is the source, unchecked
 	tests := []struct {
 		name  string
 		old   string // replaced in minimal by new
@@ -109,7 +113,7 @@ func TestCheckSecrets(t *testing.T) {
 		{"oauth token file empty", "  group: relay\n", "  group: relay\n  sasl: {mechanism: oauthbearer, token_file: " + empty + "}\n",
 			[]string{"kafka.sasl.token_file: file " + empty + " is empty"}},
 		{"aws credentials missing", "  group: relay\n", "  group: relay\n  sasl: {mechanism: aws-msk-iam}\n  tls: {enabled: true}\n",
-			[]string{"kafka.sasl.mechanism: aws-msk-iam: environment variable AWS_ACCESS_KEY_ID is not set"}},
+			[]string{"kafka.sasl.mechanism: aws-msk-iam: no AWS credentials configured: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN (EKS IRSA)"}},
 		{"kafka ca not PEM", "  group: relay\n", "  group: relay\n  tls: {enabled: true, ca_file: " + notPEM + "}\n",
 			[]string{"kafka.tls.ca_file: no PEM certificate in " + notPEM}},
 		{"sink client cert missing", "dlq:\n", "sink:\n  tls: {cert_file: " + dir + "/c, key_file: " + dir + "/k}\ndlq:\n",

@@ -207,8 +207,7 @@ func validateSASL(s SASL, p *Problems) {
 		}
 	case SASLAWSMSKIAM:
 		if s.Username != "" || password || token {
-			p.Add("kafka.sasl", "aws-msk-iam takes its credentials from %s, %s and %s; remove username, password and token keys",
-				AWSAccessKeyIDEnv, AWSSecretAccessKeyEnv, AWSSessionTokenEnv)
+			p.Add("kafka.sasl", "aws-msk-iam takes its credentials from the AWS default chain (environment, web identity, container, instance metadata); remove username, password and token keys")
 		}
 	default:
 		p.Add("kafka.sasl.mechanism", "want %s, got %q", mechanisms, s.Mechanism)

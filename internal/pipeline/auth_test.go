@@ -27,6 +27,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
 
+	"github.com/optikpi/optikpi-relay/internal/awscreds"
 	"github.com/optikpi/optikpi-relay/internal/config"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/optikpi/optikpi-relay/internal/sink"
@@ -207,14 +208,14 @@ func TestSASLMechanismsRereadCredentials(t *testing.T) {
 		}
 	}
 	setToken("first-token")
-	oauth, err := saslMechanism(config.SASL{Mechanism: config.SASLOAuthBearer, TokenFile: tokenFile})
+	oauth, err := saslMechanism(config.SASL{Mechanism: config.SASLOAuthBearer, TokenFile: tokenFile}, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Setenv(config.AWSAccessKeyIDEnv, "AKIDFIRST")
-	t.Setenv(config.AWSSecretAccessKeyEnv, "secret")
-	t.Setenv(config.AWSSessionTokenEnv, "")
-	msk, err := saslMechanism(config.SASL{Mechanism: config.SASLAWSMSKIAM})
+	t.Setenv(awscreds.AccessKeyIDEnv, "AKIDFIRST")
+	t.Setenv(awscreds.SecretAccessKeyEnv, "secret")
+	t.Setenv(awscreds.SessionTokenEnv, "")
+	msk, err := saslMechanism(config.SASL{Mechanism: config.SASLAWSMSKIAM}, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,11 +242,11 @@ func TestSASLMechanismsRereadCredentials(t *testing.T) {
 		{"oauth emptied file", func() { setToken("") }, "OAUTHBEARER", ""},
 		{"msk first key", func() {}, "AWS_MSK_IAM", "AKIDFIRST/"},
 		{"msk rotated key with session", func() {
-			t.Setenv(config.AWSAccessKeyIDEnv, "AKIDSECOND")
-			t.Setenv(config.AWSSessionTokenEnv, "session-token")
+			t.Setenv(awscreds.AccessKeyIDEnv, "AKIDSECOND")
+			t.Setenv(awscreds.SessionTokenEnv, "session-token")
 		}, "AWS_MSK_IAM", "AKIDSECOND/"},
 		{"msk session token", func() {}, "AWS_MSK_IAM", "session-token"},
-		{"msk key unset", func() { os.Unsetenv(config.AWSAccessKeyIDEnv) }, "AWS_MSK_IAM", ""},
+		{"msk key unset", func() { os.Unsetenv(awscreds.AccessKeyIDEnv) }, "AWS_MSK_IAM", ""},
 	}
 	for _, s := range steps {
 		s.change()
@@ -260,11 +261,60 @@ func TestSASLMechanismsRereadCredentials(t *testing.T) {
 
 	// A missing secret fails at start-up, naming the key.
 	os.Remove(tokenFile)
-	if _, err := saslMechanism(config.SASL{Mechanism: config.SASLOAuthBearer, TokenFile: tokenFile}); err == nil || !strings.Contains(err.Error(), "kafka.sasl.token_file") {
+	if _, err := saslMechanism(config.SASL{Mechanism: config.SASLOAuthBearer, TokenFile: tokenFile}, zap.NewNop()); err == nil || !strings.Contains(err.Error(), "kafka.sasl.token_file") {
 		t.Errorf("missing token file: got %v, want an error naming kafka.sasl.token_file", err)
 	}
-	if _, err := saslMechanism(config.SASL{Mechanism: config.SASLAWSMSKIAM}); err == nil || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
+	if _, err := saslMechanism(config.SASL{Mechanism: config.SASLAWSMSKIAM}, zap.NewNop()); err == nil || !strings.Contains(err.Error(), "AWS_ACCESS_KEY_ID") {
 		t.Errorf("missing AWS key: got %v, want an error naming AWS_ACCESS_KEY_ID", err)
+	}
+}
+
+// On EKS with IRSA, aws-msk-iam signs with the role's credentials from STS,
+// asked once for the connections that follow, never before the first
+// authentication.
+func TestMSKIAMWebIdentity(t *testing.T) {
+	var calls atomic.Int64
+	sts := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		calls.Add(1)
+		if r.FormValue("WebIdentityToken") != "projected-jwt" {
+			w.WriteHeader(http.StatusBadRequest)
+			io.WriteString(w, `<ErrorResponse><Error><Code>InvalidIdentityToken</Code><Message>bad token</Message></Error><RequestId>r</RequestId></ErrorResponse>`)
+			return
+		}
+		io.WriteString(w, `<AssumeRoleWithWebIdentityResponse><AssumeRoleWithWebIdentityResult><Credentials>`+
+			`<AccessKeyId>ASIAIRSA</AccessKeyId><SecretAccessKey>secret</SecretAccessKey><SessionToken>irsa-session</SessionToken>`+
+			`<Expiration>`+time.Now().Add(time.Hour).UTC().Format(time.RFC3339)+`</Expiration></Credentials></AssumeRoleWithWebIdentityResult></AssumeRoleWithWebIdentityResponse>`)
+	}))
+	defer sts.Close()
+	tokenFile := filepath.Join(t.TempDir(), "token")
+	if err := os.WriteFile(tokenFile, []byte("projected-jwt"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{
+		awscreds.AccessKeyIDEnv: "", awscreds.SecretAccessKeyEnv: "", awscreds.SessionTokenEnv: "",
+		awscreds.WebIdentityTokenFileEnv: tokenFile, awscreds.RoleARNEnv: "arn:aws:iam::123456789012:role/relay",
+		awscreds.EndpointURLSTSEnv: sts.URL, awscreds.IMDSDisabledEnv: "true",
+	} {
+		t.Setenv(k, v)
+	}
+	msk, err := saslMechanism(config.SASL{Mechanism: config.SASLAWSMSKIAM}, zap.NewNop())
+	if err != nil || calls.Load() != 0 {
+		t.Fatalf("got %v after %d STS calls; want no error and no call before authenticating", err, calls.Load())
+	}
+	for i := range 3 {
+		_, msg, err := msk.Authenticate(context.Background(), "b-1.relay.abc123.c2.kafka.eu-west-1.amazonaws.com:9098")
+		if err != nil || !strings.Contains(string(msg), "ASIAIRSA/") || !strings.Contains(string(msg), "irsa-session") {
+			t.Errorf("authentication %d: got %q, %v; want a message signed with ASIAIRSA and its session token", i, msg, err)
+		}
+	}
+	if got := calls.Load(); got != 1 {
+		t.Errorf("got %d STS calls for 3 authentications, want 1", got)
+	}
+
+	// A token file gone at start-up fails there, naming the variable.
+	os.Remove(tokenFile)
+	if _, err := saslMechanism(config.SASL{Mechanism: config.SASLAWSMSKIAM}, zap.NewNop()); err == nil || !strings.Contains(err.Error(), "kafka.sasl (aws-msk-iam): awscreds: web identity: AWS_WEB_IDENTITY_TOKEN_FILE") {
+		t.Errorf("missing token file: got %v, want an error naming AWS_WEB_IDENTITY_TOKEN_FILE", err)
 	}
 }
 

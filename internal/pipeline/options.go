@@ -21,6 +21,7 @@ import (
 	"go.uber.org/zap/zapcore"
 	"golang.org/x/time/rate"
 
+	"github.com/optikpi/optikpi-relay/internal/awscreds"
 	"github.com/optikpi/optikpi-relay/internal/config"
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/optikpi/optikpi-relay/internal/sink"
@@ -130,7 +131,7 @@ func KafkaOpts(k config.Kafka, logger *zap.Logger) ([]kgo.Opt, error) {
 		opts = append(opts, kgo.DialTLSConfig(tc))
 	}
 	if k.SASL.Mechanism != "" {
-		m, err := saslMechanism(k.SASL)
+		m, err := saslMechanism(k.SASL, logger)
 		if err != nil {
 			return nil, err
 		}
@@ -157,8 +158,11 @@ func balancer(name string) kgo.GroupBalancer {
 // saslMechanism returns the mechanism s configures. Its secrets are read
 // once here, so that a missing one fails at start-up; the OAUTHBEARER token
 // and the AWS credentials are read again on every authentication, so that
-// rotated ones are used from the next connection on.
-func saslMechanism(s config.SASL) (sasl.Mechanism, error) {
+// rotated ones are used from the next connection on. For aws-msk-iam only
+// what needs no network is checked here (awscreds.Check); temporary
+// credentials are fetched at the first authentication, in Run, and a
+// refusal there is logged by the client naming the source.
+func saslMechanism(s config.SASL, logger *zap.Logger) (sasl.Mechanism, error) {
 	switch s.Mechanism {
 	case config.SASLPlain, config.SASLScramSHA256, config.SASLScramSHA512:
 		pass, err := s.Password()
@@ -182,11 +186,14 @@ func saslMechanism(s config.SASL) (sasl.Mechanism, error) {
 			return oauth.Auth{Token: tok}, err
 		}), nil
 	case config.SASLAWSMSKIAM:
-		if _, err := config.ReadAWSCredentials(); err != nil {
+		if _, err := awscreds.Check(nil); err != nil {
 			return nil, fmt.Errorf("kafka.sasl (aws-msk-iam): %w", err)
 		}
-		return aws.ManagedStreamingIAM(func(context.Context) (aws.Auth, error) {
-			c, err := config.ReadAWSCredentials()
+		// One provider for the clients built from these options: they share
+		// its cache, so one STS call serves the consumer and the producer.
+		creds := awscreds.New(awscreds.Logger(logger.Named("aws")))
+		return aws.ManagedStreamingIAM(func(ctx context.Context) (aws.Auth, error) {
+			c, err := creds.Retrieve(ctx)
 			if err != nil {
 				return aws.Auth{}, fmt.Errorf("kafka.sasl (aws-msk-iam): %w", err)
 			}
