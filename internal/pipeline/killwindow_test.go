@@ -14,11 +14,13 @@ import (
 
 // TestKillResendsBoundedWindow: a relay killed mid-stream (no flush, no
 // commit) re-sends, through the next member, only what it had not
-// committed: done offsets are committed as they advance, one commit per
-// interval at most, so a kill 3 s in re-sends fewer records than were
-// done (with a fixed 5 s tick it re-sent every one). The log line gives the numbers: the
-// window also holds done records behind a slow one (rate-limited
-// profiles) on their partition, so it is not asserted more tightly.
+// committed: done offsets are committed as they advance, so commits come
+// while it runs, and the next member re-sends at most what the first
+// consumed above them. How many that is depends on the machine's speed
+// (records in flight reach Optikpi before the kill), so the log line gives
+// the numbers, and the window is not asserted more tightly: it also holds
+// done records behind a slow one (rate-limited profiles) on their
+// partition. TestCommitOnDone pins the commit's timing.
 func TestKillResendsBoundedWindow(t *testing.T) {
 	h := newHarness(t, 4, nil)
 	interval := config.Default().Kafka.CommitInterval
@@ -39,9 +41,12 @@ func TestKillResendsBoundedWindow(t *testing.T) {
 		c := h.committed()
 		return time.Since(started) > 3*time.Second && c > 0, fmt.Sprintf("%d done, %d committed", d, c)
 	})
-	st := first.p.Stats()
 	killed := time.Now()
 	first.abort()
+	// After the abort: what the first consumed in all, and the offsets the
+	// second starts from.
+	st := first.p.Stats()
+	committed := h.committed()
 
 	second := h.start()
 	h.waitCommitted()
@@ -62,10 +67,10 @@ func TestKillResendsBoundedWindow(t *testing.T) {
 	}
 	window := st.Done() - before
 	inFlight := st.Consumed - st.Done()
-	t.Logf("killed after %v with %d done, %d in flight; duplicates %d; done in the last 2 intervals (%v) %d",
-		killed.Sub(started).Round(time.Millisecond), st.Done(), inFlight, dups, 2*interval, window)
-	if int64(dups) >= st.Done() {
-		t.Errorf("duplicates %d, want fewer than the %d done at the kill: nothing done was committed in %v", dups, st.Done(), killed.Sub(started))
+	t.Logf("killed after %v with %d done, %d in flight, %d committed; duplicates %d; done in the last 2 intervals (%v) %d",
+		killed.Sub(started).Round(time.Millisecond), st.Done(), inFlight, committed, dups, 2*interval, window)
+	if resendable := st.Consumed - committed; int64(dups) > resendable {
+		t.Errorf("duplicates %d, want at most the %d consumed above the %d committed: the second member re-sent committed records", dups, resendable, committed)
 	}
 }
 
