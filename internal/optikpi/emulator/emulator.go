@@ -3,6 +3,7 @@
 package emulator
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -40,6 +41,11 @@ type Config struct {
 	// RateLimitScale multiplies the guide's limits that RateLimit
 	// enforces, so a test can meet them at a small volume; 0 means 1.
 	RateLimitScale float64
+	// RateLimitBurst is how many requests an endpoint takes at once
+	// before its limit applies; 0 means a second's worth. A burst of 1
+	// makes any two requests closer than the limit's interval meet a 429,
+	// however slowly the client runs overall.
+	RateLimitBurst int
 	// NoRetryAfter leaves the Retry-After header off a 429, as some
 	// gateways do, so the client must pick its own backoff. Default false.
 	NoRetryAfter bool
@@ -131,6 +137,8 @@ func New(cfg Config) (*Emulator, error) {
 		return nil, fmt.Errorf("emulator: latency %s is negative", cfg.Latency)
 	case cfg.RateLimitScale < 0:
 		return nil, fmt.Errorf("emulator: rate limit scale %v is negative", cfg.RateLimitScale)
+	case cfg.RateLimitBurst < 0:
+		return nil, fmt.Errorf("emulator: rate limit burst %d is negative", cfg.RateLimitBurst)
 	case cfg.MaxBodyBytes < 0 || cfg.MaxRecords < 0:
 		return nil, errors.New("emulator: max body bytes and max records must not be negative")
 	}
@@ -153,7 +161,8 @@ func New(cfg Config) (*Emulator, error) {
 		if cfg.RateLimitScale > 0 {
 			l *= rate.Limit(cfg.RateLimitScale)
 		}
-		e.limiters[k] = rate.NewLimiter(l, max(int(l), 1))
+		burst := cmp.Or(cfg.RateLimitBurst, max(int(l), 1))
+		e.limiters[k] = rate.NewLimiter(l, burst)
 	}
 	if cfg.TrackDelay {
 		e.delays = new([numKinds]delayHistogram)

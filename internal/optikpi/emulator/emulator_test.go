@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -399,6 +400,29 @@ func TestRateLimitScale(t *testing.T) {
 	}
 	if throttled == 0 {
 		t.Errorf("throttled none of 12 quick requests; want some beyond a burst of 5")
+	}
+}
+
+// TestRateLimitBurst: without burst, the second request within the
+// limit's interval (here 20 s) is throttled.
+func TestRateLimitBurst(t *testing.T) {
+	cfg := testConfig()
+	cfg.RateLimit = true
+	cfg.RateLimitScale = 0.001 // customers: one every 20 s
+	cfg.RateLimitBurst = 1
+	s := start(t, cfg)
+	body := batch(t, 0, 1)
+	var got []bool
+	for range 2 {
+		status, _, _ := post(t, s, "/customers", body, nil)
+		got = append(got, status == http.StatusTooManyRequests)
+	}
+	if want := []bool{false, true}; !slices.Equal(got, want) {
+		t.Errorf("throttled %v; want %v", got, want)
+	}
+	cfg.RateLimitBurst = -1
+	if _, err := New(cfg); err == nil {
+		t.Error("New accepted a negative burst")
 	}
 }
 
