@@ -261,7 +261,7 @@ func rfc3339(v optikpi.Value, d *doc) (optikpi.Value, error) {
 	if v.Type != optikpi.ValueString {
 		return optikpi.Value{}, fmt.Errorf("want an RFC 3339 time string, got %s", describeValue(v))
 	}
-	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v.Text))
+	t, err := optikpi.ParseRFC3339(strings.TrimSpace(v.Text))
 	if err != nil {
 		return optikpi.Value{}, fmt.Errorf("%s is not an RFC 3339 time with an offset", describeValue(v))
 	}
@@ -358,17 +358,13 @@ func date(v optikpi.Value, d *doc) (optikpi.Value, error) {
 	if v.Type != optikpi.ValueString {
 		return optikpi.Value{}, fmt.Errorf("want a date string, got %s", describeValue(v))
 	}
+	// Both forms start with the date as written, which is what is kept.
 	s := strings.TrimSpace(v.Text)
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		if t, err = time.Parse(time.RFC3339Nano, s); err == nil && (t.Year() < 1 || t.Year() > 9999) {
-			err = errors.New("out of range")
-		}
+	if _, err := time.Parse(time.DateOnly, s); err == nil {
+		return optikpi.String(s), nil
 	}
-	if err == nil {
-		start := len(d.arena)
-		d.arena = t.AppendFormat(d.arena, time.DateOnly)
-		return optikpi.String(d.text(start)), nil
+	if _, err := optikpi.ParseRFC3339(s); err == nil && s[:4] != "0000" {
+		return optikpi.String(s[:10]), nil
 	}
 	return optikpi.Value{}, fmt.Errorf("%s is not a date (YYYY-MM-DD) or an RFC 3339 time", describeValue(v))
 }

@@ -268,18 +268,10 @@ func isIntegralText(s string) bool {
 
 // isDateTime reports whether s is YYYY-MM-DDTHH:MM:SS[.f…]Z, a real instant.
 func isDateTime(s string) bool {
-	// 2024-01-15T10:30:00Z
-	// 0123456789012345678
-	if len(s) < 20 || !isDate(s[:10]) || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+	_, rest, ok := readDateTime(s)
+	if !ok || rest == "" {
 		return false
 	}
-	hh, ok1 := twoDigits(s[11:13])
-	mm, ok2 := twoDigits(s[14:16])
-	ss, ok3 := twoDigits(s[17:19])
-	if !ok1 || !ok2 || !ok3 || hh > 23 || mm > 59 || ss > 59 {
-		return false
-	}
-	rest := s[19:]
 	if rest[0] == '.' {
 		n := skipDigits(rest, 1)
 		if n == 1 || n > 10 { // 1 to 9 fractional digits
@@ -292,17 +284,48 @@ func isDateTime(s string) bool {
 
 // isDate reports whether s is YYYY-MM-DD, a real calendar date.
 func isDate(s string) bool {
-	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
-		return false
+	_, ok := readDate(s)
+	return ok && len(s) == 10
+}
+
+// civil is a date and a time of day as written.
+type civil struct{ year, month, day, hour, min, sec int }
+
+// readDate reads the real calendar date YYYY-MM-DD that s starts with.
+func readDate(s string) (c civil, ok bool) {
+	if len(s) < 10 || s[4] != '-' || s[7] != '-' {
+		return c, false
 	}
 	hi, ok1 := twoDigits(s[0:2])
 	lo, ok2 := twoDigits(s[2:4])
 	month, ok3 := twoDigits(s[5:7])
 	day, ok4 := twoDigits(s[8:10])
 	if !ok1 || !ok2 || !ok3 || !ok4 || month < 1 || month > 12 || day < 1 {
-		return false
+		return c, false
 	}
-	return day <= daysIn(month, hi*100+lo)
+	c = civil{year: hi*100 + lo, month: month, day: day}
+	return c, day <= daysIn(month, c.year)
+}
+
+// readDateTime reads the real date and time YYYY-MM-DDTHH:MM:SS (no leap
+// second) that s starts with, and returns the rest of s.
+func readDateTime(s string) (c civil, rest string, ok bool) {
+	// 2024-01-15T10:30:00
+	// 0123456789012345678
+	if len(s) < 19 || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return c, "", false
+	}
+	if c, ok = readDate(s); !ok {
+		return c, "", false
+	}
+	var ok1, ok2, ok3 bool
+	c.hour, ok1 = twoDigits(s[11:13])
+	c.min, ok2 = twoDigits(s[14:16])
+	c.sec, ok3 = twoDigits(s[17:19])
+	if !ok1 || !ok2 || !ok3 || c.hour > 23 || c.min > 59 || c.sec > 59 {
+		return c, "", false
+	}
+	return c, s[19:], true
 }
 
 func twoDigits(s string) (int, bool) {
