@@ -3,6 +3,7 @@ package mapper
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +39,50 @@ func dateRef(s string) (string, error) {
 		return "", fmt.Errorf("%s is not a date (YYYY-MM-DD) or an RFC 3339 time", describeValue(v))
 	}
 	return t.Format(time.DateOnly), nil
+}
+
+// splitEpochRef is splitEpoch as strconv.ParseInt reads the digits.
+func splitEpochRef(s string, unit time.Duration) (sec, nsec int64, ok bool) {
+	if strings.ContainsAny(s, "eE") {
+		return splitEpoch(s, unit) // unchanged
+	}
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	ip, fp, _ := strings.Cut(s, ".")
+	n, err := strconv.ParseInt(ip, 10, 64)
+	if err != nil {
+		return 0, 0, false
+	}
+	perSec := int64(time.Second / unit)
+	sec = n / perSec
+	fp = (fp + "000000000")[:9]
+	frac, _ := strconv.ParseInt(fp, 10, 64)
+	nsec = (n%perSec)*int64(unit) + frac*int64(unit)/int64(time.Second)
+	if neg {
+		sec, nsec = -sec, -nsec
+	}
+	return sec, nsec, true
+}
+
+// FuzzSplitEpoch compares splitEpoch with strconv on JSON numbers, in
+// every unit.
+func FuzzSplitEpoch(f *testing.F) {
+	for _, s := range []string{"0", "-0", "1735689613108", "1735689613.108", "-1.5", "9223372036854775807",
+		"9223372036854775808", "-9223372036854775808", "0.0000000001", "12.3456789012345", "1e3", "99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		if !optikpi.IsJSONNumber(s) {
+			return
+		}
+		for _, unit := range []time.Duration{time.Second, time.Millisecond, time.Microsecond, time.Nanosecond} {
+			sec, nsec, ok := splitEpoch(s, unit)
+			wsec, wnsec, wok := splitEpochRef(s, unit)
+			if sec != wsec || nsec != wnsec || ok != wok {
+				t.Fatalf("splitEpoch(%q, %v) = %d, %d, %v; want %d, %d, %v", s, unit, sec, nsec, ok, wsec, wnsec, wok)
+			}
+		}
+	})
 }
 
 var timeCases = []string{
@@ -104,5 +149,33 @@ func TestRFC3339DoesNotAllocate(t *testing.T) {
 		}
 	}); n != 0 {
 		t.Errorf("rfc3339: %v allocations per value, want 0", n)
+	}
+}
+
+// BenchmarkTimeTransforms runs each time transform on a typical value.
+func BenchmarkTimeTransforms(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		fn   transformFn
+		v    optikpi.Value
+	}{
+		{"rfc3339/Z", rfc3339, optikpi.String("2025-01-01T00:00:13.108Z")},
+		{"rfc3339/+05:30", rfc3339, optikpi.String("2024-12-31T19:00:08.119+05:30")},
+		{"unix_millis", epochIn(time.Millisecond), number("1735689613108")},
+		{"unix_seconds", epochIn(time.Second), number("1735689613.108")},
+		{"unix_auto", unixAuto, optikpi.String("1735689613108")},
+		{"timestamp", timestamp, optikpi.String("2025-01-01T00:00:13.108Z")},
+		{"date", date, optikpi.String("1990-05-15")},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			var d doc
+			b.ReportAllocs()
+			for b.Loop() {
+				d.arena = d.arena[:0]
+				if _, err := tc.fn(tc.v, &d); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

@@ -228,8 +228,10 @@ func unixAuto(v optikpi.Value, d *doc) (optikpi.Value, error) {
 	return epoch(number(s), autoUnit(s), d)
 }
 
+// splitEpoch splits the JSON number s, counted in unit, into seconds and
+// nanoseconds since the epoch; ok is false when it is out of range.
 func splitEpoch(s string, unit time.Duration) (sec, nsec int64, ok bool) {
-	if strings.ContainsAny(s, "eE") {
+	if strings.IndexByte(s, 'e') >= 0 || strings.IndexByte(s, 'E') >= 0 {
 		f, err := strconv.ParseFloat(s, 64)
 		f *= unit.Seconds()
 		if err != nil || math.Abs(f) > 1e12 {
@@ -241,15 +243,28 @@ func splitEpoch(s string, unit time.Duration) (sec, nsec int64, ok bool) {
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
 	ip, fp, _ := strings.Cut(s, ".")
-	n, err := strconv.ParseInt(ip, 10, 64)
-	if err != nil {
+	// The digits by hand: strconv.ParseInt cost more than the rest.
+	if ip == "" {
 		return 0, 0, false
+	}
+	var n int64
+	for i := 0; i < len(ip); i++ {
+		c := ip[i]
+		if c < '0' || c > '9' || n > (math.MaxInt64-int64(c-'0'))/10 {
+			return 0, 0, false
+		}
+		n = n*10 + int64(c-'0')
 	}
 	perSec := int64(time.Second / unit)
 	sec = n / perSec
 	// The fraction of a unit, to nine digits, in nanoseconds.
-	fp = (fp + "000000000")[:9]
-	frac, _ := strconv.ParseInt(fp, 10, 64)
+	var frac int64
+	for i := range 9 {
+		frac *= 10
+		if i < len(fp) {
+			frac += int64(fp[i] - '0') // a JSON number's fraction: digits
+		}
+	}
 	nsec = (n%perSec)*int64(unit) + frac*int64(unit)/int64(time.Second)
 	if neg {
 		sec, nsec = -sec, -nsec
