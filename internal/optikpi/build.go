@@ -280,11 +280,11 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 }
 
 // Encode writes encodings into blocks of encodeBlock bytes: one allocation
-// for some 70 deposits rather than one each, and no copy. A block with less
+// for some 35 deposits rather than one each, and no copy. A block with less
 // than encodeRoom left is left for a new one; an encoding that outgrows the
 // block's rest ends in an allocation of its own.
 const (
-	encodeBlock = 32 << 10
+	encodeBlock = 16 << 10
 	encodeRoom  = 2 << 10
 )
 

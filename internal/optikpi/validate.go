@@ -1,6 +1,7 @@
 package optikpi
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -100,18 +101,18 @@ func checkField(f *Field, v any, strict bool, category string) string {
 			return checkStrictString(&f.Strict, s)
 		}
 	case TypeNumber, TypeInteger:
-		x, issue := number(v, f.Type == TypeInteger)
+		sign, issue := number(v, f.Type == TypeInteger)
 		if issue != "" {
 			return issue
 		}
 		if strict {
 			switch f.Strict.Min {
 			case Positive:
-				if !(x > 0) {
+				if sign <= 0 {
 					return issuePositive
 				}
 			case NonNegative:
-				if x < 0 {
+				if sign < 0 {
 					return issueNegative
 				}
 			}
@@ -150,22 +151,27 @@ func checkStrictString(rules *StrictRules, s string) string {
 	return ""
 }
 
-// number returns the value of a number field, or the issue with it.
-func number(v any, integer bool) (float64, string) {
+// number returns the sign (-1, 0 or +1) of a number field's value as the
+// API reads it (a float64), or the issue with it.
+func number(v any, integer bool) (int, string) {
 	var x float64
 	switch n := v.(type) {
 	case json.Number:
 		if !IsJSONNumber(string(n)) {
 			return 0, issueNumber
 		}
-		f, err := strconv.ParseFloat(string(n), 64)
-		if err != nil { // only a range error is left: the API would see ±Infinity
-			return 0, issueFinite
+		sign, ok := plainSign(string(n))
+		if !ok {
+			f, err := strconv.ParseFloat(string(n), 64)
+			if err != nil { // only a range error is left: the API would see ±Infinity
+				return 0, issueFinite
+			}
+			sign = cmp.Compare(f, 0)
 		}
 		if integer && !isIntegralText(string(n)) {
 			return 0, issueInteger
 		}
-		return f, ""
+		return sign, ""
 	case float64:
 		x = n
 	case float32:
@@ -176,9 +182,9 @@ func number(v any, integer bool) (float64, string) {
 		case !ok:
 			return 0, issueNumber
 		case signed:
-			return float64(i), ""
+			return cmp.Compare(i, 0), ""
 		}
-		return float64(u), ""
+		return cmp.Compare(u, 0), ""
 	}
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return 0, issueFinite
@@ -186,7 +192,29 @@ func number(v any, integer bool) (float64, string) {
 	if integer && x != math.Trunc(x) {
 		return 0, issueInteger
 	}
-	return x, ""
+	return cmp.Compare(x, 0), ""
+}
+
+// plainSign returns the sign of the JSON number s without strconv when s
+// has no exponent and fewer than 300 bytes: such a number is finite as a
+// float64 (at most 299 integer digits), and zero only when all its digits
+// are (it is at least 1e-298).
+func plainSign(s string) (sign int, ok bool) {
+	if len(s) >= 300 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 'e' || c == 'E':
+			return 0, false
+		case '1' <= c && c <= '9':
+			sign = 1
+		}
+	}
+	if s[0] == '-' {
+		sign = -sign
+	}
+	return sign, true
 }
 
 // IsJSONNumber reports whether s is a number in JSON's grammar (RFC 8259).
