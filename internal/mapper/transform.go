@@ -251,8 +251,10 @@ func unixAuto(v optikpi.Value, d *doc) (optikpi.Value, error) {
 	return epoch(number(s), autoUnit(s), d)
 }
 
+// splitEpoch splits the JSON number s, counted in unit, into seconds and
+// nanoseconds since the epoch; ok is false when it is out of range.
 func splitEpoch(s string, unit time.Duration) (sec, nsec int64, ok bool) {
-	if strings.ContainsAny(s, "eE") {
+	if strings.IndexByte(s, 'e') >= 0 || strings.IndexByte(s, 'E') >= 0 {
 		f, err := strconv.ParseFloat(s, 64)
 		f *= unit.Seconds()
 		if err != nil || math.Abs(f) > 1e12 {
@@ -264,15 +266,28 @@ func splitEpoch(s string, unit time.Duration) (sec, nsec int64, ok bool) {
 	neg := strings.HasPrefix(s, "-")
 	s = strings.TrimPrefix(s, "-")
 	ip, fp, _ := strings.Cut(s, ".")
-	n, err := strconv.ParseInt(ip, 10, 64)
-	if err != nil {
+	// The digits by hand: strconv.ParseInt cost more than the rest.
+	if ip == "" {
 		return 0, 0, false
+	}
+	var n int64
+	for i := 0; i < len(ip); i++ {
+		c := ip[i]
+		if c < '0' || c > '9' || n > (math.MaxInt64-int64(c-'0'))/10 {
+			return 0, 0, false
+		}
+		n = n*10 + int64(c-'0')
 	}
 	perSec := int64(time.Second / unit)
 	sec = n / perSec
 	// The fraction of a unit, to nine digits, in nanoseconds.
-	fp = (fp + "000000000")[:9]
-	frac, _ := strconv.ParseInt(fp, 10, 64)
+	var frac int64
+	for i := range 9 {
+		frac *= 10
+		if i < len(fp) {
+			frac += int64(fp[i] - '0') // a JSON number's fraction: digits
+		}
+	}
 	nsec = (n%perSec)*int64(unit) + frac*int64(unit)/int64(time.Second)
 	if neg {
 		sec, nsec = -sec, -nsec
@@ -284,7 +299,7 @@ func rfc3339(v optikpi.Value, d *doc) (optikpi.Value, error) {
 	if v.Type != optikpi.ValueString {
 		return optikpi.Value{}, fmt.Errorf("want an RFC 3339 time string, got %s", describeValue(v))
 	}
-	t, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(v.Text))
+	t, err := optikpi.ParseRFC3339(strings.TrimSpace(v.Text))
 	if err != nil {
 		return optikpi.Value{}, fmt.Errorf("%s is not an RFC 3339 time with an offset", describeValue(v))
 	}
@@ -390,17 +405,13 @@ func date(v optikpi.Value, d *doc) (optikpi.Value, error) {
 	if v.Type != optikpi.ValueString {
 		return optikpi.Value{}, fmt.Errorf("want a date string, got %s", describeValue(v))
 	}
+	// Both forms start with the date as written, which is what is kept.
 	s := strings.TrimSpace(v.Text)
-	t, err := time.Parse(time.DateOnly, s)
-	if err != nil {
-		if t, err = time.Parse(time.RFC3339Nano, s); err == nil && (t.Year() < 1 || t.Year() > 9999) {
-			err = errors.New("out of range")
-		}
+	if _, err := time.Parse(time.DateOnly, s); err == nil {
+		return optikpi.String(s), nil
 	}
-	if err == nil {
-		start := len(d.arena)
-		d.arena = t.AppendFormat(d.arena, time.DateOnly)
-		return optikpi.String(d.text(start)), nil
+	if _, err := optikpi.ParseRFC3339(s); err == nil && s[:4] != "0000" {
+		return optikpi.String(s[:10]), nil
 	}
 	return optikpi.Value{}, fmt.Errorf("%s is not a date (YYYY-MM-DD) or an RFC 3339 time", describeValue(v))
 }

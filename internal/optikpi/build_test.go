@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -34,9 +35,11 @@ var builderValues = []Value{
 }
 
 // builderOf sets r's fields on a Builder of kind k.
-func builderOf(t *testing.T, k Kind, r Record) *Builder {
+func builderOf(t *testing.T, k Kind, r Record) *Builder { return fillBuilder(t, new(Builder), k, r) }
+
+// fillBuilder resets b for kind k and sets r's fields on it.
+func fillBuilder(t *testing.T, b *Builder, k Kind, r Record) *Builder {
 	t.Helper()
-	b := new(Builder)
 	b.Reset(k)
 	for name, v := range r {
 		val, ok := ValueOf(v)
@@ -149,6 +152,61 @@ func TestBuilderResetLetsGo(t *testing.T) {
 	for i, e := range b.extras[:cap(b.extras)] {
 		if e != (namedValue{}) {
 			t.Errorf("extras[%d] = %+v after Reset; want none", i, e)
+		}
+	}
+}
+
+// TestBuilderMatchesEncodeRandom sets random fields to random values, so
+// that missing and bad fields meet in every order, and keeps every
+// encoding to check that none is written over by the next ones.
+func TestBuilderMatchesEncodeRandom(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	type kept struct {
+		got  Encoded
+		want []byte
+	}
+	var all []kept
+	var b Builder
+	for k, sample := range samples() {
+		fields := k.Fields()
+		for range 300 {
+			r := Record{}
+			for name, v := range sample {
+				if m, ok := v.(map[string]any); ok {
+					raw, _ := json.Marshal(m)
+					v = json.RawMessage(raw)
+				}
+				r[name] = v
+			}
+			for _, f := range fields {
+				switch rng.IntN(10) {
+				case 0:
+					delete(r, f.Name)
+				case 1:
+					r[f.Name] = builderValues[rng.IntN(len(builderValues))].Any()
+				}
+			}
+			if rng.IntN(2) == 0 {
+				r["zz_extra"] = "x"
+			}
+			for _, o := range modes {
+				want, wantErr := Encode(k, r, o)
+				got, gotErr := fillBuilder(t, &b, k, r).Encode(o)
+				if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !bytes.Equal(got.JSON, want.JSON) {
+					t.Fatalf("%s %v strict=%v:\ngot  %q %v\nwant %q %v", k, r, o.Strict, got.JSON, gotErr, want.JSON, wantErr)
+				}
+				if gotErr == nil {
+					all = append(all, kept{got, bytes.Clone(want.JSON)})
+				}
+			}
+		}
+	}
+	if len(all) < 100 {
+		t.Fatalf("only %d records encoded: the test sets too few good values", len(all))
+	}
+	for _, e := range all {
+		if !bytes.Equal(e.got.JSON, e.want) {
+			t.Fatalf("an encoding changed after later ones:\ngot  %s\nwant %s", e.got.JSON, e.want)
 		}
 	}
 }

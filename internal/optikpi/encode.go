@@ -1,6 +1,7 @@
 package optikpi
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -247,6 +248,13 @@ func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
+		// Skip eight bytes at a time while none needs a look.
+		for i+8 <= len(s) && plainASCII8(binary.LittleEndian.Uint64(rawBytes(s[i:i+8]))) {
+			i += 8
+		}
+		if i == len(s) {
+			break
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			if c >= 0x20 && c != '"' && c != '\\' {
@@ -286,6 +294,18 @@ func appendString(dst []byte, s string) []byte {
 	}
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
+}
+
+// plainASCII8 reports whether the eight bytes in x are all ASCII that a
+// JSON string holds as it is: none below 0x20, none '"' or '\\'. Each test
+// is exact as to whether some byte matches (SWAR, as in "Bit Twiddling
+// Hacks": haszero and hasless).
+func plainASCII8(x uint64) bool {
+	const ones, highs = 0x0101010101010101, 0x8080808080808080
+	quote, backslash := x^(ones*'"'), x^(ones*'\\')
+	below := x - ones*0x20 // hasless(x, 0x20) once masked by ^x
+	hit := below&^x | (quote-ones)&^quote | (backslash-ones)&^backslash | x
+	return hit&highs == 0
 }
 
 // appendCompact appends the valid JSON src without insignificant white space,

@@ -279,8 +279,10 @@ type model struct {
 	index    map[string]int // field name → table position
 	keys     [][]byte       // `"name":`, ready to append
 	required [2][]int       // positions of required fields: [0] guide, [1] strict
-	userID   int            // position of user_id, -1 for none
-	eventID  int            // position of event_id, -1 for none
+	// requiredSet marks the same positions, as Builder.set marks fields.
+	requiredSet [2][maxFields / 64]uint64
+	userID      int // position of user_id, -1 for none
+	eventID     int // position of event_id, -1 for none
 }
 
 // models is derived once from tables and never written afterwards.
@@ -307,9 +309,11 @@ func buildModels() (ms [len(tables)]model) {
 			m.keys[i] = append(appendString(nil, f.Name), ':')
 			if f.Required {
 				m.required[0] = append(m.required[0], i)
+				m.requiredSet[0][i/64] |= 1 << (i % 64)
 			}
 			if f.Required || f.Strict.Required {
 				m.required[1] = append(m.required[1], i)
+				m.requiredSet[1][i/64] |= 1 << (i % 64)
 			}
 		}
 		ms[k] = m

@@ -1,6 +1,7 @@
 package optikpi
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -100,18 +101,18 @@ func checkField(f *Field, v any, strict bool, category string) string {
 			return checkStrictString(&f.Strict, s)
 		}
 	case TypeNumber, TypeInteger:
-		x, issue := number(v, f.Type == TypeInteger)
+		sign, issue := number(v, f.Type == TypeInteger)
 		if issue != "" {
 			return issue
 		}
 		if strict {
 			switch f.Strict.Min {
 			case Positive:
-				if !(x > 0) {
+				if sign <= 0 {
 					return issuePositive
 				}
 			case NonNegative:
-				if x < 0 {
+				if sign < 0 {
 					return issueNegative
 				}
 			}
@@ -150,22 +151,27 @@ func checkStrictString(rules *StrictRules, s string) string {
 	return ""
 }
 
-// number returns the value of a number field, or the issue with it.
-func number(v any, integer bool) (float64, string) {
+// number returns the sign (-1, 0 or +1) of a number field's value as the
+// API reads it (a float64), or the issue with it.
+func number(v any, integer bool) (int, string) {
 	var x float64
 	switch n := v.(type) {
 	case json.Number:
 		if !IsJSONNumber(string(n)) {
 			return 0, issueNumber
 		}
-		f, err := strconv.ParseFloat(string(n), 64)
-		if err != nil { // only a range error is left: the API would see ±Infinity
-			return 0, issueFinite
+		sign, ok := plainSign(string(n))
+		if !ok {
+			f, err := strconv.ParseFloat(string(n), 64)
+			if err != nil { // only a range error is left: the API would see ±Infinity
+				return 0, issueFinite
+			}
+			sign = cmp.Compare(f, 0)
 		}
 		if integer && !isIntegralText(string(n)) {
 			return 0, issueInteger
 		}
-		return f, ""
+		return sign, ""
 	case float64:
 		x = n
 	case float32:
@@ -176,9 +182,9 @@ func number(v any, integer bool) (float64, string) {
 		case !ok:
 			return 0, issueNumber
 		case signed:
-			return float64(i), ""
+			return cmp.Compare(i, 0), ""
 		}
-		return float64(u), ""
+		return cmp.Compare(u, 0), ""
 	}
 	if math.IsNaN(x) || math.IsInf(x, 0) {
 		return 0, issueFinite
@@ -186,7 +192,29 @@ func number(v any, integer bool) (float64, string) {
 	if integer && x != math.Trunc(x) {
 		return 0, issueInteger
 	}
-	return x, ""
+	return cmp.Compare(x, 0), ""
+}
+
+// plainSign returns the sign of the JSON number s without strconv when s
+// has no exponent and fewer than 300 bytes: such a number is finite as a
+// float64 (at most 299 integer digits), and zero only when all its digits
+// are (it is at least 1e-298).
+func plainSign(s string) (sign int, ok bool) {
+	if len(s) >= 300 {
+		return 0, false
+	}
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == 'e' || c == 'E':
+			return 0, false
+		case '1' <= c && c <= '9':
+			sign = 1
+		}
+	}
+	if s[0] == '-' {
+		sign = -sign
+	}
+	return sign, true
 }
 
 // IsJSONNumber reports whether s is a number in JSON's grammar (RFC 8259).
@@ -268,18 +296,10 @@ func isIntegralText(s string) bool {
 
 // isDateTime reports whether s is YYYY-MM-DDTHH:MM:SS[.f…]Z, a real instant.
 func isDateTime(s string) bool {
-	// 2024-01-15T10:30:00Z
-	// 0123456789012345678
-	if len(s) < 20 || !isDate(s[:10]) || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+	_, rest, ok := readDateTime(s)
+	if !ok || rest == "" {
 		return false
 	}
-	hh, ok1 := twoDigits(s[11:13])
-	mm, ok2 := twoDigits(s[14:16])
-	ss, ok3 := twoDigits(s[17:19])
-	if !ok1 || !ok2 || !ok3 || hh > 23 || mm > 59 || ss > 59 {
-		return false
-	}
-	rest := s[19:]
 	if rest[0] == '.' {
 		n := skipDigits(rest, 1)
 		if n == 1 || n > 10 { // 1 to 9 fractional digits
@@ -292,17 +312,48 @@ func isDateTime(s string) bool {
 
 // isDate reports whether s is YYYY-MM-DD, a real calendar date.
 func isDate(s string) bool {
-	if len(s) != 10 || s[4] != '-' || s[7] != '-' {
-		return false
+	_, ok := readDate(s)
+	return ok && len(s) == 10
+}
+
+// civil is a date and a time of day as written.
+type civil struct{ year, month, day, hour, min, sec int }
+
+// readDate reads the real calendar date YYYY-MM-DD that s starts with.
+func readDate(s string) (c civil, ok bool) {
+	if len(s) < 10 || s[4] != '-' || s[7] != '-' {
+		return c, false
 	}
 	hi, ok1 := twoDigits(s[0:2])
 	lo, ok2 := twoDigits(s[2:4])
 	month, ok3 := twoDigits(s[5:7])
 	day, ok4 := twoDigits(s[8:10])
 	if !ok1 || !ok2 || !ok3 || !ok4 || month < 1 || month > 12 || day < 1 {
-		return false
+		return c, false
 	}
-	return day <= daysIn(month, hi*100+lo)
+	c = civil{year: hi*100 + lo, month: month, day: day}
+	return c, day <= daysIn(month, c.year)
+}
+
+// readDateTime reads the real date and time YYYY-MM-DDTHH:MM:SS (no leap
+// second) that s starts with, and returns the rest of s.
+func readDateTime(s string) (c civil, rest string, ok bool) {
+	// 2024-01-15T10:30:00
+	// 0123456789012345678
+	if len(s) < 19 || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return c, "", false
+	}
+	if c, ok = readDate(s); !ok {
+		return c, "", false
+	}
+	var ok1, ok2, ok3 bool
+	c.hour, ok1 = twoDigits(s[11:13])
+	c.min, ok2 = twoDigits(s[14:16])
+	c.sec, ok3 = twoDigits(s[17:19])
+	if !ok1 || !ok2 || !ok3 || c.hour > 23 || c.min > 59 || c.sec > 59 {
+		return c, "", false
+	}
+	return c, s[19:], true
 }
 
 func twoDigits(s string) (int, bool) {

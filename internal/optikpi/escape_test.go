@@ -1,0 +1,76 @@
+package optikpi
+
+import (
+	"encoding/binary"
+	"testing"
+	"unicode/utf8"
+)
+
+// TestPlainASCII8 compares the eight-byte test with a byte-by-byte one: one
+// byte of every value at every position, and every pair of values.
+func TestPlainASCII8(t *testing.T) {
+	plain := func(c byte) bool { return c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' }
+	check := func(b []byte) {
+		want := true
+		for _, c := range b {
+			want = want && plain(c)
+		}
+		if got := plainASCII8(binary.LittleEndian.Uint64(b)); got != want {
+			t.Fatalf("plainASCII8(%q) = %v, want %v", b, got, want)
+		}
+	}
+	for c := range 256 {
+		for p := range 8 {
+			b := []byte("abcdefgh")
+			b[p] = byte(c)
+			check(b)
+		}
+		for d := range 256 {
+			check([]byte{'x', byte(c), 'y', 'z', ' ', byte(d), '~', '!'})
+		}
+	}
+}
+
+// FuzzAppendString compares appendString with the plain byte loop it
+// speeds up.
+func FuzzAppendString(f *testing.F) {
+	for _, s := range []string{"", "plain ascii text", "esc \"q\" \x01 \xff", "évènement\u2028", "0123456\\89abcdef\"", "\xe2\x82"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var want []byte
+		want = append(want, '"')
+		for i := 0; i < len(s); {
+			r, size := utf8.DecodeRuneInString(s[i:])
+			i += size
+			switch {
+			case r == '"' || r == '\\':
+				want = append(want, '\\', byte(r))
+			case r < 0x20:
+				want = appendControl(want, byte(r))
+			default:
+				want = utf8.AppendRune(want, r) // RuneError for invalid UTF-8
+			}
+		}
+		want = append(want, '"')
+		if got := appendString(nil, s); string(got) != string(want) {
+			t.Fatalf("appendString(%q) = %s, want %s", s, got, want)
+		}
+	})
+}
+
+func appendControl(b []byte, c byte) []byte {
+	switch c {
+	case '\b':
+		return append(b, `\b`...)
+	case '\f':
+		return append(b, `\f`...)
+	case '\n':
+		return append(b, `\n`...)
+	case '\r':
+		return append(b, `\r`...)
+	case '\t':
+		return append(b, `\t`...)
+	}
+	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
+}

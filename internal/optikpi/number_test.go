@@ -1,0 +1,48 @@
+package optikpi
+
+import (
+	"encoding/json"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+// numberRef is number as strconv.ParseFloat reads every json.Number: the
+// reference plainSign's shortcut must match.
+func numberRef(s string, integer bool) (int, string) {
+	if !IsJSONNumber(s) {
+		return 0, issueNumber
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return 0, issueFinite
+	}
+	if integer && !isIntegralText(s) {
+		return 0, issueInteger
+	}
+	switch {
+	case f > 0:
+		return 1, ""
+	case f < 0:
+		return -1, ""
+	}
+	return 0, ""
+}
+
+// FuzzNumberSign compares number with numberRef on any text.
+func FuzzNumberSign(f *testing.F) {
+	for _, s := range []string{"0", "-0", "-0.000", "10.50", "-3", "0.001", "1e400", "-1e-400", "1e-400", "12x", "",
+		"1" + strings.Repeat("0", 298), "1" + strings.Repeat("0", 299), "1" + strings.Repeat("0", 320),
+		"0." + strings.Repeat("0", 296) + "1", "-0." + strings.Repeat("0", 330) + "1", "3.0", "3.5"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, integer := range []bool{false, true} {
+			sign, issue := number(json.Number(s), integer)
+			wantSign, wantIssue := numberRef(s, integer)
+			if sign != wantSign || issue != wantIssue {
+				t.Fatalf("number(%q, %v) = %d, %q; want %d, %q", s, integer, sign, issue, wantSign, wantIssue)
+			}
+		}
+	})
+}
