@@ -288,6 +288,50 @@ const (
 	encodeRoom  = 2 << 10
 )
 
+// Block copies encodings into blocks of its own, as Encode cuts them from
+// the Builder's. An encoding pins its whole block, so encodings that finish
+// at different times must not share one: a record that waits, sparse among
+// records that finish at once, would pin a block each, memory bounded by
+// the records waiting rather than by their bytes. A sink keeps a Block per
+// queue and copies what it queues into it: the Builder's blocks are then
+// free once their encodings are queued, and a queue's block is shared by
+// records that leave the queue together. The zero Block is ready; it is
+// not safe for concurrent use.
+type Block struct {
+	free []byte // the free part of the current block
+}
+
+// Copy returns e in memory of b: the same bytes and ids, aliasing nothing
+// of e. An encoding larger than encodeRoom gets an allocation of its own;
+// one larger than a block is returned as it is, since Encode never cuts
+// one so large from a block.
+func (b *Block) Copy(e Encoded) Encoded {
+	n := len(e.JSON) + len(e.UserID) + len(e.EventID)
+	if n > encodeBlock {
+		return e
+	}
+	var out []byte
+	if n > encodeRoom {
+		out = make([]byte, 0, n)
+	} else {
+		if len(b.free) < n {
+			b.free = make([]byte, encodeBlock)
+		}
+		out = b.free[:0:n]
+		b.free = b.free[n:]
+	}
+	out = append(append(append(out, e.JSON...), e.UserID...), e.EventID...)
+	j := len(e.JSON)
+	c := Encoded{Kind: e.Kind, JSON: out[:j:j]}
+	if e.UserID != "" {
+		c.UserID = unsafe.String(&out[j], len(e.UserID))
+	}
+	if e.EventID != "" {
+		c.EventID = unsafe.String(&out[j+len(e.UserID)], len(e.EventID))
+	}
+	return c
+}
+
 // text is the string at position i, "" when i < 0 or it holds no string.
 func (b *Builder) text(i int) string {
 	if i < 0 {

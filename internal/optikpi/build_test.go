@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+	"unsafe"
 )
 
 // builderValues are the values a mapper sets, good and bad for every type.
@@ -208,5 +209,46 @@ func TestBuilderMatchesEncodeRandom(t *testing.T) {
 		if !bytes.Equal(e.got.JSON, e.want) {
 			t.Fatalf("an encoding changed after later ones:\ngot  %s\nwant %s", e.got.JSON, e.want)
 		}
+	}
+}
+
+// TestBlockCopy: Copy returns the same encoding in memory of its own, from
+// the block for a small one, apart for one above encodeRoom, and a larger
+// one than a block as it is.
+func TestBlockCopy(t *testing.T) {
+	enc := func(n int) Encoded {
+		return Encoded{Kind: KindDeposit, UserID: "u1", EventID: "e1", JSON: bytes.Repeat([]byte{'x'}, n)}
+	}
+	cases := []struct {
+		name      string
+		in        Encoded
+		same      bool // returned as it is
+		fromBlock bool // cut from the Block's current block
+	}{
+		{"small", enc(300), false, true},
+		{"no ids", Encoded{Kind: KindDeposit, JSON: []byte(`{}`)}, false, true},
+		{"above encodeRoom", enc(encodeRoom), false, false},
+		{"larger than a block", enc(encodeBlock + 1), true, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			var b Block
+			b.Copy(enc(10)) // start a block
+			free := unsafe.SliceData(b.free)
+			got := b.Copy(tc.in)
+			if !bytes.Equal(got.JSON, tc.in.JSON) || got.UserID != tc.in.UserID || got.EventID != tc.in.EventID || got.Kind != tc.in.Kind {
+				t.Fatalf("Copy = %+v, want %+v", got, tc.in)
+			}
+			if len(got.JSON) != cap(got.JSON) {
+				t.Errorf("cap %d, want %d: an append would write over the next copy", cap(got.JSON), len(got.JSON))
+			}
+			aliased := unsafe.SliceData(got.JSON) == unsafe.SliceData(tc.in.JSON)
+			if aliased != tc.same {
+				t.Errorf("JSON aliases the input: %v, want %v", aliased, tc.same)
+			}
+			if from := unsafe.SliceData(got.JSON) == free; from != tc.fromBlock {
+				t.Errorf("cut from the block: %v, want %v", from, tc.fromBlock)
+			}
+		})
 	}
 }

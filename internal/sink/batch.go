@@ -2,6 +2,7 @@ package sink
 
 import (
 	"fmt"
+	"sync"
 	"time"
 
 	"go.uber.org/zap"
@@ -36,6 +37,19 @@ type lane struct {
 	ep  *endpoint
 	in  chan item   // Send → batcher; closed by Close
 	out chan *batch // batcher → senders; unbuffered, so a batch grows while every sender is busy
+
+	// blk is what SendTo copies the lane's records into (see
+	// optikpi.Block): the mapper's blocks mix records of every lane, and
+	// one that waits here must not keep the others' memory alive.
+	mu  sync.Mutex
+	blk optikpi.Block
+}
+
+// own returns rec copied into the lane's block.
+func (l *lane) own(rec optikpi.Encoded) optikpi.Encoded {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.blk.Copy(rec)
 }
 
 // batch is records to send in one request.

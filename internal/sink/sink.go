@@ -269,7 +269,8 @@ func (o *Options) setDefaults() error {
 // Send blocks while the queue of dest's endpoint for rec.Kind is full. It
 // returns an error, and never calls done, when ctx is done, the sink is
 // closed, dest is unknown or rec.Kind is invalid. A user's state records are
-// delivered in the order of the Send calls that queued them.
+// delivered in the order of the Send calls that queued them. What the sink
+// keeps of rec is a copy: nothing of rec's memory is kept past the call.
 func (s *Sink) Send(ctx context.Context, dest string, rec optikpi.Encoded, done func(*Failure)) error {
 	if done == nil {
 		return s.SendTo(ctx, dest, rec, nil)
@@ -344,7 +345,7 @@ func (s *Sink) SendTo(ctx context.Context, dest string, rec optikpi.Encoded, o O
 	default:
 	}
 	ep.m.queued.Inc()
-	it := item{rec: rec, o: o}
+	it := item{rec: l.own(rec), o: o}
 	select {
 	case l.in <- it:
 		return nil
