@@ -66,6 +66,10 @@ func (c Credentials) String() string {
 	return fmt.Sprintf("%s (expires %s)", c.Source, c.Expires.UTC().Format(time.RFC3339))
 }
 
+// GoString is String, so that %#v, which would otherwise print every
+// field, shows no secret either.
+func (c Credentials) GoString() string { return c.String() }
+
 // Defaults of the options.
 const (
 	// DefaultRefreshBefore is how long before their expiry temporary

@@ -255,7 +255,7 @@ func TestSources(t *testing.T) {
 			if c.AccessKeyID != tt.wantID || c.Source != tt.wantSrc || !strings.Contains(gotErr, tt.wantErr) || (tt.wantErr == "") != (err == nil) {
 				t.Errorf("got %q from %q, error %q\nwant %q from %q, error %q", c.AccessKeyID, c.Source, gotErr, tt.wantID, tt.wantSrc, tt.wantErr)
 			}
-			noSecret(t, "printed credentials", fmt.Sprintf("%v %+v %s", c, c, c))
+			noSecret(t, "printed credentials", fmt.Sprintf("%v %+v %s %#v", c, c, c, c))
 			if tt.wantID != "" && (c.SecretAccessKey != secretKey || tt.wantSrc != "environment" && c.SessionToken != sessionSecret) {
 				t.Errorf("got secret %q, session token %q; want the fake's", c.SecretAccessKey, c.SessionToken)
 			}
