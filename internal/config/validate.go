@@ -417,8 +417,8 @@ func validateCondition(c *Condition, key string, p *Problems) {
 	}
 	if c.Matches != "" {
 		tests++
-		if _, err := regexp.Compile(c.Matches); err != nil {
-			p.Add(key+".matches", "invalid regular expression: %v", err)
+		if _, err := CompileMatches(c.Matches); err != nil {
+			p.Add(key+".matches", "%v", err)
 		}
 	}
 	subject, what := c.Path, "path"
@@ -475,6 +475,16 @@ func validateConditionMeta(c *Condition, key string, p *Problems) {
 			p.Add(fmt.Sprintf("%s.in[%d]", key, i), "a key or header is text: quote the value (%q)", fmt.Sprint(v))
 		}
 	}
+}
+
+// CompileMatches compiles a condition's matches: the one dialect (RE2) and
+// the one message of a bad expression, for config.Parse and the mapper.
+func CompileMatches(expr string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, fmt.Errorf("invalid regular expression: %w", err)
+	}
+	return re, nil
 }
 
 func isScalar(v any) bool {
