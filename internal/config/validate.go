@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"math"
+	"net"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -321,6 +322,12 @@ func consumes(k *Kafka, topic string) bool {
 func validateObservability(o *Observability, p *Problems) {
 	if o.Listen == "" {
 		p.Add("observability.listen", "must not be empty (such as :9090)")
+	} else if _, port, err := net.SplitHostPort(o.Listen); err != nil {
+		p.Add("observability.listen", "want host:port or :port (such as :9090), got %q", o.Listen)
+	} else if _, err := net.LookupPort("tcp", port); err != nil {
+		// The check net.Listen makes of the port, so that run does not
+		// fail on what validate passed.
+		p.Add("observability.listen", "want a port 0 to 65535 (such as :9090), got %q", o.Listen)
 	}
 	for _, t := range []struct {
 		name string
