@@ -202,14 +202,22 @@ func (p *Provider) fetch(ctx context.Context) (Credentials, error) {
 }
 
 // defaultClient sends requests to link-local and loopback addresses (instance
-// metadata, container agents) directly: a proxy could not reach them.
+// metadata, container agents) directly, and others (STS) through the
+// environment's proxy.
 func defaultClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.Proxy = func(r *http.Request) (*url.URL, error) {
+	t.Proxy = bypassLocal(http.ProxyFromEnvironment)
+	return &http.Client{Transport: t}
+}
+
+// bypassLocal returns proxy, except for link-local and loopback addresses
+// and the agents' and instance metadata's IPv6 ones: a proxy could not
+// reach them, and instance metadata refuses what was forwarded.
+func bypassLocal(proxy func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
+	return func(r *http.Request) (*url.URL, error) {
 		if ip := net.ParseIP(r.URL.Hostname()); ip != nil && (ip.IsLinkLocalUnicast() || ip.IsLoopback() || agentHosts[ip.String()] || ip.String() == imdsIPv6) {
 			return nil, nil
 		}
-		return http.ProxyFromEnvironment(r)
+		return proxy(r)
 	}
-	return &http.Client{Transport: t}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -421,5 +422,38 @@ func TestCheck(t *testing.T) {
 		if got != tt.want || !strings.Contains(gotErr, tt.wantErr) || (tt.wantErr == "") != (err == nil) {
 			t.Errorf("%v: got %q, error %q; want %q, error %q", tt.env, got, gotErr, tt.want, tt.wantErr)
 		}
+	}
+}
+
+// STS goes through the environment's proxy; instance metadata, the
+// container agents and loopback never do.
+func TestProxyBypass(t *testing.T) {
+	proxyURL := &url.URL{Scheme: "http", Host: "proxy.internal:3128"}
+	proxy := bypassLocal(func(*http.Request) (*url.URL, error) { return proxyURL, nil })
+	for _, tt := range []struct {
+		url   string
+		proxy bool
+	}{
+		{"https://sts.eu-west-1.amazonaws.com/", true},
+		{"https://sts.amazonaws.com/", true},
+		{"https://pod-identity.example.com/creds", true},
+		{"http://169.254.169.254/latest/api/token", false},
+		{"http://[fd00:ec2::254]/latest/api/token", false},
+		{"http://169.254.170.2/v2/credentials/x", false},
+		{"http://169.254.170.23/v1/credentials", false},
+		{"http://[fd00:ec2::23]/v1/credentials", false},
+		{"http://127.0.0.1:8080/creds", false},
+	} {
+		req, err := http.NewRequest(http.MethodGet, tt.url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := proxy(req)
+		if err != nil || (got != nil) != tt.proxy {
+			t.Errorf("%s: got proxy %v, %v; want proxied %v", tt.url, got, err, tt.proxy)
+		}
+	}
+	if tr, ok := defaultClient().Transport.(*http.Transport); !ok || tr.Proxy == nil {
+		t.Error("the default client has no proxy function")
 	}
 }
