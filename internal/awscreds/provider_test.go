@@ -294,7 +294,8 @@ func TestSTSEndpoint(t *testing.T) {
 }
 
 // Temporary credentials are reused until RefreshBefore their expiry, then
-// refreshed; a failed refresh keeps them until they expire.
+// refreshed; a failed refresh keeps them until they expire, and is not
+// tried again by every caller.
 func TestCacheAndRefresh(t *testing.T) {
 	f, srv := newFake(t)
 	tokenFile := writeFile(t, "token", webToken)
@@ -314,6 +315,7 @@ func TestCacheAndRefresh(t *testing.T) {
 		{"cached despite STS down", 54*time.Minute + 59*time.Second, true, 1, time.Hour, false},
 		{"refreshed 5 minutes early", 55 * time.Minute, false, 2, 55*time.Minute + time.Hour, false},
 		{"refresh fails, cached still valid", 55*time.Minute + 56*time.Minute, true, 3, 55*time.Minute + time.Hour, false},
+		{"no retry right after a failed refresh", 55*time.Minute + 56*time.Minute + 10*time.Second, true, 3, 55*time.Minute + time.Hour, false},
 		{"refresh fails again", 55*time.Minute + 59*time.Minute, true, 4, 55*time.Minute + time.Hour, false},
 		{"expired and STS down", 55*time.Minute + time.Hour, true, 5, 0, true},
 		{"STS back", 55*time.Minute + time.Hour + time.Second, false, 6, 55*time.Minute + 2*time.Hour + time.Second, false},
