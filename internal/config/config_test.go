@@ -293,3 +293,13 @@ func TestMergeAndDuplicateKeys(t *testing.T) {
 		t.Errorf("duplicate key: got %v, want an error naming kafka.group", err)
 	}
 }
+
+// A rate limit that is not a number is one problem, not also one of a
+// limit of 0 (the value it decoded to).
+func TestParseRateLimitNotANumber(t *testing.T) {
+	_, err := Parse([]byte(edit(t, "dlq:\n", "sink:\n  rate_limits:\n    deposit: fast\ndlq:\n")), "test.yaml")
+	want := `test.yaml:14: sink.rate_limits.deposit: want a number, got "fast"`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want only %q", err, want)
+	}
+}

@@ -255,7 +255,7 @@ func validateSink(s *Sink, p *Problems) {
 	}
 	// The names are models', which the mapper's compile checks.
 	for name, v := range s.RateLimits {
-		if v <= 0 {
+		if v <= 0 && !p.reported("sink.rate_limits."+name) {
 			p.Add("sink.rate_limits."+name, "must be more than 0 requests per second, got %v", v)
 		}
 	}
