@@ -200,3 +200,24 @@ func TestHelp(t *testing.T) {
 		}
 	}
 }
+
+// run refuses a missing secret as validate does, naming the file, line and
+// key, not only the pipeline's part of it.
+func TestRunMissingSecretNamesLine(t *testing.T) {
+	example, err := os.ReadFile("../../config.example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := strings.Count(string(example)[:strings.Index(string(example), "token_env: OPTIKPI_TOKEN")], "\n") + 1
+	t.Setenv("OPTIKPI_TOKEN", "")
+	want := fmt.Sprintf("config.example.yaml:%d: destinations[0].token_env: token environment variable OPTIKPI_TOKEN is empty", line)
+	for _, args := range [][]string{
+		{"validate", "--config", "config.example.yaml"},
+		{"run", "--config", "config.example.yaml"},
+	} {
+		code, out, errOut := relay(t, "", args...)
+		if code != 1 || !strings.Contains(out+errOut, want) {
+			t.Errorf("relay %v: exit %d, output %s%s; want 1 and %q", args, code, out, errOut, want)
+		}
+	}
+}

@@ -26,6 +26,11 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	// validate's check, so that a missing secret stops run with validate's
+	// message, naming the file, line and key, before anything starts.
+	if err := cfg.CheckSecrets(); err != nil {
+		return err
+	}
 	if path := os.Getenv(cpuProfileEnv); path != "" {
 		f, err := os.Create(path)
 		if err != nil {

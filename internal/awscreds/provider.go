@@ -23,7 +23,8 @@
 // credential_process are not read: a relay in a container has none.
 //
 // Temporary credentials are cached and refreshed RefreshBefore their
-// expiry; while a refresh fails, credentials that are still valid are kept.
+// expiry; while a refresh fails, credentials that are still valid are kept
+// and the refresh is tried again every half minute.
 // Errors name the source and the cause, never a secret, the content of a
 // token file or a session token.
 package awscreds
@@ -66,6 +67,10 @@ func (c Credentials) String() string {
 	return fmt.Sprintf("%s (expires %s)", c.Source, c.Expires.UTC().Format(time.RFC3339))
 }
 
+// GoString is String, so that %#v, which would otherwise print every
+// field, shows no secret either.
+func (c Credentials) GoString() string { return c.String() }
+
 // Defaults of the options.
 const (
 	// DefaultRefreshBefore is how long before their expiry temporary
@@ -78,6 +83,11 @@ const (
 	// service answers at once on EC2, and elsewhere nothing answers at all.
 	DefaultIMDSTimeout = time.Second
 )
+
+// retryFailedRefresh is how long after a failed refresh, while the cached
+// credentials are still valid, the next is tried: a tenth of the refresh
+// window, so a source that recovers is used again well before expiry.
+const retryFailedRefresh = DefaultRefreshBefore / 10
 
 // Opt configures a Provider.
 type Opt func(*Provider)
@@ -123,6 +133,9 @@ type Provider struct {
 
 	sem    chan struct{} // held while reading or refreshing cached
 	cached Credentials
+	// retryAt is when a refresh that failed while cached was still valid
+	// is tried again; until then cached is returned at once.
+	retryAt time.Time
 }
 
 // New returns a Provider; nothing is read until Retrieve.
@@ -149,7 +162,8 @@ func New(opts ...Opt) *Provider {
 // Retrieve returns credentials valid for at least RefreshBefore where it
 // can: cached ones until then, else fresh ones from the first configured
 // source. If the refresh fails while the cached ones have not expired, it
-// logs the failure and returns them.
+// logs the failure and returns them, and tries again only half a minute
+// later: meanwhile callers get them at once.
 func (p *Provider) Retrieve(ctx context.Context) (Credentials, error) {
 	select {
 	case p.sem <- struct{}{}:
@@ -159,14 +173,17 @@ func (p *Provider) Retrieve(ctx context.Context) (Credentials, error) {
 	defer func() { <-p.sem }()
 
 	now := p.now()
-	if c := p.cached; c.AccessKeyID != "" && now.Before(c.Expires.Add(-p.refreshBefore)) {
+	if c := p.cached; c.AccessKeyID != "" && (now.Before(c.Expires.Add(-p.refreshBefore)) || now.Before(p.retryAt) && now.Before(c.Expires)) {
 		return c, nil
 	}
 	c, err := p.fetch(ctx)
 	if err != nil {
 		if old := p.cached; old.AccessKeyID != "" && now.Before(old.Expires) {
+			// Not again for every caller: each would wait for the
+			// source's timeout in turn while valid credentials are here.
+			p.retryAt = p.now().Add(retryFailedRefresh)
 			p.log.Warn("refreshing AWS credentials failed; using the cached ones until they expire",
-				zap.String("source", old.Source), zap.Time("expires", old.Expires), zap.Error(err))
+				zap.String("source", old.Source), zap.Time("expires", old.Expires), zap.Duration("retry_in", retryFailedRefresh), zap.Error(err))
 			return old, nil
 		}
 		return Credentials{}, err
@@ -198,14 +215,22 @@ func (p *Provider) fetch(ctx context.Context) (Credentials, error) {
 }
 
 // defaultClient sends requests to link-local and loopback addresses (instance
-// metadata, container agents) directly: a proxy could not reach them.
+// metadata, container agents) directly, and others (STS) through the
+// environment's proxy.
 func defaultClient() *http.Client {
 	t := http.DefaultTransport.(*http.Transport).Clone()
-	t.Proxy = func(r *http.Request) (*url.URL, error) {
+	t.Proxy = bypassLocal(http.ProxyFromEnvironment)
+	return &http.Client{Transport: t}
+}
+
+// bypassLocal returns proxy, except for link-local and loopback addresses
+// and the agents' and instance metadata's IPv6 ones: a proxy could not
+// reach them, and instance metadata refuses what was forwarded.
+func bypassLocal(proxy func(*http.Request) (*url.URL, error)) func(*http.Request) (*url.URL, error) {
+	return func(r *http.Request) (*url.URL, error) {
 		if ip := net.ParseIP(r.URL.Hostname()); ip != nil && (ip.IsLinkLocalUnicast() || ip.IsLoopback() || agentHosts[ip.String()] || ip.String() == imdsIPv6) {
 			return nil, nil
 		}
-		return http.ProxyFromEnvironment(r)
+		return proxy(r)
 	}
-	return &http.Client{Transport: t}
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -255,7 +256,7 @@ func TestSources(t *testing.T) {
 			if c.AccessKeyID != tt.wantID || c.Source != tt.wantSrc || !strings.Contains(gotErr, tt.wantErr) || (tt.wantErr == "") != (err == nil) {
 				t.Errorf("got %q from %q, error %q\nwant %q from %q, error %q", c.AccessKeyID, c.Source, gotErr, tt.wantID, tt.wantSrc, tt.wantErr)
 			}
-			noSecret(t, "printed credentials", fmt.Sprintf("%v %+v %s", c, c, c))
+			noSecret(t, "printed credentials", fmt.Sprintf("%v %+v %s %#v", c, c, c, c))
 			if tt.wantID != "" && (c.SecretAccessKey != secretKey || tt.wantSrc != "environment" && c.SessionToken != sessionSecret) {
 				t.Errorf("got secret %q, session token %q; want the fake's", c.SecretAccessKey, c.SessionToken)
 			}
@@ -293,7 +294,8 @@ func TestSTSEndpoint(t *testing.T) {
 }
 
 // Temporary credentials are reused until RefreshBefore their expiry, then
-// refreshed; a failed refresh keeps them until they expire.
+// refreshed; a failed refresh keeps them until they expire, and is not
+// tried again by every caller.
 func TestCacheAndRefresh(t *testing.T) {
 	f, srv := newFake(t)
 	tokenFile := writeFile(t, "token", webToken)
@@ -313,6 +315,7 @@ func TestCacheAndRefresh(t *testing.T) {
 		{"cached despite STS down", 54*time.Minute + 59*time.Second, true, 1, time.Hour, false},
 		{"refreshed 5 minutes early", 55 * time.Minute, false, 2, 55*time.Minute + time.Hour, false},
 		{"refresh fails, cached still valid", 55*time.Minute + 56*time.Minute, true, 3, 55*time.Minute + time.Hour, false},
+		{"no retry right after a failed refresh", 55*time.Minute + 56*time.Minute + 10*time.Second, true, 3, 55*time.Minute + time.Hour, false},
 		{"refresh fails again", 55*time.Minute + 59*time.Minute, true, 4, 55*time.Minute + time.Hour, false},
 		{"expired and STS down", 55*time.Minute + time.Hour, true, 5, 0, true},
 		{"STS back", 55*time.Minute + time.Hour + time.Second, false, 6, 55*time.Minute + 2*time.Hour + time.Second, false},
@@ -421,5 +424,38 @@ func TestCheck(t *testing.T) {
 		if got != tt.want || !strings.Contains(gotErr, tt.wantErr) || (tt.wantErr == "") != (err == nil) {
 			t.Errorf("%v: got %q, error %q; want %q, error %q", tt.env, got, gotErr, tt.want, tt.wantErr)
 		}
+	}
+}
+
+// STS goes through the environment's proxy; instance metadata, the
+// container agents and loopback never do.
+func TestProxyBypass(t *testing.T) {
+	proxyURL := &url.URL{Scheme: "http", Host: "proxy.internal:3128"}
+	proxy := bypassLocal(func(*http.Request) (*url.URL, error) { return proxyURL, nil })
+	for _, tt := range []struct {
+		url   string
+		proxy bool
+	}{
+		{"https://sts.eu-west-1.amazonaws.com/", true},
+		{"https://sts.amazonaws.com/", true},
+		{"https://pod-identity.example.com/creds", true},
+		{"http://169.254.169.254/latest/api/token", false},
+		{"http://[fd00:ec2::254]/latest/api/token", false},
+		{"http://169.254.170.2/v2/credentials/x", false},
+		{"http://169.254.170.23/v1/credentials", false},
+		{"http://[fd00:ec2::23]/v1/credentials", false},
+		{"http://127.0.0.1:8080/creds", false},
+	} {
+		req, err := http.NewRequest(http.MethodGet, tt.url, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := proxy(req)
+		if err != nil || (got != nil) != tt.proxy {
+			t.Errorf("%s: got proxy %v, %v; want proxied %v", tt.url, got, err, tt.proxy)
+		}
+	}
+	if tr, ok := defaultClient().Transport.(*http.Transport); !ok || tr.Proxy == nil {
+		t.Error("the default client has no proxy function")
 	}
 }

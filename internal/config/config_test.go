@@ -123,6 +123,8 @@ func TestParseProblems(t *testing.T) {
 		{"unknown balancer", "  topics: [payments]\n", "  topics: [payments]\n  balancer: sticky-cooperative\n", []string{`test.yaml:6: kafka.balancer: want cooperative-sticky, sticky, range or roundrobin, got "sticky-cooperative"`}},
 		{"bad instance id", "  topics: [payments]\n", "  topics: [payments]\n  instance_id: relay 0\n", []string{`test.yaml:6: kafka.instance_id: want 1 to 249 of A-Z a-z 0-9 . _ -, got "relay 0"`}},
 		{"tls files without tls", "  topics: [payments]\n", "  topics: [payments]\n  tls:\n    ca_file: /ca.pem\n", []string{"kafka.tls.enabled: TLS settings are given but enabled is false"}},
+		{"listen port out of range", "dlq:\n", "observability:\n  listen: \":99999\"\ndlq:\n", []string{`test.yaml:13: observability.listen: want a port 0 to 65535 (such as :9090), got ":99999"`}},
+		{"listen without port", "dlq:\n", "observability:\n  listen: \"9090\"\ndlq:\n", []string{`test.yaml:13: observability.listen: want host:port or :port (such as :9090), got "9090"`}},
 		{"bad log level", "dlq:\n", "observability:\n  log_level: loud\ndlq:\n", []string{`observability.log_level: want debug, info, warn or error, got "loud"`}},
 		{"route topic not consumed", "      topic: payments\n", "      topic: bets\n", []string{`test.yaml:17: routing.routes[0].topic: "bets" is not consumed`}},
 		{"unknown destination", "      model: deposit\n", "      model: deposit\n      destination: other\n", []string{`routing.routes[0].destination: no destination named "other"`}},
@@ -289,5 +291,15 @@ func TestMergeAndDuplicateKeys(t *testing.T) {
 	src = strings.Replace(minimal, "  group: relay\n", "  group: relay\n  group: other\n", 1)
 	if _, err := Parse([]byte(src), "m.yaml"); err == nil || !strings.Contains(err.Error(), "kafka.group") {
 		t.Errorf("duplicate key: got %v, want an error naming kafka.group", err)
+	}
+}
+
+// A rate limit that is not a number is one problem, not also one of a
+// limit of 0 (the value it decoded to).
+func TestParseRateLimitNotANumber(t *testing.T) {
+	_, err := Parse([]byte(edit(t, "dlq:\n", "sink:\n  rate_limits:\n    deposit: fast\ndlq:\n")), "test.yaml")
+	want := `test.yaml:14: sink.rate_limits.deposit: want a number, got "fast"`
+	if err == nil || err.Error() != want {
+		t.Errorf("got %v, want only %q", err, want)
 	}
 }

@@ -53,6 +53,12 @@ func (p *Problems) Add(key, format string, args ...any) {
 	p.list = append(p.list, &Problem{Source: p.source, Line: p.line(key), Key: key, Msg: fmt.Sprintf(format, args...)})
 }
 
+// reported reports whether a problem was added at key: a value that did
+// not decode need not be judged again.
+func (p *Problems) reported(key string) bool {
+	return slices.ContainsFunc(p.list, func(e *Problem) bool { return e.Key == key })
+}
+
 func (p *Problems) line(key string) int {
 	for k := key; k != ""; k = parentKey(k) {
 		if l, ok := p.lines[k]; ok {

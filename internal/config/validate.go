@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"math"
+	"net"
 	"net/url"
 	"regexp"
 	"strconv"
@@ -254,7 +255,7 @@ func validateSink(s *Sink, p *Problems) {
 	}
 	// The names are models', which the mapper's compile checks.
 	for name, v := range s.RateLimits {
-		if v <= 0 {
+		if v <= 0 && !p.reported("sink.rate_limits."+name) {
 			p.Add("sink.rate_limits."+name, "must be more than 0 requests per second, got %v", v)
 		}
 	}
@@ -321,6 +322,12 @@ func consumes(k *Kafka, topic string) bool {
 func validateObservability(o *Observability, p *Problems) {
 	if o.Listen == "" {
 		p.Add("observability.listen", "must not be empty (such as :9090)")
+	} else if _, port, err := net.SplitHostPort(o.Listen); err != nil {
+		p.Add("observability.listen", "want host:port or :port (such as :9090), got %q", o.Listen)
+	} else if _, err := net.LookupPort("tcp", port); err != nil {
+		// The check net.Listen makes of the port, so that run does not
+		// fail on what validate passed.
+		p.Add("observability.listen", "want a port 0 to 65535 (such as :9090), got %q", o.Listen)
 	}
 	for _, t := range []struct {
 		name string
@@ -417,8 +424,8 @@ func validateCondition(c *Condition, key string, p *Problems) {
 	}
 	if c.Matches != "" {
 		tests++
-		if _, err := regexp.Compile(c.Matches); err != nil {
-			p.Add(key+".matches", "invalid regular expression: %v", err)
+		if _, err := CompileMatches(c.Matches); err != nil {
+			p.Add(key+".matches", "%v", err)
 		}
 	}
 	subject, what := c.Path, "path"
@@ -475,6 +482,16 @@ func validateConditionMeta(c *Condition, key string, p *Problems) {
 			p.Add(fmt.Sprintf("%s.in[%d]", key, i), "a key or header is text: quote the value (%q)", fmt.Sprint(v))
 		}
 	}
+}
+
+// CompileMatches compiles a condition's matches: the one dialect (RE2) and
+// the one message of a bad expression, for config.Parse and the mapper.
+func CompileMatches(expr string) (*regexp.Regexp, error) {
+	re, err := regexp.Compile(expr)
+	if err != nil {
+		return nil, fmt.Errorf("invalid regular expression: %w", err)
+	}
+	return re, nil
 }
 
 func isScalar(v any) bool {

@@ -193,3 +193,15 @@ func TestNewListsEveryProblem(t *testing.T) {
 		}
 	}
 }
+
+// A condition's bad regular expression has config.Parse's message when a
+// configuration reaches New without Parse: the check has one message.
+func TestNewBadMatchesMessage(t *testing.T) {
+	cfg, err := config.Parse([]byte(edit(t, "      model: deposit\n", "      when: {path: type, matches: x}\n      model: deposit\n")), "test.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Routing.Routes[0].When.Matches = "("
+	_, err = New(cfg)
+	wantProblems(t, err, "routing.routes[0].when.matches: invalid regular expression: error parsing regexp: missing closing )")
+}

@@ -4,7 +4,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -380,10 +379,6 @@ func describe(v any) string {
 	}
 	return s
 }
-
-// compileRegexp is regexp.Compile; a function so that conditions and
-// transforms share one dialect (RE2).
-func compileRegexp(expr string) (*regexp.Regexp, error) { return regexp.Compile(expr) }
 
 // formatTime formats t as the API wants it (optikpi.AppendDateTime) in
 // d's arena.

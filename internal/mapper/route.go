@@ -267,7 +267,7 @@ func compileCond(c *config.Condition, key string, pl *plan, ps *config.Problems)
 			out.op = opExists
 		}
 	case c.Matches != "":
-		re, err := compileRegexp(c.Matches)
+		re, err := config.CompileMatches(c.Matches)
 		if err != nil {
 			ps.Add(key+".matches", "%v", err)
 		}
