@@ -2,6 +2,7 @@ package mapper
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -143,9 +144,7 @@ func (r *rule) checkParams() {
 	}
 	if uses(config.TransformMinorUnits) {
 		for c, e := range r.Exponents {
-			if e < 0 || e > 18 {
-				r.add(".exponents."+c, "must be 0 to 18, got %d", e)
-			}
+			r.checkExponent(".exponents."+c, e)
 		}
 	} else if r.Exponent != nil || r.Currency != "" || r.CurrencyPath != "" || r.Exponents != nil {
 		r.add("", "exponent, currency, currency_path and exponents are parameters of the minor_units transform")
@@ -162,4 +161,44 @@ func (r *rule) value(sub string, y any) (optikpi.Value, bool) {
 		r.add(sub, "%v", err)
 	}
 	return v, ok
+}
+
+// checkConstants reports a constant of f, compiled from fr at key, that
+// every record it is used for would fail validation with: default always
+// (it is sent as written), const when no transform or map changes it, and
+// the values of map and fallback when no transform follows them.
+func checkConstants(kind optikpi.Kind, fr *config.FieldRule, f *field, key string, strict bool, ps *config.Problems) {
+	check := func(sub string, v optikpi.Value) {
+		if issue := kind.CheckValue(fr.Target, v, strict); issue != "" {
+			ps.Add(key+sub, "%s: %s, for every record it is used for", describeValue(v), issue)
+		}
+	}
+	if f.hasDef {
+		check(".default", f.def)
+	}
+	if f.src == srcConst && len(f.before) == 0 && f.vmap == nil && len(f.steps) == 0 {
+		check(".const", f.constant)
+	}
+	if len(f.steps) > 0 {
+		return
+	}
+	if f.hasFallback {
+		check(".fallback", f.fallback)
+	}
+	for _, k := range slices.Sorted(maps.Keys(f.vmap)) {
+		check(".map."+k, f.vmap[k])
+	}
+}
+
+// maxExponent bounds minor_units' exponents: 18 decimals is the most a
+// currency uses (ether's wei); a larger one is a typo.
+const maxExponent = 18
+
+// checkExponent reports an exponent of minor_units at sub out of range.
+func (r *rule) checkExponent(sub string, e int) bool {
+	if e < 0 || e > maxExponent {
+		r.add(sub, "must be 0 to %d, got %d", maxExponent, e)
+		return false
+	}
+	return true
 }

@@ -100,6 +100,12 @@ func TestNewProblems(t *testing.T) {
 		{"not a value", "event_name: {const: Successful Deposit}", "event_name: {const: .nan}", []string{"test.yaml:21: routing.routes[0].fields.event_name.const: NaN is not a JSON number"}},
 		{"unknown meta", "amount: amount", "amount: {meta: size}", []string{`test.yaml:23: routing.routes[0].fields.amount.meta: want key, topic, partition, offset, timestamp or header:NAME, got "size"`}},
 		{"minor units twice", "amount: amount", "amount: {path: a, transform_before: minor_units, map: {x: 1}, transform: minor_units}", []string{"minor_units needs exactly one"}},
+		// Constants the API refuses would fail every record they are used for.
+		{"const of the wrong type", "amount: amount", "amount: {const: ten}", []string{`test.yaml:23: routing.routes[0].fields.amount.const: "ten": must be a number, for every record it is used for`}},
+		{"default of the wrong type", "amount: amount", "amount: {path: a, default: true}", []string{`test.yaml:23: routing.routes[0].fields.amount.default: true: must be a number`}},
+		{"map value of the wrong type", "event_name: {const: Successful Deposit}", "event_name: {path: s, map: {a: 5, b: x}}", []string{`routing.routes[0].fields.event_name.map.a: 5: must be a string`}},
+		{"fallback of the wrong type", "event_name: {const: Successful Deposit}", "event_name: {path: s, map: {a: x}, fallback: 5}", []string{`routing.routes[0].fields.event_name.fallback: 5: must be a string`}},
+		{"empty required const", "event_name: {const: Successful Deposit}", "event_name: {const: ''}", []string{`routing.routes[0].fields.event_name.const: "": `}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -204,4 +210,18 @@ func TestNewBadMatchesMessage(t *testing.T) {
 	cfg.Routing.Routes[0].When.Matches = "("
 	_, err = New(cfg)
 	wantProblems(t, err, "routing.routes[0].when.matches: invalid regular expression: error parsing regexp: missing closing )")
+}
+
+// TestConstantsThroughTransforms: a constant that a transform or a map
+// changes before it is sent is not judged as it is written.
+func TestConstantsThroughTransforms(t *testing.T) {
+	for _, rule := range []string{
+		"amount: {const: '12.50', transform: number}",
+		"amount: {const: x, map: {x: 5}}",
+		"amount: {path: a, map: {x: '500'}, transform: number}",
+	} {
+		if err := compileFile(t, edit(t, "amount: amount", rule), "test.yaml"); err != nil {
+			t.Errorf("%s: %v; want no problem", rule, err)
+		}
+	}
 }

@@ -423,9 +423,7 @@ func compileMinorUnits(r *rule, pl *plan) transformFn {
 	n := 0
 	if r.Exponent != nil {
 		n++
-		if e := *r.Exponent; e < 0 || e > 18 {
-			r.add(".exponent", "must be 0 to 18, got %d", e)
-		} else {
+		if e := *r.Exponent; r.checkExponent(".exponent", e) {
 			fn = minorUnitsBy(e)
 		}
 	}

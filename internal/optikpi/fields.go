@@ -343,3 +343,15 @@ func (k Kind) Field(name string) (Field, bool) {
 	}
 	return models[k].fields[i], true
 }
+
+// CheckValue returns what validation finds wrong with v as the field name
+// of k (with the SDKs' rules too when strict), or "" when nothing is, or k
+// has no such field: the check of each record, for a value known before
+// any record, such as a mapping rule's constant.
+func (k Kind) CheckValue(name string, v Value, strict bool) string {
+	f, ok := k.Field(name)
+	if !ok {
+		return ""
+	}
+	return v.check(&f, strict, "")
+}
