@@ -154,6 +154,11 @@ func (f *dlqFlags) load(now time.Time, stderr io.Writer) (*config.Config, dlq.Fi
 		return nil, filter, errUsage
 	}
 	cfg, err := compiled(config.Load(f.config))
+	if err == nil {
+		// Every dlq command reads Kafka; replay --to optikpi also checks
+		// the destinations' (replayCmd).
+		err = cfg.CheckKafkaSecrets()
+	}
 	return cfg, filter, err
 }
 

@@ -88,6 +88,11 @@ func cmdDLQReplay(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		fmt.Fprintln(stderr, "relay dlq replay: --rate and --max must not be negative, --max-replays must be at least 1")
 		return errUsage
 	}
+	if target == replay.ToOptikpi && !*dryRun {
+		if err := cfg.CheckSecrets(); err != nil {
+			return err
+		}
+	}
 	selection := selectionID(cfg.DLQ.Topic, &f, target)
 	id := *runID
 	if id == "" {

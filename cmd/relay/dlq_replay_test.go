@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -139,5 +140,27 @@ func TestDLQTestAndReplayCommands(t *testing.T) {
 				t.Errorf("emulator holds %d deposits, want %d", n, tt.sentSoFar)
 			}
 		})
+	}
+}
+
+// TestDLQCommandsCheckSecrets: a dlq command checks the secrets it needs
+// before it starts, naming file, line and key as validate does: reading
+// the dead-letter topic needs no API token, a replay to Optikpi does.
+func TestDLQCommandsCheckSecrets(t *testing.T) {
+	_, _, write := newDLQCmdEnv(t, 1)
+	path := write("cfg.yaml", "player_id")
+	t.Setenv("DLQ_CMD_TEST_TOKEN", "")
+	os.Unsetenv("DLQ_CMD_TEST_TOKEN")
+
+	if code, out, errOut := relay(t, "", "dlq", "summary", "--config", path); code != 0 {
+		t.Errorf("summary without the API token: exit %d; want 0\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	if code, out, errOut := relay(t, "", "dlq", "replay", "--config", path, "--dry-run"); code != 0 {
+		t.Errorf("replay --dry-run without the API token: exit %d; want 0\nstdout %s\nstderr %s", code, out, errOut)
+	}
+	code, _, errOut := relay(t, "", "dlq", "replay", "--config", path)
+	want := regexp.MustCompile(`cfg\.yaml:\d+: destinations\[0\]\.token_env: token environment variable DLQ_CMD_TEST_TOKEN is not set`)
+	if code != 1 || !want.MatchString(errOut) {
+		t.Errorf("replay without the API token: exit %d, stderr %q; want 1 and a match of %s", code, errOut, want)
 	}
 }

@@ -104,6 +104,21 @@ func (c ClientTLS) IsZero() bool { return c == ClientTLS{} }
 // errors.Join; each matches ErrInvalid. It never reveals a secret's value.
 func (c *Config) CheckSecrets() error {
 	p := c.Problems()
+	c.checkDestinationSecrets(p)
+	c.checkKafkaSecrets(p)
+	return p.Err()
+}
+
+// CheckKafkaSecrets is CheckSecrets for what reading and writing Kafka
+// needs alone (SASL and TLS): the secrets of a command that sends nothing
+// to Optikpi, such as reading the dead-letter topic.
+func (c *Config) CheckKafkaSecrets() error {
+	p := c.Problems()
+	c.checkKafkaSecrets(p)
+	return p.Err()
+}
+
+func (c *Config) checkDestinationSecrets(p *Problems) {
 	for i, d := range c.Destinations {
 		key := fmt.Sprintf("destinations[%d].%s", i, pick(d.TokenEnv, d.TokenFile, "token"))
 		if _, err := ReadSecret(d.TokenEnv, d.TokenFile); err != nil {
@@ -114,6 +129,10 @@ func (c *Config) CheckSecrets() error {
 			p.Add(key, format, err)
 		}
 	}
+	checkTLSFiles(c.Sink.TLS, "sink.tls", p)
+}
+
+func (c *Config) checkKafkaSecrets(p *Problems) {
 	s := c.Kafka.SASL
 	switch s.Mechanism {
 	case SASLPlain, SASLScramSHA256, SASLScramSHA512:
@@ -133,8 +152,6 @@ func (c *Config) CheckSecrets() error {
 	if c.Kafka.TLS.Enabled {
 		checkTLSFiles(c.Kafka.TLS.ClientTLS, "kafka.tls", p)
 	}
-	checkTLSFiles(c.Sink.TLS, "sink.tls", p)
-	return p.Err()
 }
 
 func checkTLSFiles(t ClientTLS, key string, p *Problems) {
