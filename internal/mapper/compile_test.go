@@ -219,6 +219,9 @@ func TestConstantsThroughTransforms(t *testing.T) {
 		"amount: {const: '12.50', transform: number}",
 		"amount: {const: x, map: {x: 5}}",
 		"amount: {path: a, map: {x: '500'}, transform: number}",
+		// An empty event_id is replaced by the derived one.
+		"amount: amount\n        event_id: {path: id, default: ''}",
+		"amount: amount\n        event_id: {path: id, map: {none: ''}, keep_unmapped: true}",
 	} {
 		if err := compileFile(t, edit(t, "amount: amount", rule), "test.yaml"); err != nil {
 			t.Errorf("%s: %v; want no problem", rule, err)
