@@ -156,7 +156,7 @@ func (f *dlqFlags) load(now time.Time, stderr io.Writer) (*config.Config, dlq.Fi
 	cfg, err := compiled(config.Load(f.config))
 	if err == nil {
 		// Every dlq command reads Kafka; replay --to optikpi also checks
-		// the destinations' (replayCmd).
+		// the destinations' (cmdDLQReplay).
 		err = cfg.CheckKafkaSecrets()
 	}
 	return cfg, filter, err

@@ -149,18 +149,41 @@ func TestDLQTestAndReplayCommands(t *testing.T) {
 func TestDLQCommandsCheckSecrets(t *testing.T) {
 	_, _, write := newDLQCmdEnv(t, 1)
 	path := write("cfg.yaml", "player_id")
-	t.Setenv("DLQ_CMD_TEST_TOKEN", "")
-	os.Unsetenv("DLQ_CMD_TEST_TOKEN")
-
-	if code, out, errOut := relay(t, "", "dlq", "summary", "--config", path); code != 0 {
-		t.Errorf("summary without the API token: exit %d; want 0\nstdout %s\nstderr %s", code, out, errOut)
+	for _, v := range []string{"DLQ_CMD_TEST_TOKEN", "DLQ_CMD_TEST_KAFKA_PASSWORD"} {
+		t.Setenv(v, "") // restored after the test
+		os.Unsetenv(v)
 	}
-	if code, out, errOut := relay(t, "", "dlq", "replay", "--config", path, "--dry-run"); code != 0 {
-		t.Errorf("replay --dry-run without the API token: exit %d; want 0\nstdout %s\nstderr %s", code, out, errOut)
+
+	for _, args := range [][]string{
+		{"summary"}, {"inspect"}, {"test"},
+		{"replay", "--dry-run"}, {"replay", "--to", "source"}, {"replay", "--to", "source", "--dry-run"},
+	} {
+		code, out, errOut := relay(t, "", append(append([]string{"dlq"}, args...), "--config", path)...)
+		if code != 0 {
+			t.Errorf("dlq %s without the API token: exit %d; want 0\nstdout %s\nstderr %s", strings.Join(args, " "), code, out, errOut)
+		}
 	}
 	code, _, errOut := relay(t, "", "dlq", "replay", "--config", path)
 	want := regexp.MustCompile(`cfg\.yaml:\d+: destinations\[0\]\.token_env: token environment variable DLQ_CMD_TEST_TOKEN is not set`)
 	if code != 1 || !want.MatchString(errOut) {
 		t.Errorf("replay without the API token: exit %d, stderr %q; want 1 and a match of %s", code, errOut, want)
+	}
+
+	// Every dlq command reads Kafka, so each checks the Kafka secrets.
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sasl := strings.Replace(string(b), "topics: [payments]}", "topics: [payments], sasl: {mechanism: plain, username: u, password_env: DLQ_CMD_TEST_KAFKA_PASSWORD}}", 1)
+	saslPath := filepath.Join(t.TempDir(), "sasl.yaml")
+	if err := os.WriteFile(saslPath, []byte(sasl), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	want = regexp.MustCompile(`sasl\.yaml:\d+: kafka\.sasl\.password_env: .*DLQ_CMD_TEST_KAFKA_PASSWORD`)
+	for _, cmd := range []string{"summary", "inspect", "test", "replay"} {
+		code, _, errOut := relay(t, "", "dlq", cmd, "--config", saslPath)
+		if code != 1 || !want.MatchString(errOut) {
+			t.Errorf("dlq %s without the Kafka password: exit %d, stderr %q; want 1 and a match of %s", cmd, code, errOut, want)
+		}
 	}
 }
