@@ -353,5 +353,5 @@ func (k Kind) CheckValue(name string, v Value, strict bool) string {
 	if !ok {
 		return ""
 	}
-	return v.check(&f, strict, "")
+	return v.check(&f, strict, k.EventCategory())
 }

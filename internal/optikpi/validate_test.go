@@ -366,6 +366,13 @@ func TestValues(t *testing.T) {
 	for _, c := range cases {
 		for _, o := range modes {
 			what := c.kind.String() + "." + c.field
+			// CheckValue, for a value known before any record, is the
+			// same check.
+			if x, ok := ValueOf(c.v); ok {
+				if got := c.kind.CheckValue(c.field, x, o.Strict); got != c.issue {
+					t.Errorf("CheckValue(%s = %s), strict=%v: got %q, want %q", what, jsonish(c.v), o.Strict, got, c.issue)
+				}
+			}
 			err := c.kind.Validate(with(s[c.kind], c.field, c.v), o)
 			if c.issue == "" {
 				if err != nil {
