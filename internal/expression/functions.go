@@ -83,25 +83,18 @@ func describe(x any) string {
 }
 
 func sign(p ...any) (any, error) {
-	switch n := p[0].(type) {
-	case int:
-		return cmpZero(n), nil
-	case int64:
-		return cmpZero(n), nil
-	case float64:
-		return cmpZero(n), nil
+	// As a float64 a number keeps its sign, so number serves every type.
+	n, ok := number(p[0])
+	if !ok {
+		return nil, fmt.Errorf("%s: want a number, got %s", fnSign, describe(p[0]))
 	}
-	return nil, fmt.Errorf("%s: want a number, got %s", fnSign, describe(p[0]))
-}
-
-func cmpZero[T int | int64 | float64](n T) int {
 	switch {
 	case n > 0:
-		return 1
+		return 1, nil
 	case n < 0:
-		return -1
+		return -1, nil
 	}
-	return 0
+	return 0, nil
 }
 
 func round(p ...any) (any, error) {
