@@ -29,10 +29,6 @@ func functionNames() []string {
 	return append([]string{fnSign, fnRound, fnUnixSeconds, fnUnixMillis, fnParseTime, fnFormatRFC339}, builtins[:]...)
 }
 
-// maxEpochSeconds bounds epoch arguments well inside what time.Time and
-// float64 hold exactly to the millisecond.
-const maxEpochSeconds = 1e12
-
 // functions returns the options declaring the relay's functions, with the
 // signatures the checker tests calls against. zones holds the time zones
 // parse_time is given as constants, loaded at compile time; Compile fills
@@ -164,13 +160,13 @@ func epoch(name string, n any, perSecond int64) (any, error) {
 	}
 	switch x := n.(type) {
 	case int64: // also what timestamp.UnixMilli() gives
-		if math.Abs(float64(x)/float64(perSecond)) > maxEpochSeconds {
+		if math.Abs(float64(x)/float64(perSecond)) > timelayout.MaxEpochSeconds {
 			return nil, fmt.Errorf("%s: %d is out of range", name, x)
 		}
 		return time.Unix(x/perSecond, x%perSecond*(int64(time.Second)/perSecond)).UTC(), nil
 	case float64:
 		s := x / float64(perSecond)
-		if math.IsNaN(s) || math.Abs(s) > maxEpochSeconds {
+		if math.IsNaN(s) || math.Abs(s) > timelayout.MaxEpochSeconds {
 			return nil, fmt.Errorf("%s: %v is out of range", name, x)
 		}
 		// To the microsecond, about what a float64 of epoch seconds

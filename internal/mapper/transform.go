@@ -257,7 +257,7 @@ func splitEpoch(s string, unit time.Duration) (sec, nsec int64, ok bool) {
 	if strings.IndexByte(s, 'e') >= 0 || strings.IndexByte(s, 'E') >= 0 {
 		f, err := strconv.ParseFloat(s, 64)
 		f *= unit.Seconds()
-		if err != nil || math.Abs(f) > 1e12 {
+		if err != nil || math.Abs(f) > timelayout.MaxEpochSeconds {
 			return 0, 0, false
 		}
 		whole := math.Trunc(f)

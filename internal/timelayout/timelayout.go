@@ -1,5 +1,5 @@
-// Package timelayout checks Go time layouts and loads the time zones that
-// mapping rules and expressions name.
+// Package timelayout checks Go time layouts, loads the time zones and bounds
+// the epoch numbers that mapping rules and expressions read.
 package timelayout
 
 import (
@@ -10,6 +10,11 @@ import (
 	"time"
 	_ "time/tzdata" // time zones work in a scratch container too
 )
+
+// MaxEpochSeconds bounds an epoch number, in seconds, that a transform or
+// an expression turns into a time: well inside what time.Time and float64
+// hold exactly to the millisecond.
+const MaxEpochSeconds = 1e12
 
 // layoutSample is the time Check formats: every element differs from
 // the reference time's and from the others (a day above 12, an afternoon
