@@ -494,10 +494,24 @@ func CompileMatches(expr string) (*regexp.Regexp, error) {
 	return re, nil
 }
 
-func isScalar(v any) bool {
-	switch v.(type) {
-	case string, int, int64, uint64, float64, bool:
-		return true
+// Scalar returns a condition's YAML constant as what a record's JSON value
+// is compared with: a string, a bool or a float64 (for any number); false
+// for anything else, which Parse refuses.
+func Scalar(v any) (any, bool) {
+	switch x := v.(type) {
+	case string, bool, float64:
+		return x, true
+	case int:
+		return float64(x), true
+	case int64:
+		return float64(x), true
+	case uint64:
+		return float64(x), true
 	}
-	return false
+	return nil, false
+}
+
+func isScalar(v any) bool {
+	_, ok := Scalar(v)
+	return ok
 }

@@ -275,9 +275,9 @@ func compileCond(c *config.Condition, key string, pl *plan, ps *config.Problems)
 		out.op, out.match = opMatches, re
 	}
 	for i := range out.vals {
-		v, err := yamlScalar(out.vals[i])
-		if err != nil {
-			ps.Add(key, "%v", err)
+		v, ok := config.Scalar(out.vals[i])
+		if !ok {
+			ps.Add(key, "want a string, number or boolean to compare with, got %v", out.vals[i])
 		}
 		out.vals[i] = v
 	}
@@ -373,8 +373,9 @@ func (r *route) matches(d *doc) (bool, *Failure) {
 	return ok, nil
 }
 
-// equal compares a JSON value with a condition's constant: strings as
-// strings, numbers numerically, booleans as booleans; types never mix.
+// equal compares a JSON value with a condition's constant, as
+// config.Scalar gives it: strings as strings, numbers numerically,
+// booleans as booleans; types never mix.
 func equal(res gjson.Result, want any) bool {
 	switch w := want.(type) {
 	case string:
@@ -385,21 +386,6 @@ func equal(res gjson.Result, want any) bool {
 		return res.Type == gjson.Number && res.Num == w
 	}
 	return false
-}
-
-// yamlScalar turns a condition's YAML constant into what equal compares.
-func yamlScalar(v any) (any, error) {
-	switch x := v.(type) {
-	case string, bool, float64:
-		return x, nil
-	case int:
-		return float64(x), nil
-	case int64:
-		return float64(x), nil
-	case uint64:
-		return float64(x), nil
-	}
-	return nil, fmt.Errorf("want a string, number or boolean to compare with, got %v", v)
 }
 
 // text is the text form of a JSON value: a string's content, otherwise
