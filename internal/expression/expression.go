@@ -15,8 +15,9 @@ import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/file"
 	"github.com/expr-lang/expr/vm"
-	"github.com/optikpi/optikpi-relay/internal/timelayout"
 	"github.com/tidwall/gjson"
+
+	"github.com/optikpi/optikpi-relay/internal/timelayout"
 )
 
 // Env is what an expression sees of a Kafka record.
