@@ -29,8 +29,8 @@ func automatic(kind optikpi.Kind, field string) bool {
 }
 
 // derived reports whether field of kind gets a derived value when a route
-// leaves it out or a record lacks it: event_id, from the record's topic,
-// partition and offset (derivedEventID).
+// leaves it out, a record lacks it or its value is emptyID: event_id, from
+// the record's topic, partition and offset (derivedEventID).
 func derived(kind optikpi.Kind, field string) bool {
 	if field != "event_id" {
 		return false
@@ -38,6 +38,10 @@ func derived(kind optikpi.Kind, field string) bool {
 	_, ok := kind.Field(field)
 	return ok
 }
+
+// emptyID reports whether v, an event_id's value, is empty, and so
+// replaced by the derived one.
+func emptyID(v optikpi.Value) bool { return v.Type == optikpi.ValueString && v.Text == "" }
 
 // modelNames lists the models, for messages.
 func modelNames() string {
@@ -170,7 +174,7 @@ func (r *rule) value(sub string, y any) (optikpi.Value, bool) {
 // event_id is no failure: mapRecord derives one in its place.
 func checkConstants(kind optikpi.Kind, fr *config.FieldRule, f *field, key string, strict bool, ps *config.Problems) {
 	check := func(sub string, v optikpi.Value) {
-		if derived(kind, fr.Target) && v.Type == optikpi.ValueString && v.Text == "" {
+		if derived(kind, fr.Target) && emptyID(v) {
 			return
 		}
 		if issue := kind.CheckValue(fr.Target, v, strict); issue != "" {

@@ -143,7 +143,7 @@ func (o *output) mapRecord(d *doc, b *optikpi.Builder) (optikpi.Encoded, *Failur
 		}
 	}
 	if o.eventID >= 0 {
-		if id, ok := b.Get(o.eventID); !ok || id.Type == optikpi.ValueString && id.Text == "" {
+		if id, ok := b.Get(o.eventID); !ok || emptyID(id) {
 			start := len(d.arena)
 			d.arena = append(derivedEventID(d.arena, d.rec), o.idSuffix...)
 			b.Set(o.eventID, optikpi.String(d.text(start)))
