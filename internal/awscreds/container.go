@@ -12,11 +12,14 @@ import (
 	"time"
 )
 
+// ecsAgentHost is the ECS agent's address, which a relative URI is on.
+const ecsAgentHost = "169.254.170.2"
+
 // agentHosts are the addresses of the ECS agent and the EKS Pod Identity
 // agent: the only plain-HTTP hosts, besides loopback, the authorization
 // token is sent to, as in the SDKs.
 var agentHosts = map[string]bool{
-	"169.254.170.2": true, "169.254.170.23": true, "fd00:ec2::23": true,
+	ecsAgentHost: true, "169.254.170.23": true, "fd00:ec2::23": true,
 }
 
 // container asks the ECS or EKS Pod Identity agent.
@@ -28,7 +31,7 @@ type container struct {
 func (container) name() string { return "container" }
 
 func (c container) check() error {
-	if _, err := c.url("169.254.170.2"); err != nil {
+	if _, err := c.url(ecsAgentHost); err != nil {
 		return err
 	}
 	_, err := c.authorization()
