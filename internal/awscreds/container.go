@@ -107,7 +107,12 @@ func (c container) retrieve(ctx context.Context, p *Provider) (Credentials, erro
 	if err := getJSON(p.client, req, &a); err != nil {
 		return Credentials{}, err
 	}
-	return Credentials{AccessKeyID: a.AccessKeyID, SecretAccessKey: a.SecretAccessKey, SessionToken: a.Token, Expires: a.Expiration}, nil
+	return a.credentials(), nil
+}
+
+// credentials are what the answer a grants.
+func (a *credentialsJSON) credentials() Credentials {
+	return Credentials{AccessKeyID: a.AccessKeyID, SecretAccessKey: a.SecretAccessKey, SessionToken: a.Token, Expires: a.Expiration}
 }
 
 // getJSON does req and decodes its JSON answer into v. A refusal is
