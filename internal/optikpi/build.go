@@ -205,10 +205,7 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 		return Encoded{}, fmt.Errorf("optikpi: validate: invalid kind %d", uint8(b.kind))
 	}
 	m, category := b.m, b.kind.EventCategory()
-	strict := 0
-	if opts.Strict {
-		strict = 1
-	}
+	strict := opts.rules()
 	// Only the fields set are visited, in table order; a required field
 	// missing before one of them is the first problem.
 	missing := maxFields
