@@ -12,11 +12,14 @@ import (
 	"time"
 )
 
+// ecsAgentHost is the ECS agent's address, which a relative URI is on.
+const ecsAgentHost = "169.254.170.2"
+
 // agentHosts are the addresses of the ECS agent and the EKS Pod Identity
 // agent: the only plain-HTTP hosts, besides loopback, the authorization
 // token is sent to, as in the SDKs.
 var agentHosts = map[string]bool{
-	"169.254.170.2": true, "169.254.170.23": true, "fd00:ec2::23": true,
+	ecsAgentHost: true, "169.254.170.23": true, "fd00:ec2::23": true,
 }
 
 // container asks the ECS or EKS Pod Identity agent.
@@ -28,7 +31,7 @@ type container struct {
 func (container) name() string { return "container" }
 
 func (c container) check() error {
-	if _, err := c.url("169.254.170.2"); err != nil {
+	if _, err := c.url(ecsAgentHost); err != nil {
 		return err
 	}
 	_, err := c.authorization()
@@ -104,7 +107,12 @@ func (c container) retrieve(ctx context.Context, p *Provider) (Credentials, erro
 	if err := getJSON(p.client, req, &a); err != nil {
 		return Credentials{}, err
 	}
-	return Credentials{AccessKeyID: a.AccessKeyID, SecretAccessKey: a.SecretAccessKey, SessionToken: a.Token, Expires: a.Expiration}, nil
+	return a.credentials(), nil
+}
+
+// credentials are what the answer a grants.
+func (a *credentialsJSON) credentials() Credentials {
+	return Credentials{AccessKeyID: a.AccessKeyID, SecretAccessKey: a.SecretAccessKey, SessionToken: a.Token, Expires: a.Expiration}
 }
 
 // getJSON does req and decodes its JSON answer into v. A refusal is

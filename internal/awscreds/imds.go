@@ -60,7 +60,7 @@ func (m imds) retrieve(ctx context.Context, p *Provider) (Credentials, error) {
 	if err := getJSON(p.client, req, &a); err != nil {
 		return Credentials{}, fmt.Errorf("role %s: %w", role, err)
 	}
-	return Credentials{AccessKeyID: a.AccessKeyID, SecretAccessKey: a.SecretAccessKey, SessionToken: a.Token, Expires: a.Expiration}, nil
+	return a.credentials(), nil
 }
 
 // do sends one request and returns its text answer: the token when token

@@ -147,7 +147,7 @@ func New(opts ...Opt) *Provider {
 		refreshBefore: DefaultRefreshBefore,
 		timeout:       DefaultTimeout,
 		imdsTimeout:   DefaultIMDSTimeout,
-		ecsHost:       "169.254.170.2",
+		ecsHost:       ecsAgentHost,
 		sem:           make(chan struct{}, 1),
 	}
 	for _, o := range opts {

@@ -28,23 +28,12 @@ func fetchBytes(maxInFlight int64) int32 {
 	return int32(max(1, min(DefaultFetchMaxBytes, maxInFlight/4)))
 }
 
-// fetchOpts are the fetch options o implies: what one fetch brings, in
-// total and per partition, how long a broker may hold it, and how many
-// fetches may be in flight.
+// fetchOpts are the fetch options o implies, its defaults filled: what
+// one fetch brings, in total and per partition, how long a broker may hold
+// it, and how many fetches may be in flight.
 func fetchOpts(o *Options) []kgo.Opt {
 	b := o.FetchMaxBytes
-	if b == 0 {
-		b = fetchBytes(o.MaxInFlightBytes)
-	}
-	pb := o.FetchMaxPartitionBytes
-	if pb == 0 {
-		pb = DefaultFetchMaxPartitionBytes
-	}
-	wait := o.FetchMaxWait
-	if wait == 0 {
-		wait = DefaultFetchMaxWait
-	}
-	opts := []kgo.Opt{kgo.FetchMaxBytes(b), kgo.FetchMaxPartitionBytes(min(b, pb)), kgo.FetchMaxWait(wait)}
+	opts := []kgo.Opt{kgo.FetchMaxBytes(b), kgo.FetchMaxPartitionBytes(min(b, o.FetchMaxPartitionBytes)), kgo.FetchMaxWait(o.FetchMaxWait)}
 	if o.MaxConcurrentFetches > 0 {
 		opts = append(opts, kgo.MaxConcurrentFetches(o.MaxConcurrentFetches))
 	}

@@ -236,6 +236,9 @@ func (o *Options) validate() error {
 	if o.MaxInFlightBytes == 0 {
 		o.MaxInFlightBytes = DefaultMaxInFlightBytes
 	}
+	o.FetchMaxBytes = cmp.Or(o.FetchMaxBytes, fetchBytes(o.MaxInFlightBytes))
+	o.FetchMaxPartitionBytes = cmp.Or(o.FetchMaxPartitionBytes, DefaultFetchMaxPartitionBytes)
+	o.FetchMaxWait = cmp.Or(o.FetchMaxWait, DefaultFetchMaxWait)
 	if o.MaxUncommitted == 0 {
 		o.MaxUncommitted = 10 * o.MaxInFlight
 	}

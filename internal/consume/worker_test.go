@@ -10,6 +10,15 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
+// hold blocks, as a handler whose destination takes nothing, until release
+// is closed or ctx ends.
+func hold(ctx context.Context, release <-chan struct{}) {
+	select {
+	case <-release:
+	case <-ctx.Done():
+	}
+}
+
 // TestBlockedPartitionHoldsOnlyItself: partition 0's records do not
 // finish, as when their destination takes none: handle blocks on its
 // first record (the destination's queue is full), or returns without the
@@ -30,10 +39,7 @@ func TestBlockedPartitionHoldsOnlyItself(t *testing.T) {
 				case r.Partition != 0:
 					r.Done()
 				case blocks:
-					select {
-					case <-release:
-					case <-ctx.Done():
-					}
+					hold(ctx, release)
 					r.Done()
 				default:
 					held.handle(ctx, r)
@@ -94,10 +100,7 @@ func TestBlockedPartitionHoldsOnlyItsBytes(t *testing.T) {
 	wait := run(t, c, func(ctx context.Context, r *Record) {
 		if r.Partition == 0 {
 			handled.Add(1)
-			select {
-			case <-release:
-			case <-ctx.Done():
-			}
+			hold(ctx, release)
 		}
 		r.Done()
 	})
@@ -150,10 +153,7 @@ func TestRevokedWaitingHoldsNoRoom(t *testing.T) {
 	release := make(chan struct{})
 	waitA := run(t, a, func(ctx context.Context, r *Record) {
 		if r.Partition == 1 {
-			select {
-			case <-release:
-			case <-ctx.Done():
-			}
+			hold(ctx, release)
 		}
 		r.Done()
 	})

@@ -205,10 +205,7 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 		return Encoded{}, fmt.Errorf("optikpi: validate: invalid kind %d", uint8(b.kind))
 	}
 	m, category := b.m, b.kind.EventCategory()
-	strict := 0
-	if opts.Strict {
-		strict = 1
-	}
+	strict := opts.rules()
 	// Only the fields set are visited, in table order; a required field
 	// missing before one of them is the first problem.
 	missing := maxFields
@@ -268,15 +265,20 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 	} else {
 		b.block = nil // it outgrew the block's rest: its own allocation now
 	}
-	out := dst[:len(dst):len(dst)]
-	enc := Encoded{Kind: b.kind, JSON: out[:n:n]}
-	if uid != "" {
-		enc.UserID = unsafe.String(&out[n], len(uid))
+	return encodedIn(b.kind, dst[:len(dst):len(dst)], n, len(uid), len(eid)), nil
+}
+
+// encodedIn is the encoding of kind whose JSON is out's first n bytes,
+// followed in out by its user id and event id, of lengths nu and ne.
+func encodedIn(kind Kind, out []byte, n, nu, ne int) Encoded {
+	enc := Encoded{Kind: kind, JSON: out[:n:n]}
+	if nu > 0 {
+		enc.UserID = unsafe.String(&out[n], nu)
 	}
-	if eid != "" {
-		enc.EventID = unsafe.String(&out[n+len(uid)], len(eid))
+	if ne > 0 {
+		enc.EventID = unsafe.String(&out[n+nu], ne)
 	}
-	return enc, nil
+	return enc
 }
 
 // Encode writes encodings into blocks of encodeBlock bytes: one allocation
@@ -321,15 +323,7 @@ func (b *Block) Copy(e Encoded) Encoded {
 		b.free = b.free[n:]
 	}
 	out = append(append(append(out, e.JSON...), e.UserID...), e.EventID...)
-	j := len(e.JSON)
-	c := Encoded{Kind: e.Kind, JSON: out[:j:j]}
-	if e.UserID != "" {
-		c.UserID = unsafe.String(&out[j], len(e.UserID))
-	}
-	if e.EventID != "" {
-		c.EventID = unsafe.String(&out[j+len(e.UserID)], len(e.EventID))
-	}
-	return c
+	return encodedIn(e.Kind, out, len(e.JSON), len(e.UserID), len(e.EventID))
 }
 
 // text is the string at position i, "" when i < 0 or it holds no string.

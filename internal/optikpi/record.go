@@ -19,6 +19,15 @@ type ValidateOptions struct {
 	Strict bool
 }
 
+// rules indexes a model's required and requiredSet: 0 the guide's, 1 the
+// strict ones.
+func (o ValidateOptions) rules() int {
+	if o.Strict {
+		return 1
+	}
+	return 0
+}
+
 // ErrInvalid is matched by every *ValidationError.
 var ErrInvalid = errors.New("optikpi: invalid record")
 

@@ -54,10 +54,7 @@ func (k Kind) Validate(r Record, opts ValidateOptions) error {
 			first, issue = i, s
 		}
 	}
-	strict := 0
-	if opts.Strict {
-		strict = 1
-	}
+	strict := opts.rules()
 	for _, i := range m.required[strict] {
 		if i >= first {
 			break

@@ -7,7 +7,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kfake"
@@ -99,26 +98,7 @@ func TestReplayFanOutSendsOnlyTheFailedOutput(t *testing.T) {
 	}
 
 	logger := zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel))
-	p, err := pipeline.New(cfg, pipeline.Options{Tokens: emus.Tokens, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	waitFor(t, "the relay to commit every signup", func() bool {
-		gaps, err := pipeline.Uncommitted(context.Background(), kadm.NewClient(cl), cfg.Kafka.Group, cfg.Kafka.Topics)
-		return err == nil && len(gaps) == 0
-	})
-	cancel()
-	if err := <-done; err != nil {
-		t.Fatalf("Run: %v", err)
-	}
-	sctx, scancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer scancel()
-	if err := p.Shutdown(sctx); err != nil {
-		t.Fatal(err)
-	}
+	relayAll(t, cfg, pipeline.Options{Tokens: emus.Tokens, Logger: logger}, kadm.NewClient(cl), "the relay to commit every signup")
 	em := emus.ByName["main"]
 	counts := func() string {
 		return fmt.Sprintf("%d profiles, accounts %q", len(em.Records(optikpi.KindCustomer)), em.EventIDs(optikpi.KindAccount))

@@ -149,15 +149,26 @@ func newEnv(t *testing.T) *env {
 		e.deposits = append(e.deposits, key(r))
 	}
 
-	p, err := pipeline.New(e.badCfg, pipeline.Options{Tokens: e.emus.Tokens, Logger: zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel))})
+	relayAll(t, e.badCfg, pipeline.Options{Tokens: e.emus.Tokens, Logger: zaptest.NewLogger(t, zaptest.Level(zapcore.WarnLevel))}, e.adm, "the broken relay to commit everything")
+	if got := e.deliveredDeposits(); len(got) != 1 {
+		t.Fatalf("first run delivered deposits %v, want the one with player_id", got)
+	}
+	return e
+}
+
+// relayAll runs a pipeline on cfg with o until every record of its topics
+// is committed, and shuts it down; what names the wait in a failure.
+func relayAll(t *testing.T, cfg *config.Config, o pipeline.Options, adm *kadm.Client, what string) {
+	t.Helper()
+	p, err := pipeline.New(cfg, o)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- p.Run(ctx) }()
-	waitFor(t, "the broken relay to commit everything", func() bool {
-		gaps, err := pipeline.Uncommitted(context.Background(), e.adm, e.badCfg.Kafka.Group, e.badCfg.Kafka.Topics)
+	waitFor(t, what, func() bool {
+		gaps, err := pipeline.Uncommitted(context.Background(), adm, cfg.Kafka.Group, cfg.Kafka.Topics)
 		return err == nil && len(gaps) == 0
 	})
 	cancel()
@@ -169,10 +180,6 @@ func newEnv(t *testing.T) *env {
 	if err := p.Shutdown(sctx); err != nil {
 		t.Fatal(err)
 	}
-	if got := e.deliveredDeposits(); len(got) != 1 {
-		t.Fatalf("first run delivered deposits %v, want the one with player_id", got)
-	}
-	return e
 }
 
 func key(r *kgo.Record) dlq.SourceKey {

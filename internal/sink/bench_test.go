@@ -41,7 +41,7 @@ func BenchmarkSend(b *testing.B) {
 			})
 			s := newSink(b, srv.URL+"/apigw/ingest", nil, testOptions())
 			pool := tc.recs(b, 1000)
-			done, wait := acks(b)
+			done, wait := acks(b, b.N)
 			ctx := context.Background()
 			b.ReportAllocs()
 			b.ResetTimer()
@@ -65,7 +65,7 @@ func BenchmarkSend(b *testing.B) {
 func BenchmarkSendParallel(b *testing.B) {
 	s := newSink(b, answering(b, MaxBatchSize)+"/apigw/ingest", nil, testOptions())
 	pool := deposits(b, 1000)
-	done, wait := acks(b)
+	done, wait := acks(b, b.N)
 	ctx := context.Background()
 	b.ReportAllocs()
 	b.SetParallelism(3) // 6 goroutines on 2 CPUs
@@ -128,14 +128,14 @@ func answering(b *testing.B, n int) string {
 	return srv.URL
 }
 
-// acks returns the done of b.N records, which fails b on a failure, and a
+// acks returns the done of n records, which fails tb on a failure, and a
 // wait for every one of them.
-func acks(b *testing.B) (done func(*Failure), wait func()) {
+func acks(tb testing.TB, n int) (done func(*Failure), wait func()) {
 	var wg sync.WaitGroup
-	wg.Add(b.N)
+	wg.Add(n)
 	return func(f *Failure) {
 		if f != nil {
-			b.Errorf("failed: %v", f)
+			tb.Errorf("failed: %v", f)
 		}
 		wg.Done()
 	}, wg.Wait

@@ -37,14 +37,7 @@ func TestQueuedRecordsPinNoBlocks(t *testing.T) {
 	defer open() // before the sink's Close, which waits for the records
 
 	recs := deposits(t, n)
-	var wg sync.WaitGroup
-	wg.Add(n)
-	done := func(f *Failure) {
-		if f != nil {
-			t.Errorf("failed: %v", f)
-		}
-		wg.Done()
-	}
+	done, wait := acks(t, n)
 	base := heapAlloc()
 	for i := range recs {
 		// The record at the start of a block of its own, the rest of
@@ -66,7 +59,7 @@ func TestQueuedRecordsPinNoBlocks(t *testing.T) {
 
 	open()
 	finished := make(chan struct{})
-	go func() { wg.Wait(); close(finished) }()
+	go func() { wait(); close(finished) }()
 	select {
 	case <-finished:
 	case <-time.After(waitLimit):

@@ -8,7 +8,7 @@ import (
 )
 
 // errDisowned stops a request before an attempt: one of its records may no
-// longer be delivered (see SendOwned).
+// longer be delivered (see Owner).
 var errDisowned = errors.New("sink: a record of the request is no longer owned")
 
 // disowned reports whether it may no longer be delivered.

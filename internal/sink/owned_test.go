@@ -65,12 +65,14 @@ func TestDisownedDropped(t *testing.T) {
 			s := newSink(t, srv.URL, nil, opts)
 			res := newResults()
 			for i, rec := range deposits(t, 4) {
-				var own func() bool
+				var err error
 				if i%2 == 1 {
-					own = owned.Load
+					err = s.SendTo(context.Background(), testDest, rec, &funcOwner{owned: owned.Load, done: res.done(rec.EventID)})
+				} else {
+					err = s.Send(context.Background(), testDest, rec, res.done(rec.EventID))
 				}
-				if err := s.SendOwned(context.Background(), testDest, rec, own, res.done(rec.EventID)); err != nil {
-					t.Fatalf("SendOwned: %v", err)
+				if err != nil {
+					t.Fatalf("send: %v", err)
 				}
 			}
 			want := len(tt.wantDelivered) + len(tt.wantFailed)
@@ -104,3 +106,12 @@ func TestDisownedDropped(t *testing.T) {
 		})
 	}
 }
+
+// funcOwner is an Owner made of an owned func and a done func.
+type funcOwner struct {
+	owned func() bool
+	done  func(*Failure)
+}
+
+func (o *funcOwner) Owned() bool      { return o.owned() }
+func (o *funcOwner) Final(f *Failure) { o.done(f) }

@@ -278,42 +278,29 @@ func (s *Sink) Send(ctx context.Context, dest string, rec optikpi.Encoded, done 
 	return s.SendTo(ctx, dest, rec, doneFunc(done))
 }
 
-// SendOwned is Send for a record that may be delivered only while owned
-// reports true, such as a Kafka record while this member owns its partition.
-// owned is asked before every HTTP attempt (the first, each retry, each part
-// of a split) and before a record fails as too large: once false, the
-// record is dropped, neither delivered nor failed, and its done is never
-// called, since whoever owns it now delivers it. The other records of its
-// batch keep their order. owned must be cheap and safe from any goroutine;
-// nil is always true.
-func (s *Sink) SendOwned(ctx context.Context, dest string, rec optikpi.Encoded, owned func() bool, done func(*Failure)) error {
-	switch {
-	case done == nil:
-		return s.SendTo(ctx, dest, rec, nil)
-	case owned == nil:
-		return s.SendTo(ctx, dest, rec, doneFunc(done))
-	}
-	return s.SendTo(ctx, dest, rec, &funcOwner{owned: owned, done: done})
-}
-
 // Owner is what a record queued with SendTo belongs to: asked whether it
 // may still be delivered, and told when it is final. One Owner per record
-// lets the caller pass what it already holds for the record, where
-// SendOwned's two funcs are each a closure.
+// lets the caller pass what it already holds for the record, where an
+// owned func and a done func would each be a closure.
 type Owner interface {
-	// Owned is SendOwned's owned: asked before every HTTP attempt and
-	// before the record fails as too large; once false, the record is
-	// dropped and Final is never called. It must be cheap and safe from
-	// any goroutine.
+	// Owned reports whether the record may still be delivered, such as a
+	// Kafka record while this member owns its partition. It is asked
+	// before every HTTP attempt (the first, each retry, each part of a
+	// split) and before the record fails as too large: once false, the
+	// record is dropped, neither delivered nor failed, and Final is never
+	// called, since whoever owns it now delivers it. The other records of
+	// its batch keep their order. It must be cheap and safe from any
+	// goroutine.
 	Owned() bool
-	// Final is SendOwned's done: called exactly once, from another
+	// Final is Send's done: called exactly once, from another
 	// goroutine, with nil once Optikpi acknowledged the record, else with
 	// a *Failure; never when the record is dropped or abandoned.
 	Final(*Failure)
 }
 
-// SendTo is SendOwned with o's Owned and Final for owned and done; a nil
-// o is an error, as a nil done is.
+// SendTo is Send for a record that may be delivered only while o.Owned
+// reports true, with o.Final for done; a nil o is an error, as a nil done
+// is.
 func (s *Sink) SendTo(ctx context.Context, dest string, rec optikpi.Encoded, o Owner) error {
 	d := s.dests[dest]
 	switch {
@@ -363,22 +350,12 @@ func (s *Sink) SendTo(ctx context.Context, dest string, rec optikpi.Encoded, o O
 	}
 }
 
-// doneFunc is the Owner of a record sent with Send, or with SendOwned and
-// a nil owned: always owned. A func fits in an interface without an
+// doneFunc is the Owner of a record sent with Send: always owned. A func fits in an interface without an
 // allocation.
 type doneFunc func(*Failure)
 
 func (doneFunc) Owned() bool        { return true }
 func (f doneFunc) Final(x *Failure) { f(x) }
-
-// funcOwner is the Owner of a record sent with SendOwned.
-type funcOwner struct {
-	owned func() bool
-	done  func(*Failure)
-}
-
-func (o *funcOwner) Owned() bool      { return o.owned() }
-func (o *funcOwner) Final(f *Failure) { o.done(f) }
 
 // Ready returns nil when no destination is misconfigured, else an error
 // naming each misconfigured destination with the API's last answer.
