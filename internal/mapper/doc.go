@@ -26,13 +26,41 @@ type jpath struct {
 // plan is what the routes of one topic read: top-level keys, and below
 // them the keys of the second level ("profile" and its "email", "phone").
 type plan struct {
-	keys  map[string]int
+	keys  keyTable // the top-level keys, each with its index in names
 	names []string
-	kids  []map[string]int // per top-level key: its second-level keys' indexes
-	subs  int              // how many second-level keys
+	kids  []*keyTable // per top-level key: its second-level keys' indexes, nil for none
+	subs  int         // how many second-level keys
 }
 
-func newPlan() *plan { return &plan{keys: map[string]int{}} }
+func newPlan() *plan { return &plan{} }
+
+// keyTable is the keys a plan reads at one level, each with an index. An
+// event has a few dozen short keys: hashing them by keyBit (which load
+// computes anyway, for the duplicate check) and comparing finds one in a
+// fraction of a map lookup's time.
+type keyTable struct {
+	head [64]int32 // per keyBit: 1 + position in keys of the last key added with it, 0 for none
+	keys []string
+	idx  []int
+	next []int32 // per key: head's value before it was added
+}
+
+// find returns the index of key k, whose keyBit is bit.
+func (t *keyTable) find(k string, bit uint) (int, bool) {
+	for e := t.head[bit]; e != 0; e = t.next[e-1] {
+		if t.keys[e-1] == k {
+			return t.idx[e-1], true
+		}
+	}
+	return 0, false
+}
+
+// add adds key k, not in t, with index i.
+func (t *keyTable) add(k string, i int) {
+	bit := keyBit(k)
+	t.keys, t.idx, t.next = append(t.keys, k), append(t.idx, i), append(t.next, t.head[bit])
+	t.head[bit] = int32(len(t.keys))
+}
 
 // plainKey returns the length of the plain key p starts with and whether
 // p is that key alone or the key, a dot and more; else 0.
@@ -57,10 +85,10 @@ func (pl *plan) path(p string) *jpath {
 		return &jpath{full: p, key: -1, sub: -1}
 	}
 	name := p[:end]
-	i, ok := pl.keys[name]
+	i, ok := pl.keys.find(name, keyBit(name))
 	if !ok {
 		i = len(pl.names)
-		pl.keys[name] = i
+		pl.keys.add(name, i)
 		pl.names = append(pl.names, name)
 		pl.kids = append(pl.kids, nil)
 	}
@@ -75,12 +103,12 @@ func (pl *plan) path(p string) *jpath {
 	}
 	name = jp.rest[:end]
 	if pl.kids[i] == nil {
-		pl.kids[i] = map[string]int{}
+		pl.kids[i] = new(keyTable)
 	}
-	j, ok := pl.kids[i][name]
+	j, ok := pl.kids[i].find(name, keyBit(name))
 	if !ok {
 		j = pl.subs
-		pl.kids[i][name] = j
+		pl.kids[i].add(name, j)
 		pl.subs++
 	}
 	jp.sub = j
@@ -162,7 +190,7 @@ func (d *doc) reset(rec *kgo.Record, pl *plan) *doc {
 	clear(d.scanned)
 	left := len(pl.names)
 	gjson.Parse(d.s).ForEach(func(k, v gjson.Result) bool {
-		if i, ok := pl.keys[k.Str]; ok && !d.top[i].Exists() {
+		if i, ok := pl.keys.find(k.Str, keyBit(k.Str)); ok && !d.top[i].Exists() {
 			d.top[i] = v
 			left--
 		}
@@ -208,9 +236,12 @@ func (d *doc) scan(i int) bool {
 	}
 	d.scanned[i] = 1
 	kids := d.pl.kids[i]
-	left := len(kids)
+	if kids == nil {
+		return true
+	}
+	left := len(kids.keys)
 	r.ForEach(func(k, v gjson.Result) bool {
-		if j, ok := kids[k.Str]; ok && !d.sub[j].Exists() {
+		if j, ok := kids.find(k.Str, keyBit(k.Str)); ok && !d.sub[j].Exists() {
 			d.sub[j] = v
 			left--
 		}

@@ -144,48 +144,34 @@ func New(cfg *config.Config) (*Mapper, error) {
 // r's topic, partition, offset, key, headers, timestamp and value, and keeps
 // none of them.
 func (m *Mapper) Map(r *kgo.Record) (Result, error) {
-	v := r.Value
-	msg, scan := checkValue(v)
-	if msg != "" {
-		switch msg {
-		case msgTombstone:
-			if m.skipTombstone {
-				return Result{Skipped: true}, nil
-			}
-		case msgEmpty:
-			if m.skipEmpty {
-				return Result{Skipped: true}, nil
-			}
-		}
-		return Result{}, &Failure{Reason: failure.Unparseable, Message: msg}
-	}
-	if scan.escapedKey && !scan.hasDup {
-		scan.dup, scan.hasDup = dupUnescaped(gjson.ParseBytes(v))
-	}
-	if scan.hasDup {
-		if m.refuseDupKeys {
-			return Result{}, &Failure{Reason: failure.Unparseable,
-				Message: "key " + strconv.Quote(scan.dup) + " is given twice in one object (routing.duplicate_keys is refuse)"}
-		}
-		// The rest reads the value with gjson, which takes a key's first
-		// value: read a copy with each key's last.
-		last := *r
-		last.Value = lastWins(make([]byte, 0, len(v)), gjson.ParseBytes(v))
-		r = &last
-	}
 	t := m.byTopic[r.Topic]
+	var pl *plan
 	if t != nil {
-		s, _ := m.scratch.Get().(*scratch)
-		if s == nil {
-			s = new(scratch)
+		pl = t.plan
+	}
+	s, _ := m.scratch.Get().(*scratch)
+	if s == nil {
+		s = new(scratch)
+	}
+	defer func() {
+		// So that the pool keeps no record alive: both view its value.
+		s.doc.reset(nil, nil)
+		s.builder.Reset(0)
+		m.scratch.Put(s)
+	}()
+	d := &s.doc
+	if !d.load(r, pl) {
+		var res Result
+		var f *Failure
+		if r, res, f = m.check(r); r == nil {
+			if f != nil {
+				return res, f
+			}
+			return res, nil
 		}
-		defer func() {
-			// So that the pool keeps no record alive: both view its value.
-			s.doc.reset(nil, nil)
-			s.builder.Reset(0)
-			m.scratch.Put(s)
-		}()
-		d := s.doc.reset(r, t.plan)
+		d.reset(r, pl)
+	}
+	if t != nil {
 		for _, rt := range t.routes {
 			match, f := rt.matches(d)
 			if f != nil {
@@ -211,11 +197,49 @@ func (m *Mapper) Map(r *kgo.Record) (Result, error) {
 	if m.skipUnmatched {
 		return Result{Skipped: true}, nil
 	}
-	msg = "no route matches"
+	msg := "no route matches"
 	if t == nil {
 		msg = "no route reads topic " + strconv.Quote(r.Topic)
 	}
 	return Result{}, &Failure{Reason: failure.Unrouted, Message: msg}
+}
+
+// check is the slow path, for a value load refused: it says what keeps the
+// value from being read, or reads it key by key. It returns the record to
+// read (r, or a copy with each key's last value when a key is given twice),
+// or nil and the Result of a value that is skipped or the Failure of one
+// that cannot be read.
+func (m *Mapper) check(r *kgo.Record) (*kgo.Record, Result, *Failure) {
+	v := r.Value
+	msg, scan := checkValue(v)
+	if msg != "" {
+		switch msg {
+		case msgTombstone:
+			if m.skipTombstone {
+				return nil, Result{Skipped: true}, nil
+			}
+		case msgEmpty:
+			if m.skipEmpty {
+				return nil, Result{Skipped: true}, nil
+			}
+		}
+		return nil, Result{}, &Failure{Reason: failure.Unparseable, Message: msg}
+	}
+	if scan.escapedKey && !scan.hasDup {
+		scan.dup, scan.hasDup = dupUnescaped(gjson.ParseBytes(v))
+	}
+	if !scan.hasDup {
+		return r, Result{}, nil
+	}
+	if m.refuseDupKeys {
+		return nil, Result{}, &Failure{Reason: failure.Unparseable,
+			Message: "key " + strconv.Quote(scan.dup) + " is given twice in one object (routing.duplicate_keys is refuse)"}
+	}
+	// The rest reads the value with gjson, which takes a key's first
+	// value: read a copy with each key's last.
+	last := *r
+	last.Value = lastWins(make([]byte, 0, len(v)), gjson.ParseBytes(v))
+	return &last, Result{}, nil
 }
 
 // What checkValue says of a record without a value, and of one whose

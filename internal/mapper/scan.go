@@ -142,7 +142,7 @@ func addKey(v []byte, f *frame, keys []span, k span, s *scanned) []span {
 
 // keyBit is a hash of a key in 0 to 63: its length and first and last
 // bytes, which tell most keys of an object apart.
-func keyBit(k []byte) uint {
+func keyBit[K string | []byte](k K) uint {
 	h := uint(len(k)) * 0x9e37
 	if len(k) > 0 {
 		h ^= uint(k[0])*0x85eb ^ uint(k[len(k)-1])*0xc2b3

@@ -249,7 +249,7 @@ func appendString(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		// Skip eight bytes at a time while none needs a look.
-		for i+8 <= len(s) && plainASCII8(binary.LittleEndian.Uint64(rawBytes(s[i:i+8]))) {
+		for i+8 <= len(s) && PlainASCII8(binary.LittleEndian.Uint64(rawBytes(s[i:i+8]))) {
 			i += 8
 		}
 		if i == len(s) {
@@ -296,11 +296,12 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// plainASCII8 reports whether the eight bytes in x are all ASCII that a
+// PlainASCII8 reports whether the eight bytes in x are all ASCII that a
 // JSON string holds as it is: none below 0x20, none '"' or '\\'. Each test
 // is exact as to whether some byte matches (SWAR, as in "Bit Twiddling
-// Hacks": haszero and hasless).
-func plainASCII8(x uint64) bool {
+// Hacks": haszero and hasless). The encoder copies such runs as they are,
+// and the mapper's reader skips them.
+func PlainASCII8(x uint64) bool {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	quote, backslash := x^(ones*'"'), x^(ones*'\\')
 	below := x - ones*0x20 // hasless(x, 0x20) once masked by ^x

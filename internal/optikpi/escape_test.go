@@ -15,8 +15,8 @@ func TestPlainASCII8(t *testing.T) {
 		for _, c := range b {
 			want = want && plain(c)
 		}
-		if got := plainASCII8(binary.LittleEndian.Uint64(b)); got != want {
-			t.Fatalf("plainASCII8(%q) = %v, want %v", b, got, want)
+		if got := PlainASCII8(binary.LittleEndian.Uint64(b)); got != want {
+			t.Fatalf("PlainASCII8(%q) = %v, want %v", b, got, want)
 		}
 	}
 	for c := range 256 {

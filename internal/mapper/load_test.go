@@ -1,0 +1,102 @@
+package mapper
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/tidwall/gjson"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// loadSeeds are values load must read as the slow path does, or refuse.
+var loadSeeds = []string{
+	`{"a":{"b":[{"c":1},{"c":2,"d":"x"}],"e":null},"f":"s","g.h":3,"a2":[1,2,3]}`,
+	`{"a":"not an object","f":{"f":{"f":1}}}`,
+	`{"a":{"b":1},"a":{"b":2}}`,
+	`{"pro\u0066ile":{"x":1},"q":true}`,
+	`{}`,
+	` { "p" : { "e" : "sp" , "n" : { "o" : 5 } } , "s" : "str", "t":[7] } `,
+	`{"p":{"e":1,"e":2},"s":[{"e":4}]}`,
+	`{"p":null,"s":{},"t":{"0":{"1":2}}}`,
+	`{"p":[{"e":1}],"t":true,"f":false,"n":-0.5e+3}`,
+	`{"s":"caf\u00e9 \"q\" \\ \/ \b\f\n\r\t","u":"café ☕","x":"\ud83d\ude00"}`,
+	`{"a":01}`, `{"a":1.}`, `{"a":-}`, `{"a":1e}`, `{"a":.5}`, `{"a":tru}`, `{"a":nul}`,
+	`{"a":"` + "\x01" + `"}`, `{"a":"` + "\xff" + `"}`, `{"a":"\x"}`, `{"a":"\u12g4"}`,
+	`{"a":1,}`, `{"a" 1}`, `{,}`, `{"a":[1,]}`, `{"a":[,1]}`, `{"a":1}}`, `{"a":1} x`, `{"a":1`,
+	`[1]`, `"s"`, `1`, ``, `   `, `{"":1,"":2}`, `{"":{"":3}}`,
+	`{"a":{"b":{"c":{"d":[[[{"e":[]}]]]}}}}`,
+	`{"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k1":11}`,
+	`{"a":[` + strings.Repeat(`[`, MaxDepth) + strings.Repeat(`]`, MaxDepth) + `]}`,
+	manyKeys(80, ""), manyKeys(80, "k7"),
+}
+
+// loadPaths are the paths each value is read by, beside its own keys.
+var loadPaths = []string{"a", "a.b", "a.e", "a.b.0.c", "f", "f.f", "f.f.f", "p", "p.e", "p.n", "p.n.o", "s", "s.e", "t", "t.0", "u", "x", "n", "", "k7", "profile.x"}
+
+// TestLoadReadsAsReset checks load against the slow path on each seed.
+func TestLoadReadsAsReset(t *testing.T) {
+	for _, v := range loadSeeds {
+		checkLoad(t, []byte(v))
+	}
+}
+
+func FuzzLoad(f *testing.F) {
+	for _, v := range loadSeeds {
+		f.Add([]byte(v))
+	}
+	f.Fuzz(func(t *testing.T, v []byte) { checkLoad(t, v) })
+}
+
+// checkLoad loads v with a plan of loadPaths and v's own first and second
+// level keys, and checks that load accepts v exactly when the slow path
+// reads it as it is (checkValue finds nothing wrong, no key twice and none
+// escaped), and that it then notes what reset and scan find.
+func checkLoad(t *testing.T, v []byte) {
+	t.Helper()
+	paths := append([]string(nil), loadPaths...)
+	if gjson.ValidBytes(v) {
+		gjson.ParseBytes(v).ForEach(func(k, val gjson.Result) bool {
+			paths = append(paths, gjson.Escape(k.Str))
+			val.ForEach(func(k2, _ gjson.Result) bool {
+				if k2.Type == gjson.String {
+					paths = append(paths, gjson.Escape(k.Str)+"."+gjson.Escape(k2.Str))
+				}
+				return true
+			})
+			return true
+		})
+	}
+	pl := newPlan()
+	for _, p := range paths {
+		pl.path(p)
+	}
+	rec := &kgo.Record{Value: v}
+	var got doc
+	loaded := got.load(rec, pl)
+	msg, scan := checkValue(v)
+	slow := msg == "" && !scan.hasDup && !scan.escapedKey
+	if loaded != slow {
+		t.Fatalf("%q: load says %v, the slow path says %q (duplicate %v, escaped key %v)", v, loaded, msg, scan.hasDup, scan.escapedKey)
+	}
+	if !loaded {
+		return
+	}
+	want := newDoc(rec, pl)
+	for i := range pl.names {
+		want.scan(i)
+	}
+	same := func(what string, g, w gjson.Result) {
+		if g.Type != w.Type || g.Raw != w.Raw || g.Str != w.Str || g.Num != w.Num && g.Num == g.Num {
+			t.Errorf("%q: %s: got %v %q %q %v, want %v %q %q %v", v, what, g.Type, g.Raw, g.Str, g.Num, w.Type, w.Raw, w.Str, w.Num)
+		}
+	}
+	for i, name := range pl.names {
+		same(name, got.top[i], want.top[i])
+		if got.scanned[i] != want.scanned[i] {
+			t.Errorf("%q: %s: scanned %d, want %d", v, name, got.scanned[i], want.scanned[i])
+		}
+	}
+	for j := range want.sub {
+		same("second level "+string(rune('0'+j%10)), got.sub[j], want.sub[j])
+	}
+}
