@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,6 +91,7 @@ func testBenchBacklog(t *testing.T, exe string) {
 	if err := json.Unmarshal(b, &r); err != nil {
 		t.Fatalf("report %s: %v", b, err)
 	}
+	ceiling := float64(runtime.NumCPU()) * 1e6 / (r.CPUMicrosPerRec + r.BrokerCPUMicrosPerRec + r.EmulatorCPUMicrosPerRec)
 	for _, c := range []struct {
 		what string
 		ok   bool
@@ -99,6 +101,8 @@ func testBenchBacklog(t *testing.T, exe string) {
 		{"committed", r.Committed},
 		{"records/s > 0", r.RecordsPerS > 0 && r.Seconds > 0},
 		{"CPU > 0", r.CPUSeconds > 0 && r.CPUMicrosPerRec > 0},
+		{"broker and emulator CPU > 0", r.BrokerCPUSeconds > 0 && r.BrokerCPUMicrosPerRec > 0 && r.EmulatorCPUSeconds > 0 && r.EmulatorCPUMicrosPerRec > 0},
+		{"CPU ceiling = NumCPU / (relay + broker + emulator µs per record)", r.CPUs == runtime.NumCPU() && math.Abs(r.CPUCeilingRecPerS-ceiling) <= 1e-6*ceiling},
 		{"peak RSS of at least 1 MiB", r.PeakRSSBytes >= 1<<20},
 		{"requests >= 4 (2000 / 500)", r.Requests >= 4 && r.AvgBatch > 0 && r.AvgBatch <= 500},
 		{"no 429s", r.Throttled == 0},
@@ -108,8 +112,10 @@ func testBenchBacklog(t *testing.T, exe string) {
 			t.Errorf("want %s; report %s", c.what, b)
 		}
 	}
-	if !strings.Contains(string(out), "records/s") || !strings.Contains(string(out), "[ok]") {
-		t.Errorf("printed report lacks records/s or [ok]:\n%s", out)
+	for _, want := range []string{"records/s", "[ok]", "broker", "emulator", "CPU ceiling"} {
+		if !strings.Contains(string(out), want) {
+			t.Errorf("printed report lacks %q:\n%s", want, out)
+		}
 	}
 }
 

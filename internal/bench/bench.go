@@ -11,6 +11,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"time"
@@ -91,8 +92,9 @@ func (o *Options) defaults() {
 // carry their event time to the millisecond in every mode.
 var latencyEndpoint = optikpi.KindDeposit.Endpoint()
 
-// Report is what a run measured. Throughput and CPU are over the window
-// from the relay's start to the last acknowledgement.
+// Report is what a run measured. Throughput is over the window from the
+// relay's start to the last acknowledgement; every process's CPU over the
+// relay's lifetime, from its start to its exit.
 type Report struct {
 	Mode    string `json:"mode"`    // "backlog" or "rate"
 	Traffic string `json:"traffic"` // "deposits" or "mix"
@@ -113,6 +115,16 @@ type Report struct {
 	CPUSeconds      float64 `json:"relay_cpu_seconds"`
 	CPUMicrosPerRec float64 `json:"relay_cpu_us_per_record"`
 	PeakRSSBytes    int64   `json:"relay_peak_rss_bytes"`
+	// The broker's and the emulator's CPU, measured as the relay's is,
+	// share the machine with it: the ceiling is the records a second the
+	// machine's CPUs allow at the three processes' CPU per record.
+	BrokerCPUSeconds        float64 `json:"broker_cpu_seconds"`
+	BrokerCPUMicrosPerRec   float64 `json:"broker_cpu_us_per_record"`
+	EmulatorCPUSeconds      float64 `json:"emulator_cpu_seconds"`
+	EmulatorCPUMicrosPerRec float64 `json:"emulator_cpu_us_per_record"`
+	CPUs                    int     `json:"cpus"`
+	CPUCeilingRecPerS       float64 `json:"cpu_ceiling_records_per_second,omitempty"` // CPUs / the three per-record costs; not when one is unmeasured
+
 	Requests        int64   `json:"requests"` // every request the emulator answered
 	AvgBatch        float64 `json:"avg_batch_records"`
 	Throttled       int64   `json:"throttled_429"`
@@ -236,12 +248,13 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	}
 
 	start := time.Now()
+	others := newCPUMeter(kafka, emu)
 	relay, _, err := startChild(ctx, dir, "relay", opts.Executable, append([]string{tokenEnv + "=" + token}, opts.RelayEnv...), "", "run", "--config", cfgPath)
 	if err != nil {
 		return rep, err
 	}
 	defer relay.stop(cfg.Shutdown.Timeout + 5*time.Second)
-	w.relay = relay
+	w.relay, w.others = relay, others
 	if opts.Rate > 0 {
 		if err := waitReady(ctx, "http://"+listen+"/readyz", relay); err != nil {
 			return rep, err
@@ -257,7 +270,11 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	// The relay drains and commits on SIGTERM; only then is the backlog
 	// committed, and only then is its usage final.
 	stopErr := relay.stop(cfg.Shutdown.Timeout + 5*time.Second)
-	cpu, rss := usage(relay.cmd.ProcessState)
+	relayCPU, rss := usage(relay.cmd.ProcessState)
+	use := cpuUse{relay: relayCPU, broker: -1, emulator: -1}
+	if used, ok := others.used(); ok {
+		use.broker, use.emulator = used[0], used[1]
+	}
 	st, err := w.stats(ctx)
 	if err != nil {
 		return rep, err
@@ -270,7 +287,8 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	if err != nil {
 		return rep, err
 	}
-	rep.fill(prod, st, dead, start, win, cpu, rss, len(gaps) == 0)
+	rep.fill(prod, st, dead, start, win, rss, len(gaps) == 0)
+	rep.fillCPU(use, runtime.NumCPU())
 	if stopErr != nil {
 		return rep, fmt.Errorf("bench: the relay did not stop cleanly: %w", stopErr)
 	}
@@ -280,7 +298,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	return rep, nil
 }
 
-func (r *Report) fill(prod *producer, st emulator.Stats, dead int64, start time.Time, win window, cpu time.Duration, rss int64, committed bool) {
+func (r *Report) fill(prod *producer, st emulator.Stats, dead int64, start time.Time, win window, rss int64, committed bool) {
 	total := st.Total()
 	r.Produced, r.Skipped = prod.count(), prod.skipped.Load()
 	r.Delivered, r.DeadLettered = total.RecordsAccepted, dead
@@ -291,10 +309,6 @@ func (r *Report) fill(prod *producer, st emulator.Stats, dead int64, start time.
 		r.RecordsPerS = float64(r.Acknowledged) / r.Seconds
 	}
 	r.Committed = committed
-	r.CPUSeconds = cpu.Seconds()
-	if r.Acknowledged > 0 {
-		r.CPUMicrosPerRec = float64(cpu.Microseconds()) / float64(r.Acknowledged)
-	}
 	r.PeakRSSBytes = rss
 	r.Requests, r.Throttled = total.Requests, total.Throttled
 	if total.Accepted > 0 {
@@ -312,6 +326,34 @@ func (r *Report) fill(prod *producer, st emulator.Stats, dead int64, start time.
 		r.APILimitRecPerS = APILimit()
 		r.ShareOfAPILimit = r.EndpointRecPerS / r.APILimitRecPerS
 	}
+}
+
+// cpuUse is the CPU each process used over the relay's lifetime; -1 where
+// it could not be measured.
+type cpuUse struct{ relay, broker, emulator time.Duration }
+
+// fillCPU sets the CPU of each process, per acknowledged record, and the
+// ceiling that cpus CPUs put on records a second at their sum.
+func (r *Report) fillCPU(use cpuUse, cpus int) {
+	perRecord := func(cpu time.Duration) (seconds, micros float64) {
+		if cpu < 0 || r.Acknowledged <= 0 {
+			return 0, 0
+		}
+		return cpu.Seconds(), float64(cpu.Nanoseconds()) / 1e3 / float64(r.Acknowledged)
+	}
+	r.CPUSeconds, r.CPUMicrosPerRec = perRecord(use.relay)
+	r.BrokerCPUSeconds, r.BrokerCPUMicrosPerRec = perRecord(use.broker)
+	r.EmulatorCPUSeconds, r.EmulatorCPUMicrosPerRec = perRecord(use.emulator)
+	r.CPUs = cpus
+	r.CPUCeilingRecPerS = 0
+	if r.CPUMicrosPerRec > 0 && r.BrokerCPUMicrosPerRec > 0 && r.EmulatorCPUMicrosPerRec > 0 {
+		r.CPUCeilingRecPerS = float64(cpus) * 1e6 / r.cpuMicrosPerRec()
+	}
+}
+
+// cpuMicrosPerRec is the three processes' CPU per record together.
+func (r *Report) cpuMicrosPerRec() float64 {
+	return r.CPUMicrosPerRec + r.BrokerCPUMicrosPerRec + r.EmulatorCPUMicrosPerRec
 }
 
 func onOff(b bool) string {

@@ -138,3 +138,40 @@ func (c *child) tail() string {
 	}
 	return s
 }
+
+// cpuMeter measures the CPU running children use from when it is made: the
+// broker's and the emulator's over the relay's lifetime, the window of the
+// relay's own rusage.
+type cpuMeter struct {
+	kids []*child
+	from []time.Duration
+	ok   bool
+}
+
+func newCPUMeter(kids ...*child) *cpuMeter {
+	m := &cpuMeter{kids: kids, from: make([]time.Duration, len(kids)), ok: true}
+	for i, c := range kids {
+		var ok bool
+		m.from[i], ok = cpuUsed(c.cmd.Process.Pid)
+		m.ok = m.ok && ok
+	}
+	return m
+}
+
+// used is what each child has used since the meter was made, in the order
+// given to it; ok is false if any of them cannot be read (not on Linux, or
+// a child has exited).
+func (m *cpuMeter) used() (used []time.Duration, ok bool) {
+	if !m.ok {
+		return nil, false
+	}
+	used = make([]time.Duration, len(m.kids))
+	for i, c := range m.kids {
+		now, ok := cpuUsed(c.cmd.Process.Pid)
+		if !ok {
+			return nil, false
+		}
+		used[i] = now - m.from[i]
+	}
+	return used, true
+}

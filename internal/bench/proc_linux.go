@@ -6,6 +6,7 @@ import (
 	"strings"
 	"syscall"
 	"time"
+	"unsafe"
 )
 
 func procAttr() *syscall.SysProcAttr {
@@ -24,30 +25,31 @@ func usage(ps *os.ProcessState) (cpu time.Duration, peakRSS int64) {
 	return cpu, peakRSS
 }
 
-// clockTicks is USER_HZ, the unit of /proc/PID/stat's times: 100 on every
-// Linux the bench runs on.
-const clockTicks = 100
+// cpuUsed is the CPU a running process has used so far, user plus system,
+// over all its threads, living and ended: its process CPU clock, to the
+// nanosecond, the count its rusage gives at its exit (utime+stime are that
+// clock split). /proc/PID/stat's times have 10 ms ticks, too coarse for a
+// short run. ok is false if it cannot be read, as when the process has gone.
+func cpuUsed(pid int) (cpu time.Duration, ok bool) {
+	if pid <= 0 {
+		return 0, false // 0 would be this process
+	}
+	// clock_getcpuclockid(3): CPUCLOCK_SCHED (2) of process pid.
+	clock := uintptr(^pid<<3 | 2)
+	var ts syscall.Timespec
+	if _, _, errno := syscall.Syscall(syscall.SYS_CLOCK_GETTIME, clock, uintptr(unsafe.Pointer(&ts)), 0); errno != 0 {
+		return 0, false
+	}
+	return time.Duration(ts.Nano()), true
+}
 
-// sample reads a running process's CPU so far and its peak resident set
-// (VmHWM) from /proc, for the progress lines; ok is false if it cannot.
+// sample reads a running process's CPU so far (cpuUsed) and its peak
+// resident set (VmHWM) from /proc, for the progress lines; ok is false if
+// it cannot.
 func sample(pid int) (cpu time.Duration, peakRSS int64, ok bool) {
-	stat, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
+	if cpu, ok = cpuUsed(pid); !ok {
 		return 0, 0, false
 	}
-	// The fields after the command name, which is in parentheses and may
-	// hold spaces: state is field 3, utime 14 and stime 15.
-	s := string(stat)
-	f := strings.Fields(s[strings.LastIndexByte(s, ')')+1:])
-	if len(f) < 13 {
-		return 0, 0, false
-	}
-	ut, err1 := strconv.ParseInt(f[11], 10, 64)
-	st, err2 := strconv.ParseInt(f[12], 10, 64)
-	if err1 != nil || err2 != nil {
-		return 0, 0, false
-	}
-	cpu = time.Duration(ut+st) * time.Second / clockTicks
 	status, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/status")
 	if err != nil {
 		return cpu, 0, true

@@ -16,6 +16,14 @@ func (r *Report) Print(w io.Writer) {
 		r.RecordsPerS, r.Acknowledged, r.Seconds, r.StartupSeconds, r.Delivered, r.DeadLettered, r.Skipped)
 	fmt.Fprintf(w, "  relay CPU            %.2f µs per record (%.2f s user+system)\n", r.CPUMicrosPerRec, r.CPUSeconds)
 	fmt.Fprintf(w, "  relay peak RSS       %.1f MiB\n", float64(r.PeakRSSBytes)/(1<<20))
+	if r.CPUCeilingRecPerS > 0 {
+		fmt.Fprintf(w, "  other processes CPU  broker %.2f µs, emulator %.2f µs per record (%.2f s, %.2f s user+system)\n",
+			r.BrokerCPUMicrosPerRec, r.EmulatorCPUMicrosPerRec, r.BrokerCPUSeconds, r.EmulatorCPUSeconds)
+		fmt.Fprintf(w, "  CPU ceiling          %d CPUs / %.2f µs per record (relay + broker + emulator) = %.0f records/s; end to end reached %.0f%% of it\n",
+			r.CPUs, r.cpuMicrosPerRec(), r.CPUCeilingRecPerS, 100*r.RecordsPerS/r.CPUCeilingRecPerS)
+	} else {
+		fmt.Fprintf(w, "  CPU ceiling          not measured: the broker's and the emulator's CPU is read only on Linux\n")
+	}
 	fmt.Fprintf(w, "  requests             %d, %.1f records per accepted request, %d answered 429\n", r.Requests, r.AvgBatch, r.Throttled)
 	note := ""
 	if r.Mode == "backlog" {

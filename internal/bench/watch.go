@@ -13,7 +13,8 @@ import (
 )
 
 // watcher follows a run: what the broker took, what the emulator accepted,
-// what the relay dead-lettered, and the relay's CPU and memory.
+// what the relay dead-lettered, the relay's CPU and memory, and the CPU of
+// the broker and the emulator beside it.
 type watcher struct {
 	opts     Options
 	adm      *kadm.Client
@@ -21,6 +22,7 @@ type watcher struct {
 	statsURL string
 	prod     *producer
 	relay    *child
+	others   *cpuMeter // the broker and the emulator
 }
 
 // preload shows progress until the backlog is produced.
@@ -62,6 +64,7 @@ func (w *watcher) drain(ctx context.Context, start time.Time, prodDone <-chan er
 	defer tick.Stop()
 	lastShown, lastAcked, lastChange := start, int64(-1), time.Now()
 	var lastCPU time.Duration
+	lastOthers := make([]time.Duration, 2)
 	for {
 		select {
 		case <-ctx.Done():
@@ -101,12 +104,18 @@ func (w *watcher) drain(ctx context.Context, start time.Time, prodDone <-chan er
 			return win, fmt.Errorf("bench: nothing acknowledged for %v (%d of %d): %s", w.opts.Stall, acked, produced, w.relay.tail())
 		}
 		if now.Sub(lastShown) >= time.Second {
-			cpu, rss, ok := sample(w.relay.cmd.Process.Pid)
 			line := fmt.Sprintf("%5.1fs produced %d acknowledged %d (dead-lettered %d) | requests %d, 429s %d",
 				now.Sub(start).Seconds(), produced, acked, dead, total.Requests, total.Throttled)
-			if ok {
-				line += fmt.Sprintf(" | relay CPU %.0f%% peak RSS %.0f MiB", 100*(cpu-lastCPU).Seconds()/now.Sub(lastShown).Seconds(), float64(rss)/(1<<20))
+			percent := func(cpu, last time.Duration) float64 {
+				return 100 * (cpu - last).Seconds() / now.Sub(lastShown).Seconds()
+			}
+			if cpu, rss, ok := sample(w.relay.cmd.Process.Pid); ok {
+				line += fmt.Sprintf(" | relay CPU %.0f%% peak RSS %.0f MiB", percent(cpu, lastCPU), float64(rss)/(1<<20))
 				lastCPU = cpu
+			}
+			if used, ok := w.others.used(); ok {
+				line += fmt.Sprintf(" | broker CPU %.0f%%, emulator %.0f%%", percent(used[0], lastOthers[0]), percent(used[1], lastOthers[1]))
+				lastOthers = used
 			}
 			fmt.Fprintln(w.opts.Progress, line)
 			lastShown = now
