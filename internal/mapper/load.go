@@ -259,8 +259,12 @@ func stringResult(raw string, escaped bool) gjson.Result {
 // JSON string in valid UTF-8.
 func loadString(v []byte, j int) (end int, escaped, ok bool) {
 	for j < len(v) {
-		for j+8 <= len(v) && optikpi.PlainASCII8(binary.LittleEndian.Uint64(v[j:])) {
-			j += 8
+		for j+8 <= len(v) {
+			n := optikpi.PlainPrefix8(binary.LittleEndian.Uint64(v[j:]))
+			j += n
+			if n < 8 {
+				break
+			}
 		}
 		if j == len(v) {
 			break

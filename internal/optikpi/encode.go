@@ -249,8 +249,12 @@ func appendString(dst []byte, s string) []byte {
 	start := 0
 	for i := 0; i < len(s); {
 		// Skip eight bytes at a time while none needs a look.
-		for i+8 <= len(s) && PlainASCII8(binary.LittleEndian.Uint64(rawBytes(s[i:i+8]))) {
-			i += 8
+		for i+8 <= len(s) {
+			n := PlainPrefix8(binary.LittleEndian.Uint64(rawBytes(s[i : i+8])))
+			i += n
+			if n < 8 {
+				break
+			}
 		}
 		if i == len(s) {
 			break
@@ -296,17 +300,19 @@ func appendString(dst []byte, s string) []byte {
 	return append(dst, '"')
 }
 
-// PlainASCII8 reports whether the eight bytes in x are all ASCII that a
-// JSON string holds as it is: none below 0x20, none '"' or '\\'. Each test
-// is exact as to whether some byte matches (SWAR, as in "Bit Twiddling
-// Hacks": haszero and hasless). The encoder copies such runs as they are,
-// and the mapper's reader skips them.
-func PlainASCII8(x uint64) bool {
+// PlainPrefix8 returns how many of the eight bytes in x, in memory order
+// (little-endian), are plain before the first that is not: ASCII that a
+// JSON string holds as it is, none below 0x20, none '"' or '\\'; 8 when all
+// are. Each test finds the first byte it matches exactly (SWAR, as in "Bit
+// Twiddling Hacks": haszero and hasless; a false match comes only after a
+// true one). The encoder copies plain runs as they are, and the mapper's
+// reader skips them.
+func PlainPrefix8(x uint64) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	quote, backslash := x^(ones*'"'), x^(ones*'\\')
 	below := x - ones*0x20 // hasless(x, 0x20) once masked by ^x
 	hit := below&^x | (quote-ones)&^quote | (backslash-ones)&^backslash | x
-	return hit&highs == 0
+	return bits.TrailingZeros64(hit&highs) / 8
 }
 
 // appendCompact appends the valid JSON src without insignificant white space,

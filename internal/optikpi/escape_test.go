@@ -6,17 +6,17 @@ import (
 	"unicode/utf8"
 )
 
-// TestPlainASCII8 compares the eight-byte test with a byte-by-byte one: one
-// byte of every value at every position, and every pair of values.
-func TestPlainASCII8(t *testing.T) {
+// TestPlainPrefix8 compares the eight-byte count with a byte-by-byte one:
+// one byte of every value at every position, and every pair of values.
+func TestPlainPrefix8(t *testing.T) {
 	plain := func(c byte) bool { return c >= 0x20 && c < utf8.RuneSelf && c != '"' && c != '\\' }
 	check := func(b []byte) {
-		want := true
-		for _, c := range b {
-			want = want && plain(c)
+		want := 0
+		for want < len(b) && plain(b[want]) {
+			want++
 		}
-		if got := PlainASCII8(binary.LittleEndian.Uint64(b)); got != want {
-			t.Fatalf("PlainASCII8(%q) = %v, want %v", b, got, want)
+		if got := PlainPrefix8(binary.LittleEndian.Uint64(b)); got != want {
+			t.Fatalf("PlainPrefix8(%q) = %d, want %d", b, got, want)
 		}
 	}
 	for c := range 256 {
