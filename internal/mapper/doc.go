@@ -6,6 +6,8 @@ import (
 
 	"github.com/tidwall/gjson"
 	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
 // A route reads many paths, and most share a few top-level keys
@@ -248,6 +250,25 @@ func (d *doc) scan(i int) bool {
 		return left > 0
 	})
 	return true
+}
+
+// value reads p as a record value, false when it is missing or null:
+// recordValue of present, without copying the Results the plan noted.
+func (d *doc) value(p *jpath) (optikpi.Value, bool) {
+	var r *gjson.Result
+	switch {
+	case p.key >= 0 && p.rest == "":
+		r = &d.top[p.key]
+	case p.key >= 0 && p.sub >= 0 && p.tail == "" && d.top[p.key].Exists() && d.scan(p.key):
+		r = &d.sub[p.sub]
+	default:
+		res := d.get(p)
+		r = &res
+	}
+	if !r.Exists() || r.Type == gjson.Null {
+		return optikpi.Value{}, false
+	}
+	return recordValue(r), true
 }
 
 // present reads p and reports whether it holds a value other than null.

@@ -213,15 +213,11 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 	rec := d.rec
 	switch f.src {
 	case srcPath:
-		res, ok := d.present(f.path)
-		if !ok {
-			return optikpi.Value{}, false
-		}
-		return recordValue(res), true
+		return d.value(f.path)
 	case srcFirstOf:
 		for _, p := range f.firstOf {
-			if res, ok := d.present(p); ok {
-				return recordValue(res), true
+			if v, ok := d.value(p); ok {
+				return v, true
 			}
 		}
 		return optikpi.Value{}, false

@@ -398,7 +398,7 @@ func text(res gjson.Result) string {
 }
 
 // recordValue converts a present, non-null JSON value to a record value.
-func recordValue(res gjson.Result) optikpi.Value {
+func recordValue(res *gjson.Result) optikpi.Value {
 	switch res.Type {
 	case gjson.String:
 		return optikpi.String(res.Str)

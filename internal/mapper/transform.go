@@ -380,7 +380,7 @@ func (c *zoneCache) at(d *doc, p *jpath, def *time.Location) (*time.Location, er
 	name := strings.TrimSpace(res.Str)
 	switch {
 	case ok && res.Type != gjson.String:
-		return nil, fmt.Errorf("want a time zone name at %s, got %s", p.full, describeValue(recordValue(res)))
+		return nil, fmt.Errorf("want a time zone name at %s, got %s", p.full, describeValue(recordValue(&res)))
 	case !ok || name == "":
 		if def == nil {
 			return nil, fmt.Errorf("no time zone at %s (set timezone for records without one)", p.full)
@@ -463,7 +463,7 @@ func recordValueOrNil(res gjson.Result) any {
 	if !res.Exists() || res.Type == gjson.Null {
 		return nil
 	}
-	return recordValue(res).Any()
+	return recordValue(&res).Any()
 }
 
 // minorUnits divides a whole number of minor units by 10^exp exactly, on
