@@ -319,10 +319,10 @@ func (d *delivery) Owned() bool { return d.r.Owned() }
 
 // Final counts a delivered output and tells fin, or dead-letters the output
 // the sink gave up.
-func (d *delivery) Final(f *sink.Failure) {
+func (d *delivery) Final(f *sink.Failure, at time.Time) {
 	if f == nil {
 		d.p.counts.delivered[d.kind].Add(1)
-		d.p.counts.finished(d.r.Timestamp, "delivered")
+		d.p.counts.finished(d.r.Timestamp, at, "delivered")
 		d.fin.Done()
 		return
 	}
@@ -347,7 +347,7 @@ func (p *Pipeline) deadLetter(r *consume.Record, fin finisher, e dlq.Entry) {
 			return
 		}
 		p.counts.deadLettered(reason).Add(1)
-		p.counts.finished(r.Timestamp, "dead_lettered")
+		p.counts.finished(r.Timestamp, time.Now(), "dead_lettered")
 		fin.Done()
 	})
 }

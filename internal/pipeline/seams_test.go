@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"go.uber.org/zap"
@@ -54,7 +55,7 @@ func (s *finalSink) Close(context.Context) error {
 	s.held = nil
 	s.mu.Unlock()
 	for _, o := range held {
-		o.Final(&sink.Failure{Reason: failure.Rejected, Destination: "main", Status: 400, Message: "refused as the sink closed"})
+		o.Final(&sink.Failure{Reason: failure.Rejected, Destination: "main", Status: 400, Message: "refused as the sink closed"}, time.Now())
 	}
 	return nil
 }

@@ -58,13 +58,13 @@ func newCounters() *counters {
 }
 
 // finished observes the end-to-end latency of a record acknowledged as
-// outcome. Records without a timestamp (-1 on the wire) are not observed;
-// a producer clock ahead of ours counts as 0.
-func (c *counters) finished(ts time.Time, outcome string) {
+// outcome at the time at. Records without a timestamp (-1 on the wire) are
+// not observed; a producer clock ahead of ours counts as 0.
+func (c *counters) finished(ts, at time.Time, outcome string) {
 	if ts.UnixMilli() <= 0 {
 		return
 	}
-	c.observe[outcome].Observe(max(0, time.Since(ts).Seconds()))
+	c.observe[outcome].Observe(max(0, at.Sub(ts).Seconds()))
 }
 
 func (c *counters) deadLettered(r failure.Reason) *atomic.Int64 {

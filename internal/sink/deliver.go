@@ -131,8 +131,9 @@ func newFailure(reason failure.Reason, oe *optikpi.Error) *Failure {
 func (ep *endpoint) succeed(items []item) {
 	ep.m.delivered.Add(float64(len(items)))
 	ep.m.queued.Sub(float64(len(items)))
+	at := time.Now()
 	for _, it := range items {
-		it.o.Final(nil)
+		it.o.Final(nil, at)
 	}
 }
 
@@ -143,9 +144,10 @@ func (ep *endpoint) fail(items []item, f *Failure) {
 	ep.m.queued.Sub(float64(len(items)))
 	ep.log.Warn("records failed", zap.String("reason", string(f.Reason)), zap.Int("records", len(items)),
 		zap.Int("status", f.Status), zap.Int("attempts", f.Attempts), zap.String("message", f.Message))
+	at := time.Now()
 	for _, it := range items {
 		c := *f
-		it.o.Final(&c)
+		it.o.Final(&c, at)
 	}
 }
 

@@ -113,5 +113,5 @@ type funcOwner struct {
 	done  func(*Failure)
 }
 
-func (o *funcOwner) Owned() bool      { return o.owned() }
-func (o *funcOwner) Final(f *Failure) { o.done(f) }
+func (o *funcOwner) Owned() bool                   { return o.owned() }
+func (o *funcOwner) Final(f *Failure, _ time.Time) { o.done(f) }

@@ -294,8 +294,10 @@ type Owner interface {
 	Owned() bool
 	// Final is Send's done: called exactly once, from another
 	// goroutine, with nil once Optikpi acknowledged the record, else with
-	// a *Failure; never when the record is dropped or abandoned.
-	Final(*Failure)
+	// a *Failure; never when the record is dropped or abandoned. at is
+	// when the sink learned the outcome, read once for a whole batch:
+	// the clock is too dear to read once per record.
+	Final(f *Failure, at time.Time)
 }
 
 // SendTo is Send for a record that may be delivered only while o.Owned
@@ -354,8 +356,8 @@ func (s *Sink) SendTo(ctx context.Context, dest string, rec optikpi.Encoded, o O
 // allocation.
 type doneFunc func(*Failure)
 
-func (doneFunc) Owned() bool        { return true }
-func (f doneFunc) Final(x *Failure) { f(x) }
+func (doneFunc) Owned() bool                     { return true }
+func (f doneFunc) Final(x *Failure, _ time.Time) { f(x) }
 
 // Ready returns nil when no destination is misconfigured, else an error
 // naming each misconfigured destination with the API's last answer.
