@@ -2,6 +2,8 @@ package mapper
 
 import (
 	"slices"
+	"strconv"
+	"strings"
 	"unsafe"
 
 	"github.com/tidwall/gjson"
@@ -124,8 +126,8 @@ func isPlainKeyByte(c byte) bool {
 	return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-'
 }
 
-// doc is one record being mapped: its value and the top-level values its
-// topic's plan reads.
+// doc is one record being mapped: its value and where in it are the
+// values its topic's plan reads.
 type doc struct {
 	rec *kgo.Record
 	// s views rec.Value without a copy: values read from it alias the
@@ -133,10 +135,10 @@ type doc struct {
 	// copies into the Encoded).
 	s   string
 	pl  *plan
-	top []gjson.Result
+	top []slot
 	// sub holds the second-level values of the top-level objects scanned
 	// so far (scanned[i]: 0 not yet, 1 scanned, 2 not an object).
-	sub     []gjson.Result
+	sub     []slot
 	scanned []uint8
 	// arena holds the text that transforms make for this record: Values
 	// view it, and Map copies them out (optikpi.Builder.Encode) before the
@@ -144,6 +146,54 @@ type doc struct {
 	// on the old array, which stays alive while they do.
 	arena []byte
 	ex    exprState // for expressions only (expr.go)
+}
+
+// slot is where a value is in the doc's value, s[start:end]; end is 0 for
+// none. Slots hold no pointer, so noting and clearing them is plain
+// stores, without the GC's write barriers that gjson Results would cost;
+// a Result is made only for a value read as one (result).
+type slot struct {
+	start, end int32 // a Kafka record is smaller than 2 GiB
+	escaped    bool  // a string with an escape
+}
+
+func (sl slot) exists() bool { return sl.end != 0 }
+
+// slotOf is the slot of r, a value gjson read from d.s: its Raw is a part
+// of d.s.
+func (d *doc) slotOf(r gjson.Result) slot {
+	start := int32(uintptr(unsafe.Pointer(unsafe.StringData(r.Raw))) - uintptr(unsafe.Pointer(unsafe.StringData(d.s))))
+	return slot{start, start + int32(len(r.Raw)), r.Type == gjson.String && strings.IndexByte(r.Raw, '\\') >= 0}
+}
+
+// result is the gjson.Result of the value at sl, as gjson would read it.
+func (d *doc) result(sl slot) gjson.Result {
+	if !sl.exists() {
+		return gjson.Result{}
+	}
+	raw := d.s[sl.start:sl.end]
+	r := gjson.Result{Raw: raw, Index: int(sl.start)}
+	switch raw[0] {
+	case '"':
+		if sl.escaped {
+			r = gjson.Parse(raw) // unescapes; rare
+			r.Index = int(sl.start)
+			return r
+		}
+		r.Type, r.Str = gjson.String, raw[1:len(raw)-1]
+	case 't':
+		r.Type = gjson.True
+	case 'f':
+		r.Type = gjson.False
+	case 'n':
+		r.Type = gjson.Null
+	case '{', '[':
+		r.Type = gjson.JSON
+	default:
+		r.Type = gjson.Number
+		r.Num, _ = strconv.ParseFloat(raw, 64)
+	}
+	return r
 }
 
 // keep copies b into d's arena.
@@ -170,8 +220,6 @@ func newDoc(rec *kgo.Record, pl *plan) *doc {
 
 // reset makes d the doc of rec, reusing its memory; a nil rec empties it.
 func (d *doc) reset(rec *kgo.Record, pl *plan) *doc {
-	clear(d.top)
-	clear(d.sub)
 	d.rec, d.s, d.pl, d.arena = rec, "", pl, d.arena[:0]
 	if d.ex.m != nil {
 		d.ex = exprState{} // only a record that ran an expression set it
@@ -192,8 +240,8 @@ func (d *doc) reset(rec *kgo.Record, pl *plan) *doc {
 	clear(d.scanned)
 	left := len(pl.names)
 	gjson.Parse(d.s).ForEach(func(k, v gjson.Result) bool {
-		if i, ok := pl.keys.find(k.Str, keyBit(k.Str)); ok && !d.top[i].Exists() {
-			d.top[i] = v
+		if i, ok := pl.keys.find(k.Str, keyBit(k.Str)); ok && !d.top[i].exists() {
+			d.top[i] = d.slotOf(v)
 			left--
 		}
 		return left > 0
@@ -206,18 +254,18 @@ func (d *doc) get(p *jpath) gjson.Result {
 	if p.key < 0 {
 		return gjson.Get(d.s, p.full)
 	}
-	r := d.top[p.key]
-	if p.rest == "" || !r.Exists() {
-		return r
+	sl := d.top[p.key]
+	if p.rest == "" || !sl.exists() {
+		return d.result(sl)
 	}
 	if p.sub < 0 || !d.scan(p.key) {
-		return gjson.Get(r.Raw, p.rest)
+		return gjson.Get(d.s[sl.start:sl.end], p.rest)
 	}
-	r = d.sub[p.sub]
-	if p.tail == "" || !r.Exists() {
-		return r
+	sl = d.sub[p.sub]
+	if p.tail == "" || !sl.exists() {
+		return d.result(sl)
 	}
-	return gjson.Get(r.Raw, p.tail)
+	return gjson.Get(d.s[sl.start:sl.end], p.tail)
 }
 
 // scan finds, in one pass, the second-level keys the plan reads below the
@@ -231,8 +279,8 @@ func (d *doc) scan(i int) bool {
 	case 2:
 		return false
 	}
-	r := d.top[i]
-	if !r.IsObject() {
+	sl := d.top[i]
+	if !sl.exists() || d.s[sl.start] != '{' {
 		d.scanned[i] = 2
 		return false
 	}
@@ -242,9 +290,9 @@ func (d *doc) scan(i int) bool {
 		return true
 	}
 	left := len(kids.keys)
-	r.ForEach(func(k, v gjson.Result) bool {
-		if j, ok := kids.find(k.Str, keyBit(k.Str)); ok && !d.sub[j].Exists() {
-			d.sub[j] = v
+	d.result(sl).ForEach(func(k, v gjson.Result) bool {
+		if j, ok := kids.find(k.Str, keyBit(k.Str)); ok && !d.sub[j].exists() {
+			d.sub[j] = d.slotOf(v)
 			left--
 		}
 		return left > 0
@@ -253,22 +301,41 @@ func (d *doc) scan(i int) bool {
 }
 
 // value reads p as a record value, false when it is missing or null:
-// recordValue of present, without copying the Results the plan noted.
+// recordValue of present, straight from the plan's slot when p has one.
 func (d *doc) value(p *jpath) (optikpi.Value, bool) {
-	var r *gjson.Result
+	var sl slot
 	switch {
 	case p.key >= 0 && p.rest == "":
-		r = &d.top[p.key]
-	case p.key >= 0 && p.sub >= 0 && p.tail == "" && d.top[p.key].Exists() && d.scan(p.key):
-		r = &d.sub[p.sub]
+		sl = d.top[p.key]
+	case p.key >= 0 && p.sub >= 0 && p.tail == "" && d.top[p.key].exists() && d.scan(p.key):
+		sl = d.sub[p.sub]
 	default:
-		res := d.get(p)
-		r = &res
+		r := d.get(p)
+		if !r.Exists() || r.Type == gjson.Null {
+			return optikpi.Value{}, false
+		}
+		return recordValue(&r), true
 	}
-	if !r.Exists() || r.Type == gjson.Null {
+	if !sl.exists() {
 		return optikpi.Value{}, false
 	}
-	return recordValue(r), true
+	raw := d.s[sl.start:sl.end]
+	switch raw[0] {
+	case '"':
+		if sl.escaped {
+			return optikpi.String(gjson.Parse(raw).Str), true
+		}
+		return optikpi.String(raw[1 : len(raw)-1]), true
+	case 't':
+		return optikpi.Bool(true), true
+	case 'f':
+		return optikpi.Bool(false), true
+	case 'n':
+		return optikpi.Value{}, false
+	case '{', '[':
+		return optikpi.Value{Type: optikpi.ValueJSON, Text: raw}, true
+	}
+	return optikpi.Value{Type: optikpi.ValueNumber, Text: raw}, true
 }
 
 // present reads p and reports whether it holds a value other than null.

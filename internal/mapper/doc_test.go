@@ -3,6 +3,7 @@ package mapper
 import (
 	"testing"
 
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/tidwall/gjson"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
@@ -16,6 +17,7 @@ func TestPlanReadsAsGjson(t *testing.T) {
 		`{"a":{"b":1},"a":{"b":2}}`,
 		`{"pro\u0066ile":{"x":1},"q":true}`,
 		`{}`,
+		`{"f":"a\"b\u00e9","a":{"b":-1.5e3,"e":"x\ty"},"q":false,"a2":{"1":null}}`,
 	}
 	paths := []string{
 		"a", "a.b", "a.b.0.c", "a.b.1.d", "a.b.#", "a.b.#.c", `a.b.#(c==2).d`, "a.e", "a.e.x",
@@ -35,11 +37,34 @@ func planReadsAsGjson(t *testing.T, values, paths []string) {
 		for i, p := range paths {
 			compiled[i] = pl.path(p)
 		}
-		d := newDoc(&kgo.Record{Value: []byte(v)}, pl)
+		rec := &kgo.Record{Value: []byte(v)}
+		docs := []*doc{newDoc(rec, pl)}
+		if d := new(doc); d.load(rec, pl) {
+			docs = append(docs, d)
+		}
+		for _, d := range docs {
+			readsAsGjson(t, d, v, paths, compiled)
+		}
+	}
+}
+
+// readsAsGjson reads each of paths, compiled, from d, the doc of v, as
+// gjson.Get and recordValue would.
+func readsAsGjson(t *testing.T, d *doc, v string, paths []string, compiled []*jpath) {
+	t.Helper()
+	{
 		for i, p := range paths {
 			got, want := d.get(compiled[i]), gjson.Get(v, p)
-			if got.Raw != want.Raw || got.Type != want.Type || got.Exists() != want.Exists() {
-				t.Errorf("%s in %s: got %v %q, want %v %q (plain key %d)", p, v, got.Type, got.Raw, want.Type, want.Raw, compiled[i].key)
+			if got.Raw != want.Raw || got.Type != want.Type || got.Exists() != want.Exists() || got.Str != want.Str || got.Num != want.Num {
+				t.Errorf("%s in %s: got %v %q %q %v, want %v %q %q %v (plain key %d)", p, v, got.Type, got.Raw, got.Str, got.Num, want.Type, want.Raw, want.Str, want.Num, compiled[i].key)
+			}
+			var wantValue optikpi.Value
+			wantOK := want.Exists() && want.Type != gjson.Null
+			if wantOK {
+				wantValue = recordValue(&want)
+			}
+			if gotValue, ok := d.value(compiled[i]); gotValue != wantValue || ok != wantOK {
+				t.Errorf("value of %s in %s: got %+v %v, want %+v %v", p, v, gotValue, ok, wantValue, wantOK)
 			}
 		}
 	}

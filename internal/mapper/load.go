@@ -3,11 +3,9 @@ package mapper
 import (
 	"encoding/binary"
 	"slices"
-	"strconv"
 	"unicode/utf8"
 	"unsafe"
 
-	"github.com/tidwall/gjson"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
@@ -51,6 +49,7 @@ const (
 // given twice or written with an escape.
 func (d *doc) load(rec *kgo.Record, pl *plan) bool {
 	d.reset(nil, nil)
+	d.top, d.sub = d.top[:0], d.sub[:0]
 	v := rec.Value
 	d.rec, d.s, d.pl = rec, unsafe.String(unsafe.SliceData(v), len(v)), pl
 	if pl != nil {
@@ -163,16 +162,16 @@ func (d *doc) load(rec *kgo.Record, pl *plan) bool {
 					return false
 				}
 				if f := &frames[len(frames)-1]; f.pend >= 0 {
-					d.note(f, len(frames), stringResult(d.s[i:end], escaped))
+					d.note(f, len(frames), slot{int32(i), int32(end), escaped})
 				}
 				i = end
 			case 't', 'f', 'n':
-				end, r := loadLiteral(d.s, i)
+				end := loadLiteral(d.s, i)
 				if end < 0 {
 					return false
 				}
 				if f := &frames[len(frames)-1]; f.pend >= 0 {
-					d.note(f, len(frames), r)
+					d.note(f, len(frames), slot{int32(i), int32(end), false})
 				}
 				i = end
 			default:
@@ -181,9 +180,7 @@ func (d *doc) load(rec *kgo.Record, pl *plan) bool {
 					return false
 				}
 				if f := &frames[len(frames)-1]; f.pend >= 0 {
-					raw := d.s[i:end]
-					num, _ := strconv.ParseFloat(raw, 64)
-					d.note(f, len(frames), gjson.Result{Type: gjson.Number, Raw: raw, Num: num})
+					d.note(f, len(frames), slot{int32(i), int32(end), false})
 				}
 				i = end
 			}
@@ -229,29 +226,21 @@ func (d *doc) closeContainer(frames []lframe, keys []span, i int, dups *scanned)
 	frames = frames[:n-1]
 	if n > 1 {
 		if p := &frames[n-2]; p.pend >= 0 {
-			d.note(p, n-1, gjson.Result{Type: gjson.JSON, Raw: d.s[start : i+1]})
+			d.note(p, n-1, slot{int32(start), int32(i + 1), false})
 		}
 	}
 	return frames, keys
 }
 
-// note puts r, the value of the member being read of f, the object at the
-// given depth (1 for the outermost), in its slot.
-func (d *doc) note(f *lframe, depth int, r gjson.Result) {
+// note puts sl, the value of the member being read of f, the object at
+// the given depth (1 for the outermost), in its slot.
+func (d *doc) note(f *lframe, depth int, sl slot) {
 	if depth == 1 {
-		d.top[f.pend] = r
+		d.top[f.pend] = sl
 	} else {
-		d.sub[f.pend] = r
+		d.sub[f.pend] = sl
 	}
 	f.pend = -1
-}
-
-// stringResult is the gjson.Result of the JSON string raw, quotes included.
-func stringResult(raw string, escaped bool) gjson.Result {
-	if escaped {
-		return gjson.Parse(raw) // unescapes; rare
-	}
-	return gjson.Result{Type: gjson.String, Raw: raw, Str: raw[1 : len(raw)-1]}
 }
 
 // loadString returns the index after the quote that ends the string whose
@@ -308,17 +297,13 @@ func isHex(c byte) bool {
 }
 
 // loadLiteral reads true, false or null at s[i]; end is -1 for none.
-func loadLiteral(s string, i int) (end int, r gjson.Result) {
-	for _, l := range [...]struct {
-		text string
-		typ  gjson.Type
-	}{{"true", gjson.True}, {"false", gjson.False}, {"null", gjson.Null}} {
-		if len(s)-i >= len(l.text) && s[i:i+len(l.text)] == l.text {
-			end = i + len(l.text)
-			return end, gjson.Result{Type: l.typ, Raw: s[i:end]}
+func loadLiteral(s string, i int) (end int) {
+	for _, l := range [...]string{"true", "false", "null"} {
+		if len(s)-i >= len(l) && s[i:i+len(l)] == l {
+			return i + len(l)
 		}
 	}
-	return -1, gjson.Result{}
+	return -1
 }
 
 // loadNumber returns the index after the JSON number at v[i], -1 for none.

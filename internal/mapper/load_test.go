@@ -85,18 +85,14 @@ func checkLoad(t *testing.T, v []byte) {
 	for i := range pl.names {
 		want.scan(i)
 	}
-	same := func(what string, g, w gjson.Result) {
-		if g.Type != w.Type || g.Raw != w.Raw || g.Str != w.Str || g.Num != w.Num && g.Num == g.Num {
-			t.Errorf("%q: %s: got %v %q %q %v, want %v %q %q %v", v, what, g.Type, g.Raw, g.Str, g.Num, w.Type, w.Raw, w.Str, w.Num)
-		}
-	}
 	for i, name := range pl.names {
-		same(name, got.top[i], want.top[i])
-		if got.scanned[i] != want.scanned[i] {
-			t.Errorf("%q: %s: scanned %d, want %d", v, name, got.scanned[i], want.scanned[i])
+		if got.top[i] != want.top[i] || got.scanned[i] != want.scanned[i] {
+			t.Errorf("%q: %s: got %+v (scanned %d), want %+v (scanned %d)", v, name, got.top[i], got.scanned[i], want.top[i], want.scanned[i])
 		}
 	}
 	for j := range want.sub {
-		same("second level "+string(rune('0'+j%10)), got.sub[j], want.sub[j])
+		if got.sub[j] != want.sub[j] {
+			t.Errorf("%q: second-level value %d: got %+v, want %+v", v, j, got.sub[j], want.sub[j])
+		}
 	}
 }
