@@ -325,7 +325,7 @@ func (d *doc) value(p *jpath) (optikpi.Value, bool) {
 		if sl.escaped {
 			return optikpi.String(gjson.Parse(raw).Str), true
 		}
-		return optikpi.String(raw[1 : len(raw)-1]), true
+		return optikpi.Value{Type: optikpi.ValueString, Text: raw[1 : len(raw)-1], Plain: true}, true
 	case 't':
 		return optikpi.Bool(true), true
 	case 'f':

@@ -401,7 +401,8 @@ func text(res gjson.Result) string {
 func recordValue(res *gjson.Result) optikpi.Value {
 	switch res.Type {
 	case gjson.String:
-		return optikpi.String(res.Str)
+		// An escape makes Str shorter than what is between the quotes.
+		return optikpi.Value{Type: optikpi.ValueString, Text: res.Str, Plain: len(res.Str) == len(res.Raw)-2}
 	case gjson.Number:
 		return optikpi.Value{Type: optikpi.ValueNumber, Text: res.Raw}
 	case gjson.True:

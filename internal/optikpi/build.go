@@ -25,7 +25,12 @@ const (
 // Record that are not Go maps, without boxing them into an any.
 type Value struct {
 	Type ValueType
-	Text string
+	// Plain promises, of a string, that Text holds nothing JSON escapes:
+	// no '"', '\\', control character or invalid UTF-8, as the text between
+	// the quotes of a valid JSON string without escapes. The encoder then
+	// copies it as it is. A Value made from a string sets it false.
+	Plain bool
+	Text  string
 }
 
 // String returns the Value of a string.
@@ -97,16 +102,18 @@ func (v *Value) check(f *Field, strict bool, category string) string {
 
 // appendJSON is appendValue for v.
 func (v *Value) appendJSON(dst []byte) ([]byte, error) {
-	switch v.Type {
-	case ValueString:
+	switch {
+	case v.Type == ValueString && v.Plain:
+		return append(append(append(dst, '"'), v.Text...), '"'), nil
+	case v.Type == ValueString:
 		return appendString(dst, v.Text), nil
-	case ValueNumber:
+	case v.Type == ValueNumber:
 		return appendNumber(dst, v.Text)
-	case ValueTrue:
+	case v.Type == ValueTrue:
 		return append(dst, "true"...), nil
-	case ValueFalse:
+	case v.Type == ValueFalse:
 		return append(dst, "false"...), nil
-	case ValueJSON:
+	case v.Type == ValueJSON:
 		return appendRaw(dst, rawBytes(v.Text))
 	}
 	return append(dst, "null"...), nil

@@ -74,3 +74,28 @@ func appendControl(b []byte, c byte) []byte {
 	}
 	return append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xf])
 }
+
+// FuzzPlainString checks the promise a plain string makes: a string that
+// keeps it encodes as it would unmarked, and the check that may mark one
+// is that of the text between the quotes of a JSON string without escapes.
+func FuzzPlainString(f *testing.F) {
+	for _, s := range []string{"", "plain", "tab\there", `q"`, `b\`, "é☕", "\xff", "\u2028<>&"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		plain := utf8.ValidString(s)
+		for i := 0; i < len(s); i++ {
+			plain = plain && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\'
+		}
+		if !plain {
+			return
+		}
+		v := String(s)
+		want, _ := v.appendJSON(nil)
+		v.Plain = true
+		got, _ := v.appendJSON(nil)
+		if string(got) != string(want) {
+			t.Fatalf("plain %q encodes as %s, want %s", s, got, want)
+		}
+	})
+}
