@@ -142,7 +142,7 @@ type Builder struct {
 	set    [maxFields / 64]uint64
 	vals   [maxFields]Value
 	extras []namedValue
-	block  []byte // the free part of the block Encode writes into
+	buf    []byte // what Encode writes into before the Encoded's own copy
 }
 
 type namedValue struct {
@@ -205,8 +205,8 @@ func (b *Builder) SetExtra(name string, v Value) {
 
 // Encode validates and encodes the record as Encode would the Record of the
 // same fields: the same bytes, the same *ValidationError. The Encoded owns
-// its memory: nothing in it aliases the values set. Encodings share blocks
-// of encodeBlock bytes, so one that is kept keeps its block alive.
+// its memory alone (Encoded.Alone): nothing in it aliases the values set,
+// and keeping it keeps nothing else alive, so a queue need not copy it.
 func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 	if b.m == nil {
 		return Encoded{}, fmt.Errorf("optikpi: validate: invalid kind %d", uint8(b.kind))
@@ -222,12 +222,7 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 			break
 		}
 	}
-	// Written straight into the free part of the block, which no
-	// encoding handed out covers.
-	if len(b.block) < encodeRoom {
-		b.block = make([]byte, encodeBlock)
-	}
-	dst := append(b.block[:0], '{')
+	dst := append(b.buf[:0], '{')
 	for w, word := range b.set {
 		for ; word != 0; word &= word - 1 {
 			i := w*64 + bits.TrailingZeros64(word)
@@ -267,12 +262,11 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 	// The ids follow the JSON, in the same memory.
 	uid, eid := b.text(m.userID), b.text(m.eventID)
 	dst = append(append(dst, uid...), eid...)
-	if unsafe.SliceData(dst) == unsafe.SliceData(b.block) {
-		b.block = b.block[len(dst):]
-	} else {
-		b.block = nil // it outgrew the block's rest: its own allocation now
-	}
-	return encodedIn(b.kind, dst[:len(dst):len(dst)], n, len(uid), len(eid)), nil
+	b.buf = dst[:0]
+	// One allocation the size of the encoding, not zeroed first: cheaper
+	// than cutting it from a shared block that a queue would then copy it
+	// out of, lest a record waiting there keep the block's others alive.
+	return encodedAlone(b.kind, append([]byte(nil), dst...), n, len(uid), len(eid)), nil
 }
 
 // encodedIn is the encoding of kind whose JSON is out's first n bytes,
@@ -288,24 +282,28 @@ func encodedIn(kind Kind, out []byte, n, nu, ne int) Encoded {
 	return enc
 }
 
-// Encode writes encodings into blocks of encodeBlock bytes: one allocation
-// for some 35 deposits rather than one each, and no copy. A block with less
-// than encodeRoom left is left for a new one; an encoding that outgrows the
-// block's rest ends in an allocation of its own.
+// encodedAlone is encodedIn for out made for this encoding alone.
+func encodedAlone(kind Kind, out []byte, n, nu, ne int) Encoded {
+	enc := encodedIn(kind, out, n, nu, ne)
+	enc.mem = unsafe.SliceData(out)
+	return enc
+}
+
+// A Block's blocks are encodeBlock bytes: one allocation for some 35
+// deposits. A block with less than encodeRoom left is left for a new one.
 const (
 	encodeBlock = 16 << 10
 	encodeRoom  = 2 << 10
 )
 
-// Block copies encodings into blocks of its own, as Encode cuts them from
-// the Builder's. An encoding pins its whole block, so encodings that finish
-// at different times must not share one: a record that waits, sparse among
+// Block copies encodings that share memory with others into blocks of its
+// own. Such an encoding pins all of that memory, so encodings that finish
+// at different times must not share it: a record that waits, sparse among
 // records that finish at once, would pin a block each, memory bounded by
 // the records waiting rather than by their bytes. A sink keeps a Block per
-// queue and copies what it queues into it: the Builder's blocks are then
-// free once their encodings are queued, and a queue's block is shared by
-// records that leave the queue together. The zero Block is ready; it is
-// not safe for concurrent use.
+// queue and copies what it queues into it, unless the encoding is Alone: a
+// queue's block is shared by records that leave the queue together. The
+// zero Block is ready; it is not safe for concurrent use.
 type Block struct {
 	free []byte // the free part of the current block
 }
@@ -315,6 +313,9 @@ type Block struct {
 // one larger than a block is returned as it is, since Encode never cuts
 // one so large from a block.
 func (b *Block) Copy(e Encoded) Encoded {
+	if e.Alone() {
+		return e
+	}
 	n := len(e.JSON) + len(e.UserID) + len(e.EventID)
 	if n > encodeBlock {
 		return e

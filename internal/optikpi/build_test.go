@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"unsafe"
 )
@@ -214,7 +215,7 @@ func TestBuilderMatchesEncodeRandom(t *testing.T) {
 
 // TestBlockCopy: Copy returns the same encoding in memory of its own, from
 // the block for a small one, apart for one above encodeRoom, and a larger
-// one than a block as it is.
+// one than a block or one already Alone as it is.
 func TestBlockCopy(t *testing.T) {
 	enc := func(n int) Encoded {
 		return Encoded{Kind: KindDeposit, UserID: "u1", EventID: "e1", JSON: bytes.Repeat([]byte{'x'}, n)}
@@ -229,6 +230,9 @@ func TestBlockCopy(t *testing.T) {
 		{"no ids", Encoded{Kind: KindDeposit, JSON: []byte(`{}`)}, false, true},
 		{"above encodeRoom", enc(encodeRoom), false, false},
 		{"larger than a block", enc(encodeBlock + 1), true, false},
+		{"alone", alone(t), true, false},
+		{"alone, JSON replaced", func() Encoded { e := alone(t); e.JSON = bytes.Clone(e.JSON); return e }(), false, true},
+		{"alone, id replaced", func() Encoded { e := alone(t); e.EventID = strings.Clone(e.EventID); return e }(), false, true},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -251,4 +255,18 @@ func TestBlockCopy(t *testing.T) {
 			}
 		})
 	}
+}
+
+// alone is a Builder's encoding of a deposit: its memory holds it alone,
+// exactly, so an append to its JSON cannot write over anything.
+func alone(t *testing.T) Encoded {
+	t.Helper()
+	e, err := builderOf(t, KindDeposit, samples()[KindDeposit]).Encode(ValidateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !e.Alone() || len(e.JSON) != cap(e.JSON) {
+		t.Fatalf("Builder.Encode: Alone %v, len %d cap %d; want alone and len = cap", e.Alone(), len(e.JSON), cap(e.JSON))
+	}
+	return e
 }

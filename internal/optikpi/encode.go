@@ -22,7 +22,10 @@ func Encode(k Kind, r Record, opts ValidateOptions) (Encoded, error) {
 	}
 	uid, _ := r["user_id"].(string)
 	eid, _ := r["event_id"].(string)
-	return Encoded{Kind: k, UserID: uid, EventID: eid, JSON: b}, nil
+	n := len(b)
+	// The ids follow the JSON in the same memory, as Builder.Encode's do.
+	b = append(append(b, uid...), eid...)
+	return encodedAlone(k, b, n, len(uid), len(eid)), nil
 }
 
 // AppendJSON appends r to dst as one JSON object: k's fields in table order,

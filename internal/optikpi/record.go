@@ -3,6 +3,7 @@ package optikpi
 import (
 	"errors"
 	"fmt"
+	"unsafe"
 )
 
 // Record is one Optikpi record as field name to value. Values are string,
@@ -48,6 +49,24 @@ type Encoded struct {
 	UserID  string // for per-user ordering of state kinds; "" for system events
 	EventID string // event_id, or "" for kinds without one
 	JSON    []byte // one JSON object, never containing NaN or Infinity
+
+	// mem is the start of the memory Encode or Builder.Encode made for e
+	// alone, nil for an Encoded made by hand (see Alone).
+	mem *byte
+}
+
+// Alone reports whether e's JSON and ids are where Encode or
+// Builder.Encode put them, in memory that holds nothing else: keeping e
+// keeps nothing more alive, so Block.Copy returns it as it is. It is false
+// for an Encoded made by hand, or one whose JSON or ids were replaced.
+func (e *Encoded) Alone() bool {
+	if e.mem == nil || unsafe.SliceData(e.JSON) != e.mem {
+		return false
+	}
+	at := func(off int) *byte { return (*byte)(unsafe.Add(unsafe.Pointer(e.mem), off)) }
+	n := len(e.JSON)
+	return (e.UserID == "" || unsafe.StringData(e.UserID) == at(n)) &&
+		(e.EventID == "" || unsafe.StringData(e.EventID) == at(n+len(e.UserID)))
 }
 
 // AppendBatch appends the JSON array of the given encoded objects to dst.

@@ -39,14 +39,17 @@ type lane struct {
 	out chan *batch // batcher → senders; unbuffered, so a batch grows while every sender is busy
 
 	// blk is what SendTo copies the lane's records into (see
-	// optikpi.Block): the mapper's blocks mix records of every lane, and
-	// one that waits here must not keep the others' memory alive.
+	// optikpi.Block) unless they are Alone: a record that waits here must
+	// not keep other records' memory alive.
 	mu  sync.Mutex
 	blk optikpi.Block
 }
 
-// own returns rec copied into the lane's block.
+// own returns rec, copied into the lane's block unless it is Alone.
 func (l *lane) own(rec optikpi.Encoded) optikpi.Encoded {
+	if rec.Alone() {
+		return rec
+	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.blk.Copy(rec)
