@@ -65,6 +65,9 @@ type Options struct {
 	// GOGC=off or GODEBUG=gctrace=1, to measure runtime settings without
 	// changing the broker's and the emulator's.
 	RelayEnv []string
+	// EmulatorEnv is added to the emulator process's environment alone,
+	// such as the relay binary's CPU profile variable, to profile it.
+	EmulatorEnv []string
 }
 
 func (o *Options) defaults() {
@@ -196,7 +199,7 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	brokers := strings.TrimPrefix(line, "kafka listening on ")
 
 	d := src.Destinations[0]
-	emu, emuURL, err := startChild(ctx, dir, "optikpi", opts.Executable, []string{tokenEnv + "=" + token}, "http://",
+	emu, emuURL, err := startChild(ctx, dir, "optikpi", opts.Executable, append([]string{tokenEnv + "=" + token}, opts.EmulatorEnv...), "http://",
 		"dev", "optikpi", "--listen", "127.0.0.1:0", "--account-id", d.AccountID, "--workspace-id", d.WorkspaceID,
 		"--validate", "off", "--keep-records", "off", "--track-delay", "on", "--rate-limit", onOff(opts.Limits))
 	if err != nil {
