@@ -35,15 +35,22 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return nil
 	})
 	cpuProfile := fs.String("cpuprofile", "", "write the relay process's CPU profile of the whole run to this file (go tool pprof FILE)")
+	emuProfile := fs.String("emulator-cpuprofile", "", "write the emulator process's CPU profile of the whole run to this file (go tool pprof FILE)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *cpuProfile != "" {
-		abs, err := filepath.Abs(*cpuProfile)
-		if err != nil {
-			return fmt.Errorf("bench: --cpuprofile: %w", err)
+	for _, p := range []struct {
+		flag, path string
+		env        *[]string
+	}{{"--cpuprofile", *cpuProfile, &opts.RelayEnv}, {"--emulator-cpuprofile", *emuProfile, &opts.EmulatorEnv}} {
+		if p.path == "" {
+			continue
 		}
-		opts.RelayEnv = append(opts.RelayEnv, cpuProfileEnv+"="+abs)
+		abs, err := filepath.Abs(p.path)
+		if err != nil {
+			return fmt.Errorf("bench: %s: %w", p.flag, err)
+		}
+		*p.env = append(*p.env, cpuProfileEnv+"="+abs)
 	}
 	switch *limits {
 	case "on", "off":

@@ -20,6 +20,11 @@ func cmdDev(ctx context.Context, args []string, stdout, stderr io.Writer) error 
 		case "kafka":
 			return cmdDevKafka(ctx, args[1:], stdout, stderr)
 		case "optikpi":
+			stopProfile, err := startCPUProfile()
+			if err != nil {
+				return err
+			}
+			defer stopProfile()
 			return emulator.Run(ctx, args[1:], stdout)
 		case "produce":
 			return cmdDevProduce(ctx, args[1:], stdout, stderr)

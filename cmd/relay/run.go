@@ -16,10 +16,32 @@ import (
 	"github.com/optikpi/optikpi-relay/internal/telemetry"
 )
 
-// cpuProfileEnv names a file relay run writes its CPU profile to, from
-// start to exit: how relay bench --cpuprofile profiles the relay process
-// alone, without a profiling endpoint open in production.
+// cpuProfileEnv names a file relay run (or relay dev optikpi) writes its
+// CPU profile to, from start to exit: how relay bench --cpuprofile
+// (--emulator-cpuprofile) profiles the relay (the emulator) process alone,
+// without a profiling endpoint open in production.
 const cpuProfileEnv = "RELAY_CPU_PROFILE"
+
+// startCPUProfile starts the CPU profile cpuProfileEnv asks for, if any;
+// stop writes it out.
+func startCPUProfile() (stop func(), err error) {
+	path := os.Getenv(cpuProfileEnv)
+	if path == "" {
+		return func() {}, nil
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", cpuProfileEnv, err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("%s: %w", cpuProfileEnv, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
+}
 
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	cfg, _, err := loadConfig("run", args, stderr)
@@ -31,20 +53,11 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	if err := cfg.CheckSecrets(); err != nil {
 		return err
 	}
-	if path := os.Getenv(cpuProfileEnv); path != "" {
-		f, err := os.Create(path)
-		if err != nil {
-			return fmt.Errorf("%s: %w", cpuProfileEnv, err)
-		}
-		if err := pprof.StartCPUProfile(f); err != nil {
-			f.Close()
-			return fmt.Errorf("%s: %w", cpuProfileEnv, err)
-		}
-		defer func() {
-			pprof.StopCPUProfile()
-			f.Close()
-		}()
+	stopProfile, err := startCPUProfile()
+	if err != nil {
+		return err
 	}
+	defer stopProfile()
 	logger, err := telemetry.NewLogger(cfg.Observability.LogLevel, cfg.Observability.LogFormat)
 	if err != nil {
 		return err

@@ -65,7 +65,14 @@ type Options struct {
 	// GOGC=off or GODEBUG=gctrace=1, to measure runtime settings without
 	// changing the broker's and the emulator's.
 	RelayEnv []string
+	// EmulatorEnv is added to the emulator process's environment alone,
+	// such as the relay binary's CPU profile variable, to profile it. It
+	// may override emulatorProcs.
+	EmulatorEnv []string
 }
+
+// emulatorProcs is the emulator process's GOMAXPROCS.
+const emulatorProcs = "GOMAXPROCS=1"
 
 func (o *Options) defaults() {
 	if o.Records <= 0 {
@@ -196,7 +203,11 @@ func Run(ctx context.Context, opts Options) (rep *Report, err error) {
 	brokers := strings.TrimPrefix(line, "kafka listening on ")
 
 	d := src.Destinations[0]
-	emu, emuURL, err := startChild(ctx, dir, "optikpi", opts.Executable, []string{tokenEnv + "=" + token}, "http://",
+	// One P: the emulator stands in for a remote API and needs a fraction
+	// of a CPU; a second P only adds wake-ups (futex, spinning threads)
+	// that take CPU from the relay on the same machine.
+	emuEnv := append([]string{tokenEnv + "=" + token, emulatorProcs}, opts.EmulatorEnv...)
+	emu, emuURL, err := startChild(ctx, dir, "optikpi", opts.Executable, emuEnv, "http://",
 		"dev", "optikpi", "--listen", "127.0.0.1:0", "--account-id", d.AccountID, "--workspace-id", d.WorkspaceID,
 		"--validate", "off", "--keep-records", "off", "--track-delay", "on", "--rate-limit", onOff(opts.Limits))
 	if err != nil {

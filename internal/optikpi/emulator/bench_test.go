@@ -56,19 +56,24 @@ func signedRequest(t testing.TB, url string, body []byte) *http.Request {
 
 // BenchmarkIngest500 is the emulator's cost for one 500-deposit batch through
 // ServeHTTP, without the network: authentication, the signature over the
-// whole body, and the records delimited (validate=false, as under a
-// throughput benchmark) or decoded and validated (validate=true).
+// whole body, and the records delimited (validate=off, as under a
+// throughput benchmark; "relay-bench" adds the produce-to-acknowledgement
+// sampling that relay bench turns on) or decoded and validated
+// (validate=on). Records are not kept.
 func BenchmarkIngest500(b *testing.B) {
 	const n = 500
 	body := batch(b, 0, n)
-	for _, validate := range []bool{false, true} {
-		name := "validate=off"
-		if validate {
-			name = "validate=on"
-		}
-		b.Run(name, func(b *testing.B) {
+	for _, c := range []struct {
+		name                 string
+		validate, trackDelay bool
+	}{
+		{"validate=off", false, false},
+		{"relay-bench", false, true},
+		{"validate=on", true, false},
+	} {
+		b.Run(c.name, func(b *testing.B) {
 			cfg := testConfig()
-			cfg.Validate, cfg.KeepRecords = validate, false
+			cfg.Validate, cfg.TrackDelay, cfg.KeepRecords = c.validate, c.trackDelay, false
 			em, err := New(cfg)
 			if err != nil {
 				b.Fatal(err)
@@ -88,6 +93,26 @@ func BenchmarkIngest500(b *testing.B) {
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
+			if d := em.Stats().Delay; c.trackDelay && d.Count != int64(b.N*n/delaySample) {
+				b.Fatalf("%d delays measured; want %d", d.Count, b.N*n/delaySample)
+			}
 		})
 	}
+}
+
+// BenchmarkSplitRecords is the one pass over a 500-deposit body that
+// delimits its records and notes their event_id and event_time.
+func BenchmarkSplitRecords(b *testing.B) {
+	const n = 500
+	body := batch(b, 0, n)
+	var recs []record
+	b.SetBytes(int64(len(body)))
+	b.ReportAllocs()
+	for b.Loop() {
+		var err error
+		if recs, _, err = splitRecords(body, n, recs); err != nil || len(recs) != n {
+			b.Fatalf("splitRecords = %d records, %v", len(recs), err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/record")
 }

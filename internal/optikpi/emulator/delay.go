@@ -4,7 +4,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/tidwall/gjson"
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
 // DelayStats summarise, over the accepted records that carry an event_time,
@@ -116,14 +116,14 @@ func quantile(c *[delayBuckets]int64, total int64, q float64) int64 {
 // trackDelays adds the delay of every delaySample-th record, counting across
 // requests so no position in a batch is favoured, that has an RFC 3339
 // event_time.
-func (h *delayHistogram) trackDelays(recs [][]byte, now time.Time) {
+func (h *delayHistogram) trackDelays(recs []record, now time.Time) {
 	first := h.seen.Add(uint64(len(recs))) - uint64(len(recs))
 	for i := (delaySample - first%delaySample) % delaySample; i < uint64(len(recs)); i += delaySample {
-		v := gjson.GetBytes(recs[i], "event_time")
-		if v.Type != gjson.String {
+		tok := recs[i].stringField(fieldEventTime)
+		if tok == nil {
 			continue
 		}
-		t, err := time.Parse(time.RFC3339Nano, v.Str)
+		t, err := optikpi.ParseRFC3339(unquote(tok))
 		if err != nil {
 			continue
 		}

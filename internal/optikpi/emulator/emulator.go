@@ -120,6 +120,35 @@ type Emulator struct {
 	mu      sync.Mutex
 	records [numKinds][][]byte
 	ids     [numKinds][]string
+
+	scratch sync.Pool // of *scratch
+}
+
+// scratch is an ingest request's buffers, reused by the next: a body is
+// some 300 bytes a record, and allocating it afresh for every request
+// made the emulator's GC, and returning the memory to the OS, cost as
+// much as reading it.
+type scratch struct {
+	body []byte
+	recs []record
+	resp []byte
+}
+
+func (e *Emulator) getScratch() *scratch {
+	if sc, ok := e.scratch.Get().(*scratch); ok {
+		return sc
+	}
+	return new(scratch)
+}
+
+// putScratch gives sc back for reuse. Kept records point into the body,
+// so that the body is then theirs.
+func (e *Emulator) putScratch(sc *scratch) {
+	if e.cfg.KeepRecords {
+		sc.body = nil
+		clear(sc.recs)
+	}
+	e.scratch.Put(sc)
 }
 
 // New validates cfg and returns an emulator.
@@ -242,9 +271,11 @@ func (e *Emulator) Reset() {
 }
 
 // keep records the accepted records of one request.
-func (e *Emulator) keep(kind optikpi.Kind, recs [][]byte, ids []string) {
+func (e *Emulator) keep(kind optikpi.Kind, recs []record, ids []string) {
 	e.mu.Lock()
-	e.records[kind] = append(e.records[kind], recs...)
+	for _, r := range recs {
+		e.records[kind] = append(e.records[kind], r.raw)
+	}
 	e.ids[kind] = append(e.ids[kind], ids...)
 	e.mu.Unlock()
 }

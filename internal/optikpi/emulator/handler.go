@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/tidwall/gjson"
-
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
@@ -123,7 +121,9 @@ func (e *Emulator) serveIngest(w http.ResponseWriter, r *http.Request, endpoint 
 		return
 	}
 
-	body, tooLarge, err := readBody(r, e.cfg.MaxBodyBytes)
+	sc := e.getScratch()
+	defer e.putScratch(sc)
+	body, tooLarge, err := readBody(r, e.cfg.MaxBodyBytes, sc.body[:0])
 	if tooLarge {
 		c.rejected.Add(1)
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("Request body exceeds %d bytes", e.cfg.MaxBodyBytes), "body", "too large")
@@ -132,6 +132,7 @@ func (e *Emulator) serveIngest(w http.ResponseWriter, r *http.Request, endpoint 
 	if err != nil {
 		return // the client went away
 	}
+	sc.body = body
 	if !e.signer.Verify(body, h.Get("X-Hmac-Signature")) {
 		c.unauthorized.Add(1)
 		writeError(w, http.StatusUnauthorized, "Invalid HMAC signature", "x-hmac-signature", "does not match the body")
@@ -170,7 +171,8 @@ func (e *Emulator) serveIngest(w http.ResponseWriter, r *http.Request, endpoint 
 		}
 	}
 
-	recs, single, err := splitRecords(body, e.cfg.MaxRecords)
+	recs, single, err := splitRecords(body, e.cfg.MaxRecords, sc.recs)
+	sc.recs = recs
 	switch {
 	case errors.Is(err, errTooMany):
 		c.rejected.Add(1)
@@ -188,40 +190,43 @@ func (e *Emulator) serveIngest(w http.ResponseWriter, r *http.Request, endpoint 
 	}
 
 	var ids []string
-	resp := make([]byte, 0, 96+len(recs)*40)
-	resp = append(resp, `{"message":"`...)
+	resp := append(sc.resp[:0], `{"message":"`...)
 	resp = strconv.AppendInt(resp, int64(len(recs)), 10)
 	resp = append(resp, ` record(s) processed successfully","recordIds":[`...)
 	if e.cfg.KeepRecords {
 		ids = make([]string, len(recs))
 	}
-	for i, raw := range recs {
-		id, idJSON := "", ""
+	for i := range recs {
+		if i > 0 {
+			resp = append(resp, ',')
+		}
+		var id string
+		mark := len(resp)
 		if e.cfg.Validate {
-			field, issue, ev := e.check(kind, raw)
+			field, issue, ev := e.check(kind, recs[i].raw)
 			if issue != "" {
 				e.refuse(w, c, len(recs), i, single, field, issue)
 				return
 			}
 			if s, ok := ev.(string); ok {
-				id = s
 				b, _ := json.Marshal(s)
-				idJSON = string(b)
+				resp = append(resp, b...)
+				id = s
 			}
-		} else if v := gjson.GetBytes(raw, "event_id"); v.Type == gjson.String {
-			idJSON = v.Raw
+		} else if tok := recs[i].stringField(fieldEventID); tok != nil {
+			resp = append(resp, tok...)
 			if ids != nil {
-				id = v.Str
+				id = unquote(tok)
 			}
 		}
-		if idJSON == "" {
-			id = "emu-" + strconv.FormatUint(e.nextID.Add(1), 10)
-			idJSON = `"` + id + `"`
+		if len(resp) == mark { // no event_id: the emulator names it
+			n := e.nextID.Add(1)
+			resp = strconv.AppendUint(append(resp, `"emu-`...), n, 10)
+			resp = append(resp, '"')
+			if ids != nil {
+				id = "emu-" + strconv.FormatUint(n, 10)
+			}
 		}
-		if i > 0 {
-			resp = append(resp, ',')
-		}
-		resp = append(resp, idJSON...)
 		if ids != nil {
 			ids[i] = id
 		}
@@ -229,6 +234,7 @@ func (e *Emulator) serveIngest(w http.ResponseWriter, r *http.Request, endpoint 
 	resp = append(resp, `],"count":`...)
 	resp = strconv.AppendInt(resp, int64(len(recs)), 10)
 	resp = append(resp, '}')
+	sc.resp = resp
 
 	if e.cfg.KeepRecords {
 		e.keep(kind, recs, ids)
@@ -288,9 +294,9 @@ func (e *Emulator) refuse(w http.ResponseWriter, c *counters, n, i int, single b
 	writeError(w, http.StatusBadRequest, "Validation failed: "+msg, at, issue)
 }
 
-// readBody reads at most limit bytes of r's body; tooLarge reports a body
-// beyond them.
-func readBody(r *http.Request, limit int) (body []byte, tooLarge bool, err error) {
+// readBody reads at most limit bytes of r's body into buf[:0], growing it
+// as needed; tooLarge reports a body beyond them.
+func readBody(r *http.Request, limit int, buf []byte) (body []byte, tooLarge bool, err error) {
 	if r.ContentLength > int64(limit) {
 		return nil, true, nil
 	}
@@ -298,7 +304,10 @@ func readBody(r *http.Request, limit int) (body []byte, tooLarge bool, err error
 	if r.ContentLength > 0 {
 		size = int(r.ContentLength) + 1 // +1 to see EOF without growing
 	}
-	buf := make([]byte, 0, size)
+	if cap(buf) < size {
+		buf = make([]byte, 0, size)
+	}
+	buf = buf[:0]
 	for {
 		n, err := r.Body.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
