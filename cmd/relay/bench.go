@@ -39,6 +39,10 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	// A profile's file is created by its process, the relay's only after
+	// the backlog is loaded: a directory that is not there, or one file for
+	// both profiles (two processes writing it at once), is refused now.
+	profiles := map[string]string{}
 	for _, p := range []struct {
 		flag, path string
 		env        *[]string
@@ -50,6 +54,15 @@ func cmdBench(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		if err != nil {
 			return fmt.Errorf("bench: %s: %w", p.flag, err)
 		}
+		if fi, err := os.Stat(filepath.Dir(abs)); err != nil || !fi.IsDir() {
+			fmt.Fprintf(stderr, "relay bench: %s: no directory %s to write %s in\n", p.flag, filepath.Dir(abs), filepath.Base(abs))
+			return errUsage
+		}
+		if other, ok := profiles[abs]; ok {
+			fmt.Fprintf(stderr, "relay bench: %s: %s is %s's file too; give each profile its own\n", p.flag, p.path, other)
+			return errUsage
+		}
+		profiles[abs] = p.flag
 		*p.env = append(*p.env, cpuProfileEnv+"="+abs)
 	}
 	switch *limits {

@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"encoding/json"
+	"errors"
 	"math"
 	"os"
 	"os/exec"
@@ -148,4 +149,29 @@ func testBenchInterrupt(t *testing.T, exe string) {
 		t.Errorf("bench after Ctrl-C: %v; want exit status 1 (interrupted)", err)
 	}
 	noneLeft(t, exe)
+}
+
+// A profile's file is checked before anything starts: its directory must
+// be there, and the relay's and the emulator's profiles need two files.
+func TestBenchProfileFlags(t *testing.T) {
+	dir := t.TempDir()
+	t.Chdir(dir)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--cpuprofile", "p.prof", "--emulator-cpuprofile", "./p.prof"}, "--emulator-cpuprofile: ./p.prof is --cpuprofile's file too"},
+		{[]string{"--cpuprofile", filepath.Join(dir, "p.prof"), "--emulator-cpuprofile", "p.prof"}, "--emulator-cpuprofile: p.prof is --cpuprofile's file too"},
+		{[]string{"--emulator-cpuprofile", filepath.Join(dir, "none", "emu.prof")}, "--emulator-cpuprofile: no directory " + filepath.Join(dir, "none")},
+		{[]string{"--cpuprofile", "none/relay.prof"}, "--cpuprofile: no directory " + filepath.Join(dir, "none")},
+	} {
+		// A configuration that is not there: past the flags, the bench
+		// stops at once without starting a process.
+		args := append([]string{"--config", filepath.Join(dir, "missing.yaml")}, c.args...)
+		var stdout, stderr strings.Builder
+		err := cmdBench(t.Context(), args, &stdout, &stderr)
+		if !errors.Is(err, errUsage) || !strings.Contains(stderr.String(), c.want) {
+			t.Errorf("relay bench %q: %v, stderr %q; want a usage error saying %q", args, err, stderr.String(), c.want)
+		}
+	}
 }
