@@ -79,6 +79,10 @@ func FuzzSplitRecords(f *testing.F) {
 			if len(r.raw) < 2 || r.raw[0] != '{' || r.raw[len(r.raw)-1] != '}' {
 				t.Fatalf("splitRecords(%q) gave record %q; want an object's bytes", body, r.raw)
 			}
+			// The one pass ends a record where matching brackets does.
+			if end, err := skipObject(r.raw, 0); end != len(r.raw) || err != nil {
+				t.Fatalf("splitRecords(%q) gave record %q; skipObject ends it at %d, %v", body, r.raw, end, err)
+			}
 			checkFields(t, r)
 		}
 		// skipString against the plainest statement of its rule.
