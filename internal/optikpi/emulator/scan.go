@@ -185,8 +185,8 @@ func scanRecord(b []byte, i int, r *record) (end int, err error) {
 }
 
 // skipValue returns the index just past the value at b[i]: a string, an
-// object or array as skipObject delimits it, or true, false, null or a JSON
-// number; -1 for anything else.
+// object or array as skipObject delimits it (holding no parenthesis), or
+// true, false, null or a JSON number; -1 for anything else.
 func skipValue(b []byte, i int) int {
 	if i == len(b) {
 		return -1
@@ -199,7 +199,10 @@ func skipValue(b []byte, i int) int {
 		return -1
 	case '{', '[':
 		end, err := skipObject(b, i)
-		if err != nil {
+		// gjson skips a nested value counting ( and ) as brackets too, so
+		// where one stands outside a string (not JSON) it ends the value
+		// elsewhere: leave a value holding one to gjson.
+		if err != nil || bytes.ContainsAny(b[i:end], "()") {
 			return -1
 		}
 		return end

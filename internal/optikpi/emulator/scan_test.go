@@ -137,6 +137,11 @@ var fieldCases = []struct {
 	{`{"a" "event_id":"no colon"}`, "-", "-", true},
 	{`{"a":1,}`, "-", "-", true},
 	{`{"a":01x,"event_time":"z"}`, "-", `"z"`, true},
+	// gjson counts a bare ( or ) as a bracket when it skips a nested
+	// value, so this event_id is inside "a" for it.
+	{`{"a":[(],"event_id":"x","event_time":"t"}`, "-", "-", true},
+	{`{"a":{"b":)},"event_id":"x"}`, "-", "-", true},
+	{`{"a":{"b":"(c)"},"event_id":"y"}`, `"y"`, "-", true},
 }
 
 func TestRecordFields(t *testing.T) {
