@@ -77,13 +77,22 @@ func TestBench(t *testing.T) {
 // A tiny backlog, end to end through three processes: every record is
 // acknowledged and committed, the numbers are sane, and no process is left.
 func testBenchBacklog(t *testing.T, exe string) {
-	jsonPath := filepath.Join(t.TempDir(), "report.json")
-	cmd := exec.Command(exe, "bench", "--records", "2000", "--config", "../../config.example.yaml", "--json", jsonPath, "--work-dir", t.TempDir())
+	tmp := t.TempDir()
+	jsonPath := filepath.Join(tmp, "report.json")
+	relayProf, emuProf := filepath.Join(tmp, "relay.prof"), filepath.Join(tmp, "emu.prof")
+	cmd := exec.Command(exe, "bench", "--records", "2000", "--config", "../../config.example.yaml", "--json", jsonPath, "--work-dir", t.TempDir(),
+		"--cpuprofile", relayProf, "--emulator-cpuprofile", emuProf)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
 		t.Fatalf("relay bench: %v\n%s", err, out)
 	}
 	noneLeft(t, exe)
+	// Each process wrote its profile, whole (pprof's gzip), as it stopped.
+	for _, p := range []string{relayProf, emuProf} {
+		if b, err := os.ReadFile(p); err != nil || len(b) < 2 || b[0] != 0x1f || b[1] != 0x8b {
+			t.Errorf("profile %s: %d bytes, %v; want a gzipped pprof profile", p, len(b), err)
+		}
+	}
 	b, err := os.ReadFile(jsonPath)
 	if err != nil {
 		t.Fatal(err)
