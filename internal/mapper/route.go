@@ -401,8 +401,10 @@ func text(res gjson.Result) string {
 func recordValue(res *gjson.Result) optikpi.Value {
 	switch res.Type {
 	case gjson.String:
-		// An escape makes Str shorter than what is between the quotes.
-		return optikpi.Value{Type: optikpi.ValueString, Text: res.Str, Plain: len(res.Str) == len(res.Raw)-2}
+		// Not Plain: res may not be from the checked value (a "!" literal
+		// or a modifier's output), and its Raw then holds what it likes.
+		// doc.value marks the strings read from the record's own text.
+		return optikpi.String(res.Str)
 	case gjson.Number:
 		return optikpi.Value{Type: optikpi.ValueNumber, Text: res.Raw}
 	case gjson.True:

@@ -270,3 +270,20 @@ func alone(t *testing.T) Encoded {
 	}
 	return e
 }
+
+// TestAloneIdReplacedAtTheEnd: an encoding without ids whose memory ends
+// where its JSON does is not Alone once an id is set by hand, and asking
+// forms no pointer past that memory (go test -race checks pointer
+// arithmetic: checkptr).
+func TestAloneIdReplacedAtTheEnd(t *testing.T) {
+	for _, n := range []int{8, 16, 48, 64, 1024, 4096, 8192} {
+		e := encodedAlone(KindSystemEvent, make([]byte, n), n, 0, 0)
+		if !e.Alone() {
+			t.Fatalf("%d bytes without ids: Alone false, want true", n)
+		}
+		e.UserID, e.EventID = "u1", "e1"
+		if e.Alone() {
+			t.Errorf("%d bytes, ids set by hand: Alone true, want false", n)
+		}
+	}
+}

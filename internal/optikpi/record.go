@@ -63,10 +63,13 @@ func (e *Encoded) Alone() bool {
 	if e.mem == nil || unsafe.SliceData(e.JSON) != e.mem {
 		return false
 	}
-	at := func(off int) *byte { return (*byte)(unsafe.Add(unsafe.Pointer(e.mem), off)) }
+	// Addresses compared as numbers: a replaced id may make off the end of
+	// mem's allocation, where even forming a pointer is invalid.
+	at := func(s string, off int) bool {
+		return uintptr(unsafe.Pointer(unsafe.StringData(s))) == uintptr(unsafe.Pointer(e.mem))+uintptr(off)
+	}
 	n := len(e.JSON)
-	return (e.UserID == "" || unsafe.StringData(e.UserID) == at(n)) &&
-		(e.EventID == "" || unsafe.StringData(e.EventID) == at(n+len(e.UserID)))
+	return (e.UserID == "" || at(e.UserID, n)) && (e.EventID == "" || at(e.EventID, n+len(e.UserID)))
 }
 
 // AppendBatch appends the JSON array of the given encoded objects to dst.
