@@ -49,7 +49,6 @@ const (
 // given twice or written with an escape.
 func (d *doc) load(rec *kgo.Record, pl *plan) bool {
 	d.reset(nil, nil)
-	d.top, d.sub = d.top[:0], d.sub[:0]
 	v := rec.Value
 	d.rec, d.s, d.pl = rec, unsafe.String(unsafe.SliceData(v), len(v)), pl
 	if pl != nil {

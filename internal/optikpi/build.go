@@ -262,7 +262,11 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 	// The ids follow the JSON, in the same memory.
 	uid, eid := b.text(m.userID), b.text(m.eventID)
 	dst = append(append(dst, uid...), eid...)
-	b.buf = dst[:0]
+	if cap(dst) <= keepBuf {
+		b.buf = dst[:0]
+	} else {
+		b.buf = nil // one huge record must not pin its size in every pooled Builder
+	}
 	// One allocation the size of the encoding, not zeroed first: cheaper
 	// than cutting it from a shared block that a queue would then copy it
 	// out of, lest a record waiting there keep the block's others alive.
@@ -281,6 +285,10 @@ func encodedIn(kind Kind, out []byte, n, nu, ne int) Encoded {
 	}
 	return enc
 }
+
+// keepBuf is the largest buffer a Builder keeps for the next record: an
+// encoding is a few KiB at most but for a rare huge one.
+const keepBuf = 64 << 10
 
 // encodedAlone is encodedIn for out made for this encoding alone.
 func encodedAlone(kind Kind, out []byte, n, nu, ne int) Encoded {
