@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
+	"golang.org/x/time/rate"
 
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
@@ -60,12 +61,18 @@ func (s *Sink) SetGroupMembers(members int) {
 	first := sh.members == 0
 	sh.members = members
 	for _, d := range s.order {
-		per := make(map[string]float64, len(d.endpoints))
+		per := make(map[string]any, len(d.endpoints))
 		for _, k := range optikpi.Kinds() {
 			l := float64(d.client.ShareRateLimit(k, members*sh.sharers[d]))
 			sh.current[d][k] = l
 			sh.gauge.WithLabelValues(d.name, k.Endpoint()).Set(l)
-			per[k.Endpoint()] = math.Round(l*100) / 100
+			if rate.Limit(l) == rate.Inf {
+				// rate.Inf, the largest float64, is +Inf once rounded, which
+				// JSON has no word for: zap would log the field's error.
+				per[k.Endpoint()] = "unlimited"
+			} else {
+				per[k.Endpoint()] = math.Round(l*100) / 100
+			}
 		}
 		msg := "rate limit share changed"
 		if first {

@@ -3,9 +3,14 @@ package sink
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+	"golang.org/x/time/rate"
 
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 	"github.com/optikpi/optikpi-relay/internal/telemetry"
@@ -52,5 +57,29 @@ func TestSetGroupMembers(t *testing.T) {
 				t.Errorf("members %d: %s = %v; want %v", tt.members, key, samples[key], want[0])
 			}
 		}
+	}
+}
+
+// TestRateLimitShareLogsUnlimited: an endpoint without a limit (rate.Inf,
+// as relay bench configures) is logged as "unlimited", not as the JSON
+// encoder's error for +Inf.
+func TestRateLimitShareLogsUnlimited(t *testing.T) {
+	core, logs := observer.New(zap.InfoLevel)
+	opts := testOptions()
+	opts.RateLimits = map[optikpi.Kind]rate.Limit{optikpi.KindDeposit: rate.Inf}
+	opts.Logger = zap.New(core)
+	s := newSink(t, "http://127.0.0.1:1", nil, opts)
+	s.SetGroupMembers(1)
+	entries := logs.FilterMessage("rate limit share").AllUntimed()
+	if len(entries) != 1 {
+		t.Fatalf("%d \"rate limit share\" entries, want 1", len(entries))
+	}
+	enc := zapcore.NewJSONEncoder(zap.NewProductionEncoderConfig())
+	buf, err := enc.EncodeEntry(entries[0].Entry, entries[0].Context)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if line := buf.String(); !strings.Contains(line, `"/events/deposit":"unlimited"`) || strings.Contains(line, "Error") {
+		t.Errorf("logged %s; want /events/deposit unlimited and no field error", line)
 	}
 }
