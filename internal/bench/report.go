@@ -22,7 +22,11 @@ func (r *Report) Print(w io.Writer) {
 		fmt.Fprintf(w, "  CPU ceiling          %d CPUs / %.2f µs per record (relay + broker + emulator) = %.0f records/s; end to end reached %.0f%% of it\n",
 			r.CPUs, r.cpuMicrosPerRec(), r.CPUCeilingRecPerS, 100*r.RecordsPerS/r.CPUCeilingRecPerS)
 	} else {
-		fmt.Fprintf(w, "  CPU ceiling          not measured: the broker's and the emulator's CPU is read only on Linux\n")
+		why := "the broker's and the emulator's CPU is read on Linux alone, while both run"
+		if r.Acknowledged <= 0 {
+			why = "no record was acknowledged"
+		}
+		fmt.Fprintf(w, "  CPU ceiling          not measured: %s\n", why)
 	}
 	fmt.Fprintf(w, "  requests             %d, %.1f records per accepted request, %d answered 429\n", r.Requests, r.AvgBatch, r.Throttled)
 	note := ""

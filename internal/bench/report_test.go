@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -33,6 +34,26 @@ func TestFillCPU(t *testing.T) {
 		}
 		if r.CPUs != c.cpus {
 			t.Errorf("%s: CPUs %d; want %d", c.name, r.CPUs, c.cpus)
+		}
+	}
+}
+
+// Print says why the ceiling is not measured: on Linux too, a run that
+// acknowledged nothing has no CPU per record.
+func TestPrintCeilingNotMeasured(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		r    Report
+		want string
+	}{
+		{"nothing acknowledged", Report{CPUs: 2}, "CPU ceiling          not measured: no record was acknowledged\n"},
+		{"others unread", Report{Acknowledged: 10, CPUSeconds: 1, CPUMicrosPerRec: 1e5, CPUs: 2},
+			"CPU ceiling          not measured: the broker's and the emulator's CPU is read on Linux alone, while both run\n"},
+	} {
+		var b strings.Builder
+		c.r.Print(&b)
+		if !strings.Contains(b.String(), c.want) {
+			t.Errorf("%s: printed\n%s\nwant a line %q", c.name, b.String(), c.want)
 		}
 	}
 }

@@ -174,7 +174,7 @@ func (d *doc) load(rec *kgo.Record, pl *plan) bool {
 				}
 				i = end
 			default:
-				end := loadNumber(v, i)
+				end := optikpi.NumberEnd(d.s, i)
 				if end < 0 {
 					return false
 				}
@@ -303,44 +303,4 @@ func loadLiteral(s string, i int) (end int) {
 		}
 	}
 	return -1
-}
-
-// loadNumber returns the index after the JSON number at v[i], -1 for none.
-func loadNumber(v []byte, i int) int {
-	digits := func(i int) int {
-		for i < len(v) && '0' <= v[i] && v[i] <= '9' {
-			i++
-		}
-		return i
-	}
-	if i < len(v) && v[i] == '-' {
-		i++
-	}
-	switch {
-	case i == len(v) || v[i] < '0' || v[i] > '9':
-		return -1
-	case v[i] == '0':
-		i++
-	default:
-		i = digits(i)
-	}
-	if i < len(v) && v[i] == '.' {
-		j := digits(i + 1)
-		if j == i+1 {
-			return -1
-		}
-		i = j
-	}
-	if i < len(v) && (v[i] == 'e' || v[i] == 'E') {
-		i++
-		if i < len(v) && (v[i] == '+' || v[i] == '-') {
-			i++
-		}
-		j := digits(i)
-		if j == i {
-			return -1
-		}
-		i = j
-	}
-	return i
 }

@@ -304,22 +304,24 @@ const (
 	encodeRoom  = 2 << 10
 )
 
-// Block copies encodings that share memory with others into blocks of its
-// own. Such an encoding pins all of that memory, so encodings that finish
-// at different times must not share it: a record that waits, sparse among
-// records that finish at once, would pin a block each, memory bounded by
-// the records waiting rather than by their bytes. A sink keeps a Block per
-// queue and copies what it queues into it, unless the encoding is Alone: a
-// queue's block is shared by records that leave the queue together. The
-// zero Block is ready; it is not safe for concurrent use.
+// Block copies encodings that may share memory with others into blocks of
+// its own. Encode and Builder.Encode make none (theirs are Alone); an
+// Encoded made by hand may view any memory, and pins all of it, so
+// encodings that finish at different times must not share it: a record
+// that waits, sparse among records that finish at once, would pin a buffer
+// each, memory bounded by the records waiting rather than by their bytes.
+// A sink keeps a Block per queue and copies what it queues into it, unless
+// the encoding is Alone: a queue's block is shared by records that leave
+// the queue together. The zero Block is ready; it is not safe for
+// concurrent use.
 type Block struct {
 	free []byte // the free part of the current block
 }
 
 // Copy returns e in memory of b: the same bytes and ids, aliasing nothing
 // of e. An encoding larger than encodeRoom gets an allocation of its own;
-// one larger than a block is returned as it is, since Encode never cuts
-// one so large from a block.
+// one that is Alone, or larger than a block, is returned as it is: the
+// latter, made by hand, keeps whatever memory it views.
 func (b *Block) Copy(e Encoded) Encoded {
 	if e.Alone() {
 		return e

@@ -46,3 +46,26 @@ func FuzzNumberSign(f *testing.F) {
 		}
 	})
 }
+
+// TestNumberEnd: a number's end in longer text, where the grammar stops.
+func TestNumberEnd(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		i    int
+		want int
+	}{
+		{`{"a":12,"b":1}`, 5, 7},
+		{`[-0.5e+3]`, 1, 8},
+		{`01`, 0, 1}, // the grammar stops after a leading 0
+		{`1.x`, 0, -1},
+		{`1e}`, 0, -1},
+		{`-`, 0, -1},
+		{`.5`, 0, -1},
+		{`7`, 0, 1},
+		{`x7`, 1, 2},
+	} {
+		if got := NumberEnd(c.s, c.i); got != c.want {
+			t.Errorf("NumberEnd(%q, %d) = %d, want %d", c.s, c.i, got, c.want)
+		}
+	}
+}

@@ -215,8 +215,12 @@ func plainSign(s string) (sign int, ok bool) {
 }
 
 // IsJSONNumber reports whether s is a number in JSON's grammar (RFC 8259).
-func IsJSONNumber(s string) bool {
-	i := 0
+func IsJSONNumber(s string) bool { return NumberEnd(s, 0) == len(s) }
+
+// NumberEnd returns the index just past the JSON number (RFC 8259) that
+// starts at s[i], the longest the grammar allows, or -1 when none starts
+// there. A reader of JSON text finds a number's end with it in one pass.
+func NumberEnd(s string, i int) int {
 	if i < len(s) && s[i] == '-' {
 		i++
 	}
@@ -226,11 +230,11 @@ func IsJSONNumber(s string) bool {
 	case i < len(s) && '1' <= s[i] && s[i] <= '9':
 		i = skipDigits(s, i+1)
 	default:
-		return false
+		return -1
 	}
 	if i < len(s) && s[i] == '.' {
 		if i+1 >= len(s) || !isDigit(s[i+1]) {
-			return false
+			return -1
 		}
 		i = skipDigits(s, i+1)
 	}
@@ -240,11 +244,11 @@ func IsJSONNumber(s string) bool {
 			i++
 		}
 		if i >= len(s) || !isDigit(s[i]) {
-			return false
+			return -1
 		}
 		i = skipDigits(s, i)
 	}
-	return i == len(s)
+	return i
 }
 
 func isDigit(c byte) bool { return '0' <= c && c <= '9' }

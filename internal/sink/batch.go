@@ -39,8 +39,9 @@ type lane struct {
 	out chan *batch // batcher → senders; unbuffered, so a batch grows while every sender is busy
 
 	// blk is what SendTo copies the lane's records into (see
-	// optikpi.Block) unless they are Alone: a record that waits here must
-	// not keep other records' memory alive.
+	// optikpi.Block) unless they are Alone, as every encoding Encode or a
+	// Builder made is: a record made by hand that waits here must not keep
+	// other memory alive.
 	mu  sync.Mutex
 	blk optikpi.Block
 }
@@ -48,7 +49,7 @@ type lane struct {
 // own returns rec, copied into the lane's block unless it is Alone.
 func (l *lane) own(rec optikpi.Encoded) optikpi.Encoded {
 	if rec.Alone() {
-		return rec
+		return rec // as Copy would, without taking the lock
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -12,10 +12,10 @@ import (
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
-// TestQueuedRecordsPinNoBlocks: records cut from shared blocks, as the
-// mapper's Builder cuts them, and queued behind an endpoint that does not
-// answer keep only their own bytes alive. Each of n records is the only one
-// kept of a 16 KiB block, the case of a slow endpoint's records sparse
+// TestQueuedRecordsPinNoBlocks: records that view larger buffers (made by
+// hand: the mapper's are Alone), queued behind an endpoint that does not
+// answer, keep only their own bytes alive. Each of n records is the only
+// one kept of a 16 KiB block, the case of a slow endpoint's records sparse
 // among records that finish at once: had the sink kept the records as
 // given, the heap would hold n blocks (32 MiB for records of 2000 × some
 // 300 bytes), memory bounded by the records waiting rather than by their
