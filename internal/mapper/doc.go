@@ -14,9 +14,10 @@ import (
 
 // A route reads many paths, and most share a few top-level keys
 // ("profile.email", "profile.phone", …). gjson finds each path by scanning
-// from the start of the value, so the plan of a topic lists the top-level
-// keys its routes read; one pass over the value finds them all, and each
-// path then scans only its key's value.
+// from the start of the value, so the plan of a topic lists the keys its
+// routes read at the first and second level; the one pass that checks the
+// value (load, or reset on the slow path) notes where they all are, and a
+// deeper path then scans only its key's value.
 
 // jpath is a compiled gjson path.
 type jpath struct {
@@ -210,12 +211,6 @@ func (d *doc) text(start int) string {
 		return ""
 	}
 	return unsafe.String(&d.arena[start], len(d.arena)-start)
-}
-
-// newDoc finds the plan's top-level keys in one pass; v must be a valid
-// JSON object.
-func newDoc(rec *kgo.Record, pl *plan) *doc {
-	return new(doc).reset(rec, pl)
 }
 
 // reset makes d the doc of rec, reusing its memory; a nil rec empties it.

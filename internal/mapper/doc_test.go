@@ -96,3 +96,9 @@ func TestPlanReadsSecondLevelAsGjson(t *testing.T) {
 	}
 	planReadsAsGjson(t, values, paths)
 }
+
+// newDoc is the doc of rec as the slow path reads it (reset); rec's value
+// must be a valid JSON object.
+func newDoc(rec *kgo.Record, pl *plan) *doc {
+	return new(doc).reset(rec, pl)
+}
