@@ -152,7 +152,7 @@ func compileValue(y any) (_ optikpi.Value, ok bool, _ error) {
 	}
 	// yamlValue returns only types a Value holds.
 	x, _ := optikpi.ValueOf(v)
-	return x, v != nil, nil
+	return optikpi.MarkPlain(x), v != nil, nil
 }
 
 // value returns the field's value for d, false when the field is to be

@@ -144,7 +144,8 @@ func caseFn(upper bool) transformFn {
 			}
 			d.arena = append(d.arena, c)
 		}
-		return optikpi.String(d.text(start)), nil
+		// Only ASCII letters changed: plain if v was.
+		return optikpi.Value{Type: optikpi.ValueString, Text: d.text(start), Plain: v.Plain}, nil
 	}
 }
 
@@ -154,7 +155,8 @@ func timeValue(t time.Time, from optikpi.Value, d *doc) (optikpi.Value, error) {
 	if !ok {
 		return optikpi.Value{}, fmt.Errorf("%s is outside the years 0001 to 9999", describeValue(from))
 	}
-	return optikpi.String(s), nil
+	// Digits and separators only (TestAppendDateTime checks it).
+	return optikpi.Value{Type: optikpi.ValueString, Text: s, Plain: true}, nil
 }
 
 // numberText returns the text of a number, or of a string holding one.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/bits"
 	"strings"
+	"unicode/utf8"
 	"unsafe"
 )
 
@@ -35,6 +36,26 @@ type Value struct {
 
 // String returns the Value of a string.
 func String(s string) Value { return Value{Type: ValueString, Text: s} }
+
+// MarkPlain returns v with Plain set when v is a string that holds nothing
+// JSON escapes: for a constant, checked once rather than at every encoding.
+func MarkPlain(v Value) Value {
+	if v.Type == ValueString {
+		v.Plain = plainText(v.Text)
+	}
+	return v
+}
+
+// plainText reports whether s holds nothing JSON escapes: no '"', '\\' or
+// control character, and valid UTF-8.
+func plainText(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < 0x20 || c == '"' || c == '\\' {
+			return false
+		}
+	}
+	return utf8.ValidString(s)
+}
 
 // Bool returns the Value of a boolean.
 func Bool(b bool) Value {

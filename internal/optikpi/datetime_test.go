@@ -112,6 +112,10 @@ func checkAppendDateTime(t *testing.T, tm time.Time) {
 	if gotOK && !isDateTime(string(got[1:])) {
 		t.Fatalf("AppendDateTime(%v) = %q, not a date-time the API takes", tm, got)
 	}
+	// The mapper marks what AppendDateTime writes Plain without a look.
+	if !plainText(string(got)) {
+		t.Fatalf("AppendDateTime(%v) = %q, which JSON would escape", tm, got)
+	}
 }
 
 func TestAppendDateTime(t *testing.T) {

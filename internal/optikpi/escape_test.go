@@ -87,6 +87,9 @@ func FuzzPlainString(f *testing.F) {
 		for i := 0; i < len(s); i++ {
 			plain = plain && s[i] >= 0x20 && s[i] != '"' && s[i] != '\\'
 		}
+		if plainText(s) != plain {
+			t.Fatalf("plainText(%q) = %v, want %v", s, !plain, plain)
+		}
 		if !plain {
 			return
 		}
