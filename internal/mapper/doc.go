@@ -213,6 +213,17 @@ func (d *doc) text(start int) string {
 	return unsafe.String(&d.arena[start], len(d.arena)-start)
 }
 
+// size makes d's slots those of pl, each empty, and marks every top-level
+// key not scanned yet.
+func (d *doc) size(pl *plan) {
+	d.top = slices.Grow(d.top, len(pl.names))[:len(pl.names)]
+	clear(d.top)
+	d.sub = slices.Grow(d.sub, pl.subs)[:pl.subs]
+	clear(d.sub)
+	d.scanned = slices.Grow(d.scanned, len(pl.names))[:len(pl.names)]
+	clear(d.scanned)
+}
+
 // reset makes d the doc of rec, reusing its memory; a nil rec empties it.
 func (d *doc) reset(rec *kgo.Record, pl *plan) *doc {
 	d.rec, d.s, d.pl, d.arena = rec, "", pl, d.arena[:0]
@@ -227,12 +238,7 @@ func (d *doc) reset(rec *kgo.Record, pl *plan) *doc {
 	if pl == nil || len(pl.names) == 0 {
 		return d
 	}
-	d.top = slices.Grow(d.top, len(pl.names))[:len(pl.names)]
-	clear(d.top)
-	d.sub = slices.Grow(d.sub, pl.subs)[:pl.subs]
-	clear(d.sub)
-	d.scanned = slices.Grow(d.scanned, len(pl.names))[:len(pl.names)]
-	clear(d.scanned)
+	d.size(pl)
 	left := len(pl.names)
 	gjson.Parse(d.s).ForEach(func(k, v gjson.Result) bool {
 		if i, ok := pl.keys.find(k.Str, keyBit(k.Str)); ok && !d.top[i].exists() {

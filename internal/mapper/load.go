@@ -2,7 +2,6 @@ package mapper
 
 import (
 	"encoding/binary"
-	"slices"
 	"unicode/utf8"
 	"unsafe"
 
@@ -52,11 +51,7 @@ func (d *doc) load(rec *kgo.Record, pl *plan) bool {
 	v := rec.Value
 	d.rec, d.s, d.pl = rec, unsafe.String(unsafe.SliceData(v), len(v)), pl
 	if pl != nil {
-		d.top = slices.Grow(d.top, len(pl.names))[:len(pl.names)]
-		d.sub = slices.Grow(d.sub, pl.subs)[:pl.subs]
-		d.scanned = slices.Grow(d.scanned, len(pl.names))[:len(pl.names)]
-		clear(d.top)
-		clear(d.sub)
+		d.size(pl)
 		// An object scanned below is marked 1; what is not an object or
 		// not there is 2, as scan would find.
 		for i := range d.scanned {
