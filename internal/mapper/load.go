@@ -67,9 +67,7 @@ func (d *doc) load(rec *kgo.Record, pl *plan) bool {
 		return false
 	}
 	for {
-		for i < len(v) && isSpace(v[i]) {
-			i++
-		}
+		i += skipSpace(v[i:])
 		if i == len(v) {
 			return false
 		}
@@ -121,8 +119,7 @@ func (d *doc) load(rec *kgo.Record, pl *plan) bool {
 					}
 				}
 			}
-			for i = end; i < len(v) && isSpace(v[i]); i++ {
-			}
+			i = end + skipSpace(v[end:])
 			if i == len(v) || v[i] != ':' {
 				return false
 			}
