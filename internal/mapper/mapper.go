@@ -81,10 +81,9 @@ func (r *Result) Find(name string) *Output {
 type Mapper struct {
 	byTopic       map[string]*topicRoutes
 	skipUnmatched bool
-	skipTombstone bool // routing.tombstones: skip
-	skipEmpty     bool // routing.empty: skip
-	refuseDupKeys bool // routing.duplicate_keys: refuse
-	validate      optikpi.ValidateOptions
+	skipTombstone bool      // routing.tombstones: skip
+	skipEmpty     bool      // routing.empty: skip
+	refuseDupKeys bool      // routing.duplicate_keys: refuse
 	scratch       sync.Pool // of *scratch
 }
 
@@ -112,7 +111,6 @@ func New(cfg *config.Config) (*Mapper, error) {
 		skipTombstone: cfg.Routing.Tombstones == config.UnmatchedSkip,
 		skipEmpty:     cfg.Routing.Empty == config.UnmatchedSkip,
 		refuseDupKeys: cfg.Routing.DuplicateKeys == config.DuplicateKeysRefuse,
-		validate:      optikpi.ValidateOptions{Strict: cfg.Sink.Strict},
 	}
 	dests := make(map[string]*config.Destination, len(cfg.Destinations))
 	for i := range cfg.Destinations {
@@ -128,9 +126,6 @@ func New(cfg *config.Config) (*Mapper, error) {
 			m.byTopic[cr.Topic] = t
 		}
 		r := compileRoute(cr, "routing.routes["+strconv.Itoa(i)+"]", dests, cfg.Sink.Strict, t.plan, ps)
-		for _, o := range r.outs {
-			o.validate = m.validate
-		}
 		t.routes = append(t.routes, r)
 	}
 	if err := ps.Err(); err != nil {

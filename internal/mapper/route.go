@@ -74,6 +74,7 @@ func compileRoute(cr *config.Route, key string, dests map[string]*config.Destina
 
 // compile fills o from co, the output at key, reporting its problems to ps.
 func (o *output) compile(co *config.Output, key string, dests map[string]*config.Destination, strict bool, pl *plan, ps *config.Problems) {
+	o.validate = optikpi.ValidateOptions{Strict: strict}
 	if co.When != nil {
 		o.when = compileCond(co.When, key+".when", pl, ps)
 	}
