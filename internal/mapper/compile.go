@@ -167,17 +167,17 @@ func (r *rule) value(sub string, y any) (optikpi.Value, bool) {
 	return v, ok
 }
 
-// checkConstants reports a constant of f, compiled from fr at key, that
+// checkConstants reports a constant of f, compiled at key, that
 // every record it is used for would fail validation with: default always
 // (it is sent as written), const when no transform or map changes it, and
 // the values of map and fallback when no transform follows them. An empty
 // event_id is no failure: mapRecord derives one in its place.
-func checkConstants(kind optikpi.Kind, fr *config.FieldRule, f *field, key string, strict bool, ps *config.Problems) {
+func checkConstants(kind optikpi.Kind, f *field, key string, strict bool, ps *config.Problems) {
 	check := func(sub string, v optikpi.Value) {
-		if derived(kind, fr.Target) && emptyID(v) {
+		if derived(kind, f.target) && emptyID(v) {
 			return
 		}
-		if issue := kind.CheckValue(fr.Target, v, strict); issue != "" {
+		if issue := kind.CheckValue(f.target, v, strict); issue != "" {
 			ps.Add(key+sub, "%s: %s, for every record it is used for", describeValue(v), issue)
 		}
 	}

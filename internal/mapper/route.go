@@ -118,7 +118,7 @@ func (o *output) compile(co *config.Output, key string, dests map[string]*config
 		}
 		if i, ok := kind.FieldIndex(fr.Target); ok {
 			f.index = i
-			checkConstants(kind, fr, f, key+".fields."+fr.Target, strict, ps)
+			checkConstants(kind, f, key+".fields."+fr.Target, strict, ps)
 		}
 		o.fields = append(o.fields, f)
 	}
