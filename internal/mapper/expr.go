@@ -90,11 +90,11 @@ func (d *doc) exprValue(x any) (optikpi.Value, bool, error) {
 			return optikpi.Value{}, false, err
 		}
 	case time.Time:
-		s, ok := d.formatTime(v)
+		out, ok := d.formatTime(v)
 		if !ok {
 			return optikpi.Value{}, false, fmt.Errorf("%s is outside the years 0001 to 9999", v)
 		}
-		return optikpi.String(s), true, nil
+		return out, true, nil
 	case map[string]any, []any:
 		return jsonValue(v)
 	default:

@@ -252,8 +252,7 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 		if rec.Timestamp.IsZero() {
 			return optikpi.Value{}, false
 		}
-		s, ok := d.formatTime(rec.Timestamp)
-		return optikpi.String(s), ok
+		return d.formatTime(rec.Timestamp)
 	}
 	return optikpi.Value{}, false
 }
@@ -377,10 +376,11 @@ func describe(v any) string {
 }
 
 // formatTime formats t as the API wants it (optikpi.AppendDateTime) in
-// d's arena.
-func (d *doc) formatTime(t time.Time) (string, bool) {
+// d's arena, as a string Value that is plain: digits and separators only
+// (TestAppendDateTime checks it).
+func (d *doc) formatTime(t time.Time) (optikpi.Value, bool) {
 	start := len(d.arena)
 	var ok bool
 	d.arena, ok = optikpi.AppendDateTime(d.arena, t)
-	return d.text(start), ok
+	return optikpi.Value{Type: optikpi.ValueString, Text: d.text(start), Plain: true}, ok
 }

@@ -151,12 +151,11 @@ func caseFn(upper bool) transformFn {
 
 // timeValue formats t, or says it is out of RFC 3339's years.
 func timeValue(t time.Time, from optikpi.Value, d *doc) (optikpi.Value, error) {
-	s, ok := d.formatTime(t)
+	out, ok := d.formatTime(t)
 	if !ok {
 		return optikpi.Value{}, fmt.Errorf("%s is outside the years 0001 to 9999", describeValue(from))
 	}
-	// Digits and separators only (TestAppendDateTime checks it).
-	return optikpi.Value{Type: optikpi.ValueString, Text: s, Plain: true}, nil
+	return out, nil
 }
 
 // numberText returns the text of a number, or of a string holding one.
@@ -182,7 +181,7 @@ func epoch(v optikpi.Value, unit time.Duration, d *doc) (optikpi.Value, error) {
 		return optikpi.Value{}, fmt.Errorf("want a number, got %s", describeValue(v))
 	}
 	if out, ok := epochTime(s, unit, d); ok {
-		return optikpi.String(out), nil
+		return out, nil
 	}
 	_, words := epochUnit(unit)
 	msg := fmt.Sprintf("%s is outside the years 0001 to 9999 as %s", describeValue(v), words)
@@ -192,17 +191,17 @@ func epoch(v optikpi.Value, unit time.Duration, d *doc) (optikpi.Value, error) {
 	if guess := autoUnit(s); guess != unit {
 		if alt, ok := epochTime(s, guess, d); ok {
 			name, words := epochUnit(guess)
-			msg += fmt.Sprintf("; as %s it is %s: use %s, or unix_auto", words, alt, name)
+			msg += fmt.Sprintf("; as %s it is %s: use %s, or unix_auto", words, alt.Text, name)
 		}
 	}
 	return optikpi.Value{}, errors.New(msg)
 }
 
 // epochTime formats the epoch number s counted in unit.
-func epochTime(s string, unit time.Duration, d *doc) (string, bool) {
+func epochTime(s string, unit time.Duration, d *doc) (optikpi.Value, bool) {
 	sec, nsec, ok := splitEpoch(s, unit)
 	if !ok {
-		return "", false
+		return optikpi.Value{}, false
 	}
 	return d.formatTime(time.Unix(sec, nsec))
 }
