@@ -76,14 +76,7 @@ func (d *doc) load(rec *kgo.Record, pl *plan) bool {
 		case expectKey, expectKeyOrEnd:
 			f := &frames[len(frames)-1]
 			if c == '}' && want == expectKeyOrEnd {
-				frames, keys = d.closeContainer(frames, keys, i, &dups)
-				if dups.hasDup {
-					return false
-				}
-				i, want = i+1, expectMore
-				if len(frames) == 0 {
-					return skipSpace(v[i:]) == len(v)-i
-				}
+				want = expectMore // an empty object closes as after a value
 				continue
 			}
 			if c != '"' {
@@ -126,8 +119,7 @@ func (d *doc) load(rec *kgo.Record, pl *plan) bool {
 			i, want = i+1, expectValue
 		case expectValue, expectValueOrEnd:
 			if c == ']' && want == expectValueOrEnd {
-				frames, keys = d.closeContainer(frames, keys, i, &dups)
-				i, want = i+1, expectMore
+				want = expectMore // an empty array closes as after a value
 				continue
 			}
 			switch c {
