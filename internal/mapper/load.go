@@ -122,8 +122,7 @@ func (d *doc) load(rec *kgo.Record, pl *plan) bool {
 				want = expectMore // an empty array closes as after a value
 				continue
 			}
-			switch c {
-			case '{', '[':
+			if c == '{' || c == '[' {
 				if len(frames) == MaxDepth {
 					return false
 				}
@@ -139,35 +138,28 @@ func (d *doc) load(rec *kgo.Record, pl *plan) bool {
 				}
 				i++
 				continue
-			case '"':
-				end, escaped, ok := loadString(v, i+1)
-				if !ok {
-					return false
-				}
-				if f := &frames[len(frames)-1]; f.pend >= 0 {
-					d.note(f, len(frames), slot{int32(i), int32(end), escaped})
-				}
-				i = end
-			case 't', 'f', 'n':
-				end := loadLiteral(d.s, i)
-				if end < 0 {
-					return false
-				}
-				if f := &frames[len(frames)-1]; f.pend >= 0 {
-					d.note(f, len(frames), slot{int32(i), int32(end), false})
-				}
-				i = end
-			default:
-				end := optikpi.NumberEnd(d.s, i)
-				if end < 0 {
-					return false
-				}
-				if f := &frames[len(frames)-1]; f.pend >= 0 {
-					d.note(f, len(frames), slot{int32(i), int32(end), false})
-				}
-				i = end
 			}
-			want = expectMore
+			// A scalar: its end, or -1 when it is not one.
+			var end int
+			var escaped bool
+			switch c {
+			case '"':
+				var ok bool
+				if end, escaped, ok = loadString(v, i+1); !ok {
+					return false
+				}
+			case 't', 'f', 'n':
+				end = loadLiteral(d.s, i)
+			default:
+				end = optikpi.NumberEnd(d.s, i)
+			}
+			if end < 0 {
+				return false
+			}
+			if f := &frames[len(frames)-1]; f.pend >= 0 {
+				d.note(f, len(frames), slot{int32(i), int32(end), escaped})
+			}
+			i, want = end, expectMore
 		case expectMore:
 			f := &frames[len(frames)-1]
 			switch {
