@@ -23,11 +23,12 @@ var layoutSample = time.Date(2031, time.November, 23, 19, 47, 38, 123456789, tim
 
 // Check reports why the Go reference layout of a time_layout rule
 // cannot work: it formats a sample time in loc (in UTC when the layout
-// writes a numeric offset), parses the text back in loc, and wants the sample again, to the precision the layout keeps (a
-// layout may stop at the year, month, day, hour, minute, second or a
-// fraction of it). A layout with no reference-time elements, such as
-// "YYYY-MM-DD hh:mm:ss", or with another notation's tokens beside Go's,
-// is refused with the Go layout it probably means.
+// writes a numeric offset), parses the text back in loc, and wants the
+// sample again, to the precision the layout keeps (a layout may stop at
+// the year, month, day, hour, minute, second or a fraction of it). A
+// layout with no reference-time elements, such as "YYYY-MM-DD hh:mm:ss",
+// or with another notation's tokens beside Go's, is refused with the Go
+// layout it probably means.
 func Check(layout string, loc *time.Location) error {
 	if loc == nil {
 		loc = time.UTC
