@@ -43,12 +43,13 @@ func fetchOpts(o *Options) []kgo.Opt {
 // waitBytes waits while the records in flight hold MaxInFlightBytes or
 // more, so that one poll's records are handed out only as room comes and
 // the records in flight exceed the bound by at most one record. It reports
-// false, at once, when ctx is done.
-func (c *Consumer) waitBytes(ctx context.Context) bool {
+// whether it waited, and ok false, at once, when ctx is done.
+func (c *Consumer) waitBytes(ctx context.Context) (waited, ok bool) {
 	for ctx.Err() == nil && c.overBytes() {
 		c.waitRoom(ctx)
+		waited = true
 	}
-	return ctx.Err() == nil
+	return waited, ctx.Err() == nil
 }
 
 // overBytes reports whether the records handed out and not finished, with

@@ -469,11 +469,11 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 		// within a moment of each other, unless Run waits for room.
 		now := time.Now().UnixNano()
 		for i := range batch {
-			waits := c.overBytes()
-			if !c.waitBytes(ctx) {
+			waited, ok := c.waitBytes(ctx)
+			if !ok {
 				break // the rest is not handed out, so never committed
 			}
-			if waits {
+			if waited {
 				now = time.Now().UnixNano()
 			}
 			c.push(h, batch[i], now)

@@ -352,8 +352,8 @@ func (s *Sink) SendTo(ctx context.Context, dest string, rec optikpi.Encoded, o O
 	}
 }
 
-// doneFunc is the Owner of a record sent with Send: always owned. A func fits in an interface without an
-// allocation.
+// doneFunc is the Owner of a record sent with Send: always owned. A func
+// fits in an interface without an allocation.
 type doneFunc func(*Failure)
 
 func (doneFunc) Owned() bool                     { return true }
