@@ -40,31 +40,64 @@ type plan struct {
 func newPlan() *plan { return &plan{} }
 
 // keyTable is the keys a plan reads at one level, each with an index. An
-// event has a few dozen short keys: hashing them by keyBit (which load
-// computes anyway, for the duplicate check) and comparing finds one in a
-// fraction of a map lookup's time.
+// event has a few dozen short keys: hashing them by keyHash (which load
+// computes anyway, for the duplicate check) and comparing their first eight
+// bytes as one word finds one in a fraction of a map lookup's time.
 type keyTable struct {
-	head [64]int32 // per keyBit: 1 + position in keys of the last key added with it, 0 for none
-	keys []string
-	idx  []int
-	next []int32 // per key: head's value before it was added
+	head [64]int32 // per keyHash: 1 + position in keys of the last key added with it, 0 for none
+	keys []keyEntry
 }
 
-// find returns the index of key k, whose keyBit is bit.
-func (t *keyTable) find(k string, bit uint) (int, bool) {
-	for e := t.head[bit]; e != 0; e = t.next[e-1] {
-		if t.keys[e-1] == k {
-			return t.idx[e-1], true
+type keyEntry struct {
+	word uint64 // keyWord of name
+	name string
+	idx  int
+	next int32 // head's value before it was added
+}
+
+// find returns the index of key k.
+func (t *keyTable) find(k string) (int, bool) {
+	w := keyWord(k)
+	return t.findWord(k, w, keyHash(w, len(k)))
+}
+
+// findWord returns the index of key k, whose keyWord is w and keyHash h.
+func (t *keyTable) findWord(k string, w uint64, h uint) (int, bool) {
+	for e := t.head[h&63]; e != 0; {
+		ke := &t.keys[e-1]
+		// Equal words and lengths are equal keys of up to eight bytes.
+		if ke.word == w && len(ke.name) == len(k) && (len(k) <= 8 || ke.name[8:] == k[8:]) {
+			return ke.idx, true
 		}
+		e = ke.next
 	}
 	return 0, false
 }
 
 // add adds key k, not in t, with index i.
 func (t *keyTable) add(k string, i int) {
-	bit := keyBit(k)
-	t.keys, t.idx, t.next = append(t.keys, k), append(t.idx, i), append(t.next, t.head[bit])
-	t.head[bit] = int32(len(t.keys))
+	w := keyWord(k)
+	h := keyHash(w, len(k)) & 63
+	t.keys = append(t.keys, keyEntry{w, k, i, t.head[h]})
+	t.head[h] = int32(len(t.keys))
+}
+
+// keyWord is the first eight bytes of k, little-endian, zero past its end.
+func keyWord[K string | []byte](k K) uint64 {
+	if len(k) >= 8 {
+		return uint64(k[0]) | uint64(k[1])<<8 | uint64(k[2])<<16 | uint64(k[3])<<24 |
+			uint64(k[4])<<32 | uint64(k[5])<<40 | uint64(k[6])<<48 | uint64(k[7])<<56
+	}
+	var w uint64
+	for j := len(k) - 1; j >= 0; j-- {
+		w = w<<8 | uint64(k[j])
+	}
+	return w
+}
+
+// keyHash is a hash of a key of length n whose keyWord is w, in 0 to 63.
+func keyHash(w uint64, n int) uint {
+	return uint((w^uint64(n))*0x9e3779b97f4a7c15) >> 58
 }
 
 // plainKey returns the length of the plain key p starts with and whether
@@ -90,7 +123,7 @@ func (pl *plan) path(p string) *jpath {
 		return &jpath{full: p, key: -1, sub: -1}
 	}
 	name := p[:end]
-	i, ok := pl.keys.find(name, keyBit(name))
+	i, ok := pl.keys.find(name)
 	if !ok {
 		i = len(pl.names)
 		pl.keys.add(name, i)
@@ -110,7 +143,7 @@ func (pl *plan) path(p string) *jpath {
 	if pl.kids[i] == nil {
 		pl.kids[i] = new(keyTable)
 	}
-	j, ok := pl.kids[i].find(name, keyBit(name))
+	j, ok := pl.kids[i].find(name)
 	if !ok {
 		j = pl.subs
 		pl.kids[i].add(name, j)
@@ -138,7 +171,7 @@ type doc struct {
 	pl  *plan
 	top []slot
 	// sub holds the second-level values of the top-level objects scanned
-	// so far (scanned[i]: 0 not yet, 1 scanned, 2 not an object).
+	// so far (scanned[i] says which).
 	sub     []slot
 	scanned []uint8
 	// arena holds the text that transforms make for this record: Values
@@ -147,6 +180,10 @@ type doc struct {
 	// on the old array, which stays alive while they do.
 	arena []byte
 	ex    exprState // for expressions only (expr.go)
+	// load's stacks of open containers and of their keys, kept from
+	// record to record.
+	lframes []lframe
+	lkeys   []span
 }
 
 // slot is where a value is in the doc's value, s[start:end]; end is 0 for
@@ -213,8 +250,16 @@ func (d *doc) text(start int) string {
 	return unsafe.String(&d.arena[start], len(d.arena)-start)
 }
 
+// What doc.scanned says of a top-level key's value. load finds them all in
+// its one pass, so the zero value is one it leaves as it is.
+const (
+	scanNone    uint8 = iota // not an object, or not there
+	scanObject               // an object, its second-level keys noted in sub
+	scanPending              // not looked at yet
+)
+
 // size makes d's slots those of pl, each empty, and marks every top-level
-// key not scanned yet.
+// key scanNone.
 func (d *doc) size(pl *plan) {
 	d.top = slices.Grow(d.top, len(pl.names))[:len(pl.names)]
 	clear(d.top)
@@ -239,9 +284,12 @@ func (d *doc) reset(rec *kgo.Record, pl *plan) *doc {
 		return d
 	}
 	d.size(pl)
+	for i := range d.scanned {
+		d.scanned[i] = scanPending
+	}
 	left := len(pl.names)
 	gjson.Parse(d.s).ForEach(func(k, v gjson.Result) bool {
-		if i, ok := pl.keys.find(k.Str, keyBit(k.Str)); ok && !d.top[i].exists() {
+		if i, ok := pl.keys.find(k.Str); ok && !d.top[i].exists() {
 			d.top[i] = d.slotOf(v)
 			left--
 		}
@@ -275,24 +323,24 @@ func (d *doc) get(p *jpath) gjson.Result {
 // top level, a key given twice is read at its first occurrence.
 func (d *doc) scan(i int) bool {
 	switch d.scanned[i] {
-	case 1:
+	case scanObject:
 		return true
-	case 2:
+	case scanNone:
 		return false
 	}
 	sl := d.top[i]
 	if !sl.exists() || d.s[sl.start] != '{' {
-		d.scanned[i] = 2
+		d.scanned[i] = scanNone
 		return false
 	}
-	d.scanned[i] = 1
+	d.scanned[i] = scanObject
 	kids := d.pl.kids[i]
 	if kids == nil {
 		return true
 	}
 	left := len(kids.keys)
 	d.result(sl).ForEach(func(k, v gjson.Result) bool {
-		if j, ok := kids.find(k.Str, keyBit(k.Str)); ok && !d.sub[j].exists() {
+		if j, ok := kids.find(k.Str); ok && !d.sub[j].exists() {
 			d.sub[j] = d.slotOf(v)
 			left--
 		}

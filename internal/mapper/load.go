@@ -22,172 +22,219 @@ import (
 
 // lframe is an open object or array of the value being loaded.
 type lframe struct {
-	frame     // the duplicate-key state, as scanValue keeps it
-	start int // index of its '{' or '['
+	frame           // the duplicate-key state, as scanValue keeps it
+	kids  *keyTable // the plan's second-level keys of this object, if any
+	start int32     // index of its '{' or '['
 	// pend is where the value of the member being read goes: a slot of
 	// doc.top in the outermost object, of doc.sub in an object that kids
-	// reads; -1 for none.
-	pend int
-	kids *keyTable // the plan's second-level keys of this object, if any
-	top  int       // for the value of a key the plan reads: its slot in doc.top, else -1
+	// reads; -1 for none, as note leaves it.
+	pend int32
+	top  int32 // for the value of a key the plan reads: its slot in doc.top, else -1
 }
-
-// What load expects next.
-const (
-	expectValue      = iota
-	expectValueOrEnd // after '['
-	expectKey        // after ',' in an object
-	expectKeyOrEnd   // after '{'
-	expectMore       // after a value: ',' or the end of its container
-)
 
 // load makes d the doc of rec as reset does, reading the plan's keys in the
 // same pass that checks the value. It reports false, with d in no
 // particular state, for a value the slow path must read: not one valid
 // JSON object in valid UTF-8, nested deeper than MaxDepth, or with a key
 // given twice or written with an escape.
+//
+// Each state of the pass (a key, a value, what follows a value) is its own
+// label, so that each transition is a branch of its own, which the CPU
+// predicts far better than one switch on the state.
 func (d *doc) load(rec *kgo.Record, pl *plan) bool {
 	d.reset(nil, nil)
 	v := rec.Value
 	d.rec, d.s, d.pl = rec, unsafe.String(unsafe.SliceData(v), len(v)), pl
 	if pl != nil {
-		d.size(pl)
-		// An object scanned below is marked 1; what is not an object or
-		// not there is 2, as scan would find.
-		for i := range d.scanned {
-			d.scanned[i] = 2
-		}
+		d.size(pl) // what is not marked scanObject below is scanNone
 	}
-	var frameBuf [16]lframe
-	var keyBuf [64]span
-	frames, keys := frameBuf[:0], keyBuf[:0]
-	var dups scanned
-	i, want := skipSpace(v), expectValue
+	if d.lframes == nil {
+		d.lframes, d.lkeys = make([]lframe, 0, 16), make([]span, 0, 64)
+	}
+	frames, keys := d.lframes[:0], d.lkeys[:0]
+	var (
+		dups    scanned
+		f       *lframe // the innermost open container
+		c       byte
+		end     int
+		escaped bool
+		ok      bool
+	)
+	// White space is skipped in loops written out where it may be: a
+	// skipSpace call made BenchmarkParse/deposit 10% slower, inlined or not.
+	i := skipSpace(v)
 	if i == len(v) || v[i] != '{' {
 		return false
 	}
-	for {
-		// Written out rather than i += skipSpace(v[i:]): the slice and
-		// the call made BenchmarkParse/deposit 10% slower, inlined or not.
-		for i < len(v) && isSpace(v[i]) {
-			i++
+	c = '{'
+
+open: // v[i] is c, '{' or '['
+	if len(frames) == MaxDepth {
+		return false
+	}
+	frames = append(frames, lframe{frame: frame{object: c == '{', first: int32(len(keys))}, start: int32(i), pend: -1, top: -1})
+	f = &frames[len(frames)-1]
+	if c == '{' && len(frames) == 2 && pl != nil && frames[0].pend >= 0 {
+		f.top = frames[0].pend
+		f.kids = pl.kids[f.top]
+	}
+	for i++; i < len(v) && v[i] <= ' ' && isSpace(v[i]); i++ {
+	}
+	if i == len(v) {
+		return false
+	}
+	if c == '{' {
+		if v[i] == '}' {
+			goto close // an empty object closes as after a value
+		}
+		goto key
+	}
+	if v[i] == ']' {
+		goto close
+	}
+	goto value
+
+key: // v[i] is the first byte of what should be a key
+	if v[i] != '"' {
+		return false
+	}
+	{
+		// The key's first eight bytes are its keyWord (masked to its
+		// length) as well as the first run that PlainPrefix8 checks.
+		ks := i + 1
+		var w uint64
+		end = ks
+		if ks+8 <= len(v) {
+			w = binary.LittleEndian.Uint64(v[ks:])
+			n := optikpi.PlainPrefix8(w)
+			for end += n; n == 8 && end+8 <= len(v); end += n {
+				n = optikpi.PlainPrefix8(binary.LittleEndian.Uint64(v[end:]))
+			}
+		}
+		if end < len(v) && v[end] == '"' {
+			end++
+		} else if end, escaped, ok = loadString(v, end); !ok || escaped {
+			return false
+		}
+		k := span{ks, end - 1}
+		if n := k.end - ks; n < 8 {
+			if ks+8 <= len(v) {
+				w &= 1<<(8*n) - 1
+			} else {
+				w = keyWord(v[ks:k.end])
+			}
+		}
+		h := keyHash(w, k.end-ks)
+		if bit := uint64(1) << (h & 63); f.seen&bit != 0 || f.many {
+			keys = addKey(v, &f.frame, keys, k, &dups)
+			if dups.hasDup {
+				return false
+			}
+		} else {
+			f.seen |= bit
+			keys = append(keys, k)
+		}
+		if pl != nil {
+			switch {
+			case len(frames) == 1:
+				if j, ok := pl.keys.findWord(d.s[ks:k.end], w, h); ok {
+					f.pend = int32(j)
+				}
+			case f.kids != nil:
+				if j, ok := f.kids.findWord(d.s[ks:k.end], w, h); ok {
+					f.pend = int32(j)
+				}
+			}
+		}
+	}
+	for i = end; i < len(v) && v[i] <= ' ' && isSpace(v[i]); i++ {
+	}
+	if i == len(v) || v[i] != ':' {
+		return false
+	}
+	for i++; i < len(v) && v[i] <= ' ' && isSpace(v[i]); i++ {
+	}
+	if i == len(v) {
+		return false
+	}
+
+value: // v[i] is the first byte of what should be a value
+	switch c = v[i]; c {
+	case '{', '[':
+		goto open
+	case '"':
+		end, escaped = i+1, false
+		for end+8 <= len(v) {
+			n := optikpi.PlainPrefix8(binary.LittleEndian.Uint64(v[end:]))
+			end += n
+			if n < 8 {
+				break
+			}
+		}
+		if end < len(v) && v[end] == '"' {
+			end++
+		} else if end, escaped, ok = loadString(v, end); !ok {
+			return false
+		}
+	case 't', 'f', 'n':
+		if end = loadLiteral(v, i); end < 0 {
+			return false
+		}
+	default:
+		end = i + 1
+		if '1' <= c && c <= '9' {
+			for end < len(v) && '0' <= v[end] && v[end] <= '9' {
+				end++
+			}
+			if end < len(v) && (v[end] == '.' || v[end]|0x20 == 'e') {
+				end = optikpi.NumberEnd(d.s, i)
+			}
+		} else {
+			end = optikpi.NumberEnd(d.s, i)
+		}
+		if end < 0 {
+			return false
+		}
+	}
+	if f.pend >= 0 {
+		d.note(f, len(frames), slot{int32(i), int32(end), escaped})
+	}
+	i = end
+
+more: // after a value: white space, then ',' or the end of its container
+	for ; i < len(v) && v[i] <= ' ' && isSpace(v[i]); i++ {
+	}
+	if i == len(v) {
+		return false
+	}
+	switch c = v[i]; {
+	case c == ',':
+		for i++; i < len(v) && v[i] <= ' ' && isSpace(v[i]); i++ {
 		}
 		if i == len(v) {
 			return false
 		}
-		c := v[i]
-		switch want {
-		case expectKey, expectKeyOrEnd:
-			f := &frames[len(frames)-1]
-			if c == '}' && want == expectKeyOrEnd {
-				want = expectMore // an empty object closes as after a value
-				continue
-			}
-			if c != '"' {
-				return false
-			}
-			end, escaped, ok := loadString(v, i+1)
-			if !ok || escaped {
-				return false
-			}
-			k := span{i + 1, end - 1}
-			kb := keyBit(v[k.start:k.end])
-			bit := uint64(1) << kb
-			if f.seen&bit != 0 || f.many {
-				keys = addKey(v, &f.frame, keys, k, &dups)
-				if dups.hasDup {
-					return false
-				}
-			} else {
-				f.seen |= bit
-				keys = append(keys, k)
-			}
-			f.pend = -1
-			if pl != nil {
-				name := d.s[k.start:k.end]
-				switch {
-				case len(frames) == 1:
-					if j, ok := pl.keys.find(name, kb); ok {
-						f.pend = j
-					}
-				case f.kids != nil:
-					if j, ok := f.kids.find(name, kb); ok {
-						f.pend = j
-					}
-				}
-			}
-			for i = end; i < len(v) && isSpace(v[i]); i++ {
-			}
-			if i == len(v) || v[i] != ':' {
-				return false
-			}
-			i, want = i+1, expectValue
-		case expectValue, expectValueOrEnd:
-			if c == ']' && want == expectValueOrEnd {
-				want = expectMore // an empty array closes as after a value
-				continue
-			}
-			if c == '{' || c == '[' {
-				if len(frames) == MaxDepth {
-					return false
-				}
-				nf := lframe{frame: frame{object: c == '{', first: len(keys)}, start: i, pend: -1, top: -1}
-				if n := len(frames); c == '{' && n == 1 && pl != nil && frames[0].pend >= 0 {
-					nf.top = frames[0].pend
-					nf.kids = pl.kids[nf.top]
-				}
-				frames = append(frames, nf)
-				want = expectKeyOrEnd
-				if c == '[' {
-					want = expectValueOrEnd
-				}
-				i++
-				continue
-			}
-			// A scalar: its end, or -1 when it is not one.
-			var end int
-			var escaped bool
-			switch c {
-			case '"':
-				var ok bool
-				if end, escaped, ok = loadString(v, i+1); !ok {
-					return false
-				}
-			case 't', 'f', 'n':
-				end = loadLiteral(d.s, i)
-			default:
-				end = optikpi.NumberEnd(d.s, i)
-			}
-			if end < 0 {
-				return false
-			}
-			if f := &frames[len(frames)-1]; f.pend >= 0 {
-				d.note(f, len(frames), slot{int32(i), int32(end), escaped})
-			}
-			i, want = end, expectMore
-		case expectMore:
-			f := &frames[len(frames)-1]
-			switch {
-			case c == ',':
-				want = expectValue
-				if f.object {
-					want = expectKey
-				}
-				i++
-			case c == '}' && f.object, c == ']' && !f.object:
-				frames, keys = d.closeContainer(frames, keys, i, &dups)
-				if dups.hasDup {
-					return false
-				}
-				i++
-				if len(frames) == 0 {
-					return skipSpace(v[i:]) == len(v)-i
-				}
-			default:
-				return false
-			}
+		if f.object {
+			goto key
 		}
+		goto value
+	case c == '}' && f.object, c == ']' && !f.object:
+		goto close
 	}
+	return false
+
+close: // v[i] ends f
+	frames, keys = d.closeContainer(frames, keys, i, &dups)
+	if dups.hasDup {
+		return false
+	}
+	i++
+	if len(frames) == 0 {
+		d.lframes, d.lkeys = frames, keys // as grown
+		return skipSpace(v[i:]) == len(v)-i
+	}
+	f = &frames[len(frames)-1]
+	goto more
 }
 
 // closeContainer closes the innermost open container, which ends at v[i],
@@ -199,14 +246,14 @@ func (d *doc) closeContainer(frames []lframe, keys []span, i int, dups *scanned)
 		sortedDup(d.rec.Value, keys[f.first:], dups)
 	}
 	if f.top >= 0 {
-		d.scanned[f.top] = 1
+		d.scanned[f.top] = scanObject
 	}
 	keys = keys[:f.first]
 	start := f.start
 	frames = frames[:n-1]
 	if n > 1 {
 		if p := &frames[n-2]; p.pend >= 0 {
-			d.note(p, n-1, slot{int32(start), int32(i + 1), false})
+			d.note(p, n-1, slot{start, int32(i + 1), false})
 		}
 	}
 	return frames, keys
@@ -276,12 +323,22 @@ func isHex(c byte) bool {
 	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
 }
 
-// loadLiteral reads true, false or null at s[i]; end is -1 for none.
-func loadLiteral(s string, i int) (end int) {
-	for _, l := range [...]string{"true", "false", "null"} {
-		if len(s)-i >= len(l) && s[i:i+len(l)] == l {
-			return i + len(l)
-		}
+// loadLiteral reads true, false or null at v[i]; end is -1 for none.
+func loadLiteral(v []byte, i int) (end int) {
+	const (
+		true4  = 't' | 'r'<<8 | 'u'<<16 | 'e'<<24
+		null4  = 'n' | 'u'<<8 | 'l'<<16 | 'l'<<24
+		false4 = 'a' | 'l'<<8 | 's'<<16 | 'e'<<24 // after the 'f'
+	)
+	if i+4 > len(v) {
+		return -1
+	}
+	switch binary.LittleEndian.Uint32(v[i:]) {
+	case true4, null4:
+		return i + 4
+	}
+	if i+5 <= len(v) && v[i] == 'f' && binary.LittleEndian.Uint32(v[i+1:]) == false4 {
+		return i + 5
 	}
 	return -1
 }

@@ -30,14 +30,15 @@ type scanned struct {
 
 // frame is an open object or array of the value being scanned.
 type frame struct {
-	object bool
+	// seen has a bit per key hash (keyBit here, keyHash in load) of the
+	// object's keys: a key whose bit is clear is new, without comparing it
+	// with the others.
+	seen  uint64
+	first int32 // index in the scan's keys of the object's first key
 	// many: the object has more keys than maxPairwise, so they are
 	// compared all at once, sorted, when it closes.
-	many bool
-	// seen has a bit per key hash (keyBit) of the object's keys: a key
-	// whose bit is clear is new, without comparing it with the others.
-	seen  uint64
-	first int // index in the scan's keys of the object's first key
+	many   bool
+	object bool
 }
 
 // span is where a key's text is in the value, without its quotes.
@@ -85,7 +86,7 @@ func scanValue(v []byte) (s scanned) {
 				s.tooDeep = true
 				return s
 			}
-			frames = append(frames, frame{object: v[i] == '{', first: len(keys)})
+			frames = append(frames, frame{object: v[i] == '{', first: int32(len(keys))})
 			wantKey = v[i] == '{'
 		case '}', ']':
 			if n := len(frames); n > 0 {
@@ -136,7 +137,7 @@ func addKey(v []byte, f *frame, keys []span, k span, s *scanned) []span {
 		}
 	}
 	keys = append(keys, k)
-	f.many = f.many || len(keys)-f.first > maxPairwise
+	f.many = f.many || len(keys)-int(f.first) > maxPairwise
 	return keys
 }
 
