@@ -310,11 +310,14 @@ func appendString(dst []byte, s string) []byte {
 // Twiddling Hacks": haszero and hasless; a false match comes only after a
 // true one). The encoder copies plain runs as they are, and the mapper's
 // reader skips them.
+//
+// haszero and hasless mask their subtraction by ^x, which clears the high
+// bit of a byte that had it; such a byte is not plain, and | x flags it
+// anyway, so the masks are left out.
 func PlainPrefix8(x uint64) int {
 	const ones, highs = 0x0101010101010101, 0x8080808080808080
 	quote, backslash := x^(ones*'"'), x^(ones*'\\')
-	below := x - ones*0x20 // hasless(x, 0x20) once masked by ^x
-	hit := below&^x | (quote-ones)&^quote | (backslash-ones)&^backslash | x
+	hit := (x - ones*0x20) | (quote - ones) | (backslash - ones) | x
 	return bits.TrailingZeros64(hit&highs) / 8
 }
 
