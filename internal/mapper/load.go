@@ -20,16 +20,18 @@ import (
 // names the defect, a duplicate key is refused or rewritten, and a key with
 // an escape (which load does not unescape) is read by reset.
 
-// lframe is an open object or array of the value being loaded.
+// lframe is an open object or array of the value being loaded. It holds no
+// pointer, so pushing one onto doc.lframes costs no write barrier.
 type lframe struct {
-	frame           // the duplicate-key state, as scanValue keeps it
-	kids  *keyTable // the plan's second-level keys of this object, if any
-	start int32     // index of its '{' or '['
+	frame       // the duplicate-key state, as scanValue keeps it
+	start int32 // index of its '{' or '['
 	// pend is where the value of the member being read goes: a slot of
-	// doc.top in the outermost object, of doc.sub in an object that kids
-	// reads; -1 for none, as note leaves it.
+	// doc.top in the outermost object, of doc.sub in an object whose keys
+	// plan.kids lists; -1 for none, as note leaves it.
 	pend int32
-	top  int32 // for the value of a key the plan reads: its slot in doc.top, else -1
+	// top is, for an object that is the value of a top-level key the plan
+	// reads, that key's slot in doc.top (and index in plan.kids), else -1.
+	top int32
 }
 
 // load makes d the doc of rec as reset does, reading the plan's keys in the
@@ -74,9 +76,8 @@ open: // v[i] is c, '{' or '['
 	}
 	frames = append(frames, lframe{frame: frame{object: c == '{', first: int32(len(keys))}, start: int32(i), pend: -1, top: -1})
 	f = &frames[len(frames)-1]
-	if c == '{' && len(frames) == 2 && pl != nil && frames[0].pend >= 0 {
+	if c == '{' && len(frames) == 2 && pl != nil {
 		f.top = frames[0].pend
-		f.kids = pl.kids[f.top]
 	}
 	for i++; i < len(v) && v[i] <= ' ' && isSpace(v[i]); i++ {
 	}
@@ -140,8 +141,8 @@ key: // v[i] is the first byte of what should be a key
 				if j, ok := pl.keys.findWord(d.s[ks:k.end], w, h); ok {
 					f.pend = int32(j)
 				}
-			case f.kids != nil:
-				if j, ok := f.kids.findWord(d.s[ks:k.end], w, h); ok {
+			case f.top >= 0 && pl.kids[f.top] != nil:
+				if j, ok := pl.kids[f.top].findWord(d.s[ks:k.end], w, h); ok {
 					f.pend = int32(j)
 				}
 			}
