@@ -224,40 +224,27 @@ more: // after a value: white space, then ',' or the end of its container
 	}
 	return false
 
-close: // v[i] ends f
-	frames, keys = d.closeContainer(frames, keys, i, &dups)
-	if dups.hasDup {
-		return false
-	}
-	i++
-	if len(frames) == 0 {
-		d.lframes, d.lkeys = frames, keys // as grown
-		return skipSpace(v[i:]) == len(v)-i
-	}
-	f = &frames[len(frames)-1]
-	goto more
-}
-
-// closeContainer closes the innermost open container, which ends at v[i],
-// noting its value where its parent's member goes.
-func (d *doc) closeContainer(frames []lframe, keys []span, i int, dups *scanned) ([]lframe, []span) {
-	n := len(frames)
-	f := &frames[n-1]
+close: // v[i] ends f; written out here, as a call would spill load's registers
 	if f.many {
-		sortedDup(d.rec.Value, keys[f.first:], dups)
+		if sortedDup(v, keys[f.first:], &dups); dups.hasDup {
+			return false
+		}
 	}
 	if f.top >= 0 {
 		d.scanned[f.top] = scanObject
 	}
 	keys = keys[:f.first]
-	start := f.start
-	frames = frames[:n-1]
-	if n > 1 {
-		if p := &frames[n-2]; p.pend >= 0 {
-			d.note(p, n-1, slot{start, int32(i + 1), false})
-		}
+	if frames = frames[:len(frames)-1]; len(frames) == 0 {
+		d.lframes, d.lkeys = frames, keys // as grown
+		i++
+		return skipSpace(v[i:]) == len(v)-i
 	}
-	return frames, keys
+	if p := &frames[len(frames)-1]; p.pend >= 0 {
+		d.note(p, len(frames), slot{f.start, int32(i + 1), false})
+	}
+	f = &frames[len(frames)-1]
+	i++
+	goto more
 }
 
 // note puts sl, the value of the member being read of f, the object at
