@@ -20,6 +20,10 @@ import (
 // names the defect, a duplicate key is refused or rewritten, and a key with
 // an escape (which load does not unescape) is read by reset.
 
+// maxKeptKeys bounds the key stack (16 bytes a key) that a doc keeps from
+// one load to the next.
+const maxKeptKeys = 4096
+
 // lframe is an open object or array of the value being loaded. It holds no
 // pointer, so pushing one onto doc.lframes costs no write barrier.
 type lframe struct {
@@ -42,7 +46,7 @@ type lframe struct {
 //
 // Each state of the pass (a key, a value, what follows a value) is its own
 // label, so that each transition is a branch of its own, which the CPU
-// predicts far better than one switch on the state.
+// predicts better than one switch on the state.
 func (d *doc) load(rec *kgo.Record, pl *plan) bool {
 	d.reset(nil, nil)
 	v := rec.Value
@@ -235,7 +239,12 @@ close: // v[i] ends f; written out here, as a call would spill load's registers
 	}
 	keys = keys[:f.first]
 	if frames = frames[:len(frames)-1]; len(frames) == 0 {
-		d.lframes, d.lkeys = frames, keys // as grown
+		// Keep the stacks as grown, but not the keys of a huge value: the
+		// doc lives on in the Mapper's pool. Frames are at most MaxDepth.
+		d.lframes = frames
+		if cap(keys) <= maxKeptKeys {
+			d.lkeys = keys
+		}
 		i++
 		return skipSpace(v[i:]) == len(v)-i
 	}
