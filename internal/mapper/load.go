@@ -111,9 +111,16 @@ key: // v[i] is the first byte of what should be a key
 		end = ks
 		if ks+8 <= len(v) {
 			w = binary.LittleEndian.Uint64(v[ks:])
-			n := optikpi.PlainPrefix8(w)
-			for end += n; n == 8 && end+8 <= len(v); end += n {
-				n = optikpi.PlainPrefix8(binary.LittleEndian.Uint64(v[end:]))
+			// As for a string value below.
+			if n := optikpi.PlainPrefix8(w); n < 8 {
+				end += n
+			} else {
+				for end += 8; end+8 <= len(v); end += 8 {
+					if n := optikpi.PlainPrefix8(binary.LittleEndian.Uint64(v[end:])); n < 8 {
+						end += n
+						break
+					}
+				}
 			}
 		}
 		if end < len(v) && v[end] == '"' {
@@ -168,11 +175,13 @@ value: // v[i] is the first byte of what should be a value
 	case '{', '[':
 		goto open
 	case '"':
+		// end steps by a constant 8, not by the count of each run, so
+		// that the next run's load does not wait for this run's count:
+		// the CPU checks runs of a long string side by side.
 		end, escaped = i+1, false
-		for end+8 <= len(v) {
-			n := optikpi.PlainPrefix8(binary.LittleEndian.Uint64(v[end:]))
-			end += n
-			if n < 8 {
+		for ; end+8 <= len(v); end += 8 {
+			if n := optikpi.PlainPrefix8(binary.LittleEndian.Uint64(v[end:])); n < 8 {
+				end += n
 				break
 			}
 		}
@@ -272,10 +281,9 @@ func (d *doc) note(f *lframe, depth int, sl slot) {
 // JSON string in valid UTF-8.
 func loadString(v []byte, j int) (end int, escaped, ok bool) {
 	for j < len(v) {
-		for j+8 <= len(v) {
-			n := optikpi.PlainPrefix8(binary.LittleEndian.Uint64(v[j:]))
-			j += n
-			if n < 8 {
+		for ; j+8 <= len(v); j += 8 { // by a constant 8, as in load
+			if n := optikpi.PlainPrefix8(binary.LittleEndian.Uint64(v[j:])); n < 8 {
+				j += n
 				break
 			}
 		}
