@@ -104,7 +104,7 @@ func BenchmarkPost500(b *testing.B) {
 	ep := s.dests[testDest].endpoints[optikpi.KindDeposit]
 	items := make([]item, n)
 	for i, rec := range deposits(b, n) {
-		items[i] = item{rec: rec, o: doneFunc(func(*Failure) {})}
+		items[i] = item{json: rec.JSON, o: doneFunc(func(*Failure) {})}
 	}
 	ctx := context.Background()
 	b.ReportAllocs()
