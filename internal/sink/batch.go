@@ -50,14 +50,15 @@ type lane struct {
 	blk optikpi.Block
 }
 
-// own returns rec, copied into the lane's block unless it is Alone.
-func (l *lane) own(rec optikpi.Encoded) optikpi.Encoded {
+// own returns rec's JSON, copied into the lane's block unless rec is
+// Alone. rec is a pointer: the record is copied only when it must be.
+func (l *lane) own(rec *optikpi.Encoded) []byte {
 	if rec.Alone() {
-		return rec // as Copy would, without taking the lock
+		return rec.JSON // as Copy would, without taking the lock
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.blk.Copy(rec)
+	return l.blk.Copy(*rec).JSON
 }
 
 // batch is records to send in one request.

@@ -334,7 +334,7 @@ func (s *Sink) SendTo(ctx context.Context, dest string, rec optikpi.Encoded, o O
 	default:
 	}
 	ep.m.queued.Inc()
-	it := item{json: l.own(rec).JSON, o: o}
+	it := item{json: l.own(&rec), o: o}
 	select {
 	case l.in <- it:
 		return nil
