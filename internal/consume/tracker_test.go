@@ -4,6 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"go.uber.org/zap"
 )
 
 func TestTracker(t *testing.T) {
@@ -170,5 +173,35 @@ func BenchmarkTracker(b *testing.B) {
 				b.Fatalf("%d pending", tr.pending)
 			}
 		})
+	}
+}
+
+// BenchmarkTrackDone measures a record's way through the consumer's
+// bookkeeping outside Kafka: tracked as Run pushes it (trackLocked) and
+// finished by Done, in batches of 500 acknowledged in order, as the sink
+// acknowledges a batch.
+func BenchmarkTrackDone(b *testing.B) {
+	const batch = 500
+	c := &Consumer{log: zap.NewNop(), room: make(chan struct{}, 1), idle: make(chan struct{}, 1), advanced: make(chan struct{}, 1)}
+	c.opts.MaxInFlight, c.opts.MaxInFlightBytes = 2*batch, 1<<30
+	p := newPartition("t", 0)
+	krs := make([]kgo.Record, batch)
+	recs := make([]*Record, 0, batch)
+	var off int64
+	b.ReportAllocs()
+	for b.Loop() {
+		kr := &krs[off%batch]
+		kr.Offset = off
+		off++
+		p.mu.Lock()
+		r := c.trackLocked(polled{p: p, r: kr, size: 100}, 1)
+		p.mu.Unlock()
+		if recs = append(recs, r); len(recs) == batch {
+			for i, r := range recs {
+				r.Done()
+				recs[i] = nil
+			}
+			recs = recs[:0]
+		}
 	}
 }

@@ -23,6 +23,14 @@ type fanout struct {
 	left atomic.Int32
 }
 
+// finisherOf returns f, or r when f is nil: r is not fanned out.
+func finisherOf(r *consume.Record, f *fanout) finisher {
+	if f != nil {
+		return f
+	}
+	return r
+}
+
 func newFanout(r *consume.Record, outputs int) *fanout {
 	f := &fanout{r: r}
 	f.left.Store(int32(outputs))

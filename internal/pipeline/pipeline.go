@@ -277,41 +277,47 @@ func (p *Pipeline) handle(ctx context.Context, r *consume.Record) {
 		return
 	}
 	// A record fanned out is done once each of its outputs is.
-	var fin finisher = r
+	var f *fanout
 	if n := res.Len(); n > 1 {
-		fin = newFanout(r, n)
+		f = newFanout(r, n)
 		p.counts.fannedOut.Add(int64(n - 1))
 	}
 	for i := range res.Len() {
-		p.send(ctx, r, fin, res.Route, res.At(i))
+		p.send(ctx, r, f, res.Route, res.At(i))
 	}
 }
 
-// send delivers one output of r, or dead-letters it, and tells fin.
-func (p *Pipeline) send(ctx context.Context, r *consume.Record, fin finisher, route string, out *mapper.Output) {
+// send delivers one output of r, or dead-letters it, and tells its
+// finisher: f when r is fanned out, else r.
+func (p *Pipeline) send(ctx context.Context, r *consume.Record, f *fanout, route string, out *mapper.Output) {
 	if out.Failure != nil {
-		p.deadLetter(r, fin, MappingFailure(out.Failure))
+		p.deadLetter(r, finisherOf(r, f), MappingFailure(out.Failure))
 		return
 	}
-	d := &delivery{p: p, r: r, fin: fin, route: route, output: out.Name, eventID: out.Record.EventID, kind: out.Record.Kind}
+	d := &delivery{p: p, r: r, f: f, route: route, output: out.Name, eventID: out.Record.EventID, kind: out.Record.Kind}
 	err := p.sink.SendTo(ctx, out.Destination, out.Record, d)
 	if err != nil {
 		// Only on shutdown: abandoned, the record is never committed, so the
 		// partition's next owner relays it again, and Close need not wait.
 		p.logger.Debug("record not queued", zap.String("topic", r.Topic), zap.Int32("partition", r.Partition), zap.Int64("offset", r.Offset), zap.Error(err))
-		fin.Abandon()
+		d.fin().Abandon()
 	}
 }
 
 // delivery is one output of r in the sink, and its sink.Owner: one
 // allocation per output, where an owned func and a done closure were two.
+// f, nil unless r is fanned out, is a pointer rather than a finisher: the
+// eight bytes saved take the delivery down a size class, to 80 bytes.
 type delivery struct {
 	p                      *Pipeline
 	r                      *consume.Record
-	fin                    finisher
+	f                      *fanout
 	route, output, eventID string
 	kind                   optikpi.Kind
 }
+
+// fin is what finishes the output: its fanout, else its record.
+func (d *delivery) fin() finisher { return finisherOf(d.r, d.f) }
 
 // Owned is r's: once the partition moved, what this member still holds of
 // it must not overtake what the next owner delivers (issue 10, defect 7).
@@ -322,13 +328,17 @@ func (d *delivery) Owned() bool { return d.r.Owned() }
 func (d *delivery) Final(f *sink.Failure, at time.Time) {
 	if f == nil {
 		d.p.counts.delivered[d.kind].Add(1)
-		d.p.counts.finished(d.r.Timestamp, at, "delivered")
-		d.fin.Done()
+		finished(d.p.counts.latencyDelivered, d.r.Timestamp, at)
+		if d.f != nil {
+			d.f.Done()
+		} else {
+			d.r.Done()
+		}
 		return
 	}
 	e := DeliveryFailure(f, d.route, d.eventID)
 	e.Output = d.output
-	d.p.deadLetter(d.r, d.fin, e)
+	d.p.deadLetter(d.r, d.fin(), e)
 }
 
 // deadLetter writes e for r and tells fin once the broker has it. A
@@ -347,7 +357,7 @@ func (p *Pipeline) deadLetter(r *consume.Record, fin finisher, e dlq.Entry) {
 			return
 		}
 		p.counts.deadLettered(reason).Add(1)
-		p.counts.finished(r.Timestamp, time.Now(), "dead_lettered")
+		finished(p.counts.latencyDeadLettered, r.Timestamp, time.Now())
 		fin.Done()
 	})
 }

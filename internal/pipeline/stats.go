@@ -26,9 +26,8 @@ type counters struct {
 	recordsDesc *prometheus.Desc
 	fanoutDesc  *prometheus.Desc
 	latency     *prometheus.HistogramVec // by final outcome: delivered, dead_lettered
-	// observe holds latency's children, resolved once: finished runs for
-	// every record.
-	observe map[string]prometheus.Observer
+	// latency's children, resolved once: finished runs for every record.
+	latencyDelivered, latencyDeadLettered prometheus.Observer
 }
 
 func newCounters() *counters {
@@ -49,22 +48,22 @@ func newCounters() *counters {
 			// backlog drained after an outage (an hour).
 			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 900, 1800, 3600},
 		}, []string{"outcome"}),
-		observe: make(map[string]prometheus.Observer, 2),
 	}
-	for _, o := range []string{"delivered", "dead_lettered"} {
-		c.observe[o] = c.latency.WithLabelValues(o) // exists at zero
-	}
+	// Both exist at zero.
+	c.latencyDelivered = c.latency.WithLabelValues("delivered")
+	c.latencyDeadLettered = c.latency.WithLabelValues("dead_lettered")
 	return c
 }
 
-// finished observes the end-to-end latency of a record acknowledged as
-// outcome at the time at. Records without a timestamp (-1 on the wire) are
-// not observed; a producer clock ahead of ours counts as 0.
-func (c *counters) finished(ts, at time.Time, outcome string) {
+// finished observes into latency, the child of the record's final outcome,
+// the end-to-end latency of a record acknowledged at the time at. Records
+// without a timestamp (-1 on the wire) are not observed; a producer clock
+// ahead of ours counts as 0.
+func finished(latency prometheus.Observer, ts, at time.Time) {
 	if ts.UnixMilli() <= 0 {
 		return
 	}
-	c.observe[outcome].Observe(max(0, at.Sub(ts).Seconds()))
+	latency.Observe(max(0, at.Sub(ts).Seconds()))
 }
 
 func (c *counters) deadLettered(r failure.Reason) *atomic.Int64 {

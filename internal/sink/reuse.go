@@ -34,8 +34,8 @@ func (p *bodyPool) get(items []item) *reqBody {
 	}
 	size := 1 + len(items)
 	for _, it := range items {
-		b.objs = append(b.objs, it.rec.JSON)
-		size += len(it.rec.JSON)
+		b.objs = append(b.objs, it.json)
+		size += len(it.json)
 	}
 	b.buf = optikpi.AppendBatch(slices.Grow(b.buf[:0], size), b.objs)
 	clear(b.objs) // a pooled body pins no record

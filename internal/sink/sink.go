@@ -304,7 +304,7 @@ type Owner interface {
 // reports true, with o.Final for done; a nil o is an error, as a nil done
 // is.
 func (s *Sink) SendTo(ctx context.Context, dest string, rec optikpi.Encoded, o Owner) error {
-	d := s.dests[dest]
+	d := s.destination(dest)
 	switch {
 	case d == nil:
 		return fmt.Errorf("%w %q", ErrUnknownDestination, dest)
@@ -334,7 +334,7 @@ func (s *Sink) SendTo(ctx context.Context, dest string, rec optikpi.Encoded, o O
 	default:
 	}
 	ep.m.queued.Inc()
-	it := item{rec: l.own(rec), o: o}
+	it := item{json: l.own(&rec), o: o}
 	select {
 	case l.in <- it:
 		return nil
@@ -350,6 +350,21 @@ func (s *Sink) SendTo(ctx context.Context, dest string, rec optikpi.Encoded, o O
 		ep.m.queued.Dec()
 		return ctx.Err()
 	}
+}
+
+// destination returns the destination named name, nil if none. A relay
+// has one or a few: comparing their names costs less than hashing name
+// for the map, as SendTo would for every record.
+func (s *Sink) destination(name string) *destination {
+	if len(s.order) > 4 {
+		return s.dests[name]
+	}
+	for _, d := range s.order {
+		if d.name == name {
+			return d
+		}
+	}
+	return nil
 }
 
 // doneFunc is the Owner of a record sent with Send: always owned. A func
