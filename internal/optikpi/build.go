@@ -104,21 +104,32 @@ func (v Value) Any() any {
 // rawBytes views s as bytes for reading only.
 func rawBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// check is checkField for v; v's content is boxed on the stack only.
+// check is checkField for v, without boxing it.
 func (v *Value) check(f *Field, strict bool, category string) string {
 	switch v.Type {
 	case ValueString:
-		return checkField(f, v.Text, strict, category)
+		return checkString(f, v.Text, strict, category)
 	case ValueNumber:
-		return checkField(f, json.Number(v.Text), strict, category)
-	case ValueTrue:
-		return checkField(f, true, strict, category)
-	case ValueFalse:
-		return checkField(f, false, strict, category)
+		if f.Type != TypeNumber && f.Type != TypeInteger {
+			break
+		}
+		sign, issue := numberSign(v.Text, f.Type == TypeInteger)
+		if issue != "" {
+			return issue
+		}
+		return checkSign(f, sign, strict)
+	case ValueTrue, ValueFalse:
+		if f.Type == TypeBoolean {
+			return ""
+		}
 	case ValueJSON:
-		return checkField(f, json.RawMessage(rawBytes(v.Text)), strict, category)
+		if f.Type == TypeJSON && isJSONRaw(rawBytes(v.Text)) {
+			return ""
+		}
+	default:
+		return checkNull(f, strict)
 	}
-	return checkField(f, nil, strict, category)
+	return typeIssue[f.Type]
 }
 
 // appendJSON is appendValue for v.
