@@ -103,7 +103,8 @@ func (o *output) compile(co *config.Output, key string, dests map[string]*config
 		case "workspace_id":
 			v = d.WorkspaceID
 		}
-		o.fixed = append(o.fixed, fixedField{i, optikpi.String(v)})
+		// Marked once here, so that no record escapes it again.
+		o.fixed = append(o.fixed, fixedField{i, optikpi.MarkPlain(optikpi.String(v))})
 	}
 	o.eventID = -1
 	if i, ok := kind.FieldIndex("event_id"); ok {
