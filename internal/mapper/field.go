@@ -379,8 +379,17 @@ func describe(v any) string {
 // d's arena, as a string Value that is plain: digits and separators only
 // (TestAppendDateTime checks it).
 func (d *doc) formatTime(t time.Time) (optikpi.Value, bool) {
+	return d.timeText(optikpi.AppendDateTime(d.arena, t))
+}
+
+// timeText is the string Value of a time that an optikpi function
+// formatted as AppendDateTime does: b is d's arena with the time appended
+// (the function's results), when ok.
+func (d *doc) timeText(b []byte, ok bool) (optikpi.Value, bool) {
+	if !ok {
+		return optikpi.Value{}, false
+	}
 	start := len(d.arena)
-	var ok bool
-	d.arena, ok = optikpi.AppendDateTime(d.arena, t)
-	return optikpi.Value{Type: optikpi.ValueString, Text: d.text(start), Plain: true}, ok
+	d.arena = b
+	return optikpi.Value{Type: optikpi.ValueString, Text: d.text(start), Plain: true}, true
 }

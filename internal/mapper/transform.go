@@ -300,7 +300,11 @@ func rfc3339(v optikpi.Value, d *doc) (optikpi.Value, error) {
 	if v.Type != optikpi.ValueString {
 		return optikpi.Value{}, fmt.Errorf("want an RFC 3339 time string, got %s", describeValue(v))
 	}
-	t, err := optikpi.ParseRFC3339(strings.TrimSpace(v.Text))
+	s := strings.TrimSpace(v.Text)
+	if out, ok := d.timeText(optikpi.AppendRFC3339(d.arena, s)); ok {
+		return out, nil
+	}
+	t, err := optikpi.ParseRFC3339(s)
 	if err != nil {
 		return optikpi.Value{}, fmt.Errorf("%s is not an RFC 3339 time with an offset", describeValue(v))
 	}
