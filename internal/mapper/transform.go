@@ -444,7 +444,18 @@ func compileMinorUnits(r *rule, pl *plan) transformFn {
 	if r.CurrencyPath != "" {
 		n++
 		path, jp := r.CurrencyPath, pl.path(r.CurrencyPath)
+		codes := isoCurrencies()
+		if len(overrides) > 0 {
+			codes = newCurrencyTable(overrides)
+		}
 		fn = func(v optikpi.Value, d *doc) (optikpi.Value, error) {
+			// Nearly every record names its currency as it is looked up:
+			// read it as a field's value, and find it without a map.
+			if c, ok := d.value(jp); ok && c.Type == optikpi.ValueString {
+				if i, ok := currencyIndex(c.Text); ok && codes[i] >= 0 {
+					return minorUnits(v, int(codes[i]), d)
+				}
+			}
 			res := d.get(jp)
 			if res.Type != gjson.String {
 				return optikpi.Value{}, fmt.Errorf("want a currency code at %s, got %s", path, describe(recordValueOrNil(res)))
@@ -462,6 +473,44 @@ func compileMinorUnits(r *rule, pl *plan) transformFn {
 		return nil
 	}
 	return fn
+}
+
+// currencyTable holds config.CurrencyExponent of every code of three
+// letters A to Z, by currencyIndex; -1 where it has none.
+type currencyTable [26 * 26 * 26]int8
+
+// isoCurrencies is the currencyTable without overrides, made once: the
+// same for every rule without exponents.
+var isoCurrencies = sync.OnceValue(func() *currencyTable { return newCurrencyTable(nil) })
+
+func newCurrencyTable(overrides map[string]int) *currencyTable {
+	t := new(currencyTable)
+	for i := range t {
+		code := [3]byte{byte('A' + i/(26*26)), byte('A' + i/26%26), byte('A' + i%26)}
+		e, ok := config.CurrencyExponent(string(code[:]), overrides)
+		t[i] = -1
+		if ok && e >= 0 && e <= maxExponent {
+			t[i] = int8(e)
+		}
+	}
+	return t
+}
+
+// currencyIndex is the index in a currencyTable of code, false when code
+// is not three letters A to Z.
+func currencyIndex(code string) (int, bool) {
+	if len(code) != 3 {
+		return 0, false
+	}
+	i := 0
+	for j := range 3 {
+		c := code[j] - 'A' // wraps below 'A'
+		if c >= 26 {
+			return 0, false
+		}
+		i = i*26 + int(c)
+	}
+	return i, true
 }
 
 func recordValueOrNil(res gjson.Result) any {
