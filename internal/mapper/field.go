@@ -174,9 +174,12 @@ func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 	if !ok {
 		return f.def, f.hasDef, nil
 	}
-	v, err := run(f.before, v, d)
-	if err != nil {
-		return optikpi.Value{}, false, err
+	// Most rules have no transforms, or none before map: no call for them.
+	var err error
+	if len(f.before) > 0 {
+		if v, err = run(f.before, v, d); err != nil {
+			return optikpi.Value{}, false, err
+		}
 	}
 	if f.vmap != nil {
 		key, ok := valueKey(v)
@@ -192,8 +195,10 @@ func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 			return optikpi.Value{}, false, fmt.Errorf("map: no mapping for %s and no fallback", describeValue(v))
 		}
 	}
-	if v, err = run(f.steps, v, d); err != nil {
-		return optikpi.Value{}, false, err
+	if len(f.steps) > 0 {
+		if v, err = run(f.steps, v, d); err != nil {
+			return optikpi.Value{}, false, err
+		}
 	}
 	return v, true, nil
 }
