@@ -134,34 +134,34 @@ func (v *Value) check(f *Field, strict bool, category string) string {
 
 // appendJSON is appendValue for v.
 func (v *Value) appendJSON(dst []byte) ([]byte, error) {
-	switch {
-	case v.Type == ValueString && v.Plain:
-		return append(append(append(dst, '"'), v.Text...), '"'), nil
-	case v.Type == ValueString:
-		return appendString(dst, v.Text), nil
-	case v.Type == ValueNumber:
+	switch v.Type {
+	case ValueNumber:
 		return appendNumber(dst, v.Text)
-	case v.Type == ValueTrue:
-		return append(dst, "true"...), nil
-	case v.Type == ValueFalse:
-		return append(dst, "false"...), nil
-	case v.Type == ValueJSON:
+	case ValueJSON:
 		return appendRaw(dst, rawBytes(v.Text))
 	}
-	return append(dst, "null"...), nil
+	return v.appendChecked(dst), nil // strings, booleans and null cannot fail
 }
 
 // appendChecked is appendJSON for a value that check passed for a table
 // field: check has found its number or its JSON valid already.
 func (v *Value) appendChecked(dst []byte) []byte {
 	switch v.Type {
+	case ValueString:
+		if v.Plain {
+			return append(append(append(dst, '"'), v.Text...), '"')
+		}
+		return appendString(dst, v.Text)
 	case ValueNumber:
 		return append(dst, v.Text...)
 	case ValueJSON:
 		return appendCompact(dst, rawBytes(v.Text))
+	case ValueTrue:
+		return append(dst, "true"...)
+	case ValueFalse:
+		return append(dst, "false"...)
 	}
-	dst, _ = v.appendJSON(dst) // strings, booleans and null cannot fail
-	return dst
+	return append(dst, "null"...)
 }
 
 // Builder assembles one record of a kind field by field and encodes it in
@@ -211,13 +211,13 @@ func (b *Builder) Reset(k Kind) {
 
 // Set sets the field at position i of the kind's Fields (FieldIndex).
 func (b *Builder) Set(i int, v Value) {
-	b.set[i/64] |= 1 << (i % 64)
+	b.set[uint(i)/64] |= 1 << (uint(i) % 64)
 	b.vals[i] = v
 }
 
 // Get returns the field at position i, if set.
 func (b *Builder) Get(i int) (Value, bool) {
-	if b.set[i/64]&(1<<(i%64)) == 0 {
+	if b.set[uint(i)/64]&(1<<(uint(i)%64)) == 0 {
 		return Value{}, false
 	}
 	return b.vals[i], true
