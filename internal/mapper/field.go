@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 
@@ -218,11 +219,11 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 	rec := d.rec
 	switch f.src {
 	case srcPath:
-		return d.value(f.path)
+		return d.fromValue(d.value(f.path))
 	case srcFirstOf:
 		for _, p := range f.firstOf {
 			if v, ok := d.value(p); ok {
-				return v, true
+				return d.fromValue(v, true)
 			}
 		}
 		return optikpi.Value{}, false
@@ -260,6 +261,24 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 		return d.formatTime(rec.Timestamp)
 	}
 	return optikpi.Value{}, false
+}
+
+// fromValue marks v, read by d.value, Plain when it is JSON that views
+// d's value: a part that gjson found of a value Map checked whole, so valid
+// JSON (optikpi.Value.Plain). A value a path made otherwise (a modifier's)
+// is left to validation.
+func (d *doc) fromValue(v optikpi.Value, ok bool) (optikpi.Value, bool) {
+	if v.Type == optikpi.ValueJSON && within(v.Text, d.s) {
+		v.Plain = true
+	}
+	return v, ok
+}
+
+// within reports whether s lies in the memory of whole.
+func within(s, whole string) bool {
+	at := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	base := uintptr(unsafe.Pointer(unsafe.StringData(whole)))
+	return at >= base && at+uintptr(len(s)) <= base+uintptr(len(whole))
 }
 
 // template renders a template or a template_json; when all its values

@@ -3,7 +3,10 @@ package mapper
 import (
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/optikpi/optikpi-relay/internal/config"
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
 // TestCurrencyTable checks the table minor_units looks a currency_path's
@@ -56,5 +59,30 @@ func TestMinorUnitsCurrencyPath(t *testing.T) {
 		{`{"a":1050}`, "error: want a currency code at c, got null"},
 	} {
 		checkResult(t, tc.value, evalRule(t, rule, tc.value), tc.want)
+	}
+}
+
+// TestFromValue checks which values a field's path reads are marked as
+// JSON the record's check already validated: parts of the value, not what
+// a modifier made.
+func TestFromValue(t *testing.T) {
+	pl := newPlan()
+	paths := map[string]*jpath{}
+	for _, p := range []string{"a", "a.b", "a|@pretty", "a.@reverse", "s", "n"} {
+		paths[p] = pl.path(p)
+	}
+	rec := &kgo.Record{Value: []byte(`{"a": {"b": [1, 2], "c": {"d": 1}}, "s": "{}", "n": 1}`)}
+	d := newDoc(rec, pl)
+	for p, want := range map[string]bool{"a": true, "a.b": true, "a|@pretty": false, "a.@reverse": false} {
+		v, ok := d.fromValue(d.value(paths[p]))
+		if !ok || v.Type != optikpi.ValueJSON || v.Plain != want {
+			t.Errorf("%s: got %+v, %v; want JSON with Plain %v", p, v, ok, want)
+		}
+	}
+	for _, p := range []string{"s", "n"} {
+		want, wantOK := d.value(paths[p])
+		if v, ok := d.fromValue(want, wantOK); v != want || ok != wantOK {
+			t.Errorf("%s: got %+v, %v; want %+v, %v unchanged", p, v, ok, want, wantOK)
+		}
 	}
 }

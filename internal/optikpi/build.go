@@ -30,6 +30,9 @@ type Value struct {
 	// no '"', '\\', control character or invalid UTF-8, as the text between
 	// the quotes of a valid JSON string without escapes. The encoder then
 	// copies it as it is. A Value made from a string sets it false.
+	// Of JSON, it promises that Text is one valid JSON value without white
+	// space around it, as a value read from a checked record
+	// is: validation then takes it as valid without a look.
 	Plain bool
 	Text  string
 }
@@ -123,7 +126,7 @@ func (v *Value) check(f *Field, strict bool, category string) string {
 			return ""
 		}
 	case ValueJSON:
-		if f.Type == TypeJSON && isJSONRaw(rawBytes(v.Text)) {
+		if f.Type == TypeJSON && (v.Plain && v.Text != "" && v.Text[0] == '{' || isJSONRaw(rawBytes(v.Text))) {
 			return ""
 		}
 	default:

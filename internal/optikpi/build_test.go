@@ -317,3 +317,25 @@ func TestValueCheckMatchesCheckField(t *testing.T) {
 		}
 	}
 }
+
+// TestValueCheckPlainJSON checks that JSON marked Plain, as read from a
+// checked record, passes as an object without json.Valid, and that
+// anything else is still checked.
+func TestValueCheckPlainJSON(t *testing.T) {
+	f, _ := KindSystemEvent.Field("event_data")
+	for _, tc := range []struct {
+		v     Value
+		issue string
+	}{
+		{Value{Type: ValueJSON, Text: `{"a": [1, 2]}`, Plain: true}, ""},
+		{Value{Type: ValueJSON, Text: `[1, 2]`, Plain: true}, issueJSON},
+		{Value{Type: ValueJSON, Text: `"{}"`, Plain: true}, ""},
+		{Value{Type: ValueJSON, Text: `"x"`, Plain: true}, issueJSON},
+		{Value{Type: ValueJSON, Text: ``, Plain: true}, issueJSON},
+		{Value{Type: ValueJSON, Text: `{"a":}`}, issueJSON},
+	} {
+		if got := tc.v.check(&f, false, ""); got != tc.issue {
+			t.Errorf("check(%+v) = %q, want %q", tc.v, got, tc.issue)
+		}
+	}
+}
