@@ -524,7 +524,7 @@ func recordValueOrNil(res gjson.Result) any {
 // the digits: 1050 with exponent 2 is 10.5, -5 is -0.05.
 func minorUnits(v optikpi.Value, exp int, d *doc) (optikpi.Value, error) {
 	s, ok := numberText(v)
-	if !ok || strings.ContainsAny(s, ".eE") {
+	if !ok || !integral(s) {
 		return optikpi.Value{}, fmt.Errorf("want a whole number of minor units, got %s", describeValue(v))
 	}
 	sign := ""
@@ -550,6 +550,18 @@ func minorUnits(v optikpi.Value, exp int, d *doc) (optikpi.Value, error) {
 	return number(d.text(start)), nil
 }
 
+// integral reports whether the JSON number s is written without a
+// fraction or an exponent: strings.ContainsAny(s, ".eE") without building
+// its set of bytes on every call.
+func integral(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '.' || c == 'e' || c == 'E' {
+			return false
+		}
+	}
+	return true
+}
+
 func toString(v optikpi.Value) (optikpi.Value, error) {
 	if s, ok := valueKey(v); ok {
 		return optikpi.String(s), nil
@@ -566,7 +578,7 @@ func toNumber(v optikpi.Value, integer bool) (optikpi.Value, error) {
 	if err != nil {
 		return optikpi.Value{}, fmt.Errorf("%s is out of range", describeValue(v))
 	}
-	if !integer || !strings.ContainsAny(s, ".eE") {
+	if !integer || integral(s) {
 		return number(s), nil
 	}
 	if f != math.Trunc(f) || math.Abs(f) > 1<<53 {
