@@ -36,6 +36,10 @@ type field struct {
 	keep bool
 
 	before, steps []step // the transforms before map, and after
+
+	// direct is a path and nothing more, as most rules are: value reads it
+	// without the general steps.
+	direct bool
 }
 
 type source uint8
@@ -130,6 +134,7 @@ func compileField(fr *config.FieldRule, key string, pl *plan, ps *config.Problem
 	if r.bad {
 		return nil
 	}
+	f.direct = f.src == srcPath && len(f.before) == 0 && f.vmap == nil && len(f.steps) == 0
 	return f
 }
 
@@ -161,6 +166,12 @@ func compileValue(y any) (_ optikpi.Value, ok bool, _ error) {
 func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 	var v optikpi.Value
 	var ok bool
+	if f.direct {
+		if v, ok = d.fromValue(d.value(f.path)); !ok {
+			return f.def, f.hasDef, nil
+		}
+		return v, true, nil
+	}
 	if f.src == srcExpr {
 		x, err := d.run(f.prog)
 		if err == nil {
