@@ -86,3 +86,33 @@ func TestFromValue(t *testing.T) {
 		}
 	}
 }
+
+// TestCondStrings checks equals and in with string constants only, which
+// eval compares with the value as a field reads it, against the same
+// condition with a number among the constants, which takes equal's way.
+func TestCondStrings(t *testing.T) {
+	for _, value := range []string{
+		`{"t":"a"}`, `{"t":"b"}`, `{"t":"\u0061"}`, `{"t":"a\"b"}`, `{"t":"c"}`, `{"t":""}`,
+		`{"t":1}`, `{"t":true}`, `{"t":null}`, `{"t":["a"]}`, `{"t":{"a":1}}`, `{}`, `{"u":{"t":"a"}}`,
+	} {
+		for _, path := range []string{"t", "u.t", "t|@this"} {
+			var got [2]bool
+			for i, in := range [][]any{{"a", `a"b`, ""}, {"a", `a"b`, "", 12345}} {
+				pl := newPlan()
+				c, err := compileTestCond(&config.Condition{Path: path, In: in}, pl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if (c.strs != nil) != (i == 0) {
+					t.Fatalf("in %v: strs %v", in, c.strs)
+				}
+				if got[i], err = c.eval(newDoc(&kgo.Record{Value: []byte(value)}, pl)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got[0] != got[1] {
+				t.Errorf("%s at %s: strings only %v, with a number %v", value, path, got[0], got[1])
+			}
+		}
+	}
+}
