@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/tidwall/gjson"
 
@@ -35,6 +36,10 @@ type field struct {
 	keep bool
 
 	before, steps []step // the transforms before map, and after
+
+	// direct is a path and nothing more, as most rules are: value reads it
+	// without the general steps.
+	direct bool
 }
 
 type source uint8
@@ -129,6 +134,7 @@ func compileField(fr *config.FieldRule, key string, pl *plan, ps *config.Problem
 	if r.bad {
 		return nil
 	}
+	f.direct = f.src == srcPath && len(f.before) == 0 && f.vmap == nil && len(f.steps) == 0
 	return f
 }
 
@@ -160,6 +166,12 @@ func compileValue(y any) (_ optikpi.Value, ok bool, _ error) {
 func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 	var v optikpi.Value
 	var ok bool
+	if f.direct {
+		if v, ok = d.fromValue(d.value(f.path)); !ok {
+			return f.def, f.hasDef, nil
+		}
+		return v, true, nil
+	}
 	if f.src == srcExpr {
 		x, err := d.run(f.prog)
 		if err == nil {
@@ -174,9 +186,12 @@ func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 	if !ok {
 		return f.def, f.hasDef, nil
 	}
-	v, err := run(f.before, v, d)
-	if err != nil {
-		return optikpi.Value{}, false, err
+	// Most rules have no transforms, or none before map: no call for them.
+	var err error
+	if len(f.before) > 0 {
+		if v, err = run(f.before, v, d); err != nil {
+			return optikpi.Value{}, false, err
+		}
 	}
 	if f.vmap != nil {
 		key, ok := valueKey(v)
@@ -192,8 +207,10 @@ func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 			return optikpi.Value{}, false, fmt.Errorf("map: no mapping for %s and no fallback", describeValue(v))
 		}
 	}
-	if v, err = run(f.steps, v, d); err != nil {
-		return optikpi.Value{}, false, err
+	if len(f.steps) > 0 {
+		if v, err = run(f.steps, v, d); err != nil {
+			return optikpi.Value{}, false, err
+		}
 	}
 	return v, true, nil
 }
@@ -213,11 +230,11 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 	rec := d.rec
 	switch f.src {
 	case srcPath:
-		return d.value(f.path)
+		return d.fromValue(d.value(f.path))
 	case srcFirstOf:
 		for _, p := range f.firstOf {
 			if v, ok := d.value(p); ok {
-				return v, true
+				return d.fromValue(v, true)
 			}
 		}
 		return optikpi.Value{}, false
@@ -255,6 +272,24 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 		return d.formatTime(rec.Timestamp)
 	}
 	return optikpi.Value{}, false
+}
+
+// fromValue marks v, read by d.value, Plain when it is JSON that views
+// d's value: a part that gjson found of a value Map checked whole, so valid
+// JSON (optikpi.Value.Plain). A value a path made otherwise (a modifier's)
+// is left to validation.
+func (d *doc) fromValue(v optikpi.Value, ok bool) (optikpi.Value, bool) {
+	if v.Type == optikpi.ValueJSON && within(v.Text, d.s) {
+		v.Plain = true
+	}
+	return v, ok
+}
+
+// within reports whether s lies in the memory of whole.
+func within(s, whole string) bool {
+	at := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+	base := uintptr(unsafe.Pointer(unsafe.StringData(whole)))
+	return at >= base && at+uintptr(len(s)) <= base+uintptr(len(whole))
 }
 
 // template renders a template or a template_json; when all its values
@@ -379,8 +414,17 @@ func describe(v any) string {
 // d's arena, as a string Value that is plain: digits and separators only
 // (TestAppendDateTime checks it).
 func (d *doc) formatTime(t time.Time) (optikpi.Value, bool) {
+	return d.timeText(optikpi.AppendDateTime(d.arena, t))
+}
+
+// timeText is the string Value of a time that an optikpi function
+// formatted as AppendDateTime does: b is d's arena with the time appended
+// (the function's results), when ok.
+func (d *doc) timeText(b []byte, ok bool) (optikpi.Value, bool) {
+	if !ok {
+		return optikpi.Value{}, false
+	}
 	start := len(d.arena)
-	var ok bool
-	d.arena, ok = optikpi.AppendDateTime(d.arena, t)
-	return optikpi.Value{Type: optikpi.ValueString, Text: d.text(start), Plain: true}, ok
+	d.arena = b
+	return optikpi.Value{Type: optikpi.ValueString, Text: d.text(start), Plain: true}, true
 }

@@ -103,7 +103,8 @@ func (o *output) compile(co *config.Output, key string, dests map[string]*config
 		case "workspace_id":
 			v = d.WorkspaceID
 		}
-		o.fixed = append(o.fixed, fixedField{i, optikpi.String(v)})
+		// Marked once here, so that no record escapes it again.
+		o.fixed = append(o.fixed, fixedField{i, optikpi.MarkPlain(optikpi.String(v))})
 	}
 	o.eventID = -1
 	if i, ok := kind.FieldIndex("event_id"); ok {
@@ -201,7 +202,8 @@ type cond struct {
 	on    condOn
 	head  string // the header name, for onHeader
 	op    condOp
-	vals  []any // for equals (one) and in
+	vals  []any    // for equals (one) and in
+	strs  []string // vals, when all are strings: compared without a gjson.Result
 	match interface{ MatchString(string) bool }
 	prog  *expression.Program // for opExpr
 	kids  []*cond
@@ -281,6 +283,12 @@ func compileCond(c *config.Condition, key string, pl *plan, ps *config.Problems)
 			ps.Add(key, "want a string, number or boolean to compare with, got %v", out.vals[i])
 		}
 		out.vals[i] = v
+		if s, isStr := v.(string); isStr && len(out.strs) == i {
+			out.strs = append(out.strs, s)
+		}
+	}
+	if len(out.strs) != len(out.vals) {
+		out.strs = nil
 	}
 	for i := range kids {
 		out.kids = append(out.kids, compileCond(&kids[i], kidKey(i), pl, ps))
@@ -330,6 +338,12 @@ func (c *cond) eval(d *doc) (bool, error) {
 			return false, fmt.Errorf("expr: want true or false, got %T %v", x, x)
 		}
 		return ok, nil
+	}
+	if c.strs != nil && c.on == onPath {
+		// What equal does for string constants, from the value as a field
+		// reads it: a string equal to one of them.
+		v, ok := d.value(c.path)
+		return ok && v.Type == optikpi.ValueString && slices.Contains(c.strs, v.Text), nil
 	}
 	var res gjson.Result
 	var present bool

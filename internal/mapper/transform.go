@@ -300,7 +300,11 @@ func rfc3339(v optikpi.Value, d *doc) (optikpi.Value, error) {
 	if v.Type != optikpi.ValueString {
 		return optikpi.Value{}, fmt.Errorf("want an RFC 3339 time string, got %s", describeValue(v))
 	}
-	t, err := optikpi.ParseRFC3339(strings.TrimSpace(v.Text))
+	s := strings.TrimSpace(v.Text)
+	if out, ok := d.timeText(optikpi.AppendRFC3339(d.arena, s)); ok {
+		return out, nil
+	}
+	t, err := optikpi.ParseRFC3339(s)
 	if err != nil {
 		return optikpi.Value{}, fmt.Errorf("%s is not an RFC 3339 time with an offset", describeValue(v))
 	}
@@ -440,7 +444,18 @@ func compileMinorUnits(r *rule, pl *plan) transformFn {
 	if r.CurrencyPath != "" {
 		n++
 		path, jp := r.CurrencyPath, pl.path(r.CurrencyPath)
+		codes := isoCurrencies()
+		if len(overrides) > 0 {
+			codes = newCurrencyTable(overrides)
+		}
 		fn = func(v optikpi.Value, d *doc) (optikpi.Value, error) {
+			// Nearly every record names its currency as it is looked up:
+			// read it as a field's value, and find it without a map.
+			if c, ok := d.value(jp); ok && c.Type == optikpi.ValueString {
+				if i, ok := currencyIndex(c.Text); ok && codes[i] >= 0 {
+					return minorUnits(v, int(codes[i]), d)
+				}
+			}
 			res := d.get(jp)
 			if res.Type != gjson.String {
 				return optikpi.Value{}, fmt.Errorf("want a currency code at %s, got %s", path, describe(recordValueOrNil(res)))
@@ -460,6 +475,44 @@ func compileMinorUnits(r *rule, pl *plan) transformFn {
 	return fn
 }
 
+// currencyTable holds config.CurrencyExponent of every code of three
+// letters A to Z, by currencyIndex; -1 where it has none.
+type currencyTable [26 * 26 * 26]int8
+
+// isoCurrencies is the currencyTable without overrides, made once: the
+// same for every rule without exponents.
+var isoCurrencies = sync.OnceValue(func() *currencyTable { return newCurrencyTable(nil) })
+
+func newCurrencyTable(overrides map[string]int) *currencyTable {
+	t := new(currencyTable)
+	for i := range t {
+		code := [3]byte{byte('A' + i/(26*26)), byte('A' + i/26%26), byte('A' + i%26)}
+		e, ok := config.CurrencyExponent(string(code[:]), overrides)
+		t[i] = -1
+		if ok && e >= 0 && e <= maxExponent {
+			t[i] = int8(e)
+		}
+	}
+	return t
+}
+
+// currencyIndex is the index in a currencyTable of code, false when code
+// is not three letters A to Z.
+func currencyIndex(code string) (int, bool) {
+	if len(code) != 3 {
+		return 0, false
+	}
+	i := 0
+	for j := range 3 {
+		c := code[j] - 'A' // wraps below 'A'
+		if c >= 26 {
+			return 0, false
+		}
+		i = i*26 + int(c)
+	}
+	return i, true
+}
+
 func recordValueOrNil(res gjson.Result) any {
 	if !res.Exists() || res.Type == gjson.Null {
 		return nil
@@ -471,7 +524,7 @@ func recordValueOrNil(res gjson.Result) any {
 // the digits: 1050 with exponent 2 is 10.5, -5 is -0.05.
 func minorUnits(v optikpi.Value, exp int, d *doc) (optikpi.Value, error) {
 	s, ok := numberText(v)
-	if !ok || strings.ContainsAny(s, ".eE") {
+	if !ok || !integral(s) {
 		return optikpi.Value{}, fmt.Errorf("want a whole number of minor units, got %s", describeValue(v))
 	}
 	sign := ""
@@ -497,6 +550,18 @@ func minorUnits(v optikpi.Value, exp int, d *doc) (optikpi.Value, error) {
 	return number(d.text(start)), nil
 }
 
+// integral reports whether the JSON number s is written without a
+// fraction or an exponent: strings.ContainsAny(s, ".eE") without building
+// its set of bytes on every call.
+func integral(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c == '.' || c == 'e' || c == 'E' {
+			return false
+		}
+	}
+	return true
+}
+
 func toString(v optikpi.Value) (optikpi.Value, error) {
 	if s, ok := valueKey(v); ok {
 		return optikpi.String(s), nil
@@ -513,7 +578,7 @@ func toNumber(v optikpi.Value, integer bool) (optikpi.Value, error) {
 	if err != nil {
 		return optikpi.Value{}, fmt.Errorf("%s is out of range", describeValue(v))
 	}
-	if !integer || !strings.ContainsAny(s, ".eE") {
+	if !integer || integral(s) {
 		return number(s), nil
 	}
 	if f != math.Trunc(f) || math.Abs(f) > 1<<53 {

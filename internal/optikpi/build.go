@@ -30,6 +30,9 @@ type Value struct {
 	// no '"', '\\', control character or invalid UTF-8, as the text between
 	// the quotes of a valid JSON string without escapes. The encoder then
 	// copies it as it is. A Value made from a string sets it false.
+	// Of JSON, it promises that Text is one valid JSON value without white
+	// space around it, as a value read from a checked record
+	// is: validation then takes it as valid without a look.
 	Plain bool
 	Text  string
 }
@@ -104,53 +107,64 @@ func (v Value) Any() any {
 // rawBytes views s as bytes for reading only.
 func rawBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
-// check is checkField for v; v's content is boxed on the stack only.
+// check is checkField for v, without boxing it.
 func (v *Value) check(f *Field, strict bool, category string) string {
 	switch v.Type {
 	case ValueString:
-		return checkField(f, v.Text, strict, category)
+		return checkString(f, v.Text, strict, category)
 	case ValueNumber:
-		return checkField(f, json.Number(v.Text), strict, category)
-	case ValueTrue:
-		return checkField(f, true, strict, category)
-	case ValueFalse:
-		return checkField(f, false, strict, category)
+		if f.Type != TypeNumber && f.Type != TypeInteger {
+			break
+		}
+		sign, issue := numberSign(v.Text, f.Type == TypeInteger)
+		if issue != "" {
+			return issue
+		}
+		return checkSign(f, sign, strict)
+	case ValueTrue, ValueFalse:
+		if f.Type == TypeBoolean {
+			return ""
+		}
 	case ValueJSON:
-		return checkField(f, json.RawMessage(rawBytes(v.Text)), strict, category)
+		if f.Type == TypeJSON && (v.Plain && v.Text != "" && v.Text[0] == '{' || isJSONRaw(rawBytes(v.Text))) {
+			return ""
+		}
+	default:
+		return checkNull(f, strict)
 	}
-	return checkField(f, nil, strict, category)
+	return typeIssue[f.Type]
 }
 
 // appendJSON is appendValue for v.
 func (v *Value) appendJSON(dst []byte) ([]byte, error) {
-	switch {
-	case v.Type == ValueString && v.Plain:
-		return append(append(append(dst, '"'), v.Text...), '"'), nil
-	case v.Type == ValueString:
-		return appendString(dst, v.Text), nil
-	case v.Type == ValueNumber:
+	switch v.Type {
+	case ValueNumber:
 		return appendNumber(dst, v.Text)
-	case v.Type == ValueTrue:
-		return append(dst, "true"...), nil
-	case v.Type == ValueFalse:
-		return append(dst, "false"...), nil
-	case v.Type == ValueJSON:
+	case ValueJSON:
 		return appendRaw(dst, rawBytes(v.Text))
 	}
-	return append(dst, "null"...), nil
+	return v.appendChecked(dst), nil // strings, booleans and null cannot fail
 }
 
 // appendChecked is appendJSON for a value that check passed for a table
 // field: check has found its number or its JSON valid already.
 func (v *Value) appendChecked(dst []byte) []byte {
 	switch v.Type {
+	case ValueString:
+		if v.Plain {
+			return append(append(append(dst, '"'), v.Text...), '"')
+		}
+		return appendString(dst, v.Text)
 	case ValueNumber:
 		return append(dst, v.Text...)
 	case ValueJSON:
 		return appendCompact(dst, rawBytes(v.Text))
+	case ValueTrue:
+		return append(dst, "true"...)
+	case ValueFalse:
+		return append(dst, "false"...)
 	}
-	dst, _ = v.appendJSON(dst) // strings, booleans and null cannot fail
-	return dst
+	return append(dst, "null"...)
 }
 
 // Builder assembles one record of a kind field by field and encodes it in
@@ -200,13 +214,13 @@ func (b *Builder) Reset(k Kind) {
 
 // Set sets the field at position i of the kind's Fields (FieldIndex).
 func (b *Builder) Set(i int, v Value) {
-	b.set[i/64] |= 1 << (i % 64)
+	b.set[uint(i)/64] |= 1 << (uint(i) % 64)
 	b.vals[i] = v
 }
 
 // Get returns the field at position i, if set.
 func (b *Builder) Get(i int) (Value, bool) {
-	if b.set[i/64]&(1<<(i%64)) == 0 {
+	if b.set[uint(i)/64]&(1<<(uint(i)%64)) == 0 {
 		return Value{}, false
 	}
 	return b.vals[i], true

@@ -287,3 +287,55 @@ func TestAloneIdReplacedAtTheEnd(t *testing.T) {
 		}
 	}
 }
+
+// TestValueCheckMatchesCheckField checks every field of every model with
+// values of each type against checkField of the same value boxed, which
+// Validate runs on a Record.
+func TestValueCheckMatchesCheckField(t *testing.T) {
+	values := []Value{
+		{},
+		String(""), String("x"), String("Deposit"), String("Male"), String("EUR"), String("eur"),
+		String("2024-01-15T10:30:00Z"), String("2024-01-15T10:30:00.1234567890Z"), String("1990-05-15"),
+		String("1990-02-30"), String("a@b.co"), String("a b@c.de"), String(`{"a":1}`), String("{"),
+		{Type: ValueNumber, Text: "0"}, {Type: ValueNumber, Text: "-1"}, {Type: ValueNumber, Text: "3.5"},
+		{Type: ValueNumber, Text: "30e-1"}, {Type: ValueNumber, Text: "1e400"}, {Type: ValueNumber, Text: "01"},
+		{Type: ValueNumber, Text: ""}, Bool(true), Bool(false),
+		{Type: ValueJSON, Text: `{"a": [1, 2]}`}, {Type: ValueJSON, Text: ` [1] `}, {Type: ValueJSON, Text: `"{\"a\":1}"`},
+		{Type: ValueJSON, Text: `"x"`}, {Type: ValueJSON, Text: `{`}, {Type: ValueJSON, Text: ``},
+	}
+	for _, k := range Kinds() {
+		for _, f := range k.Fields() {
+			for _, v := range values {
+				for _, strict := range []bool{false, true} {
+					got := v.check(&f, strict, k.EventCategory())
+					want := checkField(&f, v.Any(), strict, k.EventCategory())
+					if got != want {
+						t.Errorf("%s.%s = %#v, strict=%v: got %q, want %q", k, f.Name, v, strict, got, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// TestValueCheckPlainJSON checks that JSON marked Plain, as read from a
+// checked record, passes as an object without json.Valid, and that
+// anything else is still checked.
+func TestValueCheckPlainJSON(t *testing.T) {
+	f, _ := KindSystemEvent.Field("event_data")
+	for _, tc := range []struct {
+		v     Value
+		issue string
+	}{
+		{Value{Type: ValueJSON, Text: `{"a": [1, 2]}`, Plain: true}, ""},
+		{Value{Type: ValueJSON, Text: `[1, 2]`, Plain: true}, issueJSON},
+		{Value{Type: ValueJSON, Text: `"{}"`, Plain: true}, ""},
+		{Value{Type: ValueJSON, Text: `"x"`, Plain: true}, issueJSON},
+		{Value{Type: ValueJSON, Text: ``, Plain: true}, issueJSON},
+		{Value{Type: ValueJSON, Text: `{"a":}`}, issueJSON},
+	} {
+		if got := tc.v.check(&f, false, ""); got != tc.issue {
+			t.Errorf("check(%+v) = %q, want %q", tc.v, got, tc.issue)
+		}
+	}
+}

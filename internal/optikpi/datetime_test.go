@@ -211,3 +211,56 @@ func BenchmarkDateTime(b *testing.B) {
 		}
 	}
 }
+
+// checkAppendRFC3339 compares AppendRFC3339 with AppendDateTime of what
+// ParseRFC3339 reads: the same bytes whenever it takes s.
+func checkAppendRFC3339(t *testing.T, s string) {
+	t.Helper()
+	got, ok := AppendRFC3339([]byte("x"), s)
+	tm, err := ParseRFC3339(s)
+	if !ok {
+		if string(got) != "x" {
+			t.Fatalf("AppendRFC3339(%q) refused it but appended %q", s, got[1:])
+		}
+		if _, fast := parseRFC3339(s); fast && err == nil && tm.Year() >= 1 && tm.Year() <= 9999 {
+			t.Fatalf("AppendRFC3339(%q) refused a time its fast path reads", s)
+		}
+		return
+	}
+	if err != nil {
+		t.Fatalf("AppendRFC3339(%q) = %q, but ParseRFC3339 refuses it: %v", s, got, err)
+	}
+	want, wantOK := AppendDateTime([]byte("x"), tm)
+	if string(got) != string(want) || !wantOK {
+		t.Fatalf("AppendRFC3339(%q) = %q; want %q, %v", s, got, want, wantOK)
+	}
+}
+
+func TestAppendRFC3339(t *testing.T) {
+	for _, s := range rfc3339Cases {
+		checkAppendRFC3339(t, s)
+	}
+	for _, s := range []string{
+		"2024-12-31T19:00:08.119-05:00", "2025-01-01T05:31:19.593+05:30", "2024-02-28T23:30:00-01:00",
+		"2024-03-01T00:30:00+01:00", "2000-03-01T00:00:00+00:01", "1970-01-01T00:00:00.001+00:00",
+		"1969-12-31T23:59:59.9999-23:59", "0001-01-01T00:00:00.5-00:01", "9999-12-31T23:59:59+00:00",
+		"2024-02-29T23:30:00-01:00", "2023-02-28T23:30:00-01:00", "2023-12-31T23:30:00-01:00",
+		"2024-01-01T00:30:00+01:00", "2023-03-01T00:30:00+01:00", "2024-04-30T22:00:00-23:59",
+		"2024-05-01T01:00:00+23:59", "9998-12-31T23:30:00-01:00", "0002-01-01T00:30:00+01:00",
+	} {
+		checkAppendRFC3339(t, s)
+	}
+	buf := make([]byte, 0, 64)
+	if n := testing.AllocsPerRun(100, func() { buf, _ = AppendRFC3339(buf[:0], "2024-12-31T19:00:08.119-05:00") }); n != 0 {
+		t.Errorf("AppendRFC3339: %v allocations, want 0", n)
+	}
+}
+
+// FuzzAppendRFC3339 compares AppendRFC3339 with ParseRFC3339 and
+// AppendDateTime on any string.
+func FuzzAppendRFC3339(f *testing.F) {
+	for _, s := range rfc3339Cases {
+		f.Add(s)
+	}
+	f.Fuzz(checkAppendRFC3339)
+}

@@ -75,64 +75,100 @@ func (f *Field) required(strict bool) bool { return f.Required || strict && f.St
 
 // checkField returns what is wrong with the present value v of f, or "".
 func checkField(f *Field, v any, strict bool, category string) string {
-	required := f.required(strict)
-	if v == nil {
-		if required {
-			return issueMissing
-		}
-		return ""
+	switch x := v.(type) {
+	case nil:
+		return checkNull(f, strict)
+	case string:
+		return checkString(f, x, strict, category)
 	}
-	if s, ok := v.(string); ok && s == "" && required {
+	switch f.Type {
+	case TypeNumber, TypeInteger:
+		sign, issue := number(v, f.Type == TypeInteger)
+		if issue != "" {
+			return issue
+		}
+		return checkSign(f, sign, strict)
+	case TypeBoolean:
+		if _, ok := v.(bool); ok {
+			return ""
+		}
+	case TypeJSON:
+		if isJSONField(v) {
+			return ""
+		}
+	}
+	return typeIssue[f.Type]
+}
+
+// typeIssue is, per field type, the issue of a value that does not fit it
+// and that checkField's string and null rules leave to the type.
+var typeIssue = [...]string{
+	TypeString:   issueString,
+	TypeNumber:   issueNumber,
+	TypeInteger:  issueNumber,
+	TypeBoolean:  issueBoolean,
+	TypeDateTime: issueDateTime,
+	TypeDate:     issueDate,
+	TypeEmail:    issueEmail,
+	TypeJSON:     issueJSON,
+}
+
+// checkNull is checkField for a null.
+func checkNull(f *Field, strict bool) string {
+	if f.required(strict) {
+		return issueMissing
+	}
+	return ""
+}
+
+// checkString is checkField for the string s.
+func checkString(f *Field, s string, strict bool, category string) string {
+	if s == "" && f.required(strict) {
 		return issueEmpty
 	}
 	switch f.Type {
 	case TypeString:
-		s, ok := v.(string)
-		if !ok {
-			return issueString
-		}
 		if category != "" && f.Name == "event_category" && s != category {
 			return "must be " + strconv.Quote(category)
 		}
 		if strict {
 			return checkStrictString(&f.Strict, s)
 		}
-	case TypeNumber, TypeInteger:
-		sign, issue := number(v, f.Type == TypeInteger)
-		if issue != "" {
-			return issue
-		}
-		if strict {
-			switch f.Strict.Min {
-			case Positive:
-				if sign <= 0 {
-					return issuePositive
-				}
-			case NonNegative:
-				if sign < 0 {
-					return issueNegative
-				}
-			}
-		}
-	case TypeBoolean:
-		if _, ok := v.(bool); !ok {
-			return issueBoolean
-		}
+		return ""
 	case TypeDateTime:
-		if s, ok := v.(string); !ok || !isDateTime(s) {
-			return issueDateTime
+		if isDateTime(s) {
+			return ""
 		}
 	case TypeDate:
-		if s, ok := v.(string); !ok || !isDate(s) {
-			return issueDate
+		if isDate(s) {
+			return ""
 		}
 	case TypeEmail:
-		if s, ok := v.(string); !ok || !isEmail(s) {
-			return issueEmail
+		if isEmail(s) {
+			return ""
 		}
 	case TypeJSON:
-		if !isJSONField(v) {
-			return issueJSON
+		if isJSONString(s) {
+			return ""
+		}
+	}
+	return typeIssue[f.Type]
+}
+
+// checkSign checks the sign of a number field's value against its strict
+// lower bound.
+func checkSign(f *Field, sign int, strict bool) string {
+	if !strict {
+		return ""
+	}
+	switch f.Strict.Min {
+	case Positive:
+		if sign <= 0 {
+			return issuePositive
+		}
+	case NonNegative:
+		if sign < 0 {
+			return issueNegative
 		}
 	}
 	return ""
@@ -154,21 +190,7 @@ func number(v any, integer bool) (int, string) {
 	var x float64
 	switch n := v.(type) {
 	case json.Number:
-		if !IsJSONNumber(string(n)) {
-			return 0, issueNumber
-		}
-		sign, ok := plainSign(string(n))
-		if !ok {
-			f, err := strconv.ParseFloat(string(n), 64)
-			if err != nil { // only a range error is left: the API would see ±Infinity
-				return 0, issueFinite
-			}
-			sign = cmp.Compare(f, 0)
-		}
-		if integer && !isIntegralText(string(n)) {
-			return 0, issueInteger
-		}
-		return sign, ""
+		return numberSign(string(n), integer)
 	case float64:
 		x = n
 	case float32:
@@ -190,6 +212,25 @@ func number(v any, integer bool) (int, string) {
 		return 0, issueInteger
 	}
 	return cmp.Compare(x, 0), ""
+}
+
+// numberSign is number for the text of a json.Number.
+func numberSign(s string, integer bool) (int, string) {
+	if !IsJSONNumber(s) {
+		return 0, issueNumber
+	}
+	sign, ok := plainSign(s)
+	if !ok {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil { // only a range error is left: the API would see ±Infinity
+			return 0, issueFinite
+		}
+		sign = cmp.Compare(f, 0)
+	}
+	if integer && !isIntegralText(s) {
+		return 0, issueInteger
+	}
+	return sign, ""
 }
 
 // plainSign returns the sign of the JSON number s without strconv when s
@@ -409,19 +450,28 @@ func isJSONField(v any) bool {
 	case map[string]any:
 		return true
 	case string:
-		return json.Valid([]byte(x))
+		return isJSONString(x)
 	case json.RawMessage:
-		raw := trimSpace(x)
-		if len(raw) == 0 || !json.Valid(raw) {
-			return false
-		}
-		switch raw[0] {
-		case '{':
-			return true
-		case '"':
-			var s string
-			return json.Unmarshal(raw, &s) == nil && json.Valid([]byte(s))
-		}
+		return isJSONRaw(x)
+	}
+	return false
+}
+
+// isJSONString is isJSONField for a string.
+func isJSONString(s string) bool { return json.Valid(rawBytes(s)) }
+
+// isJSONRaw is isJSONField for a json.RawMessage.
+func isJSONRaw(raw []byte) bool {
+	raw = trimSpace(raw)
+	if len(raw) == 0 || !json.Valid(raw) {
+		return false
+	}
+	switch raw[0] {
+	case '{':
+		return true
+	case '"':
+		var s string
+		return json.Unmarshal(raw, &s) == nil && isJSONString(s)
 	}
 	return false
 }

@@ -1,0 +1,118 @@
+package mapper
+
+import (
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/optikpi/optikpi-relay/internal/config"
+	"github.com/optikpi/optikpi-relay/internal/optikpi"
+)
+
+// TestCurrencyTable checks the table minor_units looks a currency_path's
+// code up in against config.CurrencyExponent, for every code it holds.
+func TestCurrencyTable(t *testing.T) {
+	for _, overrides := range []map[string]int{nil, {"BTC": 8, "EUR": 3, "usd": 5, "USDT": 6}} {
+		codes := isoCurrencies()
+		if overrides != nil {
+			codes = newCurrencyTable(overrides)
+		}
+		for i, got := range codes {
+			code := string([]byte{byte('A' + i/(26*26)), byte('A' + i/26%26), byte('A' + i%26)})
+			if j, ok := currencyIndex(code); !ok || j != i {
+				t.Fatalf("currencyIndex(%q) = %d, %v; want %d, true", code, j, ok, i)
+			}
+			want := int8(-1)
+			if e, ok := config.CurrencyExponent(code, overrides); ok {
+				want = int8(e)
+			}
+			if got != want {
+				t.Errorf("%q with exponents %v: got %d, want %d", code, overrides, got, want)
+			}
+		}
+	}
+	for _, code := range []string{"", "EU", "EURO", "eur", "Eur", "EU ", " EUR", "E@R", "EU[", "ÄUR"} {
+		if i, ok := currencyIndex(code); ok {
+			t.Errorf("currencyIndex(%q) = %d, true; want false", code, i)
+		}
+	}
+}
+
+// TestMinorUnitsCurrencyPath reads the currency at currency_path in each
+// form a record may write it: the table's fast path and the lookup after it
+// must agree.
+func TestMinorUnitsCurrencyPath(t *testing.T) {
+	rule := config.FieldRule{Path: "a", Transform: config.Names{config.TransformMinorUnits}, CurrencyPath: "c",
+		Exponents: map[string]int{"BTC": 8, "JPY": 2}}
+	for _, tc := range []struct{ value, want string }{
+		{`{"a":1050,"c":"EUR"}`, "number 10.5"},
+		{`{"a":1050,"c":"eur"}`, "number 10.5"},
+		{`{"a":1050,"c":" EUR "}`, "number 10.5"},
+		{`{"a":1050,"c":"\u0045UR"}`, "number 10.5"},
+		{`{"a":1050,"c":"KWD"}`, "number 1.05"},
+		{`{"a":1050,"c":"JPY"}`, "number 10.5"},
+		{`{"a":150000000,"c":"BTC"}`, "number 1.5"},
+		{`{"a":1050,"c":"XXQ"}`, `error: unknown currency "XXQ" at c`},
+		{`{"a":1050,"c":"euro"}`, `error: unknown currency "euro" at c`},
+		{`{"a":1050,"c":3}`, "error: want a currency code at c, got 3"},
+		{`{"a":1050,"c":null}`, "error: want a currency code at c, got null"},
+		{`{"a":1050}`, "error: want a currency code at c, got null"},
+	} {
+		checkResult(t, tc.value, evalRule(t, rule, tc.value), tc.want)
+	}
+}
+
+// TestFromValue checks which values a field's path reads are marked as
+// JSON the record's check already validated: parts of the value, not what
+// a modifier made.
+func TestFromValue(t *testing.T) {
+	pl := newPlan()
+	paths := map[string]*jpath{}
+	for _, p := range []string{"a", "a.b", "a|@pretty", "a.@reverse", "s", "n"} {
+		paths[p] = pl.path(p)
+	}
+	rec := &kgo.Record{Value: []byte(`{"a": {"b": [1, 2], "c": {"d": 1}}, "s": "{}", "n": 1}`)}
+	d := newDoc(rec, pl)
+	for p, want := range map[string]bool{"a": true, "a.b": true, "a|@pretty": false, "a.@reverse": false} {
+		v, ok := d.fromValue(d.value(paths[p]))
+		if !ok || v.Type != optikpi.ValueJSON || v.Plain != want {
+			t.Errorf("%s: got %+v, %v; want JSON with Plain %v", p, v, ok, want)
+		}
+	}
+	for _, p := range []string{"s", "n"} {
+		want, wantOK := d.value(paths[p])
+		if v, ok := d.fromValue(want, wantOK); v != want || ok != wantOK {
+			t.Errorf("%s: got %+v, %v; want %+v, %v unchanged", p, v, ok, want, wantOK)
+		}
+	}
+}
+
+// TestCondStrings checks equals and in with string constants only, which
+// eval compares with the value as a field reads it, against the same
+// condition with a number among the constants, which takes equal's way.
+func TestCondStrings(t *testing.T) {
+	for _, value := range []string{
+		`{"t":"a"}`, `{"t":"b"}`, `{"t":"\u0061"}`, `{"t":"a\"b"}`, `{"t":"c"}`, `{"t":""}`,
+		`{"t":1}`, `{"t":true}`, `{"t":null}`, `{"t":["a"]}`, `{"t":{"a":1}}`, `{}`, `{"u":{"t":"a"}}`,
+	} {
+		for _, path := range []string{"t", "u.t", "t|@this"} {
+			var got [2]bool
+			for i, in := range [][]any{{"a", `a"b`, ""}, {"a", `a"b`, "", 12345}} {
+				pl := newPlan()
+				c, err := compileTestCond(&config.Condition{Path: path, In: in}, pl)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if (c.strs != nil) != (i == 0) {
+					t.Fatalf("in %v: strs %v", in, c.strs)
+				}
+				if got[i], err = c.eval(newDoc(&kgo.Record{Value: []byte(value)}, pl)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if got[0] != got[1] {
+				t.Errorf("%s at %s: strings only %v, with a number %v", value, path, got[0], got[1])
+			}
+		}
+	}
+}
