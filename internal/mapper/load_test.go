@@ -28,6 +28,9 @@ var loadSeeds = []string{
 	`{"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k1":11}`,
 	`{"a":[` + strings.Repeat(`[`, MaxDepth) + strings.Repeat(`]`, MaxDepth) + `]}`,
 	manyKeys(80, ""), manyKeys(80, "k7"),
+	// A number or literal after an escaped string is not escaped; the keys
+	// between them are far enough from the end to skip loadString.
+	`{"s":"\n","n":1,"t":true,"padding":"xxxxxxxx"}`, `{"p":{"s":"\t","e":-2,"n":null,"z":"........"}}`,
 }
 
 // loadPaths are the paths each value is read by, beside its own keys.
