@@ -31,6 +31,40 @@ var loadSeeds = []string{
 	// A number or literal after an escaped string is not escaped; the keys
 	// between them are far enough from the end to skip loadString.
 	`{"s":"\n","n":1,"t":true,"padding":"xxxxxxxx"}`, `{"p":{"s":"\t","e":-2,"n":null,"z":"........"}}`,
+	// Keys load compares by their first eight bytes: of exactly eight,
+	// longer ones sharing them, given twice at either level, with an
+	// escape, a control byte or non-ASCII in or after the first word, and
+	// near the value's end, where no eight bytes follow the quote.
+	`{"abcdefgh":1,"abcdefgi":2,"abcdefghi":3,"abcdefghij":{"abcdefghX":4,"abcdefghY":5,"abcdefgh":6}}`,
+	`{"abcdefgh":1,"abcdefgh":2}`, `{"abcdefghij":1,"abcdefghij":2}`, `{"abcdefghi":1,"abcdefghj":2,"abcdefghi":3}`,
+	`{"o":{"abcdefghij":1,"abcdefghij":2}}`, `{"o":{"abcdefgh":{"abcdefgh":1}},"p":{"abcdefgh":2}}`,
+	`{"ab\ncdefgh":1,"xxxxxxxxx":2}`, `{"abcdefgh\n":1,"xxxxxxxxx":2}`, `{"abcdefgh\u0069":1,"abcdefghi":2}`,
+	`{"ab` + "\x01" + `cdefgh":1}`, `{"ab` + "\xff" + `cdefgh":1}`, `{"abcdefgh` + "\xc3" + `":1}`,
+	`{"café12":1,"ключ":{"значение":2},"abcdefgé":3,"abcdefg":{"é":4}}`,
+	`{"abcdefgh"`, `{"abcdefgh`, `{"abcdefgh":`, `{"ab":1}`, `{"abcdef":1,"ab":2}`, `{"x":1,"abcdefg":2}`,
+	// Strings load reads eight bytes at a time: of a multiple of eight,
+	// ending at or near the value's end, with UTF-8 across two words,
+	// control bytes and invalid UTF-8 at a word's edge.
+	`{"s":"12345678","t":"1234567812345678","u":"","v":"1234567"}`,
+	`{"a":"12345678"`, `{"a":"12345678}`, `{"a":"1234567`, `{"a":"123456"}`, `{"a":"1234567"}`,
+	`{"s":"1234567é","t":"123456☕89","u":"1234567😀","v":"12345678é"}`,
+	`{"s":"1234567` + "\xc3" + `"}`, `{"s":"123456` + "\xe2\x82" + `"}`, `{"s":"1234567` + "\xed\xa0\x80" + `"}`,
+	`{"s":"1234567` + "\x01" + `"}`, `{"s":"12345678` + "\x1f" + `"}`, `{"s":"1234567` + "\x7f" + `"}`,
+	`{"s":"1234567\"8","t":"12345678\\"}`,
+	// Numbers and literals, at the end of the value or followed by more.
+	`{"a":12`, `{"a":12}`, `{"a":12.5e3}`, `{"a":12E+3}`, `{"a":12e}`, `{"a":12.}`, `{"a":-12}`,
+	`{"a":0}`, `{"a":12x}`, `{"a":1 2}`, `{"a":[12,-0,0.5,9]}`,
+	`{"a":truex}`, `{"a":nul}`, `{"a":nul`, `{"a":true`, `{"a":fals}`, `{"a":falsey}`, `{"a":nulll}`,
+	`{"a":t}`, `{"a":f`, `{"a":tRue}`, `{"a":[true,false,null],"b":false,"c":null}`,
+	// Depth at MaxDepth and one deeper.
+	`{"a":` + strings.Repeat(`[`, MaxDepth-1) + strings.Repeat(`]`, MaxDepth-1) + `}`,
+	`{"a":` + strings.Repeat(`[`, MaxDepth) + strings.Repeat(`]`, MaxDepth) + `}`,
+	`{"a":` + strings.Repeat(`{"a":`, MaxDepth-1) + `1` + strings.Repeat(`}`, MaxDepth-1) + `}`,
+	`{"a":` + strings.Repeat(`{"a":`, MaxDepth) + `1` + strings.Repeat(`}`, MaxDepth) + `}`,
+	// Many keys, compared sorted when the object closes; more than a doc
+	// keeps room for.
+	manyKeys(80, `"x":7`), manyKeys(80, `"k7":7`), `{"o":` + manyKeys(80, `"x":7`) + `}`, `{"o":` + manyKeys(80, `"k70":7`) + `}`,
+	manyKeys(maxKeptKeys+1, `"x":1`), manyKeys(maxKeptKeys+1, `"k4000":1`),
 }
 
 // loadPaths are the paths each value is read by, beside its own keys.
