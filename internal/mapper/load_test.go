@@ -70,25 +70,52 @@ var loadSeeds = []string{
 // loadPaths are the paths each value is read by, beside its own keys.
 var loadPaths = []string{"a", "a.b", "a.e", "a.b.0.c", "f", "f.f", "f.f.f", "p", "p.e", "p.n", "p.n.o", "s", "s.e", "t", "t.0", "u", "x", "n", "", "k7", "profile.x"}
 
-// TestLoadReadsAsReset checks load against the slow path on each seed.
+// TestLoadReadsAsReset checks load against the slow path on each seed, in
+// one doc, as a Mapper's pool reuses it: each load starts on the stacks
+// the ones before it left.
 func TestLoadReadsAsReset(t *testing.T) {
+	var d doc
 	for _, v := range loadSeeds {
-		checkLoad(t, []byte(v))
+		checkLoad(t, &d, []byte(v))
 	}
 }
 
+// TestLoadKeepsFewKeys checks that a doc keeps no key stack of more than
+// maxKeptKeys from a value with many keys.
+func TestLoadKeepsFewKeys(t *testing.T) {
+	var d doc
+	for _, n := range []int{100, maxKeptKeys + 1, 100} {
+		if !d.load(&kgo.Record{Value: []byte(manyKeys(n, `"x":1`))}, nil) {
+			t.Fatalf("%d keys: not loaded", n)
+		}
+		if got := cap(d.lkeys); got > maxKeptKeys {
+			t.Errorf("after %d keys: got a kept stack of %d, want at most %d", n, got, maxKeptKeys)
+		}
+	}
+}
+
+// FuzzLoad checks load against the slow path in a doc that has loaded a
+// value deeper and with more keys than the frame and key stacks it starts
+// with.
 func FuzzLoad(f *testing.F) {
 	for _, v := range loadSeeds {
 		f.Add([]byte(v))
 	}
-	f.Fuzz(func(t *testing.T, v []byte) { checkLoad(t, v) })
+	before := &kgo.Record{Value: []byte(`{"a":` + strings.Repeat(`[`, 20) + manyKeys(80, `"x":1`) + strings.Repeat(`]`, 20) + `}`)}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		var d doc
+		if !d.load(before, nil) {
+			t.Fatal("the value before is not loaded")
+		}
+		checkLoad(t, &d, v)
+	})
 }
 
-// checkLoad loads v with a plan of loadPaths and v's own first and second
-// level keys, and checks that load accepts v exactly when the slow path
-// reads it as it is (checkValue finds nothing wrong, no key twice and none
-// escaped), and that it then notes what reset and scan find.
-func checkLoad(t *testing.T, v []byte) {
+// checkLoad loads v into got with a plan of loadPaths and v's own first and
+// second level keys, and checks that load accepts v exactly when the slow
+// path reads it as it is (checkValue finds nothing wrong, no key twice and
+// none escaped), and that it then notes what reset and scan find.
+func checkLoad(t *testing.T, got *doc, v []byte) {
 	t.Helper()
 	paths := append([]string(nil), loadPaths...)
 	if gjson.ValidBytes(v) {
@@ -108,7 +135,6 @@ func checkLoad(t *testing.T, v []byte) {
 		pl.path(p)
 	}
 	rec := &kgo.Record{Value: v}
-	var got doc
 	loaded := got.load(rec, pl)
 	msg, scan := checkValue(v)
 	slow := msg == "" && !scan.hasDup && !scan.escapedKey
