@@ -171,6 +171,7 @@ key: // v[i] is the first byte of what should be a key
 	}
 
 value: // v[i] is the first byte of what should be a value
+	escaped = false // a key or an earlier string may have set it
 	switch c = v[i]; c {
 	case '{', '[':
 		goto open
@@ -178,7 +179,7 @@ value: // v[i] is the first byte of what should be a value
 		// end steps by a constant 8, not by the count of each run, so
 		// that the next run's load does not wait for this run's count:
 		// the CPU checks runs of a long string side by side.
-		end, escaped = i+1, false
+		end = i + 1
 		for ; end+8 <= len(v); end += 8 {
 			if n := optikpi.PlainPrefix8(binary.LittleEndian.Uint64(v[end:])); n < 8 {
 				end += n

@@ -28,30 +28,94 @@ var loadSeeds = []string{
 	`{"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k1":11}`,
 	`{"a":[` + strings.Repeat(`[`, MaxDepth) + strings.Repeat(`]`, MaxDepth) + `]}`,
 	manyKeys(80, ""), manyKeys(80, "k7"),
+	// A number or literal after an escaped string is not escaped; the keys
+	// between them are far enough from the end to skip loadString.
+	`{"s":"\n","n":1,"t":true,"padding":"xxxxxxxx"}`, `{"p":{"s":"\t","e":-2,"n":null,"z":"........"}}`,
+	// Keys load compares by their first eight bytes: of exactly eight,
+	// longer ones sharing them, given twice at either level, with an
+	// escape, a control byte or non-ASCII in or after the first word, and
+	// near the value's end, where no eight bytes follow the quote.
+	`{"abcdefgh":1,"abcdefgi":2,"abcdefghi":3,"abcdefghij":{"abcdefghX":4,"abcdefghY":5,"abcdefgh":6}}`,
+	`{"abcdefgh":1,"abcdefgh":2}`, `{"abcdefghij":1,"abcdefghij":2}`, `{"abcdefghi":1,"abcdefghj":2,"abcdefghi":3}`,
+	`{"o":{"abcdefghij":1,"abcdefghij":2}}`, `{"o":{"abcdefgh":{"abcdefgh":1}},"p":{"abcdefgh":2}}`,
+	`{"ab\ncdefgh":1,"xxxxxxxxx":2}`, `{"abcdefgh\n":1,"xxxxxxxxx":2}`, `{"abcdefgh\u0069":1,"abcdefghi":2}`,
+	`{"ab` + "\x01" + `cdefgh":1}`, `{"ab` + "\xff" + `cdefgh":1}`, `{"abcdefgh` + "\xc3" + `":1}`,
+	`{"café12":1,"ключ":{"значение":2},"abcdefgé":3,"abcdefg":{"é":4}}`,
+	`{"abcdefgh"`, `{"abcdefgh`, `{"abcdefgh":`, `{"ab":1}`, `{"abcdef":1,"ab":2}`, `{"x":1,"abcdefg":2}`,
+	// Strings load reads eight bytes at a time: of a multiple of eight,
+	// ending at or near the value's end, with UTF-8 across two words,
+	// control bytes and invalid UTF-8 at a word's edge.
+	`{"s":"12345678","t":"1234567812345678","u":"","v":"1234567"}`,
+	`{"a":"12345678"`, `{"a":"12345678}`, `{"a":"1234567`, `{"a":"123456"}`, `{"a":"1234567"}`,
+	`{"s":"1234567é","t":"123456☕89","u":"1234567😀","v":"12345678é"}`,
+	`{"s":"1234567` + "\xc3" + `"}`, `{"s":"123456` + "\xe2\x82" + `"}`, `{"s":"1234567` + "\xed\xa0\x80" + `"}`,
+	`{"s":"1234567` + "\x01" + `"}`, `{"s":"12345678` + "\x1f" + `"}`, `{"s":"1234567` + "\x7f" + `"}`,
+	`{"s":"1234567\"8","t":"12345678\\"}`,
+	// Numbers and literals, at the end of the value or followed by more.
+	`{"a":12`, `{"a":12}`, `{"a":12.5e3}`, `{"a":12E+3}`, `{"a":12e}`, `{"a":12.}`, `{"a":-12}`,
+	`{"a":0}`, `{"a":12x}`, `{"a":1 2}`, `{"a":[12,-0,0.5,9]}`,
+	`{"a":truex}`, `{"a":nul}`, `{"a":nul`, `{"a":true`, `{"a":fals}`, `{"a":falsey}`, `{"a":nulll}`,
+	`{"a":t}`, `{"a":f`, `{"a":tRue}`, `{"a":[true,false,null],"b":false,"c":null}`,
+	// Depth at MaxDepth and one deeper.
+	`{"a":` + strings.Repeat(`[`, MaxDepth-1) + strings.Repeat(`]`, MaxDepth-1) + `}`,
+	`{"a":` + strings.Repeat(`[`, MaxDepth) + strings.Repeat(`]`, MaxDepth) + `}`,
+	`{"a":` + strings.Repeat(`{"a":`, MaxDepth-1) + `1` + strings.Repeat(`}`, MaxDepth-1) + `}`,
+	`{"a":` + strings.Repeat(`{"a":`, MaxDepth) + `1` + strings.Repeat(`}`, MaxDepth) + `}`,
+	// Many keys, compared sorted when the object closes; more than a doc
+	// keeps room for.
+	manyKeys(80, `"x":7`), manyKeys(80, `"k7":7`), `{"o":` + manyKeys(80, `"x":7`) + `}`, `{"o":` + manyKeys(80, `"k70":7`) + `}`,
+	manyKeys(maxKeptKeys+1, `"x":1`), manyKeys(maxKeptKeys+1, `"k4000":1`),
 }
 
 // loadPaths are the paths each value is read by, beside its own keys.
 var loadPaths = []string{"a", "a.b", "a.e", "a.b.0.c", "f", "f.f", "f.f.f", "p", "p.e", "p.n", "p.n.o", "s", "s.e", "t", "t.0", "u", "x", "n", "", "k7", "profile.x"}
 
-// TestLoadReadsAsReset checks load against the slow path on each seed.
+// TestLoadReadsAsReset checks load against the slow path on each seed, in
+// one doc, as a Mapper's pool reuses it: each load starts on the stacks
+// the ones before it left.
 func TestLoadReadsAsReset(t *testing.T) {
+	var d doc
 	for _, v := range loadSeeds {
-		checkLoad(t, []byte(v))
+		checkLoad(t, &d, []byte(v))
 	}
 }
 
+// TestLoadKeepsFewKeys checks that a doc keeps no key stack of more than
+// maxKeptKeys from a value with many keys.
+func TestLoadKeepsFewKeys(t *testing.T) {
+	var d doc
+	for _, n := range []int{100, maxKeptKeys + 1, 100} {
+		if !d.load(&kgo.Record{Value: []byte(manyKeys(n, `"x":1`))}, nil) {
+			t.Fatalf("%d keys: not loaded", n)
+		}
+		if got := cap(d.lkeys); got > maxKeptKeys {
+			t.Errorf("after %d keys: got a kept stack of %d, want at most %d", n, got, maxKeptKeys)
+		}
+	}
+}
+
+// FuzzLoad checks load against the slow path in a doc that has loaded a
+// value deeper and with more keys than the frame and key stacks it starts
+// with.
 func FuzzLoad(f *testing.F) {
 	for _, v := range loadSeeds {
 		f.Add([]byte(v))
 	}
-	f.Fuzz(func(t *testing.T, v []byte) { checkLoad(t, v) })
+	before := &kgo.Record{Value: []byte(`{"a":` + strings.Repeat(`[`, 20) + manyKeys(80, `"x":1`) + strings.Repeat(`]`, 20) + `}`)}
+	f.Fuzz(func(t *testing.T, v []byte) {
+		var d doc
+		if !d.load(before, nil) {
+			t.Fatal("the value before is not loaded")
+		}
+		checkLoad(t, &d, v)
+	})
 }
 
-// checkLoad loads v with a plan of loadPaths and v's own first and second
-// level keys, and checks that load accepts v exactly when the slow path
-// reads it as it is (checkValue finds nothing wrong, no key twice and none
-// escaped), and that it then notes what reset and scan find.
-func checkLoad(t *testing.T, v []byte) {
+// checkLoad loads v into got with a plan of loadPaths and v's own first and
+// second level keys, and checks that load accepts v exactly when the slow
+// path reads it as it is (checkValue finds nothing wrong, no key twice and
+// none escaped), and that it then notes what reset and scan find.
+func checkLoad(t *testing.T, got *doc, v []byte) {
 	t.Helper()
 	paths := append([]string(nil), loadPaths...)
 	if gjson.ValidBytes(v) {
@@ -71,7 +135,6 @@ func checkLoad(t *testing.T, v []byte) {
 		pl.path(p)
 	}
 	rec := &kgo.Record{Value: v}
-	var got doc
 	loaded := got.load(rec, pl)
 	msg, scan := checkValue(v)
 	slow := msg == "" && !scan.hasDup && !scan.escapedKey
