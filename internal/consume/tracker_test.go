@@ -196,6 +196,9 @@ func BenchmarkTrackDone(b *testing.B) {
 		p.mu.Lock()
 		r := c.trackLocked(polled{p: p, r: kr, size: 100}, 1)
 		p.mu.Unlock()
+		if r == nil {
+			b.Fatalf("offset %d not tracked", kr.Offset)
+		}
 		if recs = append(recs, r); len(recs) == batch {
 			for i, r := range recs {
 				r.Done()
@@ -203,5 +206,10 @@ func BenchmarkTrackDone(b *testing.B) {
 			}
 			recs = recs[:0]
 		}
+	}
+	// Every record finished was done and released: only the unfinished
+	// batch is held from a commit.
+	if done, held := c.doneN.Load(), c.held.Load(); done != off-int64(len(recs)) || held != int64(len(recs)) {
+		b.Fatalf("%d records done, %d held; want %d and %d", done, held, off-int64(len(recs)), len(recs))
 	}
 }

@@ -53,4 +53,8 @@ func BenchmarkDeliver(b *testing.B) {
 			snk.held = snk.held[:0]
 		}
 	}
+	// Every output made final was counted delivered, none dead-lettered.
+	if got, want := p.counts.delivered[optikpi.KindDeposit].Load(), int64(n-len(snk.held)); got != want {
+		b.Fatalf("%d outputs delivered, want %d", got, want)
+	}
 }
