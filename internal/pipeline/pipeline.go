@@ -329,11 +329,7 @@ func (d *delivery) Final(f *sink.Failure, at time.Time) {
 	if f == nil {
 		d.p.counts.delivered[d.kind].Add(1)
 		finished(d.p.counts.latencyDelivered, d.r.Timestamp, at)
-		if d.f != nil {
-			d.f.Done()
-		} else {
-			d.r.Done()
-		}
+		d.fin().Done()
 		return
 	}
 	e := DeliveryFailure(f, d.route, d.eventID)

@@ -13,9 +13,10 @@ import (
 
 // item is one queued record and its owner. Of the record it keeps only the
 // JSON, all that batching and sending read: an item is copied into its
-// lane's channel, out of it and into a batch, 40 bytes where the whole
-// optikpi.Encoded made 88. The JSON keeps alive all that the record did:
-// an Alone record's ids share its allocation, and a copied record's block.
+// lane's channel, out of it and into a batch, 40 bytes where an item with
+// the whole optikpi.Encoded made 88. The JSON keeps alive no more than the
+// record did: an Alone record's ids share its allocation, and a copied
+// record's JSON is in its lane's block.
 type item struct {
 	json []byte
 	o    Owner
