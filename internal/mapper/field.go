@@ -411,8 +411,9 @@ func describe(v any) string {
 }
 
 // formatTime formats t as the API wants it (optikpi.AppendDateTime) in
-// d's arena, as a string Value that is plain: digits and separators only
-// (TestAppendDateTime checks it).
+// d's arena, as a string Value that is plain and a date-time:
+// digits and separators only, in the API's form (TestAppendDateTime
+// checks both).
 func (d *doc) formatTime(t time.Time) (optikpi.Value, bool) {
 	return d.timeText(optikpi.AppendDateTime(d.arena, t))
 }
@@ -426,5 +427,5 @@ func (d *doc) timeText(b []byte, ok bool) (optikpi.Value, bool) {
 	}
 	start := len(d.arena)
 	d.arena = b
-	return optikpi.Value{Type: optikpi.ValueString, Text: d.text(start), Plain: true}, true
+	return optikpi.Value{Type: optikpi.ValueString, Text: d.text(start), Plain: true, DateTime: true}, true
 }

@@ -34,7 +34,12 @@ type Value struct {
 	// space around it, as a value read from a checked record
 	// is: validation then takes it as valid without a look.
 	Plain bool
-	Text  string
+	// DateTime promises, of a string, that Text is a date-time as
+	// AppendDateTime writes it (so Plain too): validation of a date-time
+	// field then takes it without reading it again. A Value made from a
+	// string sets it false.
+	DateTime bool
+	Text     string
 }
 
 // String returns the Value of a string.
@@ -111,6 +116,9 @@ func rawBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s
 func (v *Value) check(f *Field, strict bool, category string) string {
 	switch v.Type {
 	case ValueString:
+		if v.DateTime && f.Type == TypeDateTime {
+			return "" // isDateTime holds of what AppendDateTime writes
+		}
 		return checkString(f, v.Text, strict, category)
 	case ValueNumber:
 		if f.Type != TypeNumber && f.Type != TypeInteger {
