@@ -116,10 +116,7 @@ func rawBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s
 func (v *Value) check(f *Field, strict bool, category string) string {
 	switch v.Type {
 	case ValueString:
-		if v.DateTime && f.Type == TypeDateTime {
-			return "" // isDateTime holds of what AppendDateTime writes
-		}
-		return checkString(f, v.Text, strict, category)
+		return v.checkString(f, strict, category)
 	case ValueNumber:
 		if f.Type != TypeNumber && f.Type != TypeInteger {
 			break
@@ -143,6 +140,36 @@ func (v *Value) check(f *Field, strict bool, category string) string {
 	return typeIssue[f.Type]
 }
 
+// checkString is check for a string v.
+func (v *Value) checkString(f *Field, strict bool, category string) string {
+	if v.DateTime && f.Type == TypeDateTime {
+		return "" // isDateTime holds of what AppendDateTime writes
+	}
+	return checkString(f, v.Text, strict, category)
+}
+
+// appendValid is check and, when it passes, appendChecked: in one call
+// for a string, as most fields are.
+func (v *Value) appendValid(dst []byte, f *Field, strict bool, category string) ([]byte, string) {
+	issue := ""
+	if v.Type == ValueString {
+		if issue = v.checkString(f, strict, category); issue == "" {
+			dst = v.appendString(dst)
+		}
+	} else if issue = v.check(f, strict, category); issue == "" {
+		dst = v.appendChecked(dst)
+	}
+	return dst, issue
+}
+
+// appendString is appendChecked for a string v.
+func (v *Value) appendString(dst []byte) []byte {
+	if v.Plain {
+		return append(append(append(dst, '"'), v.Text...), '"')
+	}
+	return appendString(dst, v.Text)
+}
+
 // appendJSON is appendValue for v.
 func (v *Value) appendJSON(dst []byte) ([]byte, error) {
 	switch v.Type {
@@ -159,10 +186,7 @@ func (v *Value) appendJSON(dst []byte) ([]byte, error) {
 func (v *Value) appendChecked(dst []byte) []byte {
 	switch v.Type {
 	case ValueString:
-		if v.Plain {
-			return append(append(append(dst, '"'), v.Text...), '"')
-		}
-		return appendString(dst, v.Text)
+		return v.appendString(dst)
 	case ValueNumber:
 		return append(dst, v.Text...)
 	case ValueJSON:
@@ -265,21 +289,19 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 			break
 		}
 	}
-	dst := append(b.buf[:0], '{')
+	// Every field is written after a comma (keys start with one), and the
+	// first comma becomes the '{' at the end.
+	dst := b.buf[:0]
 	for w, word := range b.set {
 		for ; word != 0; word &= word - 1 {
 			i := w*64 + bits.TrailingZeros64(word)
 			if missing < i {
 				return Encoded{}, &ValidationError{Field: m.fields[missing].Name, Issue: issueMissing}
 			}
-			v := &b.vals[i]
-			if issue := v.check(&m.fields[i], opts.Strict, category); issue != "" {
+			var issue string
+			if dst, issue = b.vals[i].appendValid(append(dst, m.keys[i]...), &m.fields[i], opts.Strict, category); issue != "" {
 				return Encoded{}, &ValidationError{Field: m.fields[i].Name, Issue: issue}
 			}
-			if len(dst) > 1 {
-				dst = append(dst, ',')
-			}
-			dst = v.appendChecked(append(dst, m.keys[i]...))
 		}
 	}
 	if missing < maxFields {
@@ -291,13 +313,15 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 	var err error
 	for i := range b.extras {
 		e := &b.extras[i]
-		if len(dst) > 1 {
-			dst = append(dst, ',')
-		}
-		dst = append(appendString(dst, e.name), ':')
+		dst = append(appendString(append(dst, ','), e.name), ':')
 		if dst, err = e.v.appendJSON(dst); err != nil {
 			return Encoded{}, &ValidationError{Field: e.name, Issue: err.Error()}
 		}
+	}
+	if len(dst) == 0 {
+		dst = append(dst, '{')
+	} else {
+		dst[0] = '{'
 	}
 	dst = append(dst, '}')
 	n := len(dst)
@@ -313,7 +337,10 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 	// One allocation the size of the encoding, not zeroed first: cheaper
 	// than cutting it from a shared block that a queue would then copy it
 	// out of, lest a record waiting there keep the block's others alive.
-	return encodedAlone(b.kind, append([]byte(nil), dst...), n, len(uid), len(eid)), nil
+	// (make and copy, which Go compiles to one allocation left unzeroed.)
+	out := make([]byte, len(dst))
+	copy(out, dst)
+	return encodedAlone(b.kind, out, n, len(uid), len(eid)), nil
 }
 
 // encodedIn is the encoding of kind whose JSON is out's first n bytes,
