@@ -33,7 +33,11 @@ type field struct {
 	hasDef, hasFallback bool
 
 	vmap map[string]optikpi.Value
-	keep bool
+	// A small vmap, as most are, is also its keys and values in two
+	// lists: comparing a few strings is cheaper than a map's lookup.
+	vkeys []string
+	vvals []optikpi.Value
+	keep  bool
 
 	before, steps []step // the transforms before map, and after
 
@@ -128,6 +132,11 @@ func compileField(fr *config.FieldRule, key string, pl *plan, ps *config.Problem
 		for k, v := range fr.Map {
 			f.vmap[k], _ = r.value(".map."+k, v)
 		}
+		if len(f.vmap) <= smallMap {
+			for k, v := range f.vmap {
+				f.vkeys, f.vvals = append(f.vkeys, k), append(f.vvals, v)
+			}
+		}
 	}
 	f.before = compileSteps(r, "transform_before", fr.TransformBefore, pl)
 	f.steps = compileSteps(r, "transform", fr.Transform, pl)
@@ -198,7 +207,7 @@ func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 		if !ok {
 			return optikpi.Value{}, false, fmt.Errorf("map: want a string, number or boolean, got %s", describeValue(v))
 		}
-		switch m, found := f.vmap[key]; {
+		switch m, found := f.mapped(key); {
 		case found:
 			v = m
 		case f.hasFallback:
@@ -213,6 +222,24 @@ func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 		}
 	}
 	return v, true, nil
+}
+
+// smallMap is the most entries of a map: rule that mapped looks up in a
+// list.
+const smallMap = 8
+
+// mapped is f.vmap[key].
+func (f *field) mapped(key string) (optikpi.Value, bool) {
+	if f.vkeys == nil {
+		v, ok := f.vmap[key]
+		return v, ok
+	}
+	for i, k := range f.vkeys {
+		if k == key {
+			return f.vvals[i], true
+		}
+	}
+	return optikpi.Value{}, false
 }
 
 // run applies steps to v in order.

@@ -3,6 +3,7 @@ package mapper
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -313,4 +314,30 @@ func (f *field) eval(d *doc) (any, bool, error) {
 		return nil, ok, err
 	}
 	return v.Any(), true, nil
+}
+
+// TestMapped checks that a map: rule of any size finds what its map holds,
+// by list up to smallMap entries and by map above, and nothing else.
+func TestMapped(t *testing.T) {
+	for n := 0; n <= smallMap+2; n++ {
+		m := map[string]any{}
+		for i := range n {
+			m["K"+strconv.Itoa(i)] = "v" + strconv.Itoa(i)
+		}
+		f, err := compileRule(&config.FieldRule{Target: "f", Path: "s", Map: m}, newPlan())
+		if err != nil {
+			t.Fatalf("%d entries: %v", n, err)
+		}
+		if got, want := f.vkeys != nil, n > 0 && n <= smallMap; got != want {
+			t.Errorf("%d entries: listed %v, want %v", n, got, want)
+		}
+		for i := range n + 1 {
+			key := "K" + strconv.Itoa(i)
+			got, gotOK := f.mapped(key)
+			want, wantOK := f.vmap[key]
+			if got != want || gotOK != wantOK || gotOK != (i < n) {
+				t.Errorf("%d entries: mapped(%q) = %+v, %v; want %+v, %v", n, key, got, gotOK, want, wantOK)
+			}
+		}
+	}
 }
