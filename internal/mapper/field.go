@@ -41,8 +41,8 @@ type field struct {
 
 	before, steps []step // the transforms before map, and after
 
-	// direct is a path and nothing more, as most rules are: value reads it
-	// without the general steps.
+	// direct is a path and nothing more, as most rules are: mapRecord
+	// reads it without value's call and general steps, to the same value.
 	direct bool
 }
 
@@ -175,12 +175,6 @@ func compileValue(y any) (_ optikpi.Value, ok bool, _ error) {
 func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 	var v optikpi.Value
 	var ok bool
-	if f.direct {
-		if v, ok = d.fromValue(d.value(f.path)); !ok {
-			return f.def, f.hasDef, nil
-		}
-		return v, true, nil
-	}
 	if f.src == srcExpr {
 		x, err := d.run(f.prog)
 		if err == nil {

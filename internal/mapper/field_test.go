@@ -341,3 +341,41 @@ func TestMapped(t *testing.T) {
 		}
 	}
 }
+
+// TestDirectMatchesValue checks that mapRecord's way with a direct field,
+// on every reference sample, gives what value gives it.
+func TestDirectMatchesValue(t *testing.T) {
+	m := exampleMapper(t, false)
+	n := 0
+	for topic, lines := range readSamples(t) {
+		tr := m.byTopic[topic]
+		if tr == nil {
+			continue
+		}
+		for _, line := range lines {
+			rec := &kgo.Record{Topic: topic, Value: line}
+			d := newDoc(rec, tr.plan)
+			for _, rt := range tr.routes {
+				for _, o := range rt.outs {
+					for _, f := range o.fields {
+						if !f.direct {
+							continue
+						}
+						got, gotOK := d.fromValue(d.value(f.path))
+						if !gotOK {
+							got, gotOK = f.def, f.hasDef
+						}
+						want, wantOK, err := f.value(d)
+						if got != want || gotOK != wantOK || err != nil {
+							t.Errorf("%s %s: direct %+v, %v; value %+v, %v, %v", rt.name, f.target, got, gotOK, want, wantOK, err)
+						}
+						n++
+					}
+				}
+			}
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d direct fields read", n)
+	}
+}
