@@ -282,10 +282,10 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 		return optikpi.String(rec.Topic), true
 	case config.MetaPartition:
 		d.arena = strconv.AppendInt(d.arena, int64(rec.Partition), 10)
-		return number(d.text(start)), true
+		return jsonNumber(d.text(start)), true
 	case config.MetaOffset:
 		d.arena = strconv.AppendInt(d.arena, rec.Offset, 10)
-		return number(d.text(start)), true
+		return jsonNumber(d.text(start)), true
 	case config.MetaTimestamp:
 		if rec.Timestamp.IsZero() {
 			return optikpi.Value{}, false
@@ -295,12 +295,12 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 	return optikpi.Value{}, false
 }
 
-// fromValue marks v, read by d.value, Plain when it is JSON that views
-// d's value: a part that gjson found of a value Map checked whole, so valid
-// JSON (optikpi.Value.Plain). A value a path made otherwise (a modifier's)
-// is left to validation.
+// fromValue marks v, read by d.value, Plain when it is JSON or a number
+// that views d's value: a part that gjson found of a value Map checked
+// whole, so valid JSON (optikpi.Value.Plain). A value a path made
+// otherwise (a modifier's) is left to validation.
 func (d *doc) fromValue(v optikpi.Value, ok bool) (optikpi.Value, bool) {
-	if v.Type == optikpi.ValueJSON && within(v.Text, d.s) {
+	if (v.Type == optikpi.ValueJSON || v.Type == optikpi.ValueNumber) && within(v.Text, d.s) {
 		v.Plain = true
 	}
 	return v, ok

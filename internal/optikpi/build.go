@@ -33,6 +33,8 @@ type Value struct {
 	// Of JSON, it promises that Text is one valid JSON value without white
 	// space around it, as a value read from a checked record
 	// is: validation then takes it as valid without a look.
+	// Of a number, it promises that Text is in JSON's grammar, as a number
+	// read from a checked record is: validation then reads only its sign.
 	Plain bool
 	// DateTime promises, of a string, that Text is a date-time as
 	// AppendDateTime writes it (so Plain too): validation of a date-time
@@ -121,7 +123,13 @@ func (v *Value) check(f *Field, strict bool, category string) string {
 		if f.Type != TypeNumber && f.Type != TypeInteger {
 			break
 		}
-		sign, issue := numberSign(v.Text, f.Type == TypeInteger)
+		var sign int
+		var issue string
+		if v.Plain {
+			sign, issue = jsonNumberSign(v.Text, f.Type == TypeInteger)
+		} else {
+			sign, issue = numberSign(v.Text, f.Type == TypeInteger)
+		}
 		if issue != "" {
 			return issue
 		}
