@@ -156,20 +156,6 @@ func (v *Value) checkString(f *Field, strict bool, category string) string {
 	return checkString(f, v.Text, strict, category)
 }
 
-// appendValid is check and, when it passes, appendChecked: in one call
-// for a string, as most fields are.
-func (v *Value) appendValid(dst []byte, f *Field, strict bool, category string) ([]byte, string) {
-	issue := ""
-	if v.Type == ValueString {
-		if issue = v.checkString(f, strict, category); issue == "" {
-			dst = v.appendString(dst)
-		}
-	} else if issue = v.check(f, strict, category); issue == "" {
-		dst = v.appendChecked(dst)
-	}
-	return dst, issue
-}
-
 // appendString is appendChecked for a string v.
 func (v *Value) appendString(dst []byte) []byte {
 	if v.Plain {
@@ -309,9 +295,20 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 			if missing < i {
 				return Encoded{}, &ValidationError{Field: m.fields[missing].Name, Issue: issueMissing}
 			}
+			// check, and appendChecked when it passes: a string, as most
+			// fields are, without a second switch on the type.
+			v, f := &b.vals[i], &m.fields[i]
+			dst = append(dst, m.keys[i]...)
 			var issue string
-			if dst, issue = b.vals[i].appendValid(append(dst, m.keys[i]...), &m.fields[i], opts.Strict, category); issue != "" {
-				return Encoded{}, &ValidationError{Field: m.fields[i].Name, Issue: issue}
+			if v.Type == ValueString {
+				if issue = v.checkString(f, opts.Strict, category); issue == "" {
+					dst = v.appendString(dst)
+				}
+			} else if issue = v.check(f, opts.Strict, category); issue == "" {
+				dst = v.appendChecked(dst)
+			}
+			if issue != "" {
+				return Encoded{}, &ValidationError{Field: f.Name, Issue: issue}
 			}
 		}
 	}
