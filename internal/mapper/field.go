@@ -33,12 +33,16 @@ type field struct {
 	hasDef, hasFallback bool
 
 	vmap map[string]optikpi.Value
-	keep bool
+	// A small vmap, as most are, is also its keys and values in two
+	// lists: comparing a few strings is cheaper than a map's lookup.
+	vkeys []string
+	vvals []optikpi.Value
+	keep  bool
 
 	before, steps []step // the transforms before map, and after
 
-	// direct is a path and nothing more, as most rules are: value reads it
-	// without the general steps.
+	// direct is a path and nothing more, as most rules are: mapRecord
+	// reads it without value's call and general steps, to the same value.
 	direct bool
 }
 
@@ -128,6 +132,11 @@ func compileField(fr *config.FieldRule, key string, pl *plan, ps *config.Problem
 		for k, v := range fr.Map {
 			f.vmap[k], _ = r.value(".map."+k, v)
 		}
+		if len(f.vmap) <= smallMap {
+			for k, v := range f.vmap {
+				f.vkeys, f.vvals = append(f.vkeys, k), append(f.vvals, v)
+			}
+		}
 	}
 	f.before = compileSteps(r, "transform_before", fr.TransformBefore, pl)
 	f.steps = compileSteps(r, "transform", fr.Transform, pl)
@@ -166,12 +175,6 @@ func compileValue(y any) (_ optikpi.Value, ok bool, _ error) {
 func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 	var v optikpi.Value
 	var ok bool
-	if f.direct {
-		if v, ok = d.fromValue(f.path); !ok {
-			return f.def, f.hasDef, nil
-		}
-		return v, true, nil
-	}
 	if f.src == srcExpr {
 		x, err := d.run(f.prog)
 		if err == nil {
@@ -198,7 +201,7 @@ func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 		if !ok {
 			return optikpi.Value{}, false, fmt.Errorf("map: want a string, number or boolean, got %s", describeValue(v))
 		}
-		switch m, found := f.vmap[key]; {
+		switch m, found := f.mapped(key); {
 		case found:
 			v = m
 		case f.hasFallback:
@@ -213,6 +216,24 @@ func (f *field) value(d *doc) (optikpi.Value, bool, error) {
 		}
 	}
 	return v, true, nil
+}
+
+// smallMap is the most entries of a map: rule that mapped looks up in a
+// list.
+const smallMap = 8
+
+// mapped is f.vmap[key].
+func (f *field) mapped(key string) (optikpi.Value, bool) {
+	if f.vkeys == nil {
+		v, ok := f.vmap[key]
+		return v, ok
+	}
+	for i, k := range f.vkeys {
+		if k == key {
+			return f.vvals[i], true
+		}
+	}
+	return optikpi.Value{}, false
 }
 
 // run applies steps to v in order.
@@ -261,10 +282,10 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 		return optikpi.String(rec.Topic), true
 	case config.MetaPartition:
 		d.arena = strconv.AppendInt(d.arena, int64(rec.Partition), 10)
-		return number(d.text(start)), true
+		return jsonNumber(d.text(start)), true
 	case config.MetaOffset:
 		d.arena = strconv.AppendInt(d.arena, rec.Offset, 10)
-		return number(d.text(start)), true
+		return jsonNumber(d.text(start)), true
 	case config.MetaTimestamp:
 		if rec.Timestamp.IsZero() {
 			return optikpi.Value{}, false
@@ -275,12 +296,13 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 }
 
 // fromValue reads p as d.value does, and marks what it reads Plain when it
-// is JSON that views d's value: a part that gjson found of a value Map
-// checked whole, so valid JSON (optikpi.Value.Plain). A value a path made
-// (a modifier's, even one viewing d's value) is left to validation.
+// is JSON or a number that views d's value: a part that gjson found of a
+// value Map checked whole, so valid JSON (optikpi.Value.Plain). A value a
+// path made (a modifier's, even one viewing d's value) is left to
+// validation.
 func (d *doc) fromValue(p *jpath) (optikpi.Value, bool) {
 	v, ok := d.value(p)
-	if v.Type == optikpi.ValueJSON && !p.made && within(v.Text, d.s) {
+	if (v.Type == optikpi.ValueJSON || v.Type == optikpi.ValueNumber) && !p.made && within(v.Text, d.s) {
 		v.Plain = true
 	}
 	return v, ok
@@ -412,8 +434,9 @@ func describe(v any) string {
 }
 
 // formatTime formats t as the API wants it (optikpi.AppendDateTime) in
-// d's arena, as a string Value that is plain: digits and separators only
-// (TestAppendDateTime checks it).
+// d's arena, as a string Value that is plain and a date-time:
+// digits and separators only, in the API's form (TestAppendDateTime
+// checks both).
 func (d *doc) formatTime(t time.Time) (optikpi.Value, bool) {
 	return d.timeText(optikpi.AppendDateTime(d.arena, t))
 }
@@ -427,5 +450,5 @@ func (d *doc) timeText(b []byte, ok bool) (optikpi.Value, bool) {
 	}
 	start := len(d.arena)
 	d.arena = b
-	return optikpi.Value{Type: optikpi.ValueString, Text: d.text(start), Plain: true}, true
+	return optikpi.Value{Type: optikpi.ValueString, Text: d.text(start), Plain: true, DateTime: true}, true
 }

@@ -3,6 +3,7 @@ package mapper
 import (
 	"encoding/json"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -313,4 +314,68 @@ func (f *field) eval(d *doc) (any, bool, error) {
 		return nil, ok, err
 	}
 	return v.Any(), true, nil
+}
+
+// TestMapped checks that a map: rule of any size finds what its map holds,
+// by list up to smallMap entries and by map above, and nothing else.
+func TestMapped(t *testing.T) {
+	for n := 0; n <= smallMap+2; n++ {
+		m := map[string]any{}
+		for i := range n {
+			m["K"+strconv.Itoa(i)] = "v" + strconv.Itoa(i)
+		}
+		f, err := compileRule(&config.FieldRule{Target: "f", Path: "s", Map: m}, newPlan())
+		if err != nil {
+			t.Fatalf("%d entries: %v", n, err)
+		}
+		if got, want := f.vkeys != nil, n > 0 && n <= smallMap; got != want {
+			t.Errorf("%d entries: listed %v, want %v", n, got, want)
+		}
+		for i := range n + 1 {
+			key := "K" + strconv.Itoa(i)
+			got, gotOK := f.mapped(key)
+			want, wantOK := f.vmap[key]
+			if got != want || gotOK != wantOK || gotOK != (i < n) {
+				t.Errorf("%d entries: mapped(%q) = %+v, %v; want %+v, %v", n, key, got, gotOK, want, wantOK)
+			}
+		}
+	}
+}
+
+// TestDirectMatchesValue checks that mapRecord's way with a direct field,
+// on every reference sample, gives what value gives it.
+func TestDirectMatchesValue(t *testing.T) {
+	m := exampleMapper(t, false)
+	n := 0
+	for topic, lines := range readSamples(t) {
+		tr := m.byTopic[topic]
+		if tr == nil {
+			continue
+		}
+		for _, line := range lines {
+			rec := &kgo.Record{Topic: topic, Value: line}
+			d := newDoc(rec, tr.plan)
+			for _, rt := range tr.routes {
+				for _, o := range rt.outs {
+					for _, f := range o.fields {
+						if !f.direct {
+							continue
+						}
+						got, gotOK := d.fromValue(f.path)
+						if !gotOK {
+							got, gotOK = f.def, f.hasDef
+						}
+						want, wantOK, err := f.value(d)
+						if got != want || gotOK != wantOK || err != nil {
+							t.Errorf("%s %s: direct %+v, %v; value %+v, %v, %v", rt.name, f.target, got, gotOK, want, wantOK, err)
+						}
+						n++
+					}
+				}
+			}
+		}
+	}
+	if n < 100 {
+		t.Fatalf("only %d direct fields read", n)
+	}
 }

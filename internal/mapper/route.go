@@ -132,9 +132,17 @@ func (o *output) mapRecord(d *doc, b *optikpi.Builder) (optikpi.Encoded, *Failur
 		b.Set(f.index, f.value)
 	}
 	for _, f := range o.fields {
-		v, ok, err := f.value(d)
-		if err != nil {
-			return optikpi.Encoded{}, &Failure{Reason: failure.Invalid, Route: o.route, Output: o.name, Field: f.target, Message: err.Error()}
+		var v optikpi.Value
+		var ok bool
+		if f.direct { // most fields: what value gives, without its call
+			if v, ok = d.fromValue(f.path); !ok {
+				v, ok = f.def, f.hasDef
+			}
+		} else {
+			var err error
+			if v, ok, err = f.value(d); err != nil {
+				return optikpi.Encoded{}, &Failure{Reason: failure.Invalid, Route: o.route, Output: o.name, Field: f.target, Message: err.Error()}
+			}
 		}
 		switch {
 		case !ok:

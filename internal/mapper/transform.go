@@ -31,6 +31,12 @@ func pure(fn func(optikpi.Value) (optikpi.Value, error)) transformFn {
 // number is the Value of the JSON number text s.
 func number(s string) optikpi.Value { return optikpi.Value{Type: optikpi.ValueNumber, Text: s} }
 
+// jsonNumber is number for s that the mapper wrote in JSON's grammar: Plain
+// (optikpi.Value.Plain), not read again by validation.
+func jsonNumber(s string) optikpi.Value {
+	return optikpi.Value{Type: optikpi.ValueNumber, Text: s, Plain: true}
+}
+
 // describeValue is describe for a Value.
 func describeValue(v optikpi.Value) string { return describe(v.Any()) }
 
@@ -162,7 +168,7 @@ func timeValue(t time.Time, from optikpi.Value, d *doc) (optikpi.Value, error) {
 func numberText(v optikpi.Value) (string, bool) {
 	switch v.Type {
 	case optikpi.ValueNumber:
-		return v.Text, optikpi.IsJSONNumber(v.Text)
+		return v.Text, v.Plain || optikpi.IsJSONNumber(v.Text)
 	case optikpi.ValueString:
 		s := strings.TrimSpace(v.Text)
 		return s, optikpi.IsJSONNumber(s)
@@ -533,21 +539,21 @@ func minorUnits(v optikpi.Value, exp int, d *doc) (optikpi.Value, error) {
 	}
 	digits := strings.TrimLeft(s, "0")
 	if digits == "" {
-		return number("0"), nil
+		return jsonNumber("0"), nil
 	}
 	if len(digits) <= exp {
 		digits = strings.Repeat("0", exp+1-len(digits)) + digits
 	}
 	whole, frac := digits[:len(digits)-exp], strings.TrimRight(digits[len(digits)-exp:], "0")
 	if sign == "" && frac == "" {
-		return number(whole), nil
+		return jsonNumber(whole), nil
 	}
 	start := len(d.arena)
 	d.arena = append(append(d.arena, sign...), whole...)
 	if frac != "" {
 		d.arena = append(append(d.arena, '.'), frac...)
 	}
-	return number(d.text(start)), nil
+	return jsonNumber(d.text(start)), nil
 }
 
 // integral reports whether the JSON number s is written without a

@@ -1,6 +1,7 @@
 package mapper
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -63,16 +64,16 @@ func TestMinorUnitsCurrencyPath(t *testing.T) {
 }
 
 // TestFromValue checks which values a field's path reads are marked as
-// JSON the record's check already validated: parts of the value, not what
-// a modifier made, even when it views the value (@fromstr of a string
-// without escapes).
+// JSON or numbers the record's check already validated: parts of the
+// value, not what a modifier made, even when it views the value (@fromstr
+// of a string without escapes).
 func TestFromValue(t *testing.T) {
 	pl := newPlan()
 	paths := map[string]*jpath{}
-	for _, p := range []string{"a", "a.b", "a|@pretty", "a.@reverse", "s|@fromstr", "s", "n"} {
+	for _, p := range []string{"a", "a.b", "a|@pretty", "a.@reverse", "s|@fromstr", "s", "n", "a.b.#", "z|@fromstr"} {
 		paths[p] = pl.path(p)
 	}
-	rec := &kgo.Record{Value: []byte(`{"a": {"b": [1, 2], "c": {"d": 1}}, "s": "{}", "n": 1}`)}
+	rec := &kgo.Record{Value: []byte(`{"a": {"b": [1, 2], "c": {"d": 1}}, "s": "{}", "n": 1, "z": "01"}`)}
 	d := newDoc(rec, pl)
 	for p, want := range map[string]bool{"a": true, "a.b": true, "a|@pretty": false, "a.@reverse": false, "s|@fromstr": false} {
 		v, ok := d.fromValue(paths[p])
@@ -80,7 +81,13 @@ func TestFromValue(t *testing.T) {
 			t.Errorf("%s: got %+v, %v; want JSON with Plain %v", p, v, ok, want)
 		}
 	}
-	for _, p := range []string{"s", "n"} {
+	for p, want := range map[string]bool{"n": true, "a.b.#": false, "z|@fromstr": false} {
+		v, ok := d.fromValue(paths[p])
+		if !ok || v.Type != optikpi.ValueNumber || v.Plain != want {
+			t.Errorf("%s: got %+v, %v; want a number with Plain %v", p, v, ok, want)
+		}
+	}
+	for _, p := range []string{"s"} {
 		want, wantOK := d.value(paths[p])
 		if v, ok := d.fromValue(paths[p]); v != want || ok != wantOK {
 			t.Errorf("%s: got %+v, %v; want %+v, %v unchanged", p, v, ok, want, wantOK)
@@ -113,6 +120,25 @@ func TestCondStrings(t *testing.T) {
 			}
 			if got[0] != got[1] {
 				t.Errorf("%s at %s: strings only %v, with a number %v", value, path, got[0], got[1])
+			}
+		}
+	}
+}
+
+// TestMinorUnitsJSONNumber checks that what minor_units writes, marked
+// Plain, is in JSON's grammar.
+func TestMinorUnitsJSONNumber(t *testing.T) {
+	d := newDoc(&kgo.Record{Value: []byte(`{}`)}, newPlan())
+	for _, in := range []string{"0", "-0", "5", "-5", "000", "1050", "-1050", "100", "1000000", "7 ", " -00012"} {
+		for exp := 0; exp <= 4; exp++ {
+			for _, v := range []optikpi.Value{optikpi.String(in), {Type: optikpi.ValueNumber, Text: strings.TrimSpace(in)}} {
+				got, err := minorUnits(v, exp, d)
+				if err != nil {
+					continue // a number minor_units refuses
+				}
+				if !got.Plain || got.Type != optikpi.ValueNumber || !optikpi.IsJSONNumber(got.Text) {
+					t.Errorf("minorUnits(%+v, %d) = %+v, want a Plain JSON number", v, exp, got)
+				}
 			}
 		}
 	}

@@ -33,8 +33,15 @@ type Value struct {
 	// Of JSON, it promises that Text is one valid JSON value without white
 	// space around it, as a value read from a checked record
 	// is: validation then takes it as valid without a look.
+	// Of a number, it promises that Text is in JSON's grammar, as a number
+	// read from a checked record is: validation then reads only its sign.
 	Plain bool
-	Text  string
+	// DateTime promises, of a string, that Text is a date-time as
+	// AppendDateTime writes it (so Plain too): validation of a date-time
+	// field then takes it without reading it again. A Value made from a
+	// string sets it false.
+	DateTime bool
+	Text     string
 }
 
 // String returns the Value of a string.
@@ -111,12 +118,18 @@ func rawBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s
 func (v *Value) check(f *Field, strict bool, category string) string {
 	switch v.Type {
 	case ValueString:
-		return checkString(f, v.Text, strict, category)
+		return v.checkString(f, strict, category)
 	case ValueNumber:
 		if f.Type != TypeNumber && f.Type != TypeInteger {
 			break
 		}
-		sign, issue := numberSign(v.Text, f.Type == TypeInteger)
+		var sign int
+		var issue string
+		if v.Plain {
+			sign, issue = jsonNumberSign(v.Text, f.Type == TypeInteger)
+		} else {
+			sign, issue = numberSign(v.Text, f.Type == TypeInteger)
+		}
 		if issue != "" {
 			return issue
 		}
@@ -135,6 +148,22 @@ func (v *Value) check(f *Field, strict bool, category string) string {
 	return typeIssue[f.Type]
 }
 
+// checkString is check for a string v.
+func (v *Value) checkString(f *Field, strict bool, category string) string {
+	if v.DateTime && f.Type == TypeDateTime {
+		return "" // isDateTime holds of what AppendDateTime writes
+	}
+	return checkString(f, v.Text, strict, category)
+}
+
+// appendString is appendChecked for a string v.
+func (v *Value) appendString(dst []byte) []byte {
+	if v.Plain {
+		return append(append(append(dst, '"'), v.Text...), '"')
+	}
+	return appendString(dst, v.Text)
+}
+
 // appendJSON is appendValue for v.
 func (v *Value) appendJSON(dst []byte) ([]byte, error) {
 	switch v.Type {
@@ -151,10 +180,7 @@ func (v *Value) appendJSON(dst []byte) ([]byte, error) {
 func (v *Value) appendChecked(dst []byte) []byte {
 	switch v.Type {
 	case ValueString:
-		if v.Plain {
-			return append(append(append(dst, '"'), v.Text...), '"')
-		}
-		return appendString(dst, v.Text)
+		return v.appendString(dst)
 	case ValueNumber:
 		return append(dst, v.Text...)
 	case ValueJSON:
@@ -199,9 +225,12 @@ func (k Kind) FieldIndex(name string) (int, bool) {
 // which may view a record's value: a Builder kept for reuse holds no record
 // alive.
 func (b *Builder) Reset(k Kind) {
-	for w, word := range b.set {
-		for ; word != 0; word &= word - 1 {
-			b.vals[w*64+bits.TrailingZeros64(word)] = Value{}
+	// Up to the last field set in one clear: cheaper than value by value,
+	// each a store of a pointer.
+	for w := len(b.set) - 1; w >= 0; w-- {
+		if word := b.set[w]; word != 0 {
+			clear(b.vals[:w*64+64-bits.LeadingZeros64(word)])
+			break
 		}
 	}
 	clear(b.extras)
@@ -257,21 +286,30 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 			break
 		}
 	}
-	dst := append(b.buf[:0], '{')
+	// Every field is written after a comma (keys start with one), and the
+	// first comma becomes the '{' at the end.
+	dst := b.buf[:0]
 	for w, word := range b.set {
 		for ; word != 0; word &= word - 1 {
 			i := w*64 + bits.TrailingZeros64(word)
 			if missing < i {
 				return Encoded{}, &ValidationError{Field: m.fields[missing].Name, Issue: issueMissing}
 			}
-			v := &b.vals[i]
-			if issue := v.check(&m.fields[i], opts.Strict, category); issue != "" {
-				return Encoded{}, &ValidationError{Field: m.fields[i].Name, Issue: issue}
+			// check, and appendChecked when it passes: a string, as most
+			// fields are, without a second switch on the type.
+			v, f := &b.vals[i], &m.fields[i]
+			dst = append(dst, m.keys[i]...)
+			var issue string
+			if v.Type == ValueString {
+				if issue = v.checkString(f, opts.Strict, category); issue == "" {
+					dst = v.appendString(dst)
+				}
+			} else if issue = v.check(f, opts.Strict, category); issue == "" {
+				dst = v.appendChecked(dst)
 			}
-			if len(dst) > 1 {
-				dst = append(dst, ',')
+			if issue != "" {
+				return Encoded{}, &ValidationError{Field: f.Name, Issue: issue}
 			}
-			dst = v.appendChecked(append(dst, m.keys[i]...))
 		}
 	}
 	if missing < maxFields {
@@ -283,13 +321,15 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 	var err error
 	for i := range b.extras {
 		e := &b.extras[i]
-		if len(dst) > 1 {
-			dst = append(dst, ',')
-		}
-		dst = append(appendString(dst, e.name), ':')
+		dst = append(appendString(append(dst, ','), e.name), ':')
 		if dst, err = e.v.appendJSON(dst); err != nil {
 			return Encoded{}, &ValidationError{Field: e.name, Issue: err.Error()}
 		}
+	}
+	if len(dst) == 0 {
+		dst = append(dst, '{')
+	} else {
+		dst[0] = '{'
 	}
 	dst = append(dst, '}')
 	n := len(dst)
@@ -305,7 +345,10 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 	// One allocation the size of the encoding, not zeroed first: cheaper
 	// than cutting it from a shared block that a queue would then copy it
 	// out of, lest a record waiting there keep the block's others alive.
-	return encodedAlone(b.kind, append([]byte(nil), dst...), n, len(uid), len(eid)), nil
+	// (make and copy, which Go compiles to one allocation left unzeroed.)
+	out := make([]byte, len(dst))
+	copy(out, dst)
+	return encodedAlone(b.kind, out, n, len(uid), len(eid)), nil
 }
 
 // encodedIn is the encoding of kind whose JSON is out's first n bytes,

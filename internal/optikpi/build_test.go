@@ -302,6 +302,14 @@ func TestValueCheckMatchesCheckField(t *testing.T) {
 		{Type: ValueNumber, Text: ""}, Bool(true), Bool(false),
 		{Type: ValueJSON, Text: `{"a": [1, 2]}`}, {Type: ValueJSON, Text: ` [1] `}, {Type: ValueJSON, Text: `"{\"a\":1}"`},
 		{Type: ValueJSON, Text: `"x"`}, {Type: ValueJSON, Text: `{`}, {Type: ValueJSON, Text: ``},
+		// A date-time as AppendDateTime writes it, marked so: the same
+		// verdict in a field of any type.
+		{Type: ValueString, Text: "2024-01-15T10:30:00.123Z", Plain: true, DateTime: true},
+		{Type: ValueString, Text: "0001-01-01T00:00:00Z", Plain: true, DateTime: true},
+		// Numbers marked as in JSON's grammar, as a mapper reads them.
+		{Type: ValueNumber, Text: "-1", Plain: true}, {Type: ValueNumber, Text: "0", Plain: true},
+		{Type: ValueNumber, Text: "3.5", Plain: true}, {Type: ValueNumber, Text: "1e400", Plain: true},
+		{Type: ValueNumber, Text: "-0.0", Plain: true}, {Type: ValueNumber, Text: "30e-1", Plain: true},
 	}
 	for _, k := range Kinds() {
 		for _, f := range k.Fields() {

@@ -65,11 +65,12 @@ func (k Kind) AppendJSON(dst []byte, r Record) ([]byte, error) {
 		for word != 0 {
 			i := w*64 + bits.TrailingZeros64(word)
 			word &= word - 1
-			if comma {
-				dst = append(dst, ',')
+			key := m.keys[i]
+			if !comma {
+				key = key[1:]
 			}
 			comma = true
-			dst = append(dst, m.keys[i]...)
+			dst = append(dst, key...)
 			if dst, err = appendValue(dst, values[i], 0); err != nil {
 				return dst[:start], &ValidationError{Field: m.fields[i].Name, Issue: err.Error()}
 			}

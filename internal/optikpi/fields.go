@@ -277,7 +277,7 @@ const maxFields = 128
 type model struct {
 	fields   []Field
 	index    map[string]int // field name → table position
-	keys     [][]byte       // `"name":`, ready to append
+	keys     [][]byte       // `,"name":`, ready to append after a field or '{'
 	required [2][]int       // positions of required fields: [0] guide, [1] strict
 	// requiredSet marks the same positions, as Builder.set marks fields.
 	requiredSet [2][maxFields / 64]uint64
@@ -306,7 +306,7 @@ func buildModels() (ms [len(tables)]model) {
 			case "event_id":
 				m.eventID = i
 			}
-			m.keys[i] = append(appendString(nil, f.Name), ':')
+			m.keys[i] = append(appendString([]byte{','}, f.Name), ':')
 			if f.Required {
 				m.required[0] = append(m.required[0], i)
 				m.requiredSet[0][i/64] |= 1 << (i % 64)

@@ -219,6 +219,11 @@ func numberSign(s string, integer bool) (int, string) {
 	if !IsJSONNumber(s) {
 		return 0, issueNumber
 	}
+	return jsonNumberSign(s, integer)
+}
+
+// jsonNumberSign is numberSign for s in JSON's grammar.
+func jsonNumberSign(s string, integer bool) (int, string) {
 	sign, ok := plainSign(s)
 	if !ok {
 		f, err := strconv.ParseFloat(s, 64)
