@@ -158,6 +158,10 @@ key: // v[i] is the first byte of what should be a key
 			}
 		}
 	}
+	if end+1 < len(v) && v[end] == ':' && v[end+1] > ' ' {
+		i = end + 1 // most values are compact: a colon, then the value
+		goto value
+	}
 	for i = end; i < len(v) && v[i] <= ' ' && isSpace(v[i]); i++ {
 	}
 	if i == len(v) || v[i] != ':' {
@@ -216,6 +220,11 @@ value: // v[i] is the first byte of what should be a value
 	i = end
 
 more: // after a value: white space, then ',' or the end of its container
+	// Most values are compact: a comma and the next key's quote.
+	if i+1 < len(v) && v[i] == ',' && v[i+1] == '"' && f.object {
+		i++
+		goto key
+	}
 	for ; i < len(v) && v[i] <= ' ' && isSpace(v[i]); i++ {
 	}
 	if i == len(v) {
