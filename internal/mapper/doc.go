@@ -101,7 +101,15 @@ func keyWord[K string | []byte](k K) uint64 {
 
 // keyHash is a hash of a key of length n whose keyWord is w, in 0 to 63.
 func keyHash(w uint64, n int) uint {
-	return uint((w^uint64(n))*0x9e3779b97f4a7c15) >> 58
+	h, _ := keyHashes(w, n)
+	return h
+}
+
+// keyHashes is keyHash and a second hash in 0 to 63, from other bits of the
+// same product: two keys with both equal are rare.
+func keyHashes(w uint64, n int) (h, h2 uint) {
+	p := (w ^ uint64(n)) * 0x9e3779b97f4a7c15
+	return uint(p >> 58), uint(p>>52) & 63
 }
 
 // plainKey returns the length of the plain key p starts with and whether
@@ -273,21 +281,29 @@ func (d *doc) size(pl *plan) {
 	clear(d.scanned)
 }
 
-// reset makes d the doc of rec, reusing its memory; a nil rec empties it.
-func (d *doc) reset(rec *kgo.Record, pl *plan) *doc {
+// start makes d the doc of rec, reusing its memory, with an empty slot
+// for each key of pl; a nil rec empties it. It is reset without reading
+// the value, which load does in its own pass.
+func (d *doc) start(rec *kgo.Record, pl *plan) {
 	d.rec, d.s, d.pl, d.arena = rec, "", pl, d.arena[:0]
 	if d.ex.m != nil {
 		d.ex = exprState{} // only a record that ran an expression set it
 	}
-	d.top, d.sub, d.scanned = d.top[:0], d.sub[:0], d.scanned[:0]
-	if rec == nil {
-		return d
+	if rec != nil {
+		d.s = unsafe.String(unsafe.SliceData(rec.Value), len(rec.Value))
 	}
-	d.s = unsafe.String(unsafe.SliceData(rec.Value), len(rec.Value))
-	if pl == nil || len(pl.names) == 0 {
-		return d
+	if rec == nil || pl == nil {
+		d.top, d.sub, d.scanned = d.top[:0], d.sub[:0], d.scanned[:0]
+		return
 	}
 	d.size(pl)
+}
+
+// reset makes d the doc of rec, reusing its memory; a nil rec empties it.
+func (d *doc) reset(rec *kgo.Record, pl *plan) *doc {
+	if d.start(rec, pl); rec == nil || pl == nil || len(pl.names) == 0 {
+		return d
+	}
 	for i := range d.scanned {
 		d.scanned[i] = scanPending
 	}

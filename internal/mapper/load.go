@@ -3,7 +3,6 @@ package mapper
 import (
 	"encoding/binary"
 	"unicode/utf8"
-	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 
@@ -27,7 +26,10 @@ const maxKeptKeys = 4096
 // lframe is an open object or array of the value being loaded. It holds no
 // pointer, so pushing one onto doc.lframes costs no write barrier.
 type lframe struct {
-	frame       // the duplicate-key state, as scanValue keeps it
+	frame // the duplicate-key state, as scanValue keeps it
+	// seen2 is frame.seen by the second of keyHashes: a key is compared
+	// with the others (addKey) only when its bits are set in both.
+	seen2 uint64
 	start int32 // index of its '{' or '['
 	// pend is where the value of the member being read goes: a slot of
 	// doc.top in the outermost object, of doc.sub in an object whose keys
@@ -48,12 +50,8 @@ type lframe struct {
 // label, so that each transition is a branch of its own, which the CPU
 // predicts better than one switch on the state.
 func (d *doc) load(rec *kgo.Record, pl *plan) bool {
-	d.reset(nil, nil)
+	d.start(rec, pl) // what is not marked scanObject below is scanNone
 	v := rec.Value
-	d.rec, d.s, d.pl = rec, unsafe.String(unsafe.SliceData(v), len(v)), pl
-	if pl != nil {
-		d.size(pl) // what is not marked scanObject below is scanNone
-	}
 	if d.lframes == nil {
 		d.lframes, d.lkeys = make([]lframe, 0, 16), make([]span, 0, 64)
 	}
@@ -136,14 +134,15 @@ key: // v[i] is the first byte of what should be a key
 				w = keyWord(v[ks:k.end])
 			}
 		}
-		h := keyHash(w, k.end-ks)
-		if bit := uint64(1) << (h & 63); f.seen&bit != 0 || f.many {
+		h, h2 := keyHashes(w, k.end-ks)
+		if bit, bit2 := uint64(1)<<(h&63), uint64(1)<<(h2&63); f.seen&bit != 0 && f.seen2&bit2 != 0 || f.many {
 			keys = addKey(v, &f.frame, keys, k, &dups)
 			if dups.hasDup {
 				return false
 			}
 		} else {
 			f.seen |= bit
+			f.seen2 |= bit2
 			keys = append(keys, k)
 		}
 		if pl != nil {
@@ -158,6 +157,10 @@ key: // v[i] is the first byte of what should be a key
 				}
 			}
 		}
+	}
+	if end+1 < len(v) && v[end] == ':' && v[end+1] > ' ' {
+		i = end + 1 // most values are compact: a colon, then the value
+		goto value
 	}
 	for i = end; i < len(v) && v[i] <= ' ' && isSpace(v[i]); i++ {
 	}
@@ -217,6 +220,11 @@ value: // v[i] is the first byte of what should be a value
 	i = end
 
 more: // after a value: white space, then ',' or the end of its container
+	// Most values are compact: a comma and the next key's quote.
+	if i+1 < len(v) && v[i] == ',' && v[i+1] == '"' && f.object {
+		i++
+		goto key
+	}
 	for ; i < len(v) && v[i] <= ' ' && isSpace(v[i]); i++ {
 	}
 	if i == len(v) {

@@ -31,6 +31,10 @@ var loadSeeds = []string{
 	// A number or literal after an escaped string is not escaped; the keys
 	// between them are far enough from the end to skip loadString.
 	`{"s":"\n","n":1,"t":true,"padding":"xxxxxxxx"}`, `{"p":{"s":"\t","e":-2,"n":null,"z":"........"}}`,
+	// Where load takes its compact steps (a colon and the value, a comma
+	// and a key) and where not: in an array, before a control byte, at
+	// the end.
+	`{"a":["b","c"],"d":"e","f":[1,"g"]}`, `{"a":` + "\x01" + `}`, `{"a":}`, `{"a":`, `{"a":1,"`, `{"a":1,"b"}`, `["a","b"]`,
 	// Keys load compares by their first eight bytes: of exactly eight,
 	// longer ones sharing them, given twice at either level, with an
 	// escape, a control byte or non-ASCII in or after the first word, and
