@@ -26,6 +26,10 @@ type jpath struct {
 	rest string // the path below that key, "" for the key itself
 	sub  int    // index of its second-level key in the plan, -1 for none
 	tail string // the path below that key, "" for the key itself
+	// made is true when the path has a modifier, which may make a value
+	// rather than find one: even one that views the record's text without
+	// being valid JSON (@fromstr of "{1").
+	made bool
 }
 
 // plan is what the routes of one topic read: top-level keys, and below
@@ -120,7 +124,7 @@ func plainKey(p string) int {
 func (pl *plan) path(p string) *jpath {
 	end := plainKey(p)
 	if end == 0 {
-		return &jpath{full: p, key: -1, sub: -1}
+		return &jpath{full: p, key: -1, sub: -1, made: strings.IndexByte(p, '@') >= 0}
 	}
 	name := p[:end]
 	i, ok := pl.keys.find(name)
@@ -130,7 +134,7 @@ func (pl *plan) path(p string) *jpath {
 		pl.names = append(pl.names, name)
 		pl.kids = append(pl.kids, nil)
 	}
-	jp := &jpath{full: p, key: i, sub: -1}
+	jp := &jpath{full: p, key: i, sub: -1, made: strings.IndexByte(p, '@') >= 0}
 	if end == len(p) {
 		return jp
 	}

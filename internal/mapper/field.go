@@ -251,11 +251,11 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 	rec := d.rec
 	switch f.src {
 	case srcPath:
-		return d.fromValue(d.value(f.path))
+		return d.fromValue(f.path)
 	case srcFirstOf:
 		for _, p := range f.firstOf {
-			if v, ok := d.value(p); ok {
-				return d.fromValue(v, true)
+			if v, ok := d.fromValue(p); ok {
+				return v, true
 			}
 		}
 		return optikpi.Value{}, false
@@ -295,12 +295,14 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 	return optikpi.Value{}, false
 }
 
-// fromValue marks v, read by d.value, Plain when it is JSON or a number
-// that views d's value: a part that gjson found of a value Map checked
-// whole, so valid JSON (optikpi.Value.Plain). A value a path made
-// otherwise (a modifier's) is left to validation.
-func (d *doc) fromValue(v optikpi.Value, ok bool) (optikpi.Value, bool) {
-	if (v.Type == optikpi.ValueJSON || v.Type == optikpi.ValueNumber) && within(v.Text, d.s) {
+// fromValue reads p as d.value does, and marks what it reads Plain when it
+// is JSON or a number that views d's value: a part that gjson found of a
+// value Map checked whole, so valid JSON (optikpi.Value.Plain). A value a
+// path made (a modifier's, even JSON viewing d's value) is left to
+// validation.
+func (d *doc) fromValue(p *jpath) (optikpi.Value, bool) {
+	v, ok := d.value(p)
+	if (v.Type == optikpi.ValueJSON && !p.made || v.Type == optikpi.ValueNumber) && within(v.Text, d.s) {
 		v.Plain = true
 	}
 	return v, ok

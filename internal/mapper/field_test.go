@@ -361,7 +361,7 @@ func TestDirectMatchesValue(t *testing.T) {
 						if !f.direct {
 							continue
 						}
-						got, gotOK := d.fromValue(d.value(f.path))
+						got, gotOK := d.fromValue(f.path)
 						if !gotOK {
 							got, gotOK = f.def, f.hasDef
 						}

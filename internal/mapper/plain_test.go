@@ -24,3 +24,25 @@ func TestPlainOnlyFromTheRecord(t *testing.T) {
 		t.Fatalf("got %s (%v), payment_method %q; want valid JSON with %q", res.Record.JSON, err, got.PaymentMethod, "a\tb")
 	}
 }
+
+// TestPlainJSONOnlyFromTheRecord: @fromstr of a string without escapes
+// views the record's text, yet what it makes need not be valid JSON; the
+// JSON field it fills is validated, and the record refused, as ever.
+func TestPlainJSONOnlyFromTheRecord(t *testing.T) {
+	cfg := strings.Replace(testConfig, "        event_time: {meta: timestamp}\n",
+		"        event_time: {meta: timestamp}\n        event_data: \"data|@fromstr\"\n", 1)
+	m := testMapper(t, cfg, false)
+	const refused = "invalid: route misc-system: event_data: must be an object or a string holding JSON"
+	for _, tc := range []struct{ data, want string }{
+		{`{1`, refused}, {`{]`, refused}, {`{}}`, refused}, {`{ `, refused}, {`{}`, ""},
+	} {
+		res, err := m.Map(record("misc", `{"kind":"m","data":"`+tc.data+`"}`))
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("data %q: got %s, error %q; want error %q", tc.data, res.Record.JSON, got, tc.want)
+		}
+	}
+}

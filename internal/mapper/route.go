@@ -135,7 +135,7 @@ func (o *output) mapRecord(d *doc, b *optikpi.Builder) (optikpi.Encoded, *Failur
 		var v optikpi.Value
 		var ok bool
 		if f.direct { // most fields: what value gives, without its call
-			if v, ok = d.fromValue(d.value(f.path)); !ok {
+			if v, ok = d.fromValue(f.path); !ok {
 				v, ok = f.def, f.hasDef
 			}
 		} else {

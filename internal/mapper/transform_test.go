@@ -65,30 +65,31 @@ func TestMinorUnitsCurrencyPath(t *testing.T) {
 
 // TestFromValue checks which values a field's path reads are marked as
 // JSON or numbers the record's check already validated: parts of the
-// value, not what a modifier made.
+// value, not what a modifier made, even when it views the value (@fromstr
+// of a string without escapes).
 func TestFromValue(t *testing.T) {
 	pl := newPlan()
 	paths := map[string]*jpath{}
-	for _, p := range []string{"a", "a.b", "a|@pretty", "a.@reverse", "s", "n", "a.b.#"} {
+	for _, p := range []string{"a", "a.b", "a|@pretty", "a.@reverse", "s|@fromstr", "s", "n", "a.b.#"} {
 		paths[p] = pl.path(p)
 	}
 	rec := &kgo.Record{Value: []byte(`{"a": {"b": [1, 2], "c": {"d": 1}}, "s": "{}", "n": 1}`)}
 	d := newDoc(rec, pl)
-	for p, want := range map[string]bool{"a": true, "a.b": true, "a|@pretty": false, "a.@reverse": false} {
-		v, ok := d.fromValue(d.value(paths[p]))
+	for p, want := range map[string]bool{"a": true, "a.b": true, "a|@pretty": false, "a.@reverse": false, "s|@fromstr": false} {
+		v, ok := d.fromValue(paths[p])
 		if !ok || v.Type != optikpi.ValueJSON || v.Plain != want {
 			t.Errorf("%s: got %+v, %v; want JSON with Plain %v", p, v, ok, want)
 		}
 	}
 	for p, want := range map[string]bool{"n": true, "a.b.#": false} {
-		v, ok := d.fromValue(d.value(paths[p]))
+		v, ok := d.fromValue(paths[p])
 		if !ok || v.Type != optikpi.ValueNumber || v.Plain != want {
 			t.Errorf("%s: got %+v, %v; want a number with Plain %v", p, v, ok, want)
 		}
 	}
 	for _, p := range []string{"s"} {
 		want, wantOK := d.value(paths[p])
-		if v, ok := d.fromValue(want, wantOK); v != want || ok != wantOK {
+		if v, ok := d.fromValue(paths[p]); v != want || ok != wantOK {
 			t.Errorf("%s: got %+v, %v; want %+v, %v unchanged", p, v, ok, want, wantOK)
 		}
 	}
