@@ -298,8 +298,8 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 // fromValue reads p as d.value does, and marks what it reads Plain when it
 // is JSON or a number that views d's value: a part that gjson found of a
 // value Map checked whole, so valid JSON (optikpi.Value.Plain). A value a
-// path made (a modifier's, even one viewing d's value) is left to
-// validation.
+// path made (a modifier's, even one viewing d's value: @fromstr of "1abc"
+// is the number 1abc) is left to validation.
 func (d *doc) fromValue(p *jpath) (optikpi.Value, bool) {
 	v, ok := d.value(p)
 	if (v.Type == optikpi.ValueJSON || v.Type == optikpi.ValueNumber) && !p.made && within(v.Text, d.s) {

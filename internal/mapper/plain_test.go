@@ -46,3 +46,28 @@ func TestPlainJSONOnlyFromTheRecord(t *testing.T) {
 		}
 	}
 }
+
+// TestPlainNumberOnlyFromTheRecord: @fromstr of a string without escapes
+// views the record's text, and gjson reads what it makes as a number up to
+// a delimiter, valid or not ("1abc", "01", "+1"); the number field it fills
+// is validated, and the record refused, as ever.
+func TestPlainNumberOnlyFromTheRecord(t *testing.T) {
+	const refused = "invalid: route brand2-withdrawals: amount: must be a number"
+	for _, path := range []string{"amount|@fromstr", "amount.@fromstr"} {
+		cfg := strings.Replace(testConfig, "        amount: amount\n", "        amount: \""+path+"\"\n", 1)
+		m := testMapper(t, cfg, false)
+		for _, tc := range []struct{ amount, want string }{
+			{`1abc`, refused}, {`01`, refused}, {`1.`, refused}, {`-`, refused},
+			{`+1`, refused}, {`1e`, refused}, {`1.5`, ""}, {`-0`, ""},
+		} {
+			res, err := m.Map(record("payments", `{"type":"withdrawal.x","brand":2,"player_id":"p1","ts":1705314600000,"amount":"`+tc.amount+`","method":"card","txn":"t1"}`))
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tc.want {
+				t.Errorf("%s of %q: got %s, error %q; want error %q", path, tc.amount, res.Record.JSON, got, tc.want)
+			}
+		}
+	}
+}

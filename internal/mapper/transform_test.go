@@ -70,10 +70,10 @@ func TestMinorUnitsCurrencyPath(t *testing.T) {
 func TestFromValue(t *testing.T) {
 	pl := newPlan()
 	paths := map[string]*jpath{}
-	for _, p := range []string{"a", "a.b", "a|@pretty", "a.@reverse", "s|@fromstr", "s", "n", "a.b.#", "z|@fromstr"} {
+	for _, p := range []string{"a", "a.b", "a|@pretty", "a.@reverse", "s|@fromstr", "s", "n", "a.b.#", "z|@fromstr", "m|@fromstr"} {
 		paths[p] = pl.path(p)
 	}
-	rec := &kgo.Record{Value: []byte(`{"a": {"b": [1, 2], "c": {"d": 1}}, "s": "{}", "n": 1, "z": "01"}`)}
+	rec := &kgo.Record{Value: []byte(`{"a": {"b": [1, 2], "c": {"d": 1}}, "s": "{}", "n": 1, "z": "01", "m": "1abc"}`)}
 	d := newDoc(rec, pl)
 	for p, want := range map[string]bool{"a": true, "a.b": true, "a|@pretty": false, "a.@reverse": false, "s|@fromstr": false} {
 		v, ok := d.fromValue(paths[p])
@@ -81,7 +81,7 @@ func TestFromValue(t *testing.T) {
 			t.Errorf("%s: got %+v, %v; want JSON with Plain %v", p, v, ok, want)
 		}
 	}
-	for p, want := range map[string]bool{"n": true, "a.b.#": false, "z|@fromstr": false} {
+	for p, want := range map[string]bool{"n": true, "a.b.#": false, "z|@fromstr": false, "m|@fromstr": false} {
 		v, ok := d.fromValue(paths[p])
 		if !ok || v.Type != optikpi.ValueNumber || v.Plain != want {
 			t.Errorf("%s: got %+v, %v; want a number with Plain %v", p, v, ok, want)
