@@ -30,7 +30,7 @@ type scanned struct {
 
 // frame is an open object or array of the value being scanned.
 type frame struct {
-	// seen has a bit per key hash (keyBit here, keyHash in load) of the
+	// seen has a bit per key hash (keyHash, as load's) of the
 	// object's keys: a key whose bit is clear is new, without comparing it
 	// with the others.
 	seen  uint64
@@ -71,7 +71,8 @@ func scanValue(v []byte) (s scanned) {
 					s.escapedKey = true
 				}
 				f := &frames[len(frames)-1]
-				bit := uint64(1) << keyBit(v[i+1:j])
+				k := v[i+1 : j]
+				bit := uint64(1) << keyHash(keyWord(k), len(k))
 				if f.seen&bit != 0 || f.many {
 					keys = addKey(v, f, keys, span{i + 1, j}, &s)
 				} else {
@@ -139,16 +140,6 @@ func addKey(v []byte, f *frame, keys []span, k span, s *scanned) []span {
 	keys = append(keys, k)
 	f.many = f.many || len(keys)-int(f.first) > maxPairwise
 	return keys
-}
-
-// keyBit is a hash of a key in 0 to 63: its length and first and last
-// bytes, which tell most keys of an object apart.
-func keyBit[K string | []byte](k K) uint {
-	h := uint(len(k)) * 0x9e37
-	if len(k) > 0 {
-		h ^= uint(k[0])*0x85eb ^ uint(k[len(k)-1])*0xc2b3
-	}
-	return (h ^ h>>7) & 63
 }
 
 // sortedDup sorts the keys of one object and notes in s one given twice.
