@@ -39,6 +39,37 @@ func TestCurrencyTable(t *testing.T) {
 	}
 }
 
+// TestFoldedCurrencyIndex checks the fast path's look-up of a code in
+// either case against the slow path's, currencyIndex of its ToUpper: the
+// same for a code of three ASCII bytes, and for any other code either the
+// same or false (then the slow path reads it).
+func TestFoldedCurrencyIndex(t *testing.T) {
+	check := func(code string) {
+		t.Helper()
+		gi, gok := foldedCurrencyIndex(code)
+		wi, wok := currencyIndex(strings.ToUpper(code))
+		ascii := len(code) == 3 && code[0] < 0x80 && code[1] < 0x80 && code[2] < 0x80
+		if gok && (!wok || gi != wi) || !gok && wok && ascii {
+			t.Fatalf("foldedCurrencyIndex(%q) = %d, %v; want %d, %v", code, gi, gok, wi, wok)
+		}
+	}
+	// Every byte around the letters in either case, and a few others.
+	bytes := []byte{0, '\t', ' ', '0', 0x80, 0xc5, 0xe1, 0xff}
+	for c := byte(0x3f); c < 0x80; c++ {
+		bytes = append(bytes, c)
+	}
+	for _, a := range bytes {
+		for _, b := range bytes {
+			for _, c := range bytes {
+				check(string([]byte{a, b, c}))
+			}
+		}
+	}
+	for _, code := range []string{"", "eu", "euro", "ſek", "ıdr", "ÄUR", "Eur"} {
+		check(code)
+	}
+}
+
 // TestMinorUnitsCurrencyPath reads the currency at currency_path in each
 // form a record may write it: the table's fast path and the lookup after it
 // must agree.
