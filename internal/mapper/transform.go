@@ -551,17 +551,26 @@ func minorUnits(v optikpi.Value, exp int, d *doc) (optikpi.Value, error) {
 	if digits == "" {
 		return jsonNumber("0"), nil
 	}
-	if len(digits) <= exp {
-		digits = strings.Repeat("0", exp+1-len(digits)) + digits
+	// Fewer digits than exp: a fraction of pad zeros and then the digits,
+	// written in the arena rather than padded in a string of their own.
+	whole, pad := "0", 0
+	frac := digits
+	if len(digits) > exp {
+		whole, frac = digits[:len(digits)-exp], digits[len(digits)-exp:]
+	} else {
+		pad = exp - len(digits)
 	}
-	whole, frac := digits[:len(digits)-exp], strings.TrimRight(digits[len(digits)-exp:], "0")
-	if sign == "" && frac == "" {
+	if frac = strings.TrimRight(frac, "0"); sign == "" && frac == "" {
 		return jsonNumber(whole), nil
 	}
 	start := len(d.arena)
 	d.arena = append(append(d.arena, sign...), whole...)
 	if frac != "" {
-		d.arena = append(append(d.arena, '.'), frac...)
+		d.arena = append(d.arena, '.')
+		for range pad {
+			d.arena = append(d.arena, '0')
+		}
+		d.arena = append(d.arena, frac...)
 	}
 	return jsonNumber(d.text(start)), nil
 }

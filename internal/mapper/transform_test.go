@@ -174,3 +174,37 @@ func TestMinorUnitsJSONNumber(t *testing.T) {
 		}
 	}
 }
+
+// TestMinorUnitsDigits checks minorUnits, which pads a fraction in the
+// arena, against the division on padded strings it replaced, for every
+// exponent.
+func TestMinorUnitsDigits(t *testing.T) {
+	want := func(s string, exp int) string {
+		sign := ""
+		if strings.HasPrefix(s, "-") {
+			sign, s = "-", s[1:]
+		}
+		digits := strings.TrimLeft(s, "0")
+		if digits == "" {
+			return "0"
+		}
+		if len(digits) <= exp {
+			digits = strings.Repeat("0", exp+1-len(digits)) + digits
+		}
+		whole, frac := digits[:len(digits)-exp], strings.TrimRight(digits[len(digits)-exp:], "0")
+		if frac != "" {
+			frac = "." + frac
+		}
+		return sign + whole + frac
+	}
+	var d doc
+	for exp := 0; exp <= maxExponent; exp++ {
+		for _, s := range []string{"0", "-0", "5", "-5", "10", "100", "1050", "-1050", "0050", "-000120",
+			"123456789", "1000000", "900000000000000000001", "-100000000000000000000", "7070"} {
+			got, err := minorUnits(jsonNumber(s), exp, &d)
+			if err != nil || got.Type != optikpi.ValueNumber || got.Text != want(s, exp) {
+				t.Errorf("minorUnits(%s, %d) = %+v, %v; want number %s", s, exp, got, err, want(s, exp))
+			}
+		}
+	}
+}
