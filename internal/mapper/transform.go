@@ -455,10 +455,11 @@ func compileMinorUnits(r *rule, pl *plan) transformFn {
 			codes = newCurrencyTable(overrides)
 		}
 		fn = func(v optikpi.Value, d *doc) (optikpi.Value, error) {
-			// Nearly every record names its currency as it is looked up:
-			// read it as a field's value, and find it without a map.
+			// Nearly every record names its currency as it is looked up,
+			// or in lower case: read it as a field's value, and find it
+			// without a map (or ToUpper's copy).
 			if c, ok := d.value(jp); ok && c.Type == optikpi.ValueString {
-				if i, ok := currencyIndex(c.Text); ok && codes[i] >= 0 {
+				if i, ok := foldedCurrencyIndex(c.Text); ok && codes[i] >= 0 {
 					return minorUnits(v, int(codes[i]), d)
 				}
 			}
@@ -504,13 +505,22 @@ func newCurrencyTable(overrides map[string]int) *currencyTable {
 
 // currencyIndex is the index in a currencyTable of code, false when code
 // is not three letters A to Z.
-func currencyIndex(code string) (int, bool) {
+func currencyIndex(code string) (int, bool) { return letterIndex(code, 0) }
+
+// foldedCurrencyIndex is currencyIndex(strings.ToUpper(code)) for a code
+// of three ASCII letters in either case, and false for any other code.
+func foldedCurrencyIndex(code string) (int, bool) { return letterIndex(code, 'a'-'A') }
+
+// letterIndex is currencyIndex with the bits of fold cleared from each
+// byte: 'a'-'A' makes a lower-case ASCII letter its upper case, and no
+// other byte a letter.
+func letterIndex(code string, fold byte) (int, bool) {
 	if len(code) != 3 {
 		return 0, false
 	}
 	i := 0
 	for j := range 3 {
-		c := code[j] - 'A' // wraps below 'A'
+		c := code[j]&^fold - 'A' // wraps below 'A'
 		if c >= 26 {
 			return 0, false
 		}
@@ -541,17 +551,26 @@ func minorUnits(v optikpi.Value, exp int, d *doc) (optikpi.Value, error) {
 	if digits == "" {
 		return jsonNumber("0"), nil
 	}
-	if len(digits) <= exp {
-		digits = strings.Repeat("0", exp+1-len(digits)) + digits
+	// Fewer digits than exp: a fraction of pad zeros and then the digits,
+	// written in the arena rather than padded in a string of their own.
+	whole, pad := "0", 0
+	frac := digits
+	if len(digits) > exp {
+		whole, frac = digits[:len(digits)-exp], digits[len(digits)-exp:]
+	} else {
+		pad = exp - len(digits)
 	}
-	whole, frac := digits[:len(digits)-exp], strings.TrimRight(digits[len(digits)-exp:], "0")
-	if sign == "" && frac == "" {
+	if frac = strings.TrimRight(frac, "0"); sign == "" && frac == "" {
 		return jsonNumber(whole), nil
 	}
 	start := len(d.arena)
 	d.arena = append(append(d.arena, sign...), whole...)
 	if frac != "" {
-		d.arena = append(append(d.arena, '.'), frac...)
+		d.arena = append(d.arena, '.')
+		for range pad {
+			d.arena = append(d.arena, '0')
+		}
+		d.arena = append(d.arena, frac...)
 	}
 	return jsonNumber(d.text(start)), nil
 }

@@ -39,6 +39,37 @@ func TestCurrencyTable(t *testing.T) {
 	}
 }
 
+// TestFoldedCurrencyIndex checks the fast path's look-up of a code in
+// either case against the slow path's, currencyIndex of its ToUpper: the
+// same for a code of three ASCII bytes, and for any other code either the
+// same or false (then the slow path reads it).
+func TestFoldedCurrencyIndex(t *testing.T) {
+	check := func(code string) {
+		t.Helper()
+		gi, gok := foldedCurrencyIndex(code)
+		wi, wok := currencyIndex(strings.ToUpper(code))
+		ascii := len(code) == 3 && code[0] < 0x80 && code[1] < 0x80 && code[2] < 0x80
+		if gok && (!wok || gi != wi) || !gok && wok && ascii {
+			t.Fatalf("foldedCurrencyIndex(%q) = %d, %v; want %d, %v", code, gi, gok, wi, wok)
+		}
+	}
+	// Every byte around the letters in either case, and a few others.
+	bytes := []byte{0, '\t', ' ', '0', 0x80, 0xc5, 0xe1, 0xff}
+	for c := byte(0x3f); c < 0x80; c++ {
+		bytes = append(bytes, c)
+	}
+	for _, a := range bytes {
+		for _, b := range bytes {
+			for _, c := range bytes {
+				check(string([]byte{a, b, c}))
+			}
+		}
+	}
+	for _, code := range []string{"", "eu", "euro", "ſek", "ıdr", "ÄUR", "Eur"} {
+		check(code)
+	}
+}
+
 // TestMinorUnitsCurrencyPath reads the currency at currency_path in each
 // form a record may write it: the table's fast path and the lookup after it
 // must agree.
@@ -139,6 +170,40 @@ func TestMinorUnitsJSONNumber(t *testing.T) {
 				if !got.Plain || got.Type != optikpi.ValueNumber || !optikpi.IsJSONNumber(got.Text) {
 					t.Errorf("minorUnits(%+v, %d) = %+v, want a Plain JSON number", v, exp, got)
 				}
+			}
+		}
+	}
+}
+
+// TestMinorUnitsDigits checks minorUnits, which pads a fraction in the
+// arena, against the division on padded strings it replaced, for every
+// exponent.
+func TestMinorUnitsDigits(t *testing.T) {
+	want := func(s string, exp int) string {
+		sign := ""
+		if strings.HasPrefix(s, "-") {
+			sign, s = "-", s[1:]
+		}
+		digits := strings.TrimLeft(s, "0")
+		if digits == "" {
+			return "0"
+		}
+		if len(digits) <= exp {
+			digits = strings.Repeat("0", exp+1-len(digits)) + digits
+		}
+		whole, frac := digits[:len(digits)-exp], strings.TrimRight(digits[len(digits)-exp:], "0")
+		if frac != "" {
+			frac = "." + frac
+		}
+		return sign + whole + frac
+	}
+	var d doc
+	for exp := 0; exp <= maxExponent; exp++ {
+		for _, s := range []string{"0", "-0", "5", "-5", "10", "100", "1050", "-1050", "0050", "-000120",
+			"123456789", "1000000", "900000000000000000001", "-100000000000000000000", "7070"} {
+			got, err := minorUnits(jsonNumber(s), exp, &d)
+			if err != nil || got.Type != optikpi.ValueNumber || got.Text != want(s, exp) {
+				t.Errorf("minorUnits(%s, %d) = %+v, %v; want number %s", s, exp, got, err, want(s, exp))
 			}
 		}
 	}

@@ -324,32 +324,40 @@ func PlainPrefix8(x uint64) int {
 
 // appendCompact appends the valid JSON src without insignificant white space,
 // leaving its escapes as they are but replacing invalid UTF-8 with U+FFFD.
+// What it keeps it appends a run at a time, and it steps over a string's
+// plain text eight bytes at a time.
 func appendCompact(dst, src []byte) []byte {
 	inString := false
+	run := 0 // the start of what is kept and not yet appended
 	for i := 0; i < len(src); {
 		c := src[i]
 		switch {
+		case inString && c >= ' ' && c != '"' && c != '\\' && c < utf8.RuneSelf:
+			for i++; i+8 <= len(src); i += 8 {
+				if n := PlainPrefix8(binary.LittleEndian.Uint64(src[i:])); n < 8 {
+					i += n
+					break
+				}
+			}
+			continue
 		case c >= utf8.RuneSelf:
 			r, size := utf8.DecodeRune(src[i:])
 			if r == utf8.RuneError && size == 1 {
-				dst = append(dst, "\uFFFD"...)
-			} else {
-				dst = append(dst, src[i:i+size]...)
+				dst = append(append(dst, src[run:i]...), "\uFFFD"...)
+				run = i + size
 			}
 			i += size
 			continue
 		case inString && c == '\\':
-			dst = append(dst, c, src[i+1])
 			i += 2
 			continue
 		case c == '"':
 			inString = !inString
 		case !inString && isJSONSpace(c):
-			i++
-			continue
+			dst = append(dst, src[run:i]...)
+			run = i + 1
 		}
-		dst = append(dst, c)
 		i++
 	}
-	return dst
+	return append(dst, src[run:]...)
 }

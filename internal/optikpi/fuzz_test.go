@@ -1,10 +1,12 @@
 package optikpi
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"reflect"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzDecodeValidate feeds arbitrary bodies through the emulator's decoder,
@@ -54,4 +56,59 @@ func FuzzDecodeValidate(f *testing.F) {
 			}
 		}
 	})
+}
+
+// FuzzAppendCompact checks appendCompact, which appends runs and steps over
+// a string's plain text a word at a time, against the byte-at-a-time
+// compaction it replaced, on valid JSON (its precondition).
+func FuzzAppendCompact(f *testing.F) {
+	for _, s := range []string{
+		`{"a": 1, "b" : [true, false, null], "c":{"d":"e f"}}`,
+		"{\n\t\"favourite category\": \"live casino, \\\"the\\\" best\",\r\n \"x\": \"\xff\xfe\"}",
+		`["caf` + "\u00e9" + ` au lait", "` + "\xe2\x82" + `", "a long plain string of some forty bytes or so"]`,
+		` "a\\u0022b\\\\" `, `{}`, `[ ]`, `-1.5e3`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, src []byte) {
+		if !json.Valid(src) {
+			return
+		}
+		got, want := appendCompact([]byte("x"), src), compactByByte([]byte("x"), src)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("appendCompact(%q)\n got %q\nwant %q", src, got, want)
+		}
+	})
+}
+
+// compactByByte is appendCompact as it was, a byte at a time: the general
+// form its runs must equal.
+func compactByByte(dst, src []byte) []byte {
+	inString := false
+	for i := 0; i < len(src); {
+		c := src[i]
+		switch {
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(src[i:])
+			if r == utf8.RuneError && size == 1 {
+				dst = append(dst, "\uFFFD"...)
+			} else {
+				dst = append(dst, src[i:i+size]...)
+			}
+			i += size
+			continue
+		case inString && c == '\\':
+			dst = append(dst, c, src[i+1])
+			i += 2
+			continue
+		case c == '"':
+			inString = !inString
+		case !inString && isJSONSpace(c):
+			i++
+			continue
+		}
+		dst = append(dst, c)
+		i++
+	}
+	return dst
 }
