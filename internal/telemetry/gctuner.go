@@ -15,9 +15,48 @@ import (
 )
 
 // DefaultHeapFloor is the heap goal below which the GC tuner raises the GC
-// percent: deposits (about 20 MB live) are collected half as often as at
-// Go's 100, the nine-model mix (30-90 MB live) as often, and neither
-// waits for a memory limit to be set for it.
+// percent: deposits (about 20 MB live) are collected less than half as
+// often as at Go's 100, the nine-model mix (30-90 MB live) about as often.
+//
+// Chosen with relay bench, 1,000,000 records (deposits, or --mix), the
+// relay process's CPU per record and peak RSS, configurations alternated
+// run by run on the shared 2-CPU VM (its speed drifted 20-50% meanwhile):
+//
+//	relay bench [--mix] --json F [--relay-env GOGC=200] [--relay-env GOMEMLIMIT=460MiB]
+//
+// with --relay-env GODEBUG=gctrace=1 --work-dir D for the collections in
+// D/relay.log; before (GOGC 100, or 200 under a limit) the build of
+// 7739ee0, after this tuner, its floor changed by a measurement-only build
+// for 48 and 96 MiB. 460MiB is 90% of the Deployment's 512Mi. Medians of n
+// runs, the range in brackets:
+//
+//	traffic   limit   GC policy        n  CPU-µs/record     peak RSS MiB  GCs
+//	deposits  none    GOGC 100         8  4.46 [3.79-5.60]   75 [70-79]   80
+//	deposits  none    GOGC 200         5  3.80 [3.36-5.33]   98 [95-104]  38
+//	deposits  none    floor 48 MiB     3  3.64 [3.48-4.72]   78 [76-90]
+//	deposits  none    floor 64 MiB     8  3.71 [3.44-4.89]   90 [90-92]   35
+//	deposits  none    floor 96 MiB     3  3.52 [3.52-3.57]  122 [121-123]
+//	deposits  460MiB  GOGC 100         3  5.15 [4.47-5.34]   74 [72-78]
+//	deposits  460MiB  GOGC 200         8  3.96 [3.45-4.90]   98 [94-105]  40
+//	deposits  460MiB  floor 64 MiB     8  4.12 [3.78-5.66]   92 [90-93]   37
+//	mix       none    GOGC 100        14  5.84 [5.09-7.29]  230 [210-241]  33
+//	mix       none    GOGC 200         3  5.83 [5.49-6.19]  339 [326-345]
+//	mix       none    floor 64 MiB    14  5.80 [5.27-8.47]  227 [203-237]  30
+//	mix       none    floor 96 MiB     3  5.82 [5.72-6.78]  219 [218-219]
+//	mix       460MiB  GOGC 200         5  5.43 [5.30-5.81]  292 [279-347]  15
+//	mix       460MiB  floor 64 MiB     5  5.46 [5.07-5.94]  230 [219-233]  31
+//
+// The mix with the floor leaned worse in pairs (11 of 14 runs above their
+// GOGC 100 pair) but not in medians; one build, tuner on and off (GOGC=100
+// set), took 6.98, 6.84, 6.72 against 6.09, 6.70, 8.00: no difference the
+// VM's noise lets through, as expected of a live heap that keeps Go's 100.
+// So the CPU a higher percent saves is in the collections of a small live
+// heap, which a floor saves too, while the mix's larger heap gains nothing
+// from 200 but 60-110 MiB. 96 MiB took deposits to 122 MiB for no clear
+// gain, too near the 150 MiB that relay bench --records 5000000 must stay
+// under: with the 64 MiB floor that took 91.9 and 94.4 MiB at 3.34 and
+// 3.74 CPU-µs/record, against 83.3 and 90.5 MiB at 4.02 and 3.87 at GOGC
+// 100 (2 pairs).
 const DefaultHeapFloor = 64 << 20
 
 // DefaultMaxGCPercent bounds the percent the tuner sets: a live heap that
