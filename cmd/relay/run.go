@@ -68,8 +68,14 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	if _, err := telemetry.SetMemoryLimit("/", os.Getenv, logger); err != nil {
 		logger.Warn("Go's soft memory limit left unset", zap.Error(err))
 	}
-	telemetry.SetGCPercent(os.Getenv, logger)
 	reg := telemetry.NewRegistry()
+	// After SetMemoryLimit, which caps the tuner's heap floor.
+	tuner, err := telemetry.TuneGC(os.Getenv,
+		telemetry.WithGCTunerLogger(logger), telemetry.WithGCTunerRegisterer(reg))
+	if err != nil {
+		return err
+	}
+	defer tuner.Close()
 
 	p, err := pipeline.New(cfg, pipeline.Options{Logger: logger, Registerer: reg})
 	if err != nil {

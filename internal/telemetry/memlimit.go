@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"math"
 	"os"
 	"path"
 	"runtime/debug"
@@ -22,53 +21,6 @@ import (
 // runtime does not count (the kernel's page cache and socket buffers are
 // charged to the cgroup), so the GC works harder before the OOM killer acts.
 const MemLimitFraction = 0.9
-
-// LimitedGOGC is the GC percent relay run sets when a memory limit is in
-// force (from the cgroup or GOMEMLIMIT) and GOGC is not set: the heap may
-// grow to three times what is live between two collections, half as many
-// collections as Go's default 100, and the limit bounds that growth. With
-// no limit Go's 100 stays: a high GOGC alone grows memory with the live
-// heap, unbounded.
-//
-// Chosen with relay bench (1,000,000 records on 6 partitions, 256 KiB
-// partition fetches, 2 CPUs shared with other work so records/s is noisy,
-// one run each; --relay-env GOGC=... GOMEMLIMIT=... and GODEBUG=gctrace=1
-// for the collections):
-//
-//	traffic   GOGC, GOMEMLIMIT   records/s  relay CPU-µs/record  peak RSS  GCs
-//	deposits  100                 98,500     7.7                  74 MiB    96
-//	deposits  100, again          81,900     7.3                  69 MiB    92
-//	deposits  200                115,500     6.8                  93 MiB    44
-//	deposits  off, 100MiB         95,200     7.1                 108 MiB    19
-//	mix       100                 38,900    13.8                 228 MiB    35
-//	mix       200                 48,400    11.4                 330 MiB    15
-//	mix       200, 230MiB         52,900    12.5                 234 MiB    17
-//
-// With kgo's 1 MiB partition fetches (more live heap) deposits took 134–137
-// MiB at GOGC 100, 192 MiB at 200 and 306 MiB at 400 for no CPU gain (8.2,
-// 8.2, 8.4 µs/record); GOGC=off with an 80MiB limit collected 67 times for
-// 1.6 s of CPU, a fifth of the relay's. So: a higher GOGC under a limit,
-// never GOGC=off, which would fill any limit and then collect in a hurry.
-const LimitedGOGC = 200
-
-// SetGCPercent sets the GC percent to LimitedGOGC when a memory limit is
-// in force in the runtime (SetMemoryLimit's, or GOMEMLIMIT's unless it is
-// "off") and GOGC is not set in the environment, which the runtime has
-// applied already and which wins. Call it after SetMemoryLimit. It returns
-// the percent it set, 0 when it set none, and logs what it did.
-func SetGCPercent(getenv func(string) string, logger *zap.Logger) int {
-	switch v := getenv("GOGC"); {
-	case v != "":
-		logger.Info("GC percent from GOGC", zap.String("GOGC", v))
-		return 0
-	case debug.SetMemoryLimit(-1) == math.MaxInt64: // -1 reads it
-		logger.Info("no memory limit: Go's default GC percent left as it is")
-		return 0
-	}
-	debug.SetGCPercent(LimitedGOGC)
-	logger.Info("GC percent set: a memory limit bounds the heap", zap.Int("gogc", LimitedGOGC))
-	return LimitedGOGC
-}
 
 // v1 writes "no limit" as the largest page-aligned int64.
 const cgroupV1Unlimited = 1 << 62

@@ -1,7 +1,6 @@
 package telemetry
 
 import (
-	"math"
 	"os"
 	"path/filepath"
 	"runtime/debug"
@@ -158,39 +157,6 @@ func TestSetMemoryLimit(t *testing.T) {
 			}
 			if n := logs.FilterMessageSnippet(tt.wantLog).Len(); n != 1 {
 				t.Errorf("got %d log lines containing %q, want 1 (logs: %v)", n, tt.wantLog, logs.All())
-			}
-		})
-	}
-}
-
-// TestSetGCPercent: GOGC 200 only under a limit in force in the runtime;
-// GOMEMLIMIT=off is set but no limit, and must leave Go's 100.
-func TestSetGCPercent(t *testing.T) {
-	before := debug.SetGCPercent(100)
-	defer debug.SetGCPercent(before)
-	beforeLimit := debug.SetMemoryLimit(-1)
-	defer debug.SetMemoryLimit(beforeLimit)
-	tests := []struct {
-		name  string
-		env   map[string]string
-		limit int64 // the runtime's, as SetMemoryLimit or GOMEMLIMIT left it
-		want  int   // the percent in force after the call
-		set   int   // returned
-	}{
-		{"limited: the relay's", nil, 100 << 20, LimitedGOGC, LimitedGOGC},
-		{"limited by GOMEMLIMIT", map[string]string{"GOMEMLIMIT": "100MiB"}, 100 << 20, LimitedGOGC, LimitedGOGC},
-		{"no limit: Go's", nil, math.MaxInt64, 100, 0},
-		{"GOMEMLIMIT=off: no limit, Go's", map[string]string{"GOMEMLIMIT": "off"}, math.MaxInt64, 100, 0},
-		{"GOGC wins", map[string]string{"GOGC": "50"}, 100 << 20, 100, 0},
-		{"GOGC=off wins", map[string]string{"GOGC": "off"}, 100 << 20, 100, 0},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			debug.SetGCPercent(100) // stands for what the runtime took from GOGC
-			debug.SetMemoryLimit(tt.limit)
-			set := SetGCPercent(func(k string) string { return tt.env[k] }, zap.NewNop())
-			if got := debug.SetGCPercent(100); got != tt.want || set != tt.set {
-				t.Errorf("GC percent %d, returned %d; want %d, %d", got, set, tt.want, tt.set)
 			}
 		})
 	}

@@ -1,0 +1,186 @@
+package telemetry
+
+import (
+	"errors"
+	"math"
+	"runtime"
+	"runtime/debug"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
+)
+
+func TestGCPercent(t *testing.T) {
+	const floor = 64 << 20
+	tests := []struct {
+		name string
+		live uint64
+		max  int
+		want int
+	}{
+		{"nothing marked yet: the most", 0, 400, 400},
+		{"a tiny heap: capped at the most", 1 << 20, 400, 400},
+		{"a quarter of the floor: the floor", 16 << 20, 400, 300},
+		{"a fifth of the floor: the floor", floor / 5, 400, 400},
+		{"a third of the floor, rounded down", 20 << 20, 400, 220},
+		{"half the floor: Go's", 32 << 20, 400, 100},
+		{"above the floor: Go's, not less", 100 << 20, 400, 100},
+		{"a lower most", 8 << 20, 150, 150},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := gcPercent(tt.live, floor, tt.max); got != tt.want {
+				t.Errorf("gcPercent(%d, %d, %d) = %d, want %d", tt.live, floor, tt.max, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestNewGCTunerValidates(t *testing.T) {
+	tests := []struct {
+		name string
+		opt  GCTunerOption
+	}{
+		{"no floor", WithHeapFloor(0)},
+		{"a most below Go's 100", WithMaxGCPercent(50)},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			reg := prometheus.NewRegistry()
+			tu, err := NewGCTuner(tt.opt, WithGCTunerRegisterer(reg))
+			if !errors.Is(err, ErrGCTunerOption) {
+				tu.Close()
+				t.Fatalf("got error %v, want ErrGCTunerOption", err)
+			}
+			if mfs, _ := reg.Gather(); len(mfs) != 0 {
+				t.Errorf("got %d metrics registered by a tuner that did not start, want 0", len(mfs))
+			}
+		})
+	}
+}
+
+// gcPercentNow reads the runtime's GC percent.
+func gcPercentNow() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+// TestGCTunerFollowsLiveHeap: a floor far above this test's live heap
+// takes the percent to the most after a collection, and Close returns it to
+// Go's 100 and stops following.
+func TestGCTunerFollowsLiveHeap(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	reg := prometheus.NewRegistry()
+	core, logs := observer.New(zapcore.DebugLevel)
+	tu, err := NewGCTuner(WithHeapFloor(1<<40), WithMaxGCPercent(300),
+		WithGCTunerRegisterer(reg), WithGCTunerLogger(zap.New(core)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tu.Close()
+	// The sentinel's cleanup runs after a collection frees it, on the
+	// runtime's cleanup goroutine: wait for it rather than for a time.
+	deadline := time.Now().Add(30 * time.Second)
+	for gcPercentNow() != 300 {
+		if time.Now().After(deadline) {
+			t.Fatalf("GC percent %d after collections, want 300", gcPercentNow())
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	s, err := Samples(reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := s["optikpi_relay_gc_tuner_percent"]; got != 300 {
+		t.Errorf("gc_tuner_percent %v, want 300", got)
+	}
+	if got := s["optikpi_relay_gc_tuner_changes_total"]; got < 1 {
+		t.Errorf("gc_tuner_changes_total %v, want 1 or more", got)
+	}
+	if n := logs.FilterMessage("GC percent set from the live heap").Len(); n < 1 {
+		t.Errorf("got %d log lines saying what was set, want 1 or more", n)
+	}
+
+	tu.Close()
+	if got := gcPercentNow(); got != 100 {
+		t.Errorf("GC percent %d after Close, want Go's 100", got)
+	}
+	for range 3 {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got := gcPercentNow(); got != 100 {
+		t.Errorf("GC percent %d after Close and collections, want 100: the tuner still runs", got)
+	}
+	if mfs, _ := reg.Gather(); len(mfs) != 0 {
+		t.Errorf("got %d metrics registered after Close, want 0", len(mfs))
+	}
+	tu.Close() // a second Close is a no-op
+}
+
+// TestGCTunerFloorUnderLimit: a floor is capped at half the memory limit.
+func TestGCTunerFloorUnderLimit(t *testing.T) {
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(100 << 20))
+	tests := []struct {
+		name  string
+		floor uint64
+		want  uint64
+	}{
+		{"above half the limit: half", 1 << 30, 50 << 20},
+		{"below half the limit: kept", 20 << 20, 20 << 20},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			core, logs := observer.New(zapcore.InfoLevel)
+			tu, err := NewGCTuner(WithHeapFloor(tt.floor), WithGCTunerLogger(zap.New(core)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			tu.Close()
+			started := logs.FilterMessageSnippet("GC tuner started").All()
+			if len(started) != 1 {
+				t.Fatalf("got %d start lines, want 1 (logs: %v)", len(started), logs.All())
+			}
+			if got := started[0].ContextMap()["heap_floor_bytes"]; got != tt.want {
+				t.Errorf("heap floor %v, want %d", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestTuneGC(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	tests := []struct {
+		name      string
+		env       map[string]string
+		wantTuner bool
+		wantLog   string
+	}{
+		{"GOGC unset: tuned", nil, true, "GC tuner started"},
+		{"GOGC wins", map[string]string{"GOGC": "50"}, false, "GC percent from GOGC"},
+		{"GOGC=off wins", map[string]string{"GOGC": "off"}, false, "GC percent from GOGC"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			core, logs := observer.New(zapcore.InfoLevel)
+			tu, err := TuneGC(func(k string) string { return tt.env[k] }, WithGCTunerLogger(zap.New(core)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer tu.Close() // a nil tuner's too
+			if got := tu != nil; got != tt.wantTuner {
+				t.Errorf("got a tuner %v, want %v", got, tt.wantTuner)
+			}
+			if n := logs.FilterMessageSnippet(tt.wantLog).Len(); n != 1 {
+				t.Errorf("got %d log lines containing %q, want 1 (logs: %v)", n, tt.wantLog, logs.All())
+			}
+		})
+	}
+}
