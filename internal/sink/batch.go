@@ -3,6 +3,7 @@ package sink
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -35,13 +36,44 @@ type endpoint struct {
 	// the same lane, go out one request after the other.
 	lanes   []*lane
 	senders int // per lane
+	// finished counts the records made final, failed, dropped or
+	// abandoned, a batch at a time: records_queued is what the lanes
+	// accepted less these (queued).
+	finished atomic.Int64
+}
+
+// queued is records_queued: the records SendTo accepted that are not yet
+// final. finished is read before the lanes' counts, which only grow, so
+// the difference is never negative.
+func (ep *endpoint) queued() int64 {
+	n := -ep.finished.Load()
+	for _, l := range ep.lanes {
+		n += l.accepted()
+	}
+	return n
 }
 
 // lane is a queue, its batcher, and the senders of its batches.
 type lane struct {
 	ep  *endpoint
-	in  chan item   // Send → batcher; closed by Close
+	in  chan item   // Send → batcher; never closed: see entered
 	out chan *batch // batcher → senders; unbuffered, so a batch grows while every sender is busy
+
+	// entered counts the SendTo calls for the lane that got past their
+	// first checks, backedOut those of them that then queued nothing
+	// (closed, or ctx done). It is the one shared write of a Send, and
+	// the guard that no record is queued after Close: a SendTo counts
+	// itself before it reads Sink.closed, and Close sets closed before
+	// the lane's last reader compares the counts (settled), so a call
+	// either sees closed or is counted, and is waited for. nudge wakes
+	// that reader when a call backs out.
+	entered   atomic.Int64
+	backedOut atomic.Int64
+	nudge     chan struct{}
+	// received counts the records taken from in, kept by the batcher
+	// while it runs (a write per record, away from entered's cache line),
+	// then by Close.
+	received int64
 
 	// blk is what SendTo copies the lane's records into (see
 	// optikpi.Block) unless they are Alone, as every encoding Encode or a
@@ -84,10 +116,36 @@ func newEndpoint(d *destination, k optikpi.Kind) *endpoint {
 	ep.senders = senders
 	queue := max(1, o.QueueSize/lanes)
 	for range lanes {
-		ep.lanes = append(ep.lanes, &lane{ep: ep, in: make(chan item, queue), out: make(chan *batch)})
+		ep.lanes = append(ep.lanes, newLane(ep, queue))
 	}
+	d.s.metrics.queued.eps = append(d.s.metrics.queued.eps, ep)
 	return ep
 }
+
+func newLane(ep *endpoint, queue int) *lane {
+	return &lane{ep: ep, in: make(chan item, queue), out: make(chan *batch), nudge: make(chan struct{}, 1)}
+}
+
+// accepted is how many records SendTo queued in the lane: backedOut is read
+// first, so it is never more than what entered counts.
+func (l *lane) accepted() int64 {
+	b := l.backedOut.Load()
+	return l.entered.Load() - b
+}
+
+// backOut uncounts a SendTo that queued nothing.
+func (l *lane) backOut() {
+	l.backedOut.Add(1)
+	select {
+	case l.nudge <- struct{}{}:
+	default:
+	}
+}
+
+// settled reports, once the sink is closed, whether every record SendTo
+// queued in the lane has been received, received counting those taken:
+// no more can come.
+func (l *lane) settled(received int64) bool { return received == l.accepted() }
 
 // lane returns the lane of a record of user userID.
 func (ep *endpoint) lane(userID string) *lane {
@@ -103,8 +161,9 @@ func (ep *endpoint) lane(userID string) *lane {
 	return ep.lanes[h%uint64(len(ep.lanes))]
 }
 
-// batch turns the lane's records into batches until Close closes the queue
-// and the last batch is taken, or the sink abandons.
+// batch turns the lane's records into batches until Close has closed the
+// sink, every record queued is received (settled) and the last batch is
+// taken, or the sink abandons.
 func (l *lane) batch() {
 	s := l.ep.d.s
 	defer s.wg.Done()
@@ -114,8 +173,12 @@ func (l *lane) batch() {
 	linger.Stop()
 	defer linger.Stop()
 
+	var received int64 // see lane.received
+	defer func() { l.received = received }()
 	var (
-		in       = l.in
+		in       = l.in      // nil once closed and settled: flush without lingering
+		closing  = s.closing // nil once closed
+		nudge    <-chan struct{}
 		cur      = l.ep.newBatch()
 		carry    item // the record that did not fit in cur
 		hasCarry bool
@@ -147,6 +210,9 @@ func (l *lane) batch() {
 		}
 	}
 	for {
+		if closing == nil && in != nil && l.settled(received) {
+			in, nudge, ready = nil, nil, true
+		}
 		if in == nil && len(cur.items) == 0 && !hasCarry {
 			return
 		}
@@ -159,27 +225,24 @@ func (l *lane) batch() {
 			recv = nil
 		}
 		select {
-		case it, ok := <-recv:
-			if !ok {
-				in, ready = nil, true // closing: flush without lingering
-				continue
-			}
+		case it := <-recv:
+			received++
 			add(it)
 			// What else is queued joins the batch without the select,
 			// which locks every channel it waits on, once per record.
 		drain:
 			for !ready && !hasCarry {
 				select {
-				case it, ok := <-in:
-					if !ok {
-						in, ready = nil, true
-						break drain
-					}
+				case it := <-in:
+					received++
 					add(it)
 				default:
 					break drain
 				}
 			}
+		case <-closing:
+			closing, nudge = nil, l.nudge // settled is checked above
+		case <-nudge:
 		case out <- cur:
 			linger.Stop()
 			cur, ready = l.ep.newBatch(), in == nil

@@ -76,12 +76,12 @@ func (d *destination) check(ctx context.Context) DestinationCheck {
 	c.Result, c.Err = probeResult(oe)
 	d.setCheck(c.Result)
 	if c.Result == CheckMisconfigured && d.gate.trip(oe, false) {
-		d.s.mu.RLock()
-		if !d.s.closed {
+		d.s.mu.Lock()
+		if !d.s.closed.Load() {
 			d.s.wg.Add(1)
 			go d.reprobe()
 		}
-		d.s.mu.RUnlock()
+		d.s.mu.Unlock()
 	}
 	return c
 }

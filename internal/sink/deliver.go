@@ -130,7 +130,7 @@ func newFailure(reason failure.Reason, oe *optikpi.Error) *Failure {
 
 func (ep *endpoint) succeed(items []item) {
 	ep.m.delivered.Add(float64(len(items)))
-	ep.m.queued.Sub(float64(len(items)))
+	ep.finished.Add(int64(len(items)))
 	at := time.Now()
 	for _, it := range items {
 		it.o.Final(nil, at)
@@ -141,7 +141,7 @@ func (ep *endpoint) succeed(items []item) {
 func (ep *endpoint) fail(items []item, f *Failure) {
 	f.Destination, f.Endpoint = ep.d.name, ep.path
 	ep.m.failed[f.Reason].Add(float64(len(items)))
-	ep.m.queued.Sub(float64(len(items)))
+	ep.finished.Add(int64(len(items)))
 	ep.log.Warn("records failed", zap.String("reason", string(f.Reason)), zap.Int("records", len(items)),
 		zap.Int("status", f.Status), zap.Int("attempts", f.Attempts), zap.String("message", f.Message))
 	at := time.Now()
@@ -157,7 +157,7 @@ func (ep *endpoint) abandonItems(items []item) {
 		return
 	}
 	ep.d.s.abandoned.Add(int64(len(items)))
-	ep.m.queued.Sub(float64(len(items)))
+	ep.finished.Add(int64(len(items)))
 }
 
 // sleep waits for d, reporting false if ctx ended first.

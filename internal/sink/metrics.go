@@ -22,7 +22,7 @@ type metrics struct {
 	batchRecords *prometheus.HistogramVec
 	batchBytes   *prometheus.HistogramVec
 	inFlight     *prometheus.GaugeVec
-	queued       *prometheus.GaugeVec
+	queued       *queuedGauge
 	ready        *prometheus.GaugeVec
 	rateWait     *prometheus.CounterVec
 }
@@ -36,7 +36,6 @@ type endpointMetrics struct {
 	batchRecords prometheus.Observer
 	batchBytes   prometheus.Observer
 	inFlight     prometheus.Gauge
-	queued       prometheus.Gauge
 	rateWait     prometheus.Counter
 }
 
@@ -67,8 +66,8 @@ func newMetrics() *metrics {
 			prometheus.ExponentialBuckets(1<<10, 4, 8)), // 1 KiB to 16 MiB
 		inFlight: prometheus.NewGaugeVec(prometheus.GaugeOpts(opts("requests_in_flight",
 			"Requests being sent, their retries and backoffs included.")), labels),
-		queued: prometheus.NewGaugeVec(prometheus.GaugeOpts(opts("records_queued",
-			"Records accepted by Send and not yet final: queued, batched or in flight.")), labels),
+		queued: &queuedGauge{desc: prometheus.NewDesc(prometheus.BuildFQName(namespace, subsystem, "records_queued"),
+			"Records accepted by Send and not yet final: queued, batched or in flight.", labels, nil)},
 		ready: prometheus.NewGaugeVec(prometheus.GaugeOpts(opts("destination_ready",
 			"1 while the destination accepts requests, 0 while it is misconfigured (401, 403, 404, or a 4xx that is not the API's answer).")),
 			[]string{"destination"}),
@@ -91,7 +90,6 @@ func (m *metrics) endpoint(dest, path string) endpointMetrics {
 		batchRecords: m.batchRecords.WithLabelValues(dest, path),
 		batchBytes:   m.batchBytes.WithLabelValues(dest, path),
 		inFlight:     m.inFlight.WithLabelValues(dest, path),
-		queued:       m.queued.WithLabelValues(dest, path),
 		rateWait:     m.rateWait.WithLabelValues(dest, path),
 	}
 	for _, r := range []failure.Reason{failure.Rejected, failure.TooLarge, failure.RetriesExhausted} {
@@ -109,4 +107,21 @@ func (m *metrics) register(r prometheus.Registerer) error {
 
 func (m *metrics) unregister(r prometheus.Registerer) {
 	telemetry.Unregister(r, m.collectors()...)
+}
+
+// queuedGauge is records_queued, a gauge per destination and endpoint. Its
+// value is added up when scraped from what Send and the batches count
+// anyway (endpoint.queued), where a gauge set by every Send would be one
+// more write to a shared word per record.
+type queuedGauge struct {
+	desc *prometheus.Desc
+	eps  []*endpoint // every endpoint, added by New before registering
+}
+
+func (g *queuedGauge) Describe(ch chan<- *prometheus.Desc) { ch <- g.desc }
+
+func (g *queuedGauge) Collect(ch chan<- prometheus.Metric) {
+	for _, ep := range g.eps {
+		ch <- prometheus.MustNewConstMetric(g.desc, prometheus.GaugeValue, float64(ep.queued()), ep.d.name, ep.path)
+	}
 }

@@ -47,7 +47,7 @@ func (ep *endpoint) dropDisowned(items []item) []item {
 // delivered nor failed, their done is never called. Unlike abandonItems,
 // they are no loss: their new owner delivers them.
 func (ep *endpoint) drop(items []item) {
-	ep.m.queued.Sub(float64(len(items)))
+	ep.finished.Add(int64(len(items)))
 	ep.log.Info("records dropped before an attempt: no longer owned, their next owner delivers them", zap.Int("records", len(items)))
 }
 

@@ -136,11 +136,14 @@ type Sink struct {
 	batches    batchPool
 	bodies     bodyPool
 
-	// mu is held for reading by Send while it queues, and for writing by
-	// Close to close the queues once no Send is using them.
-	mu      sync.RWMutex
-	closed  bool
-	closing chan struct{} // closed when Close starts: unblocks Sends
+	// closed is set when Close starts, before closing is closed: Send
+	// returns ErrClosed once it reads it (see lane.entered), and closing
+	// unblocks the Sends waiting for room and tells the batchers.
+	closed  atomic.Bool
+	closing chan struct{}
+	// mu is held by Close while it sets closed, and by Check while it
+	// starts a goroutine, lest one start once Close waits for them.
+	mu sync.Mutex
 
 	// hard is the context of every request; Close cancels it when its
 	// own context is done, abandoning what is left.
@@ -313,27 +316,21 @@ func (s *Sink) SendTo(ctx context.Context, dest string, rec optikpi.Encoded, o O
 	case o == nil:
 		return errors.New("sink: nil done")
 	}
-	s.mu.RLock()
-	defer s.mu.RUnlock()
-	if s.closed {
+	l := d.endpoints[rec.Kind].lane(rec.UserID)
+	l.entered.Add(1) // before closed is read: see lane.entered
+	if s.closed.Load() {
+		l.backOut()
 		return ErrClosed
 	}
-	ep := d.endpoints[rec.Kind]
-	l := ep.lane(rec.UserID)
 	// Selects of one case and a default take no lock while their channel
 	// is not ready, and a send with room takes only the queue's: the
 	// three-way select below, which locks all three, is for a full queue.
 	select {
-	case <-s.closing:
-		return ErrClosed
-	default:
-	}
-	select {
 	case <-ctx.Done():
+		l.backOut()
 		return ctx.Err()
 	default:
 	}
-	ep.m.queued.Inc()
 	it := item{json: l.own(&rec), o: o}
 	select {
 	case l.in <- it:
@@ -344,10 +341,10 @@ func (s *Sink) SendTo(ctx context.Context, dest string, rec optikpi.Encoded, o O
 	case l.in <- it:
 		return nil
 	case <-s.closing:
-		ep.m.queued.Dec()
+		l.backOut()
 		return ErrClosed
 	case <-ctx.Done():
-		ep.m.queued.Dec()
+		l.backOut()
 		return ctx.Err()
 	}
 }
@@ -427,20 +424,10 @@ func (s *Sink) Close(ctx context.Context) error {
 }
 
 func (s *Sink) close(ctx context.Context) error {
-	close(s.closing)
 	s.mu.Lock()
-	s.closed = true
-	for _, d := range s.order {
-		for _, ep := range d.endpoints {
-			if ep == nil {
-				continue
-			}
-			for _, l := range ep.lanes {
-				close(l.in)
-			}
-		}
-	}
+	s.closed.Store(true)
 	s.mu.Unlock()
+	close(s.closing)
 
 	stopped := make(chan struct{})
 	go func() {
@@ -460,8 +447,13 @@ func (s *Sink) close(ctx context.Context) error {
 					continue
 				}
 				for _, l := range ep.lanes {
-					for it := range l.in {
-						ep.abandonItems([]item{it})
+					for !l.settled(l.received) {
+						select {
+						case it := <-l.in:
+							l.received++
+							ep.abandonItems([]item{it})
+						case <-l.nudge:
+						}
 					}
 				}
 			}
