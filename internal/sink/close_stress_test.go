@@ -20,13 +20,13 @@ import (
 	"github.com/optikpi/optikpi-relay/internal/optikpi"
 )
 
-// TestRevCloseStress: many Sends (some with a context that ends while they
+// TestCloseStress: many Sends (some with a context that ends while they
 // wait for room) race Close, gracefully or abandoning. Every accepted record
 // is final exactly once before Close returns, or abandoned (counted); no
 // done is called after Close returns or for a refused Send; records_queued
 // is never negative while scraped during the race and 0 after; every
 // goroutine of the sink has stopped when Close returns.
-func TestRevCloseStress(t *testing.T) {
+func TestCloseStress(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		abandon time.Duration // Close's context; 0: none
@@ -92,7 +92,7 @@ func TestRevCloseStress(t *testing.T) {
 						return
 					default:
 					}
-					for path, q := range revQueued(s) {
+					for path, q := range queuedByPath(s) {
 						if q < 0 {
 							t.Errorf("records_queued %d for %s", q, path)
 						}
@@ -174,7 +174,7 @@ func TestRevCloseStress(t *testing.T) {
 			if n := lateFinals.Load(); n > 0 {
 				t.Errorf("%d done calls after Close returned", n)
 			}
-			for path, q := range revQueued(s) {
+			for path, q := range queuedByPath(s) {
 				if q != 0 {
 					t.Errorf("records_queued %d for %s after Close, want 0", q, path)
 				}
@@ -193,9 +193,9 @@ func TestRevCloseStress(t *testing.T) {
 	}
 }
 
-// TestRevRecordsQueuedExposition: records_queued as scraped keeps the old
+// TestRecordsQueuedExposition: records_queued as scraped keeps the old
 // gauge's name, type, HELP and labels, one series per endpoint, each 0.
-func TestRevRecordsQueuedExposition(t *testing.T) {
+func TestRecordsQueuedExposition(t *testing.T) {
 	_, srv := newEmulator(t, nil)
 	opts := testOptions()
 	newSink(t, srv.URL+"/apigw/ingest", nil, opts)
@@ -231,4 +231,12 @@ func TestRevRecordsQueuedExposition(t *testing.T) {
 		return
 	}
 	t.Errorf("no records_queued")
+}
+// queuedByPath is records_queued of every endpoint, by path.
+func queuedByPath(s *Sink) map[string]int64 {
+	out := make(map[string]int64)
+	for _, ep := range s.metrics.queued.eps {
+		out[ep.path] = ep.queued()
+	}
+	return out
 }
