@@ -232,6 +232,7 @@ func TestRecordsQueuedExposition(t *testing.T) {
 	}
 	t.Errorf("no records_queued")
 }
+
 // queuedByPath is records_queued of every endpoint, by path.
 func queuedByPath(s *Sink) map[string]int64 {
 	out := make(map[string]int64)
