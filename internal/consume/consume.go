@@ -447,9 +447,8 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 		if ctx.Err() != nil {
 			return nil
 		}
-		// Records waiting untracked (see worker.go) take room too.
-		room := min(int64(c.opts.MaxInFlight)-c.inFlight.Load()-c.waitingN.Load(), int64(c.opts.MaxUncommitted)-c.held.Load())
-		if room <= 0 || c.overBytes() {
+		room := c.pollRoom()
+		if room <= 0 {
 			c.waitRoom(ctx)
 			continue
 		}
@@ -465,22 +464,39 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 			}
 			return err
 		}
-		// One clock reading serves a poll's records, which are pushed
-		// within a moment of each other, unless Run waits for room.
-		now := time.Now().UnixNano()
-		for i := range batch {
-			waited, ok := c.waitBytes(ctx)
-			if !ok {
-				break // the rest is not handed out, so never committed
-			}
-			if waited {
-				now = time.Now().UnixNano()
-			}
-			c.push(h, batch[i], now)
-			batch[i] = polled{}
-		}
-		clear(batch)
+		c.handOut(ctx, h, batch)
 	}
+}
+
+// pollRoom is how many records Run may poll now: none while the records
+// in flight, with those waiting untracked (see worker.go), hold either
+// bound, or MaxUncommitted are held from a commit.
+func (c *Consumer) pollRoom() int64 {
+	if c.overBytes() {
+		return 0
+	}
+	return min(int64(c.opts.MaxInFlight)-c.inFlight.Load()-c.waitingN.Load(), int64(c.opts.MaxUncommitted)-c.held.Load())
+}
+
+// handOut pushes a poll's records in order, each once MaxInFlightBytes has
+// room for it, and clears batch; it stops when ctx ends, leaving the rest
+// never handed out, so never committed.
+func (c *Consumer) handOut(ctx context.Context, h *hands, batch []polled) {
+	// One clock reading serves a poll's records, which are pushed
+	// within a moment of each other, unless Run waits for room.
+	now := time.Now().UnixNano()
+	for i := range batch {
+		waited, ok := c.waitBytes(ctx)
+		if !ok {
+			break
+		}
+		if waited {
+			now = time.Now().UnixNano()
+		}
+		c.push(h, batch[i], now)
+		batch[i] = polled{}
+	}
+	clear(batch)
 }
 
 type polled struct {
