@@ -570,7 +570,7 @@ func (c *Consumer) push(h *hands, pr polled, now int64) {
 		return
 	}
 	p.watchLocked(now)
-	if len(p.waiting) > 0 || !c.roomLocked(p) {
+	if p.waiting.len() > 0 || !c.roomLocked(p) {
 		c.waitLocked(p, pr, now)
 		c.startLocked(h, p)
 		return

@@ -68,7 +68,7 @@ type partition struct {
 	drained chan struct{}
 
 	queue        []*Record     // tracked, for the partition's worker to handle
-	waiting      []polled      // polled, not tracked: the partition had no room
+	waiting      waitQueue     // polled, not tracked: the partition had no room
 	waitingBytes int64         // their recordBytes
 	working      bool          // its worker runs
 	wake         chan struct{} // a record queued or done, or the partition forgotten
@@ -145,7 +145,7 @@ func (c *Consumer) finish(p *partition, seq uint64, size int64, abandon, stale b
 		close(p.drained)
 		p.drained = nil
 	}
-	if first && len(p.waiting) > 0 {
+	if first && p.waiting.len() > 0 {
 		signal(p.wake) // room for what waits untracked, perhaps
 	}
 	p.mu.Unlock()
