@@ -442,7 +442,7 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 	default:
 	}
 
-	var batch []polled
+	var batch []*Record
 	for {
 		if ctx.Err() != nil {
 			return nil
@@ -481,7 +481,7 @@ func (c *Consumer) pollRoom() int64 {
 // handOut pushes a poll's records in order, each once MaxInFlightBytes has
 // room for it, and clears batch; it stops when ctx ends, leaving the rest
 // never handed out, so never committed.
-func (c *Consumer) handOut(ctx context.Context, h *hands, batch []polled) {
+func (c *Consumer) handOut(ctx context.Context, h *hands, batch []*Record) {
 	// One clock reading serves a poll's records, which are pushed
 	// within a moment of each other, unless Run waits for room.
 	now := time.Now().UnixNano()
@@ -494,21 +494,15 @@ func (c *Consumer) handOut(ctx context.Context, h *hands, batch []polled) {
 			now = time.Now().UnixNano()
 		}
 		c.push(h, batch[i], now)
-		batch[i] = polled{}
+		batch[i] = nil
 	}
 	clear(batch)
 }
 
-type polled struct {
-	p    *partition
-	r    *kgo.Record
-	gen  int64 // p.gen at the poll
-	size int64 // recordBytes(r)
-}
-
-// accept appends fs's records, with their partitions, to batch. It returns
-// an error only if the client is closed.
-func (c *Consumer) accept(fs kgo.Fetches, batch []polled) ([]polled, error) {
+// accept appends fs's records to batch, each a Record of its partition's
+// current session, not yet tracked. It returns an error only if the client
+// is closed.
+func (c *Consumer) accept(fs kgo.Fetches, batch []*Record) ([]*Record, error) {
 	var closedErr error
 	fs.EachError(func(topic string, partition int32, err error) {
 		switch {
@@ -536,8 +530,15 @@ func (c *Consumer) accept(fs kgo.Fetches, batch []polled) ([]polled, error) {
 		}
 		gen := p.gen.Load()
 		p.mu.Unlock()
-		for _, r := range fp.Records {
-			batch = append(batch, polled{p, r, gen, recordBytes(r)})
+		// One allocation for the partition's records of the poll, not
+		// one each. A record kept keeps them all, and kgo's records they
+		// point to: the poll's part of one fetch of the partition, which
+		// is what DefaultFetchMaxPartitionBytes budgets a record in
+		// flight to keep (uncompressed, they share its buffer).
+		rs := make([]Record, len(fp.Records))
+		for i, r := range fp.Records {
+			rs[i] = Record{Record: r, c: c, p: p, gen: gen, size: recordBytes(r)}
+			batch = append(batch, &rs[i])
 		}
 	})
 	return batch, nil
@@ -557,46 +558,47 @@ func (c *Consumer) partitionLocked(topic string, partition int32) *partition {
 	return p
 }
 
-// push queues pr for its partition's worker at now (Unix nanoseconds):
+// push queues r for its partition's worker at now (Unix nanoseconds):
 // tracked at once while the partition has room (see roomLocked), else kept
 // untracked behind what waits already, for the worker to take once it has.
 // A record of a partition revoked since the poll is dropped (the next owner
 // reads it again).
-func (c *Consumer) push(h *hands, pr polled, now int64) {
-	p := pr.p
+func (c *Consumer) push(h *hands, r *Record, now int64) {
+	p := r.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.gone || pr.gen != p.gen.Load() {
+	if p.gone || r.gen != p.gen.Load() {
 		return
 	}
 	p.watchLocked(now)
 	if p.waiting.len() > 0 || !c.roomLocked(p) {
-		c.waitLocked(p, pr, now)
+		c.waitLocked(p, r, now)
 		c.startLocked(h, p)
 		return
 	}
-	if r := c.trackLocked(pr, now); r != nil {
+	if c.trackLocked(r, now) {
 		p.queue = append(p.queue, r)
 		c.startLocked(h, p)
 	}
 }
 
-// trackLocked starts tracking pr's record, handed out at now (Unix
-// nanoseconds), and returns it, or nil if its offset was already handed
-// out; pr.p.mu is held and pr is of the partition's current session.
-func (c *Consumer) trackLocked(pr polled, now int64) *Record {
-	p := pr.p
+// trackLocked starts tracking r, handed out at now (Unix nanoseconds), and
+// reports whether it did: not if its offset was already handed out; r.p.mu
+// is held and r is of the partition's current session.
+func (c *Consumer) trackLocked(r *Record, now int64) bool {
+	p := r.p
 	if p.t.pending == 0 {
 		p.progress = now // blocked from here on, if nothing finishes
 	}
-	seq, ok := p.t.push(pr.r.Offset, pr.r.LeaderEpoch, now)
+	seq, ok := p.t.push(r.Offset, r.LeaderEpoch, now)
 	if !ok {
 		if !p.resumed { // else held since before the session loss
-			c.log.Warn("record redelivered, skipped", zap.String("topic", p.topic), zap.Int32("partition", p.partition), zap.Int64("offset", pr.r.Offset))
+			c.log.Warn("record redelivered, skipped", zap.String("topic", p.topic), zap.Int32("partition", p.partition), zap.Int64("offset", r.Offset))
 		}
-		return nil
+		return false
 	}
-	size := pr.size
+	r.seq = seq
+	size := r.size
 	p.bytes += size
 	p.resumed = false
 	// Counted before the worker can see it, so that its Done never
@@ -605,7 +607,7 @@ func (c *Consumer) trackLocked(pr polled, now int64) *Record {
 	c.inFlight.Add(1)
 	c.inFlightBytes.Add(size)
 	c.held.Add(1)
-	return &Record{Record: pr.r, c: c, p: p, seq: seq, size: size, gen: pr.gen}
+	return true
 }
 
 func (c *Consumer) isStopping() bool {

@@ -10,7 +10,7 @@ import (
 
 // BenchmarkHandOut measures a record's way through the consumer between
 // kgo's fetch and the handler, and back through Done, per record: Run's
-// hand-out of polled records (handOut), waiting untracked when its
+// accept and hand-out of a poll's records (handOut), waiting untracked when its
 // partition has no room, tracked by the worker as room comes (admitLocked),
 // and Done in the sink's batches of 500, oldest first. It plays Run, the
 // workers and a sink slower than Kafka on one goroutine, so that it is
@@ -44,7 +44,8 @@ func BenchmarkHandOut(b *testing.B) {
 	c.mu.Unlock()
 	var (
 		offs    [parts]int64
-		batch   []polled
+		batch   []*Record
+		fs      = kgo.Fetches{{Topics: []kgo.FetchTopic{{Topic: "t", Partitions: make([]kgo.FetchPartition, 1)}}}}
 		acks    []*Record
 		npolled int
 		polls   int
@@ -59,17 +60,22 @@ func BenchmarkHandOut(b *testing.B) {
 			// FetchMaxPartitionBytes of records.
 			i := polls % parts
 			polls++
+			fp := &fs[0].Topics[0].Partitions[0]
+			fp.Partition, fp.Records = int32(i), fp.Records[:0]
 			for range room {
 				kr := &krs[i][offs[i]%int64(ring)]
 				kr.Offset = offs[i]
 				offs[i]++
-				batch = append(batch, polled{ps[i], kr, 0, recordBytes(kr)})
+				fp.Records = append(fp.Records, kr)
 			}
 			npolled += int(room)
+			var err error
+			if batch, err = c.accept(fs, batch[:0]); err != nil {
+				b.Fatal(err)
+			}
 			before := c.waitingN.Load()
 			c.handOut(ctx, h, batch)
 			waited += c.waitingN.Load() - before
-			batch = batch[:0]
 		} else {
 			n := min(ackSize, len(acks))
 			for i, r := range acks[:n] {

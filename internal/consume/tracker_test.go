@@ -187,16 +187,24 @@ func BenchmarkTrackDone(b *testing.B) {
 	p := newPartition("t", 0)
 	krs := make([]kgo.Record, batch)
 	recs := make([]*Record, 0, batch)
-	var off int64
+	var (
+		off  int64
+		slab []Record
+	)
 	b.ReportAllocs()
 	for b.Loop() {
 		kr := &krs[off%batch]
 		kr.Offset = off
+		if off%batch == 0 { // as accept allocates a poll's records
+			slab = make([]Record, batch)
+		}
+		r := &slab[off%batch]
+		*r = Record{Record: kr, c: c, p: p, size: 100}
 		off++
 		p.mu.Lock()
-		r := c.trackLocked(polled{p: p, r: kr, size: 100}, 1)
+		ok := c.trackLocked(r, 1)
 		p.mu.Unlock()
-		if r == nil {
+		if !ok {
 			b.Fatalf("offset %d not tracked", kr.Offset)
 		}
 		if recs = append(recs, r); len(recs) == batch {

@@ -7,25 +7,25 @@ package consume
 // its queue would regrow (allocate and copy) every few polls. It is not safe
 // for concurrent use; the partition's mutex guards it.
 type waitQueue struct {
-	recs []polled // recs[head:] wait; recs[:head] are taken and zero
+	recs []*Record // recs[head:] wait; recs[:head] are taken and nil
 	head int
 }
 
 func (q *waitQueue) len() int { return len(q.recs) - q.head }
 
 // all returns what waits, oldest first, until the queue next changes.
-func (q *waitQueue) all() []polled { return q.recs[q.head:] }
+func (q *waitQueue) all() []*Record { return q.recs[q.head:] }
 
-// push appends pr. A full array at least half taken is compacted instead
+// push appends r. A full array at least half taken is compacted instead
 // of grown: each record is then copied at most once on average, and the
 // array grows only while more than half of it waits.
-func (q *waitQueue) push(pr polled) {
+func (q *waitQueue) push(r *Record) {
 	if len(q.recs) == cap(q.recs) && q.head > 0 && 2*q.head >= len(q.recs) {
 		n := copy(q.recs, q.recs[q.head:])
 		clear(q.recs[n:])
 		q.recs, q.head = q.recs[:n], 0
 	}
-	q.recs = append(q.recs, pr)
+	q.recs = append(q.recs, r)
 }
 
 // take removes the n oldest. Once none waits, the array is kept for the

@@ -51,7 +51,7 @@ func TestWaitQueue(t *testing.T) {
 			for i, s := range tt.steps {
 				before := cap(q.recs)
 				for range s.push {
-					q.push(polled{gen: next})
+					q.push(&Record{gen: next})
 					next++
 				}
 				q.take(s.take, keep)
@@ -61,8 +61,8 @@ func TestWaitQueue(t *testing.T) {
 					oldest = next
 				}
 				var got, want []int64
-				for _, pr := range q.all() {
-					got = append(got, pr.gen)
+				for _, r := range q.all() {
+					got = append(got, r.gen)
 				}
 				for g := oldest; g < next; g++ {
 					want = append(want, g)
@@ -85,9 +85,9 @@ func TestWaitQueue(t *testing.T) {
 				if !capOK {
 					t.Errorf("step %d: capacity %d, was %d; want %s", i, c, before, s.wantCap)
 				}
-				for j, pr := range q.recs[:cap(q.recs)] {
-					if waits := j >= q.head && j < len(q.recs); !waits && pr != (polled{}) {
-						t.Errorf("step %d: slot %d, not waiting, holds %+v; want it zero", i, j, pr)
+				for j, r := range q.recs[:cap(q.recs)] {
+					if waits := j >= q.head && j < len(q.recs); !waits && r != nil {
+						t.Errorf("step %d: slot %d, not waiting, holds %+v; want it nil", i, j, r)
 					}
 				}
 			}

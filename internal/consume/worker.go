@@ -130,16 +130,16 @@ func (c *Consumer) admitLocked(p *partition) {
 		now = time.Now().UnixNano()
 	}
 	n, size := 0, int64(0)
-	for _, pr := range p.waiting.all() {
-		if !p.gone && pr.gen == p.gen.Load() {
+	for _, r := range p.waiting.all() {
+		if !p.gone && r.gen == p.gen.Load() {
 			if !c.roomLocked(p) {
 				break
 			}
-			if r := c.trackLocked(pr, now); r != nil {
+			if c.trackLocked(r, now) {
 				p.queue = append(p.queue, r)
 			}
 		}
-		size += pr.size
+		size += r.size
 		n++
 	}
 	c.unwaitLocked(p, n, size)
@@ -203,14 +203,14 @@ func (c *Consumer) roomLocked(p *partition) bool {
 	return int64(p.t.pending) < records && p.bytes < bytes
 }
 
-// waitLocked keeps pr untracked behind what waits already, and pauses
+// waitLocked keeps r untracked behind what waits already, and pauses
 // fetching p if its worker is blocked at now; p.mu is held.
-func (c *Consumer) waitLocked(p *partition, pr polled, now int64) {
-	p.waiting.push(pr)
-	p.waitingBytes += pr.size
+func (c *Consumer) waitLocked(p *partition, r *Record, now int64) {
+	p.waiting.push(r)
+	p.waitingBytes += r.size
 	if !p.paused {
 		c.waitingN.Add(1)
-		c.waitingB.Add(pr.size)
+		c.waitingB.Add(r.size)
 	}
 	c.pauseLocked(p, now)
 }
