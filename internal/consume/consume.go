@@ -571,12 +571,13 @@ func (c *Consumer) push(h *hands, r *Record, now int64) {
 		return
 	}
 	p.watchLocked(now)
-	if p.waiting.len() > 0 || !c.roomLocked(p) {
+	if p.waiting.len() > 0 || !c.roomLocked(p, 0, 0) {
 		c.waitLocked(p, r, now)
 		c.startLocked(h, p)
 		return
 	}
 	if c.trackLocked(r, now) {
+		c.handedLocked(1, r.size)
 		p.queue = append(p.queue, r)
 		c.startLocked(h, p)
 	}
@@ -584,7 +585,8 @@ func (c *Consumer) push(h *hands, r *Record, now int64) {
 
 // trackLocked starts tracking r, handed out at now (Unix nanoseconds), and
 // reports whether it did: not if its offset was already handed out; r.p.mu
-// is held and r is of the partition's current session.
+// is held and r is of the partition's current session. The caller counts
+// it (handedLocked) before p.mu is released.
 func (c *Consumer) trackLocked(r *Record, now int64) bool {
 	p := r.p
 	if p.t.pending == 0 {
@@ -598,16 +600,22 @@ func (c *Consumer) trackLocked(r *Record, now int64) bool {
 		return false
 	}
 	r.seq = seq
-	size := r.size
-	p.bytes += size
+	p.bytes += r.size
 	p.resumed = false
-	// Counted before the worker can see it, so that its Done never
-	// takes the counts below zero.
-	c.consumed.Add(1)
-	c.inFlight.Add(1)
-	c.inFlightBytes.Add(size)
-	c.held.Add(1)
 	return true
+}
+
+// handedLocked counts n records of size bytes tracked for p's worker: in
+// flight and held. Counted before the worker can see them, so that their
+// Done never takes the counts below zero; p.mu is held.
+func (c *Consumer) handedLocked(n, size int64) {
+	if n == 0 {
+		return
+	}
+	c.consumed.Add(n)
+	c.inFlight.Add(n)
+	c.inFlightBytes.Add(size)
+	c.held.Add(n)
 }
 
 func (c *Consumer) isStopping() bool {

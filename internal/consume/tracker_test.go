@@ -177,7 +177,7 @@ func BenchmarkTracker(b *testing.B) {
 }
 
 // BenchmarkTrackDone measures a record's way through the consumer's
-// bookkeeping outside Kafka: tracked as Run pushes it (trackLocked) and
+// bookkeeping outside Kafka: tracked and counted as Run pushes it and
 // finished by Done, in batches of 500 acknowledged in order, as the sink
 // acknowledges a batch.
 func BenchmarkTrackDone(b *testing.B) {
@@ -203,6 +203,9 @@ func BenchmarkTrackDone(b *testing.B) {
 		off++
 		p.mu.Lock()
 		ok := c.trackLocked(r, 1)
+		if ok {
+			c.handedLocked(1, r.size)
+		}
 		p.mu.Unlock()
 		if !ok {
 			b.Fatalf("offset %d not tracked", kr.Offset)

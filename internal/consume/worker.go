@@ -129,19 +129,26 @@ func (c *Consumer) admitLocked(p *partition) {
 	if p.waiting.len() > 0 {
 		now = time.Now().UnixNano()
 	}
+	// Those tracked are counted once, after the loop: in flight
+	// before they stop counting as waiting, so that Run never sees
+	// more room than there is.
 	n, size := 0, int64(0)
+	tracked, trackedBytes := int64(0), int64(0)
 	for _, r := range p.waiting.all() {
 		if !p.gone && r.gen == p.gen.Load() {
-			if !c.roomLocked(p) {
+			if !c.roomLocked(p, tracked, trackedBytes) {
 				break
 			}
 			if c.trackLocked(r, now) {
+				tracked++
+				trackedBytes += r.size
 				p.queue = append(p.queue, r)
 			}
 		}
 		size += r.size
 		n++
 	}
+	c.handedLocked(tracked, trackedBytes)
 	c.unwaitLocked(p, n, size)
 	p.waiting.take(n, c.keepWaiting())
 	if p.waiting.len() > 0 {
@@ -193,10 +200,11 @@ func (c *Consumer) shares() (records, bytes int64) {
 }
 
 // roomLocked reports whether p may track one more record: below its share
-// of both bounds, or while less than half of either is in flight; p.mu is
-// held.
-func (c *Consumer) roomLocked(p *partition) bool {
-	if 2*c.inFlight.Load() < int64(c.opts.MaxInFlight) && 2*c.inFlightBytes.Load() < c.opts.MaxInFlightBytes {
+// of both bounds, or while less than half of either is in flight, counting
+// n records of size bytes that p tracked and has not counted yet (see
+// admitLocked); p.mu is held.
+func (c *Consumer) roomLocked(p *partition, n, size int64) bool {
+	if 2*(c.inFlight.Load()+n) < int64(c.opts.MaxInFlight) && 2*(c.inFlightBytes.Load()+size) < c.opts.MaxInFlightBytes {
 		return true
 	}
 	records, bytes := c.shares()
