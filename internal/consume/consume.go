@@ -442,14 +442,13 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 	default:
 	}
 
-	var batch []polled
+	var batch []*Record
 	for {
 		if ctx.Err() != nil {
 			return nil
 		}
-		// Records waiting untracked (see worker.go) take room too.
-		room := min(int64(c.opts.MaxInFlight)-c.inFlight.Load()-c.waitingN.Load(), int64(c.opts.MaxUncommitted)-c.held.Load())
-		if room <= 0 || c.overBytes() {
+		room := c.pollRoom()
+		if room <= 0 {
 			c.waitRoom(ctx)
 			continue
 		}
@@ -465,34 +464,45 @@ func (c *Consumer) Run(ctx context.Context, handle func(context.Context, *Record
 			}
 			return err
 		}
-		// One clock reading serves a poll's records, which are pushed
-		// within a moment of each other, unless Run waits for room.
-		now := time.Now().UnixNano()
-		for i := range batch {
-			waited, ok := c.waitBytes(ctx)
-			if !ok {
-				break // the rest is not handed out, so never committed
-			}
-			if waited {
-				now = time.Now().UnixNano()
-			}
-			c.push(h, batch[i], now)
-			batch[i] = polled{}
-		}
-		clear(batch)
+		c.handOut(ctx, h, batch)
 	}
 }
 
-type polled struct {
-	p    *partition
-	r    *kgo.Record
-	gen  int64 // p.gen at the poll
-	size int64 // recordBytes(r)
+// pollRoom is how many records Run may poll now: none while the records
+// in flight, with those waiting untracked (see worker.go), hold either
+// bound, or MaxUncommitted are held from a commit.
+func (c *Consumer) pollRoom() int64 {
+	if c.overBytes() {
+		return 0
+	}
+	return min(int64(c.opts.MaxInFlight)-c.inFlight.Load()-c.waitingN.Load(), int64(c.opts.MaxUncommitted)-c.held.Load())
 }
 
-// accept appends fs's records, with their partitions, to batch. It returns
-// an error only if the client is closed.
-func (c *Consumer) accept(fs kgo.Fetches, batch []polled) ([]polled, error) {
+// handOut pushes a poll's records in order, each once MaxInFlightBytes has
+// room for it, and clears batch; it stops when ctx ends, leaving the rest
+// never handed out, so never committed.
+func (c *Consumer) handOut(ctx context.Context, h *hands, batch []*Record) {
+	// One clock reading serves a poll's records, which are pushed
+	// within a moment of each other, unless Run waits for room.
+	now := time.Now().UnixNano()
+	for i := range batch {
+		waited, ok := c.waitBytes(ctx)
+		if !ok {
+			break
+		}
+		if waited {
+			now = time.Now().UnixNano()
+		}
+		c.push(h, batch[i], now)
+		batch[i] = nil
+	}
+	clear(batch)
+}
+
+// accept appends fs's records to batch, each a Record of its partition's
+// current session, not yet tracked. It returns an error only if the client
+// is closed.
+func (c *Consumer) accept(fs kgo.Fetches, batch []*Record) ([]*Record, error) {
 	var closedErr error
 	fs.EachError(func(topic string, partition int32, err error) {
 		switch {
@@ -520,8 +530,15 @@ func (c *Consumer) accept(fs kgo.Fetches, batch []polled) ([]polled, error) {
 		}
 		gen := p.gen.Load()
 		p.mu.Unlock()
-		for _, r := range fp.Records {
-			batch = append(batch, polled{p, r, gen, recordBytes(r)})
+		// One allocation for the partition's records of the poll, not
+		// one each. A record kept keeps them all, and kgo's records they
+		// point to: the poll's part of one fetch of the partition, which
+		// is what DefaultFetchMaxPartitionBytes budgets a record in
+		// flight to keep (uncompressed, they share its buffer).
+		rs := make([]Record, len(fp.Records))
+		for i, r := range fp.Records {
+			rs[i] = Record{Record: r, c: c, p: p, gen: gen, size: recordBytes(r)}
+			batch = append(batch, &rs[i])
 		}
 	})
 	return batch, nil
@@ -541,55 +558,64 @@ func (c *Consumer) partitionLocked(topic string, partition int32) *partition {
 	return p
 }
 
-// push queues pr for its partition's worker at now (Unix nanoseconds):
+// push queues r for its partition's worker at now (Unix nanoseconds):
 // tracked at once while the partition has room (see roomLocked), else kept
 // untracked behind what waits already, for the worker to take once it has.
 // A record of a partition revoked since the poll is dropped (the next owner
 // reads it again).
-func (c *Consumer) push(h *hands, pr polled, now int64) {
-	p := pr.p
+func (c *Consumer) push(h *hands, r *Record, now int64) {
+	p := r.p
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.gone || pr.gen != p.gen.Load() {
+	if p.gone || r.gen != p.gen.Load() {
 		return
 	}
 	p.watchLocked(now)
-	if len(p.waiting) > 0 || !c.roomLocked(p) {
-		c.waitLocked(p, pr, now)
+	if p.waiting.len() > 0 || !c.roomLocked(p, 0, 0) {
+		c.waitLocked(p, r, now)
 		c.startLocked(h, p)
 		return
 	}
-	if r := c.trackLocked(pr, now); r != nil {
+	if c.trackLocked(r, now) {
+		c.handedLocked(1, r.size)
 		p.queue = append(p.queue, r)
 		c.startLocked(h, p)
 	}
 }
 
-// trackLocked starts tracking pr's record, handed out at now (Unix
-// nanoseconds), and returns it, or nil if its offset was already handed
-// out; pr.p.mu is held and pr is of the partition's current session.
-func (c *Consumer) trackLocked(pr polled, now int64) *Record {
-	p := pr.p
+// trackLocked starts tracking r, handed out at now (Unix nanoseconds), and
+// reports whether it did: not if its offset was already handed out; r.p.mu
+// is held and r is of the partition's current session. The caller counts
+// it (handedLocked) before p.mu is released.
+func (c *Consumer) trackLocked(r *Record, now int64) bool {
+	p := r.p
 	if p.t.pending == 0 {
 		p.progress = now // blocked from here on, if nothing finishes
 	}
-	seq, ok := p.t.push(pr.r.Offset, pr.r.LeaderEpoch, now)
+	seq, ok := p.t.push(r.Offset, r.LeaderEpoch, now)
 	if !ok {
 		if !p.resumed { // else held since before the session loss
-			c.log.Warn("record redelivered, skipped", zap.String("topic", p.topic), zap.Int32("partition", p.partition), zap.Int64("offset", pr.r.Offset))
+			c.log.Warn("record redelivered, skipped", zap.String("topic", p.topic), zap.Int32("partition", p.partition), zap.Int64("offset", r.Offset))
 		}
-		return nil
+		return false
 	}
-	size := pr.size
-	p.bytes += size
+	r.seq = seq
+	p.bytes += r.size
 	p.resumed = false
-	// Counted before the worker can see it, so that its Done never
-	// takes the counts below zero.
-	c.consumed.Add(1)
-	c.inFlight.Add(1)
+	return true
+}
+
+// handedLocked counts n records of size bytes tracked for p's worker: in
+// flight and held. Counted before the worker can see them, so that their
+// Done never takes the counts below zero; p.mu is held.
+func (c *Consumer) handedLocked(n, size int64) {
+	if n == 0 {
+		return
+	}
+	c.consumed.Add(n)
+	c.inFlight.Add(n)
 	c.inFlightBytes.Add(size)
-	c.held.Add(1)
-	return &Record{Record: pr.r, c: c, p: p, seq: seq, size: size, gen: pr.gen}
+	c.held.Add(n)
 }
 
 func (c *Consumer) isStopping() bool {

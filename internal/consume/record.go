@@ -68,7 +68,7 @@ type partition struct {
 	drained chan struct{}
 
 	queue        []*Record     // tracked, for the partition's worker to handle
-	waiting      []polled      // polled, not tracked: the partition had no room
+	waiting      waitQueue     // polled, not tracked: the partition had no room
 	waitingBytes int64         // their recordBytes
 	working      bool          // its worker runs
 	wake         chan struct{} // a record queued or done, or the partition forgotten
@@ -145,7 +145,7 @@ func (c *Consumer) finish(p *partition, seq uint64, size int64, abandon, stale b
 		close(p.drained)
 		p.drained = nil
 	}
-	if first && len(p.waiting) > 0 {
+	if first && p.waiting.len() > 0 {
 		signal(p.wake) // room for what waits untracked, perhaps
 	}
 	p.mu.Unlock()
@@ -154,8 +154,8 @@ func (c *Consumer) finish(p *partition, seq uint64, size int64, abandon, stale b
 	}
 	if !abandon {
 		c.doneN.Add(1)
-		c.held.Add(-int64(released))
 		if released > 0 {
+			c.held.Add(-int64(released))
 			signal(c.advanced)
 		}
 	}
@@ -167,7 +167,13 @@ func (c *Consumer) finish(p *partition, seq uint64, size int64, abandon, stale b
 	return true
 }
 
+// signal leaves a token in ch, whose capacity is one, unless one is there.
+// A send would find the token too and do nothing (chansend's first check);
+// checking first spares the call, several per record.
 func signal(ch chan struct{}) {
+	if len(ch) > 0 {
+		return
+	}
 	select {
 	case ch <- struct{}{}:
 	default:

@@ -177,7 +177,7 @@ func BenchmarkTracker(b *testing.B) {
 }
 
 // BenchmarkTrackDone measures a record's way through the consumer's
-// bookkeeping outside Kafka: tracked as Run pushes it (trackLocked) and
+// bookkeeping outside Kafka: tracked and counted as Run pushes it and
 // finished by Done, in batches of 500 acknowledged in order, as the sink
 // acknowledges a batch.
 func BenchmarkTrackDone(b *testing.B) {
@@ -187,16 +187,27 @@ func BenchmarkTrackDone(b *testing.B) {
 	p := newPartition("t", 0)
 	krs := make([]kgo.Record, batch)
 	recs := make([]*Record, 0, batch)
-	var off int64
+	var (
+		off  int64
+		slab []Record
+	)
 	b.ReportAllocs()
 	for b.Loop() {
 		kr := &krs[off%batch]
 		kr.Offset = off
+		if off%batch == 0 { // as accept allocates a poll's records
+			slab = make([]Record, batch)
+		}
+		r := &slab[off%batch]
+		*r = Record{Record: kr, c: c, p: p, size: 100}
 		off++
 		p.mu.Lock()
-		r := c.trackLocked(polled{p: p, r: kr, size: 100}, 1)
+		ok := c.trackLocked(r, 1)
+		if ok {
+			c.handedLocked(1, r.size)
+		}
 		p.mu.Unlock()
-		if r == nil {
+		if !ok {
 			b.Fatalf("offset %d not tracked", kr.Offset)
 		}
 		if recs = append(recs, r); len(recs) == batch {

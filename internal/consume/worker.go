@@ -126,29 +126,35 @@ func (c *Consumer) next(ctx context.Context, p *partition, spare []*Record) []*R
 // fetching p once nothing waits; p.mu is held.
 func (c *Consumer) admitLocked(p *partition) {
 	var now int64
-	if len(p.waiting) > 0 {
+	if p.waiting.len() > 0 {
 		now = time.Now().UnixNano()
 	}
+	// Those tracked are counted once, after the loop: in flight
+	// before they stop counting as waiting, so that Run never sees
+	// more room than there is.
 	n, size := 0, int64(0)
-	for ; n < len(p.waiting); n++ {
-		pr := p.waiting[n]
-		if !p.gone && pr.gen == p.gen.Load() {
-			if !c.roomLocked(p) {
+	tracked, trackedBytes := int64(0), int64(0)
+	for _, r := range p.waiting.all() {
+		if !p.gone && r.gen == p.gen.Load() {
+			if !c.roomLocked(p, tracked, trackedBytes) {
 				break
 			}
-			if r := c.trackLocked(pr, now); r != nil {
+			if c.trackLocked(r, now) {
+				tracked++
+				trackedBytes += r.size
 				p.queue = append(p.queue, r)
 			}
 		}
-		size += pr.size
-		p.waiting[n] = polled{}
+		size += r.size
+		n++
 	}
+	c.handedLocked(tracked, trackedBytes)
 	c.unwaitLocked(p, n, size)
-	p.waiting = p.waiting[n:]
-	if len(p.waiting) > 0 {
+	p.waiting.take(n, c.keepWaiting())
+	if p.waiting.len() > 0 {
 		return
 	}
-	p.waiting, p.waitingBytes = nil, 0
+	p.waitingBytes = 0
 	if p.paused {
 		p.paused = false
 		c.cl.ResumeFetchPartitions(map[string][]int32{p.topic: {p.partition}})
@@ -158,8 +164,9 @@ func (c *Consumer) admitLocked(p *partition) {
 // dropWaitingLocked drops every record waiting untracked in p, which is
 // never handed out now; p.mu is held.
 func (c *Consumer) dropWaitingLocked(p *partition) {
-	c.unwaitLocked(p, len(p.waiting), p.waitingBytes)
-	p.waiting, p.waitingBytes = nil, 0
+	c.unwaitLocked(p, p.waiting.len(), p.waitingBytes)
+	p.waiting.reset(0) // no record of p waits again
+	p.waitingBytes = 0
 }
 
 // unwaitLocked takes n records of size bytes off p's waiting count; p.mu
@@ -181,6 +188,10 @@ func (c *Consumer) unwaitLocked(p *partition, n int, size int64) {
 // room for the others.
 func (c *Consumer) pollSize() int64 { return max(1, int64(c.opts.MaxInFlight)/8) }
 
+// keepWaiting is the most records a partition's emptied waitQueue keeps
+// room for: a poll's worth, which one that waits may well get again.
+func (c *Consumer) keepWaiting() int { return int(c.pollSize()) }
+
 // shares returns one partition's equal part of the records and bytes
 // bounds.
 func (c *Consumer) shares() (records, bytes int64) {
@@ -189,24 +200,25 @@ func (c *Consumer) shares() (records, bytes int64) {
 }
 
 // roomLocked reports whether p may track one more record: below its share
-// of both bounds, or while less than half of either is in flight; p.mu is
-// held.
-func (c *Consumer) roomLocked(p *partition) bool {
-	if 2*c.inFlight.Load() < int64(c.opts.MaxInFlight) && 2*c.inFlightBytes.Load() < c.opts.MaxInFlightBytes {
+// of both bounds, or while less than half of either is in flight, counting
+// n records of size bytes that p tracked and has not counted yet (see
+// admitLocked); p.mu is held.
+func (c *Consumer) roomLocked(p *partition, n, size int64) bool {
+	if 2*(c.inFlight.Load()+n) < int64(c.opts.MaxInFlight) && 2*(c.inFlightBytes.Load()+size) < c.opts.MaxInFlightBytes {
 		return true
 	}
 	records, bytes := c.shares()
 	return int64(p.t.pending) < records && p.bytes < bytes
 }
 
-// waitLocked keeps pr untracked behind what waits already, and pauses
+// waitLocked keeps r untracked behind what waits already, and pauses
 // fetching p if its worker is blocked at now; p.mu is held.
-func (c *Consumer) waitLocked(p *partition, pr polled, now int64) {
-	p.waiting = append(p.waiting, pr)
-	p.waitingBytes += pr.size
+func (c *Consumer) waitLocked(p *partition, r *Record, now int64) {
+	p.waiting.push(r)
+	p.waitingBytes += r.size
 	if !p.paused {
 		c.waitingN.Add(1)
-		c.waitingB.Add(pr.size)
+		c.waitingB.Add(r.size)
 	}
 	c.pauseLocked(p, now)
 }
@@ -243,11 +255,11 @@ func (p *partition) watchLocked(now int64) {
 // backlog flows without pauses. p.mu is held.
 func (c *Consumer) pauseLocked(p *partition, now int64) {
 	p.watchLocked(now)
-	if p.paused || len(p.waiting) == 0 {
+	if p.paused || p.waiting.len() == 0 {
 		return
 	}
 	records, bytes := c.shares()
-	if 2*int64(len(p.waiting)) < records && 2*p.waitingBytes < bytes {
+	if 2*int64(p.waiting.len()) < records && 2*p.waitingBytes < bytes {
 		return
 	}
 	handling := p.seenCalls%2 == 1 && now-p.sinceCall >= int64(blockedAfter)
@@ -256,7 +268,7 @@ func (c *Consumer) pauseLocked(p *partition, now int64) {
 		return
 	}
 	p.paused = true
-	c.waitingN.Add(-int64(len(p.waiting)))
+	c.waitingN.Add(-int64(p.waiting.len()))
 	c.waitingB.Add(-p.waitingBytes)
 	signal(c.room)
 	c.cl.PauseFetchPartitions(map[string][]int32{p.topic: {p.partition}})
@@ -301,7 +313,7 @@ func (c *Consumer) unpause(cl *kgo.Client, assigned map[string][]int32) {
 				p.mu.Lock()
 				if p.paused { // what waits takes room again
 					p.paused = false
-					c.waitingN.Add(int64(len(p.waiting)))
+					c.waitingN.Add(int64(p.waiting.len()))
 					c.waitingB.Add(p.waitingBytes)
 				}
 				p.mu.Unlock()
