@@ -81,7 +81,8 @@ func WithHeapFloor(bytes uint64) GCTunerOption {
 }
 
 // WithMaxGCPercent sets the largest GC percent the tuner sets. Default
-// DefaultMaxGCPercent; it must be at least Go's 100.
+// DefaultMaxGCPercent; it must be at least Go's 100 and fit the runtime's
+// int32, which would wrap a larger one to 0 or off.
 func WithMaxGCPercent(percent int) GCTunerOption {
 	return func(t *GCTuner) { t.max = percent }
 }
@@ -151,8 +152,8 @@ func NewGCTuner(opts ...GCTunerOption) (*GCTuner, error) {
 	switch {
 	case t.floor == 0:
 		return nil, fmt.Errorf("%w: heap floor 0: want a number of bytes", ErrGCTunerOption)
-	case t.max < goGCPercent:
-		return nil, fmt.Errorf("%w: max GC percent %d: want %d or more", ErrGCTunerOption, t.max, goGCPercent)
+	case t.max < goGCPercent || t.max > math.MaxInt32:
+		return nil, fmt.Errorf("%w: max GC percent %d: want %d to %d", ErrGCTunerOption, t.max, goGCPercent, math.MaxInt32)
 	}
 	if limit := debug.SetMemoryLimit(-1); limit != math.MaxInt64 && t.floor > uint64(limit)/2 {
 		t.floor = uint64(limit) / 2 // room above the floor before the limit makes the GC work harder

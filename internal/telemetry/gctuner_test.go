@@ -47,6 +47,9 @@ func TestNewGCTunerValidates(t *testing.T) {
 	}{
 		{"no floor", WithHeapFloor(0)},
 		{"a most below Go's 100", WithMaxGCPercent(50)},
+		// The runtime's int32 would make these 0 (collect all the time) and off.
+		{"a most of 1<<32", WithMaxGCPercent(1 << 32)},
+		{"a most beyond int32", WithMaxGCPercent(math.MaxInt32 + 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
