@@ -121,8 +121,7 @@ type GCTuner struct {
 	wg      sync.WaitGroup
 	stopped atomic.Bool
 	once    sync.Once
-	current int              // the loop's alone
-	live    []metrics.Sample // the loop's alone
+	samples []metrics.Sample // the loop's alone: the live heap, the percent in force
 }
 
 // TuneGC starts a GCTuner unless GOGC is set in the environment, which the
@@ -169,9 +168,8 @@ func NewGCTuner(opts ...GCTunerOption) (*GCTuner, error) {
 	if err := Register(t.reg, t.percent, t.changes); err != nil {
 		return nil, fmt.Errorf("telemetry: GC tuner metrics: %w", err)
 	}
-	t.current = goGCPercent
 	t.percent.Set(goGCPercent)
-	t.live = []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	t.samples = []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/gogc:percent"}}
 	t.wake = make(chan struct{}, 1)
 	t.quit = make(chan struct{})
 	t.wg.Add(1)
@@ -217,17 +215,18 @@ func (t *GCTuner) loop() {
 
 // tune sets the GC percent for the live heap the last collection marked.
 func (t *GCTuner) tune() {
-	metrics.Read(t.live)
-	if t.live[0].Value.Kind() != metrics.KindUint64 {
-		return // not this runtime's metric: leave the percent as it is
+	metrics.Read(t.samples)
+	if t.samples[0].Value.Kind() != metrics.KindUint64 || t.samples[1].Value.Kind() != metrics.KindUint64 {
+		return // not this runtime's metrics: leave the percent as it is
 	}
-	live := t.live[0].Value.Uint64()
+	live := t.samples[0].Value.Uint64()
 	p := gcPercent(live, t.floor, t.max)
-	if p == t.current {
+	// The percent in force, not the last one set: whatever else set it
+	// (a test, another tuner's Close) is corrected by the next tune.
+	if int64(t.samples[1].Value.Uint64()) == int64(p) {
 		return
 	}
 	debug.SetGCPercent(p)
-	t.current = p
 	t.percent.Set(float64(p))
 	t.changes.Inc()
 	t.logger.Debug("GC percent set from the live heap",

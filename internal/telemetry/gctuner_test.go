@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -66,11 +67,12 @@ func TestNewGCTunerValidates(t *testing.T) {
 	}
 }
 
-// gcPercentNow reads the runtime's GC percent.
+// gcPercentNow reads the runtime's GC percent without setting it, which
+// would race a running tuner (off, -1, reads as a huge uint64).
 func gcPercentNow() int {
-	p := debug.SetGCPercent(100)
-	debug.SetGCPercent(p)
-	return p
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return int(int64(s[0].Value.Uint64()))
 }
 
 // TestGCTunerFollowsLiveHeap: a floor far above this test's live heap
