@@ -5,6 +5,9 @@ import (
 	"runtime"
 	"runtime/debug"
 	"runtime/metrics"
+	"sort"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"weak"
@@ -147,4 +150,60 @@ func BenchmarkSetGCPercent(b *testing.B) {
 		p ^= 300 ^ 100
 		debug.SetGCPercent(p)
 	}
+}
+
+// BenchmarkGCSentinelWake measures when a sentinel's cleanup, the tuner's
+// wake-up, runs: how many collections wake it (wakes/gc) and how far
+// towards the next goal the heap has grown by then (cycle-median, 0 just
+// after a collection, 1 at the goal). Run it with -cpu 1,2 and with
+// another process on the CPUs to see the sweeper's share.
+func BenchmarkGCSentinelWake(b *testing.B) {
+	var (
+		mu    sync.Mutex
+		fracs []float64
+		stop  atomic.Bool
+	)
+	samples := []metrics.Sample{{Name: "/gc/cycles/total:gc-cycles"}, {Name: "/gc/heap/live:bytes"},
+		{Name: "/gc/heap/goal:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
+	var arm func()
+	arm = func() {
+		runtime.AddCleanup(new(gcSentinel), func(int) {
+			if stop.Load() {
+				return
+			}
+			mu.Lock()
+			metrics.Read(samples)
+			live, goal, inuse := samples[1].Value.Uint64(), samples[2].Value.Uint64(), samples[3].Value.Uint64()
+			fracs = append(fracs, (float64(inuse)-float64(live))/(float64(goal)-float64(live)))
+			mu.Unlock()
+			arm()
+		}, 0)
+	}
+	keep := make([][]byte, 0, 20<<10) // a live heap for the goals to scale
+	for range cap(keep) {
+		keep = append(keep, make([]byte, 1024))
+	}
+	runtime.GC()
+	metrics.Read(samples)
+	first := samples[0].Value.Uint64()
+	arm()
+	var sink atomic.Pointer[[]byte]
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			p := make([]byte, 512)
+			sink.Store(&p)
+		}
+	})
+	stop.Store(true)
+	mu.Lock()
+	defer mu.Unlock()
+	metrics.Read(samples)
+	gcs := samples[0].Value.Uint64() - first
+	runtime.KeepAlive(keep)
+	if len(fracs) == 0 || gcs == 0 {
+		return // b.N too small for a collection (the first, b.N=1 run)
+	}
+	sort.Float64s(fracs)
+	b.ReportMetric(float64(len(fracs))/float64(gcs), "wakes/gc")
+	b.ReportMetric(fracs[len(fracs)/2], "cycle-median")
 }
