@@ -5,6 +5,7 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
 	"time"
 
@@ -47,6 +48,9 @@ func TestNewGCTunerValidates(t *testing.T) {
 	}{
 		{"no floor", WithHeapFloor(0)},
 		{"a most below Go's 100", WithMaxGCPercent(50)},
+		// The runtime's int32 would make these 0 (collect all the time) and off.
+		{"a most of 1<<32", WithMaxGCPercent(1 << 32)},
+		{"a most beyond int32", WithMaxGCPercent(math.MaxInt32 + 1)},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -63,11 +67,12 @@ func TestNewGCTunerValidates(t *testing.T) {
 	}
 }
 
-// gcPercentNow reads the runtime's GC percent.
+// gcPercentNow reads the runtime's GC percent without setting it, which
+// would race a running tuner (off, -1, reads as a huge uint64).
 func gcPercentNow() int {
-	p := debug.SetGCPercent(100)
-	debug.SetGCPercent(p)
-	return p
+	s := []metrics.Sample{{Name: "/gc/gogc:percent"}}
+	metrics.Read(s)
+	return int(int64(s[0].Value.Uint64()))
 }
 
 // TestGCTunerFollowsLiveHeap: a floor far above this test's live heap
