@@ -571,7 +571,7 @@ func (c *Consumer) push(h *hands, r *Record, now int64) {
 		return
 	}
 	p.watchLocked(now)
-	if p.waiting.len() > 0 || !c.roomLocked(p, 0, 0) {
+	if p.waiting.len() > 0 || !c.roomLocked(p) {
 		c.waitLocked(p, r, now)
 		c.startLocked(h, p)
 		return
