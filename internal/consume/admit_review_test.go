@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.uber.org/zap"
 )
 
 // TestAdmitConcurrentRespectsHalfAndShares has two partitions' workers
@@ -23,8 +22,7 @@ func TestAdmitConcurrentRespectsHalfAndShares(t *testing.T) {
 		rounds  = 20
 	)
 	for round := range rounds {
-		c := &Consumer{log: zap.NewNop(), parts: make(map[tp]*partition), room: make(chan struct{}, 1), idle: make(chan struct{}, 1), advanced: make(chan struct{}, 1)}
-		c.opts.MaxInFlight, c.opts.MaxUncommitted, c.opts.MaxInFlightBytes = maxIn, 10*maxIn, 1<<40
+		c := newBareConsumer(maxIn, 10*maxIn, 1<<40)
 		ps := make([]*partition, parts)
 		c.mu.Lock()
 		for i := range ps {

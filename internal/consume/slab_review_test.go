@@ -7,7 +7,6 @@ import (
 	"unsafe"
 
 	"github.com/twmb/franz-go/pkg/kgo"
-	"go.uber.org/zap"
 )
 
 // TestHeldRecordKeepsLittle polls one partition a poll's worth at a time,
@@ -23,8 +22,7 @@ func TestHeldRecordKeepsLittle(t *testing.T) {
 		batchRecs = 16
 		value     = 1024
 	)
-	c := &Consumer{log: zap.NewNop(), parts: make(map[tp]*partition), room: make(chan struct{}, 1), idle: make(chan struct{}, 1), advanced: make(chan struct{}, 1)}
-	c.opts.MaxInFlight, c.opts.MaxUncommitted, c.opts.MaxInFlightBytes = DefaultMaxInFlight, 10*DefaultMaxInFlight, DefaultMaxInFlightBytes
+	c := newBareConsumer(DefaultMaxInFlight, 10*DefaultMaxInFlight, DefaultMaxInFlightBytes)
 	ctx := context.Background()
 	h := &hands{ctx: ctx}
 	c.mu.Lock()
