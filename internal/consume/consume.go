@@ -499,6 +499,16 @@ func (c *Consumer) handOut(ctx context.Context, h *hands, batch []*Record) {
 	clear(batch)
 }
 
+// slabRecords is how many Records accept allocates together. A Record kept
+// (a destination holding it while the rest flows) keeps its slab's others
+// and, through their kgo records, the Kafka batches they are in: a poll's
+// part of a partition (up to a pollSize of records, a fetch's part
+// decompressed) would have a few records held per poll keep every record
+// of every poll, up to MaxUncommitted of them, where kgo itself keeps only
+// the held record's batch. At 64 one allocation serves enough records that
+// it costs under a nanosecond each.
+const slabRecords = 64
+
 // accept appends fs's records to batch, each a Record of its partition's
 // current session, not yet tracked. It returns an error only if the client
 // is closed.
@@ -530,15 +540,15 @@ func (c *Consumer) accept(fs kgo.Fetches, batch []*Record) ([]*Record, error) {
 		}
 		gen := p.gen.Load()
 		p.mu.Unlock()
-		// One allocation for the partition's records of the poll, not
-		// one each. A record kept keeps them all, and kgo's records they
-		// point to: the poll's part of one fetch of the partition, which
-		// is what DefaultFetchMaxPartitionBytes budgets a record in
-		// flight to keep (uncompressed, they share its buffer).
-		rs := make([]Record, len(fp.Records))
+		// One allocation per slabRecords records, not one each.
+		var rs []Record
 		for i, r := range fp.Records {
-			rs[i] = Record{Record: r, c: c, p: p, gen: gen, size: recordBytes(r)}
-			batch = append(batch, &rs[i])
+			if i%slabRecords == 0 {
+				rs = make([]Record, min(slabRecords, len(fp.Records)-i))
+			}
+			rr := &rs[i%slabRecords]
+			*rr = Record{Record: r, c: c, p: p, gen: gen, size: recordBytes(r)}
+			batch = append(batch, rr)
 		}
 	})
 	return batch, nil
@@ -571,7 +581,7 @@ func (c *Consumer) push(h *hands, r *Record, now int64) {
 		return
 	}
 	p.watchLocked(now)
-	if p.waiting.len() > 0 || !c.roomLocked(p, 0, 0) {
+	if p.waiting.len() > 0 || !c.roomLocked(p) {
 		c.waitLocked(p, r, now)
 		c.startLocked(h, p)
 		return

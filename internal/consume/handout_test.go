@@ -23,8 +23,7 @@ func BenchmarkHandOut(b *testing.B) {
 		ackSize = 500
 		value   = 200
 	)
-	c := &Consumer{log: zap.NewNop(), parts: make(map[tp]*partition), room: make(chan struct{}, 1), idle: make(chan struct{}, 1), advanced: make(chan struct{}, 1)}
-	c.opts.MaxInFlight, c.opts.MaxUncommitted, c.opts.MaxInFlightBytes = DefaultMaxInFlight, 2*DefaultMaxInFlight, DefaultMaxInFlightBytes
+	c := newBareConsumer(DefaultMaxInFlight, 2*DefaultMaxInFlight, DefaultMaxInFlightBytes)
 	ctx := context.Background()
 	h := &hands{ctx: ctx}
 	ps := make([]*partition, parts)
@@ -98,4 +97,12 @@ func BenchmarkHandOut(b *testing.B) {
 	if c.inFlight.Load() != 0 || c.waitingN.Load() != 0 || len(acks) != 0 {
 		b.Fatalf("%d in flight, %d waiting, %d to ack; want none", c.inFlight.Load(), c.waitingN.Load(), len(acks))
 	}
+}
+
+// newBareConsumer is a Consumer without a Kafka client, with these bounds,
+// for tests that play Run and the workers on their own goroutines.
+func newBareConsumer(maxInFlight, maxUncommitted int, maxInFlightBytes int64) *Consumer {
+	c := &Consumer{log: zap.NewNop(), parts: make(map[tp]*partition), room: make(chan struct{}, 1), idle: make(chan struct{}, 1), advanced: make(chan struct{}, 1)}
+	c.opts.MaxInFlight, c.opts.MaxUncommitted, c.opts.MaxInFlightBytes = maxInFlight, maxUncommitted, maxInFlightBytes
+	return c
 }

@@ -129,26 +129,24 @@ func (c *Consumer) admitLocked(p *partition) {
 	if p.waiting.len() > 0 {
 		now = time.Now().UnixNano()
 	}
-	// Those tracked are counted once, after the loop: in flight
-	// before they stop counting as waiting, so that Run never sees
-	// more room than there is.
+	// Each is counted in flight as it is tracked, before it stops
+	// counting as waiting, so that Run never sees more room than there
+	// is; and at once, since other partitions' workers read the counts
+	// (roomLocked) while this one admits.
 	n, size := 0, int64(0)
-	tracked, trackedBytes := int64(0), int64(0)
 	for _, r := range p.waiting.all() {
 		if !p.gone && r.gen == p.gen.Load() {
-			if !c.roomLocked(p, tracked, trackedBytes) {
+			if !c.roomLocked(p) {
 				break
 			}
 			if c.trackLocked(r, now) {
-				tracked++
-				trackedBytes += r.size
+				c.handedLocked(1, r.size)
 				p.queue = append(p.queue, r)
 			}
 		}
 		size += r.size
 		n++
 	}
-	c.handedLocked(tracked, trackedBytes)
 	c.unwaitLocked(p, n, size)
 	p.waiting.take(n, c.keepWaiting())
 	if p.waiting.len() > 0 {
@@ -200,11 +198,10 @@ func (c *Consumer) shares() (records, bytes int64) {
 }
 
 // roomLocked reports whether p may track one more record: below its share
-// of both bounds, or while less than half of either is in flight, counting
-// n records of size bytes that p tracked and has not counted yet (see
-// admitLocked); p.mu is held.
-func (c *Consumer) roomLocked(p *partition, n, size int64) bool {
-	if 2*(c.inFlight.Load()+n) < int64(c.opts.MaxInFlight) && 2*(c.inFlightBytes.Load()+size) < c.opts.MaxInFlightBytes {
+// of both bounds, or while less than half of either is in flight; p.mu is
+// held.
+func (c *Consumer) roomLocked(p *partition) bool {
+	if 2*c.inFlight.Load() < int64(c.opts.MaxInFlight) && 2*c.inFlightBytes.Load() < c.opts.MaxInFlightBytes {
 		return true
 	}
 	records, bytes := c.shares()
