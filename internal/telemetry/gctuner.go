@@ -9,6 +9,7 @@ import (
 	"runtime/metrics"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -87,6 +88,14 @@ func WithMaxGCPercent(percent int) GCTunerOption {
 	return func(t *GCTuner) { t.max = percent }
 }
 
+// WithBusyAllocRate sets the allocation rate, in bytes a second, from
+// which the floor applies: below it the tuner leaves Go's 100. Default the
+// floor a second (a collection at least every second at the floor); 0
+// applies the floor at any rate.
+func WithBusyAllocRate(bytesPerSecond uint64) GCTunerOption {
+	return func(t *GCTuner) { t.busyRate = bytesPerSecond; t.busySet = true }
+}
+
 // WithGCTunerLogger sets the logger for what the tuner sets. Default none.
 func WithGCTunerLogger(l *zap.Logger) GCTunerOption {
 	return func(t *GCTuner) { t.logger = l }
@@ -109,10 +118,12 @@ func WithGCTunerRegisterer(r prometheus.Registerer) GCTunerOption {
 // GOMEMLIMIT, a maximum), hence this; it sets what GOGC would, so a GOGC
 // set by the user must keep it from starting (see TuneGC).
 type GCTuner struct {
-	floor  uint64
-	max    int
-	logger *zap.Logger
-	reg    prometheus.Registerer
+	floor    uint64
+	max      int
+	busyRate uint64 // bytes a second; see WithBusyAllocRate
+	busySet  bool
+	logger   *zap.Logger
+	reg      prometheus.Registerer
 
 	percent prometheus.Gauge
 	changes prometheus.Counter
@@ -122,7 +133,10 @@ type GCTuner struct {
 	wg      sync.WaitGroup
 	stopped atomic.Bool
 	once    sync.Once
-	samples []metrics.Sample // the loop's alone: the live heap, the percent in force
+	samples []metrics.Sample // the loop's alone: the live heap, the percent in force, bytes allocated
+	// The loop's alone: bytes allocated, and when, at the last tune.
+	lastAllocs uint64
+	lastAt     time.Time
 }
 
 // TuneGC starts a GCTuner unless GOGC is set in the environment, which the
@@ -170,7 +184,15 @@ func NewGCTuner(opts ...GCTunerOption) (*GCTuner, error) {
 		return nil, fmt.Errorf("telemetry: GC tuner metrics: %w", err)
 	}
 	t.percent.Set(goGCPercent)
-	t.samples = []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/gogc:percent"}}
+	if !t.busySet {
+		t.busyRate = t.floor
+	}
+	t.samples = []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/gc/gogc:percent"}, {Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(t.samples)
+	if t.samples[2].Value.Kind() == metrics.KindUint64 {
+		t.lastAllocs = t.samples[2].Value.Uint64()
+	}
+	t.lastAt = time.Now()
 	t.wake = make(chan struct{}, 1)
 	t.quit = make(chan struct{})
 	t.wg.Add(1)
@@ -179,7 +201,8 @@ func NewGCTuner(opts ...GCTunerOption) (*GCTuner, error) {
 	t.logger.Info("GC tuner started: the GC percent follows the live heap",
 		zap.Uint64("heap_floor_bytes", t.floor),
 		zap.Int("min_gc_percent", goGCPercent),
-		zap.Int("max_gc_percent", t.max))
+		zap.Int("max_gc_percent", t.max),
+		zap.Uint64("busy_alloc_bytes_per_second", t.busyRate))
 	return t, nil
 }
 
@@ -225,11 +248,17 @@ func (t *GCTuner) loop() {
 // tune sets the GC percent for the live heap the last collection marked.
 func (t *GCTuner) tune() {
 	metrics.Read(t.samples)
-	if t.samples[0].Value.Kind() != metrics.KindUint64 || t.samples[1].Value.Kind() != metrics.KindUint64 {
-		return // not this runtime's metrics: leave the percent as it is
+	for _, s := range t.samples {
+		if s.Value.Kind() != metrics.KindUint64 {
+			return // not this runtime's metrics: leave the percent as it is
+		}
 	}
-	live := t.samples[0].Value.Uint64()
-	p := gcPercent(live, t.floor, t.max)
+	live, allocs, now := t.samples[0].Value.Uint64(), t.samples[2].Value.Uint64(), time.Now()
+	p := goGCPercent
+	if busy(allocs-t.lastAllocs, now.Sub(t.lastAt), t.busyRate) {
+		p = gcPercent(live, t.floor, t.max)
+	}
+	t.lastAllocs, t.lastAt = allocs, now
 	// The percent in force, not the last one set: whatever else set it
 	// (a test, another tuner's Close) is corrected by the next tune.
 	if int64(t.samples[1].Value.Uint64()) == int64(p) {
@@ -240,6 +269,21 @@ func (t *GCTuner) tune() {
 	t.changes.Inc()
 	t.logger.Debug("GC percent set from the live heap",
 		zap.Uint64("live_heap_bytes", live), zap.Int("gc_percent", p))
+}
+
+// busy reports whether allocated bytes in elapsed come to rate a second or
+// more: the floor pays only then. A relay draining a backlog of deposits
+// allocates some 400 MB a second, and collects a 20 MB live heap about 25
+// times a second at Go's 100; the floor halves that. At a steady 5,000
+// records a second it allocates about 6 MB a second, collects every few
+// seconds, and the floor saved nothing there: relay bench --rate 5000
+// took 36.7 CPU-µs/record at 81 MiB with it against 33.1 at 39 MiB
+// without (2 interleaved pairs), the larger heap's cache misses costing
+// more than the collections it saved. The rate is measured between tunes,
+// whatever the percent, so the floor does not turn itself off by making
+// collections rarer.
+func busy(allocated uint64, elapsed time.Duration, rate uint64) bool {
+	return float64(allocated) >= float64(rate)*elapsed.Seconds()
 }
 
 // gcPercent is the percent that makes the next heap goal about floor for

@@ -34,7 +34,7 @@ func waitGCPercent(t *testing.T, want int) bool {
 // set its own again after the next collections, not trust a cached value.
 func TestGCTunerRestoresAfterOutsideSet(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
-	tu, err := NewGCTuner(WithHeapFloor(1<<40), WithMaxGCPercent(300))
+	tu, err := NewGCTuner(WithHeapFloor(1<<40), WithMaxGCPercent(300), WithBusyAllocRate(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -83,7 +83,7 @@ func TestGCTunerFollowsLiveHeap(t *testing.T) {
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
 	reg := prometheus.NewRegistry()
 	core, logs := observer.New(zapcore.DebugLevel)
-	tu, err := NewGCTuner(WithHeapFloor(1<<40), WithMaxGCPercent(300),
+	tu, err := NewGCTuner(WithHeapFloor(1<<40), WithMaxGCPercent(300), WithBusyAllocRate(0),
 		WithGCTunerRegisterer(reg), WithGCTunerLogger(zap.New(core)))
 	if err != nil {
 		t.Fatal(err)
@@ -128,6 +128,55 @@ func TestGCTunerFollowsLiveHeap(t *testing.T) {
 		t.Errorf("got %d metrics registered after Close, want 0", len(mfs))
 	}
 	tu.Close() // a second Close is a no-op
+}
+
+// TestBusy: the floor applies from the busy rate on, over the time since
+// the last tune.
+func TestBusy(t *testing.T) {
+	tests := []struct {
+		name      string
+		allocated uint64
+		elapsed   time.Duration
+		rate      uint64
+		want      bool
+	}{
+		{"a backlog: 400 MB in a second", 400 << 20, time.Second, 64 << 20, true},
+		{"exactly the rate", 64 << 20, time.Second, 64 << 20, true},
+		{"a steady trickle: 6 MB in a second", 6 << 20, time.Second, 64 << 20, false},
+		{"the floor's worth over ten seconds", 64 << 20, 10 * time.Second, 64 << 20, false},
+		{"the floor's worth in 100 ms", 64 << 20, 100 * time.Millisecond, 64 << 20, true},
+		{"rate 0: always", 0, time.Hour, 0, true},
+		{"no time passed", 1, 0, 64 << 20, true},
+	}
+	for _, tt := range tests {
+		if got := busy(tt.allocated, tt.elapsed, tt.rate); got != tt.want {
+			t.Errorf("%s: busy(%d, %v, %d) = %v, want %v", tt.name, tt.allocated, tt.elapsed, tt.rate, got, tt.want)
+		}
+	}
+}
+
+// TestGCTunerIdleKeepsGo: collections of a program that allocates below
+// the busy rate leave Go's 100, however far the live heap is below the
+// floor.
+func TestGCTunerIdleKeepsGo(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
+	reg := prometheus.NewRegistry()
+	tu, err := NewGCTuner(WithHeapFloor(1<<40), WithMaxGCPercent(300), WithBusyAllocRate(1<<50),
+		WithGCTunerRegisterer(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tu.Close()
+	debug.SetGCPercent(200) // the tuner must set Go's 100 back: proof that it ran
+	deadline := time.Now().Add(30 * time.Second)
+	for gcPercentNow() != 100 {
+		if time.Now().After(deadline) {
+			t.Fatalf("GC percent %d after collections, want Go's 100 below the busy rate", gcPercentNow())
+		}
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // TestGCTunerFloorUnderLimit: a floor is capped at half the memory limit.
