@@ -91,13 +91,8 @@ func TestGCTunerFollowsLiveHeap(t *testing.T) {
 	defer tu.Close()
 	// The sentinel's cleanup runs after a collection frees it, on the
 	// runtime's cleanup goroutine: wait for it rather than for a time.
-	deadline := time.Now().Add(30 * time.Second)
-	for gcPercentNow() != 300 {
-		if time.Now().After(deadline) {
-			t.Fatalf("GC percent %d after collections, want 300", gcPercentNow())
-		}
-		runtime.GC()
-		time.Sleep(10 * time.Millisecond)
+	if !waitGCPercent(t, 300) {
+		t.Fatalf("GC percent %d after collections, want 300", gcPercentNow())
 	}
 	s, err := Samples(reg)
 	if err != nil {
@@ -169,13 +164,8 @@ func TestGCTunerIdleKeepsGo(t *testing.T) {
 	}
 	defer tu.Close()
 	debug.SetGCPercent(200) // the tuner must set Go's 100 back: proof that it ran
-	deadline := time.Now().Add(30 * time.Second)
-	for gcPercentNow() != 100 {
-		if time.Now().After(deadline) {
-			t.Fatalf("GC percent %d after collections, want Go's 100 below the busy rate", gcPercentNow())
-		}
-		runtime.GC()
-		time.Sleep(10 * time.Millisecond)
+	if !waitGCPercent(t, 100) {
+		t.Fatalf("GC percent %d after collections, want Go's 100 below the busy rate", gcPercentNow())
 	}
 }
 
