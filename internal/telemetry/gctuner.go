@@ -255,13 +255,8 @@ func (t *GCTuner) tune() {
 			return // not this runtime's metrics: leave the percent as it is
 		}
 	}
-	live, allocs, now := t.samples[0].Value.Uint64(), t.samples[2].Value.Uint64(), time.Now()
-	allocated, elapsed := allocs-t.lastAllocs, now.Sub(t.lastAt)
-	p := goGCPercent
-	if busy(allocated, elapsed, t.busyRate) {
-		p = gcPercent(live, t.floor, t.max)
-	}
-	t.lastAllocs, t.lastAt = allocs, now
+	live := t.samples[0].Value.Uint64()
+	p, allocated, elapsed := t.percentFor(live, t.samples[2].Value.Uint64(), time.Now())
 	// The percent in force, not the last one set: whatever else set it
 	// (a test, another tuner's Close) is corrected by the next tune.
 	if int64(t.samples[1].Value.Uint64()) == int64(p) {
@@ -275,6 +270,20 @@ func (t *GCTuner) tune() {
 	t.logger.Debug("GC percent set from the live heap",
 		zap.Uint64("live_heap_bytes", live), zap.Int("gc_percent", p),
 		zap.Uint64("allocated_bytes", allocated), zap.Duration("allocated_in", elapsed))
+}
+
+// percentFor is the percent for a live heap of live bytes when the
+// program has allocated allocs bytes in all by now, with what it allocated
+// since the last tune and over how long; it starts the next measurement
+// there. The difference is modular, and now's monotonic reading makes
+// elapsed immune to changes of the wall clock.
+func (t *GCTuner) percentFor(live, allocs uint64, now time.Time) (p int, allocated uint64, elapsed time.Duration) {
+	allocated, elapsed = allocs-t.lastAllocs, now.Sub(t.lastAt)
+	t.lastAllocs, t.lastAt = allocs, now
+	if !busy(allocated, elapsed, t.busyRate) {
+		return goGCPercent, allocated, elapsed
+	}
+	return gcPercent(live, t.floor, t.max), allocated, elapsed
 }
 
 // busy reports whether allocated bytes in elapsed come to rate a second or
