@@ -587,7 +587,6 @@ func (c *Consumer) push(h *hands, r *Record, now int64) {
 		return
 	}
 	if c.trackLocked(r, now) {
-		c.handedLocked(1, r.size)
 		p.queue = append(p.queue, r)
 		c.startLocked(h, p)
 	}
@@ -595,8 +594,7 @@ func (c *Consumer) push(h *hands, r *Record, now int64) {
 
 // trackLocked starts tracking r, handed out at now (Unix nanoseconds), and
 // reports whether it did: not if its offset was already handed out; r.p.mu
-// is held and r is of the partition's current session. The caller counts
-// it (handedLocked) before p.mu is released.
+// is held and r is of the partition's current session.
 func (c *Consumer) trackLocked(r *Record, now int64) bool {
 	p := r.p
 	if p.t.pending == 0 {
@@ -612,20 +610,14 @@ func (c *Consumer) trackLocked(r *Record, now int64) bool {
 	r.seq = seq
 	p.bytes += r.size
 	p.resumed = false
+	// Counted before the worker can see it, so that its Done never takes
+	// the counts below zero; and at once, since other partitions' workers
+	// read them (roomLocked).
+	c.consumed.Add(1)
+	c.inFlight.Add(1)
+	c.inFlightBytes.Add(r.size)
+	c.held.Add(1)
 	return true
-}
-
-// handedLocked counts n records of size bytes tracked for p's worker: in
-// flight and held. Counted before the worker can see them, so that their
-// Done never takes the counts below zero; p.mu is held.
-func (c *Consumer) handedLocked(n, size int64) {
-	if n == 0 {
-		return
-	}
-	c.consumed.Add(n)
-	c.inFlight.Add(n)
-	c.inFlightBytes.Add(size)
-	c.held.Add(n)
 }
 
 func (c *Consumer) isStopping() bool {

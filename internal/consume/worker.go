@@ -140,7 +140,6 @@ func (c *Consumer) admitLocked(p *partition) {
 				break
 			}
 			if c.trackLocked(r, now) {
-				c.handedLocked(1, r.size)
 				p.queue = append(p.queue, r)
 			}
 		}

@@ -16,8 +16,9 @@ import (
 )
 
 // DefaultHeapFloor is the heap goal below which the GC tuner raises the GC
-// percent: deposits (about 20 MB live) are collected less than half as
-// often as at Go's 100, the nine-model mix (30-90 MB live) about as often.
+// percent while the relay allocates fast (see busy): deposits (about 20 MB
+// live) are collected less than half as often as at Go's 100, the
+// nine-model mix (30-90 MB live) about as often.
 //
 // Chosen with relay bench, 1,000,000 records (deposits, or --mix), the
 // relay process's CPU per record and peak RSS, configurations alternated
@@ -106,10 +107,11 @@ func WithGCTunerRegisterer(r prometheus.Registerer) GCTunerOption {
 	return func(t *GCTuner) { t.reg = r }
 }
 
-// GCTuner keeps the GC's heap goal at or above a floor: after a
-// collection (see gcSentinel for when) it sets the GC percent from the
-// live heap so that the next goal is about the floor, never below Go's 100
-// and never above a maximum.
+// GCTuner keeps the GC's heap goal at or above a floor while the program
+// allocates fast (see WithBusyAllocRate and busy): after a collection (see
+// gcSentinel for when) it sets the GC percent from the live heap so that
+// the next goal is about the floor, never below Go's 100 and never above a
+// maximum; below the busy rate it sets Go's 100.
 // A small live heap then is collected less often, each collection's fixed
 // cost spread over more allocation, while a live heap at or above half the
 // floor is left at Go's 100 and its memory at twice what is live. The
@@ -155,9 +157,9 @@ func TuneGC(getenv func(string) string, opts ...GCTunerOption) (*GCTuner, error)
 }
 
 // NewGCTuner validates the options and starts the tuner: a goroutine that
-// sets the GC percent after each collection, woken by a cleanup on an
-// object that each collection frees. The GC percent in force is assumed to
-// be Go's 100, to which Close returns it.
+// sets the GC percent after collections, woken by a cleanup on an object
+// that a collection frees (see gcSentinel). The GC percent in force is
+// assumed to be Go's 100, to which Close returns it.
 func NewGCTuner(opts ...GCTunerOption) (*GCTuner, error) {
 	t := &GCTuner{floor: DefaultHeapFloor, max: DefaultMaxGCPercent, logger: zap.NewNop()}
 	for _, o := range opts {
@@ -253,12 +255,8 @@ func (t *GCTuner) tune() {
 			return // not this runtime's metrics: leave the percent as it is
 		}
 	}
-	live, allocs, now := t.samples[0].Value.Uint64(), t.samples[2].Value.Uint64(), time.Now()
-	p := goGCPercent
-	if busy(allocs-t.lastAllocs, now.Sub(t.lastAt), t.busyRate) {
-		p = gcPercent(live, t.floor, t.max)
-	}
-	t.lastAllocs, t.lastAt = allocs, now
+	live := t.samples[0].Value.Uint64()
+	p, allocated, elapsed := t.percentFor(live, t.samples[2].Value.Uint64(), time.Now())
 	// The percent in force, not the last one set: whatever else set it
 	// (a test, another tuner's Close) is corrected by the next tune.
 	if int64(t.samples[1].Value.Uint64()) == int64(p) {
@@ -267,8 +265,25 @@ func (t *GCTuner) tune() {
 	debug.SetGCPercent(p)
 	t.percent.Set(float64(p))
 	t.changes.Inc()
+	// The allocation since the last tune says why a small live heap got
+	// Go's 100: the relay allocated below the busy rate.
 	t.logger.Debug("GC percent set from the live heap",
-		zap.Uint64("live_heap_bytes", live), zap.Int("gc_percent", p))
+		zap.Uint64("live_heap_bytes", live), zap.Int("gc_percent", p),
+		zap.Uint64("allocated_bytes", allocated), zap.Duration("allocated_in", elapsed))
+}
+
+// percentFor is the percent for a live heap of live bytes when the
+// program has allocated allocs bytes in all by now, with what it allocated
+// since the last tune and over how long; it starts the next measurement
+// there. The difference is modular, and now's monotonic reading makes
+// elapsed immune to changes of the wall clock.
+func (t *GCTuner) percentFor(live, allocs uint64, now time.Time) (p int, allocated uint64, elapsed time.Duration) {
+	allocated, elapsed = allocs-t.lastAllocs, now.Sub(t.lastAt)
+	t.lastAllocs, t.lastAt = allocs, now
+	if !busy(allocated, elapsed, t.busyRate) {
+		return goGCPercent, allocated, elapsed
+	}
+	return gcPercent(live, t.floor, t.max), allocated, elapsed
 }
 
 // busy reports whether allocated bytes in elapsed come to rate a second or

@@ -91,13 +91,8 @@ func TestGCTunerFollowsLiveHeap(t *testing.T) {
 	defer tu.Close()
 	// The sentinel's cleanup runs after a collection frees it, on the
 	// runtime's cleanup goroutine: wait for it rather than for a time.
-	deadline := time.Now().Add(30 * time.Second)
-	for gcPercentNow() != 300 {
-		if time.Now().After(deadline) {
-			t.Fatalf("GC percent %d after collections, want 300", gcPercentNow())
-		}
-		runtime.GC()
-		time.Sleep(10 * time.Millisecond)
+	if !waitGCPercent(t, 300) {
+		t.Fatalf("GC percent %d after collections, want 300", gcPercentNow())
 	}
 	s, err := Samples(reg)
 	if err != nil {
@@ -155,6 +150,31 @@ func TestBusy(t *testing.T) {
 	}
 }
 
+// TestGCTunerPercentFor: each tune measures the allocation rate since the
+// one before, not since the start: a burst after a long idle is taken for
+// idle once and then for busy, and its end for idle at the next tune.
+func TestGCTunerPercentFor(t *testing.T) {
+	const mb = 1 << 20
+	start := time.Now()
+	tu := &GCTuner{floor: 64 * mb, max: 400, busyRate: 64 * mb, lastAllocs: math.MaxUint64 - 5*mb, lastAt: start}
+	steps := []struct {
+		name   string
+		allocs uint64 // in all, at after
+		after  time.Duration
+		want   int
+	}{
+		{"minutes idle, the counter wrapping, then a burst's first collection", 4 * mb, 2 * time.Minute, goGCPercent},
+		{"the burst: 40 MB in 100 ms", 44 * mb, 2*time.Minute + 100*time.Millisecond, 220},
+		{"a steady trickle: 6 MB in a second", 50 * mb, 2*time.Minute + 1100*time.Millisecond, goGCPercent},
+	}
+	for _, st := range steps {
+		got, allocated, elapsed := tu.percentFor(20*mb, st.allocs, start.Add(st.after))
+		if got != st.want {
+			t.Errorf("%s: percent %d (%d bytes in %v), want %d", st.name, got, allocated, elapsed, st.want)
+		}
+	}
+}
+
 // TestGCTunerIdleKeepsGo: collections of a program that allocates below
 // the busy rate leave Go's 100, however far the live heap is below the
 // floor.
@@ -169,13 +189,8 @@ func TestGCTunerIdleKeepsGo(t *testing.T) {
 	}
 	defer tu.Close()
 	debug.SetGCPercent(200) // the tuner must set Go's 100 back: proof that it ran
-	deadline := time.Now().Add(30 * time.Second)
-	for gcPercentNow() != 100 {
-		if time.Now().After(deadline) {
-			t.Fatalf("GC percent %d after collections, want Go's 100 below the busy rate", gcPercentNow())
-		}
-		runtime.GC()
-		time.Sleep(10 * time.Millisecond)
+	if !waitGCPercent(t, 100) {
+		t.Fatalf("GC percent %d after collections, want Go's 100 below the busy rate", gcPercentNow())
 	}
 }
 
