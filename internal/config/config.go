@@ -54,7 +54,7 @@ type Kafka struct {
 	MaxInFlightBytes int `yaml:"max_in_flight_bytes"`
 	// FetchMaxBytes caps one fetch response from a broker
 	// (fetch.max.bytes). Default 0: a quarter of MaxInFlightBytes, at most
-	// 16 MiB. At most MaxInFlightBytes.
+	// 4 MiB. At most MaxInFlightBytes.
 	FetchMaxBytes int `yaml:"fetch_max_bytes"`
 	// FetchMaxPartitionBytes caps what one fetch brings from one partition
 	// (max.partition.fetch.bytes). Default 256 KiB, chosen from relay

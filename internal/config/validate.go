@@ -105,7 +105,7 @@ func validateFetch(k *Kafka, p *Problems) {
 	case k.FetchMaxBytes > math.MaxInt32:
 		p.Add("kafka.fetch_max_bytes", "must be at most %d (Kafka's fetch sizes are 32-bit), got %d", math.MaxInt32, k.FetchMaxBytes)
 	case k.FetchMaxBytes < 0 || k.FetchMaxBytes > k.MaxInFlightBytes:
-		p.Add("kafka.fetch_max_bytes", "must be 0 (a quarter of kafka.max_in_flight_bytes, at most 16 MiB) to kafka.max_in_flight_bytes (%d), got %d", k.MaxInFlightBytes, k.FetchMaxBytes)
+		p.Add("kafka.fetch_max_bytes", "must be 0 (a quarter of kafka.max_in_flight_bytes, at most 4 MiB) to kafka.max_in_flight_bytes (%d), got %d", k.MaxInFlightBytes, k.FetchMaxBytes)
 	}
 	switch {
 	case k.FetchMaxPartitionBytes > math.MaxInt32:

@@ -166,7 +166,7 @@ func TestMaxInFlightBytesOption(t *testing.T) {
 		t.Errorf("default: got %d (%v), want %d", ok.MaxInFlightBytes, err, DefaultMaxInFlightBytes)
 	}
 	for _, c := range []struct{ bound, want int64 }{
-		{1 << 20, 256 << 10}, {64 << 20, 16 << 20}, {1 << 30, DefaultFetchMaxBytes}, {1, 1},
+		{1 << 20, 256 << 10}, {16 << 20, 4 << 20}, {64 << 20, 4 << 20}, {1 << 30, DefaultFetchMaxBytes}, {1, 1},
 	} {
 		if got := fetchBytes(c.bound); int64(got) != c.want {
 			t.Errorf("fetchBytes(%d): got %d, want %d", c.bound, got, c.want)
@@ -186,7 +186,7 @@ func TestFetchOptions(t *testing.T) {
 		wait       time.Duration
 		concurrent int // kgo's -1: no bound but one per broker
 	}{
-		{"defaults", func(*Options) {}, 16 << 20, 256 << 10, DefaultFetchMaxWait, -1},
+		{"defaults", func(*Options) {}, 4 << 20, 256 << 10, DefaultFetchMaxWait, -1},
 		{"from a small byte bound", func(o *Options) { o.MaxInFlightBytes = 512 << 10 }, 128 << 10, 128 << 10, DefaultFetchMaxWait, -1},
 		{"set", func(o *Options) {
 			o.FetchMaxBytes, o.FetchMaxPartitionBytes, o.FetchMaxWait, o.MaxConcurrentFetches = 8<<20, 2<<20, time.Second, 3
