@@ -46,15 +46,16 @@ const (
 	// fetch only once the last one was polled (kgo's own default is 50
 	// MiB). kgo.MaxBufferedRecords and MaxBufferedBytes bound producing
 	// only. Each response is a fresh allocation, written once and then
-	// decompressed: with many partitions a large one costs cache misses
-	// and memory. relay bench --mix (48 partitions, so a response fills to
-	// this cap; 2 CPUs, runs interleaved, relay CPU-µs/record and peak
-	// RSS): 16 MiB 5.87, 5.32, 5.63, 4.93 at 210-225 MiB; 8 MiB 5.72,
-	// 5.52 at 173-187 MiB; 4 MiB 4.96, 5.03, 4.93, 4.67 at 127-136 MiB;
-	// 2 MiB 4.76, 4.97 at 100-111 MiB; records/s rose with each step
-	// down. 4 MiB still fetches 16 partitions' 256 KiB at once, far above
-	// what the relay maps; deposits on 6 partitions (1.5 MiB responses)
-	// are unaffected.
+	// decompressed, so a large one costs memory (and, we think, cache
+	// misses). relay bench --mix (48 partitions of 256 KiB on one broker,
+	// so a response brings up to 12 MiB under a 16 MiB cap; 2 CPUs, runs
+	// interleaved; relay CPU-µs/record, records/s, peak RSS): 16 MiB 5.87,
+	// 5.32, 5.63, 4.93, 194-225k/s, 210-225 MiB; 8 MiB 5.72, 5.52,
+	// 202-208k/s, 173-187 MiB; 4 MiB 4.96, 5.03, 4.93, 4.67, 222-235k/s,
+	// 127-136 MiB; 2 MiB 4.76, 4.97, 232k/s, 100-111 MiB. The memory
+	// drop is clear, the CPU's within the runs' spread. 4 MiB still
+	// brings 16 partitions' 256 KiB a fetch; deposits on 6 partitions
+	// (1.5 MiB responses) are unaffected.
 	DefaultFetchMaxBytes = 4 << 20
 	// DefaultFetchMaxPartitionBytes caps what one fetch brings from one
 	// partition; kgo's and Kafka's default is 1 MiB. A record in flight
@@ -62,7 +63,9 @@ const (
 	// relay bench (1,000,000 deposits, 6 partitions, 2 CPUs) drained as
 	// fast at 256 KiB as at 1 MiB with about half the peak RSS (74 MiB
 	// against 137; 4 MiB: 306), while 128 KiB gained no memory and
-	// fetched more often (config.example.yaml has the numbers).
+	// fetched more often (config.example.yaml has the numbers; measured
+	// when fetch responses defaulted to 16 MiB, so 1 MiB and 4 MiB
+	// partitions were not cut short by DefaultFetchMaxBytes).
 	DefaultFetchMaxPartitionBytes = 256 << 10
 	// DefaultFetchMaxWait is how long a broker holds a fetch for
 	// partitions without new records: Kafka's own default, not kgo's 5s,
