@@ -28,7 +28,7 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	} else {
 		cfg, err = config.Load(*path)
 	}
-	cfg, err = compiled(cfg, err)
+	cfg, _, err = compiled(cfg, err)
 	if err != nil {
 		return err
 	}

@@ -153,7 +153,7 @@ func (f *dlqFlags) load(now time.Time, stderr io.Writer) (*config.Config, dlq.Fi
 		}
 		return nil, filter, errUsage
 	}
-	cfg, err := compiled(config.Load(f.config))
+	cfg, _, err := compiled(config.Load(f.config))
 	if err == nil {
 		// Every dlq command reads Kafka; replay --to optikpi also checks
 		// the destinations' (cmdDLQReplay).

@@ -221,35 +221,37 @@ func parse(fs *flag.FlagSet, args []string) error {
 }
 
 // loadConfig parses the args of a command whose one flag is --config and
-// loads that file.
-func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, string, error) {
+// loads that file, returning it with its routes compiled.
+func loadConfig(name string, args []string, stderr io.Writer) (*config.Config, *mapper.Mapper, string, error) {
 	return loadConfigFlags(newFlags(name, stderr), args)
 }
 
 // loadConfigFlags adds --config to fs, parses args and loads that file.
-func loadConfigFlags(fs *flag.FlagSet, args []string) (*config.Config, string, error) {
+func loadConfigFlags(fs *flag.FlagSet, args []string) (*config.Config, *mapper.Mapper, string, error) {
 	path := fs.String("config", "", "configuration file (required)")
 	if err := parse(fs, args); err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	if *path == "" {
 		fmt.Fprintf(fs.Output(), "%s: --config is required\n", fs.Name())
-		return nil, "", errUsage
+		return nil, nil, "", errUsage
 	}
-	cfg, err := compiled(config.Load(*path))
-	return cfg, *path, err
+	cfg, m, err := compiled(config.Load(*path))
+	return cfg, m, *path, err
 }
 
-// compiled returns cfg once its routes compile: config.Load checks the
-// file, and mapper.New checks the routes against the API's models. Every
-// command so refuses a bad rule before it starts anything, naming its
-// file, line and key.
-func compiled(cfg *config.Config, err error) (*config.Config, error) {
+// compiled returns cfg and its routes once they compile: config.Load
+// checks the file, and mapper.New checks the routes against the API's
+// models. Every command so refuses a bad rule before it starts anything,
+// naming its file, line and key; relay run hands the routes to the
+// pipeline rather than compiling them twice.
+func compiled(cfg *config.Config, err error) (*config.Config, *mapper.Mapper, error) {
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	if _, err := mapper.New(cfg); err != nil {
-		return nil, err
+	m, err := mapper.New(cfg)
+	if err != nil {
+		return nil, nil, err
 	}
-	return cfg, nil
+	return cfg, m, nil
 }

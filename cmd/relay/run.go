@@ -44,7 +44,7 @@ func startCPUProfile() (stop func(), err error) {
 }
 
 func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
-	cfg, _, err := loadConfig("run", args, stderr)
+	cfg, routes, _, err := loadConfig("run", args, stderr)
 	if err != nil {
 		return err
 	}
@@ -77,7 +77,7 @@ func cmdRun(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	defer tuner.Close()
 
-	p, err := pipeline.New(cfg, pipeline.Options{Logger: logger, Registerer: reg})
+	p, err := pipeline.New(cfg, pipeline.Options{Logger: logger, Registerer: reg, Mapper: routes})
 	if err != nil {
 		return err
 	}

@@ -8,7 +8,7 @@ import (
 func cmdValidate(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("validate", stderr)
 	noSecrets := fs.Bool("no-secrets", false, "skip reading tokens, passwords and TLS files (for CI machines that have none)")
-	cfg, path, err := loadConfigFlags(fs, args)
+	cfg, _, path, err := loadConfigFlags(fs, args)
 	if err != nil {
 		return err
 	}

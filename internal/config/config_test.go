@@ -122,6 +122,7 @@ func TestParseProblems(t *testing.T) {
 		{"heartbeat too slow", "  topics: [payments]\n", "  topics: [payments]\n  session_timeout: 10s\n  heartbeat_interval: 4s\n", []string{"test.yaml:7: kafka.heartbeat_interval: must be more than 0 and at most a third of kafka.session_timeout (10s), got 4s"}},
 		{"unknown balancer", "  topics: [payments]\n", "  topics: [payments]\n  balancer: sticky-cooperative\n", []string{`test.yaml:6: kafka.balancer: want cooperative-sticky, sticky, range or roundrobin, got "sticky-cooperative"`}},
 		{"bad instance id", "  topics: [payments]\n", "  topics: [payments]\n  instance_id: relay 0\n", []string{`test.yaml:6: kafka.instance_id: want 1 to 249 of A-Z a-z 0-9 . _ -, got "relay 0"`}},
+		{"instance id too long", "  topics: [payments]\n", "  topics: [payments]\n  instance_id: " + strings.Repeat("r", 250) + "\n", []string{`test.yaml:6: kafka.instance_id: want 1 to 249 of A-Z a-z 0-9 . _ -, got "` + strings.Repeat("r", 250) + `"`}},
 		{"tls files without tls", "  topics: [payments]\n", "  topics: [payments]\n  tls:\n    ca_file: /ca.pem\n", []string{"kafka.tls.enabled: TLS settings are given but enabled is false"}},
 		{"listen port out of range", "dlq:\n", "observability:\n  listen: \":99999\"\ndlq:\n", []string{`test.yaml:13: observability.listen: want a port 0 to 65535 (such as :9090), got ":99999"`}},
 		{"listen without port", "dlq:\n", "observability:\n  listen: \"9090\"\ndlq:\n", []string{`test.yaml:13: observability.listen: want host:port or :port (such as :9090), got "9090"`}},
@@ -178,6 +179,19 @@ func TestParseListsEveryProblem(t *testing.T) {
 		if !strings.HasPrefix(lines[i], w) {
 			t.Errorf("problem %d: got %q, want prefix %q", i, lines[i], w)
 		}
+	}
+}
+
+// TestInstanceIDLongest checks that Kafka's longest group.instance.id, of
+// every character it allows, is accepted.
+func TestInstanceIDLongest(t *testing.T) {
+	id := "Az09._-" + strings.Repeat("r", 242)
+	cfg, err := Parse([]byte(edit(t, "  topics: [payments]\n", "  topics: [payments]\n  instance_id: "+id+"\n")), "test.yaml")
+	if err != nil {
+		t.Fatalf("%d characters: got %v, want no error", len(id), err)
+	}
+	if cfg.Kafka.InstanceID != id {
+		t.Errorf("got instance id %q, want %q", cfg.Kafka.InstanceID, id)
 	}
 }
 

@@ -1,6 +1,10 @@
 package config
 
-import "strings"
+import (
+	"iter"
+	"maps"
+	"strings"
+)
 
 // iso4217 holds the ISO 4217 minor-unit exponents other than 2, the
 // exponent of every other active currency.
@@ -36,3 +40,8 @@ func CurrencyExponent(code string, overrides map[string]int) (int, bool) {
 	e, ok := iso4217[code]
 	return e, ok
 }
+
+// ISOCurrencyExponents yields every ISO 4217 code CurrencyExponent knows
+// with its exponent, in no order: what a table of codes is built from
+// rather than by asking for every string that could be a code.
+func ISOCurrencyExponents() iter.Seq2[string, int] { return maps.All(iso4217) }

@@ -99,7 +99,13 @@ type nodeDecoder interface {
 // decoder walks a yaml.Node tree into Go values by their yaml tags,
 // reporting every unknown key and bad value with its key path and line,
 // rather than stopping at the first as yaml.Decoder does.
-type decoder struct{ p *Problems }
+type decoder struct {
+	p *Problems
+	// keys holds fieldIndexes of each struct type met: a file names the
+	// same few types' keys hundreds of times, and reading their tags each
+	// time was most of decoding's CPU.
+	keys map[reflect.Type]map[string][]int
+}
 
 var (
 	durationType = reflect.TypeFor[time.Duration]()
@@ -240,7 +246,7 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, key string) {
 			continue
 		}
 		seen[k.Value] = true
-		idx := fieldIndex(t, k.Value)
+		idx := d.fieldIndex(t, k.Value)
 		if idx == nil {
 			d.p.Add(ck, "%s", unknownKeyMsg(t, k.Value))
 			continue
@@ -292,18 +298,38 @@ func keyNames(t reflect.Type) []string {
 
 // fieldIndex returns the index path of the field of t keyed name, looking
 // into inline fields; nil when there is none.
-func fieldIndex(t reflect.Type, name string) []int {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if inline(f) {
-			if sub := fieldIndex(f.Type, name); sub != nil {
-				return append([]int{i}, sub...)
+func (d *decoder) fieldIndex(t reflect.Type, name string) []int {
+	keys, ok := d.keys[t]
+	if !ok {
+		keys = fieldIndexes(t)
+		if d.keys == nil {
+			d.keys = map[reflect.Type]map[string][]int{}
+		}
+		d.keys[t] = keys
+	}
+	return keys[name]
+}
+
+// fieldIndexes maps each key of struct type t to the index path of its
+// field, those of inline fields in their place; of fields with the same
+// key, the first. Key "" is the first field without one (untagged, "-" or
+// unexported), which a key "" in the file has always been decoded into.
+func fieldIndexes(t reflect.Type) map[string][]int {
+	keys := map[string][]int{}
+	var walk func(t reflect.Type, path []int)
+	walk = func(t reflect.Type, path []int) {
+		for i := range t.NumField() {
+			f := t.Field(i)
+			p := append(path[:len(path):len(path)], i)
+			if inline(f) {
+				walk(f.Type, p)
+			} else if name := yamlName(f); keys[name] == nil {
+				keys[name] = p
 			}
-		} else if yamlName(f) == name {
-			return []int{i}
 		}
 	}
-	return nil
+	walk(t, nil)
+	return keys
 }
 
 func inline(f reflect.StructField) bool {

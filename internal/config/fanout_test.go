@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"go.yaml.in/yaml/v3"
 )
 
 // fanout is a fan-out route, put before minimal's deposits route by
@@ -149,5 +151,37 @@ func TestParseUnreachableRoutes(t *testing.T) {
 				t.Errorf("got error:\n%v\nwant it to contain %q", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestPlainlyDiffer checks sameCondition's shortcut against what it
+// saves: conditions it says differ must have different YAML forms.
+func TestPlainlyDiffer(t *testing.T) {
+	srcs := []string{
+		"{path: type, equals: x}", "{path: type, equals: y}", "{path: type, equals: 1}", `{path: type, equals: "1"}`,
+		"{path: type, equals: 1.0}", "{path: type, equals: true}", "{path: type, equals: null}", "{path: type, equals: [x]}",
+		"{path: type, in: [x, y]}", "{path: type, in: [x]}", "{path: type, in: []}", "{path: type, exists: true}",
+		"{path: type, exists: false}", "{path: kind, exists: true}", "{path: type, matches: x}", "{meta: key, equals: x}",
+		`{meta: "header:x", equals: x}`, "{expr: 'value.a > 0'}", "{not: {path: type, exists: true}}",
+		"{all: [{path: a, exists: true}]}", "{any: [{path: a, exists: true}]}", "{all: []}", "{}",
+	}
+	conds := make([]Condition, len(srcs))
+	for i, s := range srcs {
+		if err := yaml.Unmarshal([]byte(s), &conds[i]); err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+	}
+	for i := range conds {
+		for j := range conds {
+			a, b := &conds[i], &conds[j]
+			ya, _ := yaml.Marshal(a)
+			yb, _ := yaml.Marshal(b)
+			if plainlyDiffer(a, b) && string(ya) == string(yb) {
+				t.Errorf("plainlyDiffer(%s, %s) = true, want false: both are\n%s", srcs[i], srcs[j], ya)
+			}
+			if got, want := sameCondition(a, b), string(ya) == string(yb); got != want {
+				t.Errorf("sameCondition(%s, %s) = %v, want %v", srcs[i], srcs[j], got, want)
+			}
+		}
 	}
 }

@@ -68,8 +68,12 @@ const (
 	MaxSessionTimeout = 30 * time.Minute
 )
 
-// instanceIDPattern is what Kafka accepts in a group.instance.id.
-var instanceIDPattern = regexp.MustCompile(`^[A-Za-z0-9._-]{1,249}$`)
+// maxInstanceID is the longest group.instance.id Kafka accepts; its
+// characters are those of namePattern. A length check beside namePattern
+// rather than a {1,249} pattern, whose compiled program (thousands of
+// instructions, every start-up) costs more than the whole rest of the
+// package's init.
+const maxInstanceID = 249
 
 // validateGroup checks the consumer-group settings.
 func validateGroup(k *Kafka, p *Problems) {
@@ -87,7 +91,7 @@ func validateGroup(k *Kafka, p *Problems) {
 	default:
 		p.Add("kafka.balancer", "want %s, %s, %s or %s, got %q", BalancerCooperativeSticky, BalancerSticky, BalancerRange, BalancerRoundRobin, k.Balancer)
 	}
-	if k.InstanceID != "" && !instanceIDPattern.MatchString(k.InstanceID) {
+	if id := k.InstanceID; id != "" && (len(id) > maxInstanceID || !namePattern.MatchString(id)) {
 		p.Add("kafka.instance_id", "want 1 to 249 of A-Z a-z 0-9 . _ -, got %q", k.InstanceID)
 	}
 }

@@ -329,6 +329,9 @@ func TestNewWriterChecksClient(t *testing.T) {
 		{"transactional", mk(kgo.TransactionalID("x")), "dlq", false},
 		{"no topic", mk(), "", false},
 		{"bad topic", mk(), "dead letters", false},
+		{"longest topic", mk(), strings.Repeat("d", 249), true},
+		{"topic too long", mk(), strings.Repeat("d", 250), false},
+		{"dot topic", mk(), "..", false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

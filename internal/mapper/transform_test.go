@@ -13,7 +13,7 @@ import (
 // TestCurrencyTable checks the table minor_units looks a currency_path's
 // code up in against config.CurrencyExponent, for every code it holds.
 func TestCurrencyTable(t *testing.T) {
-	for _, overrides := range []map[string]int{nil, {"BTC": 8, "EUR": 3, "usd": 5, "USDT": 6}} {
+	for _, overrides := range []map[string]int{nil, {"BTC": 8, "EUR": 3, "usd": 5, "USDT": 6, "JPY": 9, "GBP": -1}} {
 		codes := isoCurrencies()
 		if overrides != nil {
 			codes = newCurrencyTable(overrides)
@@ -24,7 +24,7 @@ func TestCurrencyTable(t *testing.T) {
 				t.Fatalf("currencyIndex(%q) = %d, %v; want %d, true", code, j, ok, i)
 			}
 			want := int8(-1)
-			if e, ok := config.CurrencyExponent(code, overrides); ok {
+			if e, ok := config.CurrencyExponent(code, overrides); ok && e >= 0 && e <= maxExponent {
 				want = int8(e)
 			}
 			if got != want {

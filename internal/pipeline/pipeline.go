@@ -46,6 +46,9 @@ type Options struct {
 	// LagInterval is how often the consumer reads its group's lag from
 	// the brokers; 0 takes consume.DefaultLagInterval.
 	LagInterval time.Duration
+	// Mapper is cfg's routes compiled by mapper.New, when the caller has
+	// them already; nil compiles them.
+	Mapper *mapper.Mapper
 
 	revokeTimeout time.Duration // tests: consume.Options.RevokeTimeout
 }
@@ -88,7 +91,7 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 	}
 	kopts = append(kopts, opts.KafkaOpts...)
 
-	p, err := newPipeline(cfg, logger)
+	p, err := newPipeline(cfg, opts.Mapper, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -181,11 +184,13 @@ func New(cfg *config.Config, opts Options) (*Pipeline, error) {
 }
 
 // newPipeline returns a pipeline without its parts, which New builds and
-// tests replace by fakes.
-func newPipeline(cfg *config.Config, logger *zap.Logger) (*Pipeline, error) {
-	m, err := mapper.New(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("pipeline: %w", err)
+// tests replace by fakes; m nil compiles cfg's routes.
+func newPipeline(cfg *config.Config, m *mapper.Mapper, logger *zap.Logger) (*Pipeline, error) {
+	if m == nil {
+		var err error
+		if m, err = mapper.New(cfg); err != nil {
+			return nil, fmt.Errorf("pipeline: %w", err)
+		}
 	}
 	p := &Pipeline{logger: logger, mapper: m, counts: newCounters(), dlqTopic: cfg.DLQ.Topic}
 	p.life, p.cancelLife = context.WithCancel(context.Background())

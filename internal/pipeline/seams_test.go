@@ -126,7 +126,7 @@ func TestShutdownOrder(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, err := newPipeline(cfg, zap.NewNop())
+	p, err := newPipeline(cfg, nil, zap.NewNop())
 	if err != nil {
 		t.Fatal(err)
 	}
