@@ -95,6 +95,8 @@ func TestParseProblems(t *testing.T) {
 		wants []string // each must appear in the error
 	}{
 		{"unknown key", "  group: relay\n", "  group: relay\n  groop: x\n", []string{"test.yaml:5: kafka.groop: unknown key (known: brokers, group"}},
+		{"empty key", "dlq:\n", "\"\": 1\ndlq:\n", []string{"test.yaml:12: \"\": unknown key (known: "}},
+		{"empty nested key", "  group: relay\n", "  group: relay\n  \"\": x\n", []string{`test.yaml:5: kafka."": unknown key (known: brokers, group`}},
 		{"bad duration", "dlq:\n", "sink:\n  linger: 5x\ndlq:\n", []string{`test.yaml:13: sink.linger: invalid duration "5x"`}},
 		{"bad integer", "dlq:\n", "sink:\n  batch_size: many\ndlq:\n", []string{`test.yaml:13: sink.batch_size: want an integer, got "many"`}},
 		{"batch too big", "dlq:\n", "sink:\n  batch_size: 501\ndlq:\n", []string{"test.yaml:13: sink.batch_size: must be 1 to 500, got 501"}},

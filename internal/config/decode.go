@@ -240,6 +240,9 @@ func (d *decoder) structure(n *yaml.Node, v reflect.Value, key string) {
 			continue
 		}
 		ck := join(key, k.Value)
+		if k.Value == "" {
+			ck = join(key, `""`) // named, so that its problem has a key and a line
+		}
 		d.p.lines[ck] = k.Line // a mapping value starts on the line after its key
 		if seen[k.Value] {
 			d.p.Add(ck, "duplicate key")
@@ -323,7 +326,8 @@ func fieldIndexes(t reflect.Type) map[string][]int {
 			p := append(path[:len(path):len(path)], i)
 			if inline(f) {
 				walk(f.Type, p)
-			} else if name := yamlName(f); keys[name] == nil {
+			} else if name := yamlName(f); name != "" && keys[name] == nil {
+				// "" is no key: an untagged field is not to be set by `"": x`.
 				keys[name] = p
 			}
 		}
