@@ -291,24 +291,38 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 	dst := b.buf[:0]
 	for w, word := range b.set {
 		for ; word != 0; word &= word - 1 {
-			i := w*64 + bits.TrailingZeros64(word)
+			// Below maxFields: the mask only spares the bounds checks.
+			i := (w*64 + bits.TrailingZeros64(word)) & (maxFields - 1)
 			if missing < i {
 				return Encoded{}, &ValidationError{Field: m.fields[missing].Name, Issue: issueMissing}
 			}
 			// check, and appendChecked when it passes: a string, as most
-			// fields are, without a second switch on the type.
-			v, f := &b.vals[i], &m.fields[i]
-			dst = append(dst, m.keys[i]...)
+			// fields are, without a second switch on the type, and checked
+			// only as far as its field needs (strCheck).
+			v, e := &b.vals[i], &m.enc[i]
 			var issue string
 			if v.Type == ValueString {
-				if issue = v.checkString(f, opts.Strict, category); issue == "" {
-					dst = v.appendString(dst)
+				switch e.str[strict] {
+				case strAny:
+				case strNonEmpty:
+					if v.Text == "" {
+						issue = issueEmpty
+					}
+				default:
+					issue = v.checkString(e.f, opts.Strict, category)
 				}
-			} else if issue = v.check(f, opts.Strict, category); issue == "" {
-				dst = v.appendChecked(dst)
+				if issue == "" {
+					if v.Plain {
+						dst = append(append(append(dst, e.qkey...), v.Text...), '"')
+					} else {
+						dst = appendString(append(dst, e.qkey[:len(e.qkey)-1]...), v.Text)
+					}
+				}
+			} else if issue = v.check(e.f, opts.Strict, category); issue == "" {
+				dst = v.appendChecked(append(dst, e.qkey[:len(e.qkey)-1]...))
 			}
 			if issue != "" {
-				return Encoded{}, &ValidationError{Field: f.Name, Issue: issue}
+				return Encoded{}, &ValidationError{Field: e.f.Name, Issue: issue}
 			}
 		}
 	}
