@@ -278,51 +278,49 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 	m, category := b.m, b.kind.EventCategory()
 	strict := opts.rules()
 	// Only the fields set are visited, in table order; a required field
-	// missing before one of them is the first problem.
-	missing := maxFields
-	for w := range b.set {
-		if word := m.requiredSet[strict][w] &^ b.set[w]; word != 0 {
+	// missing before one of them is the first problem, so the fields
+	// after it are not visited at all.
+	set, missing := b.set, maxFields
+	for w := range set {
+		if word := m.requiredSet[strict][w] &^ set[w]; word != 0 {
 			missing = w*64 + bits.TrailingZeros64(word)
+			set[w] &= word&-word - 1
+			clear(set[w+1:])
 			break
 		}
 	}
 	// Every field is written after a comma (keys start with one), and the
 	// first comma becomes the '{' at the end.
 	dst := b.buf[:0]
-	for w, word := range b.set {
+	for w, word := range set {
 		for ; word != 0; word &= word - 1 {
 			// Below maxFields: the mask only spares the bounds checks.
 			i := (w*64 + bits.TrailingZeros64(word)) & (maxFields - 1)
-			if missing < i {
-				return Encoded{}, &ValidationError{Field: m.fields[missing].Name, Issue: issueMissing}
-			}
 			// check, and appendChecked when it passes: a string, as most
 			// fields are, without a second switch on the type, and checked
 			// only as far as its field needs (strCheck).
 			v, e := &b.vals[i], &m.enc[i]
-			var issue string
-			if v.Type == ValueString {
-				switch e.str[strict] {
-				case strAny:
-				case strNonEmpty:
-					if v.Text == "" {
-						issue = issueEmpty
-					}
-				default:
-					issue = v.checkString(e.f, opts.Strict, category)
+			if v.Type != ValueString {
+				if issue := v.check(e.f, opts.Strict, category); issue != "" {
+					return Encoded{}, e.invalid(issue)
 				}
-				if issue == "" {
-					if v.Plain {
-						dst = append(append(append(dst, e.qkey...), v.Text...), '"')
-					} else {
-						dst = appendString(append(dst, e.qkey[:len(e.qkey)-1]...), v.Text)
-					}
-				}
-			} else if issue = v.check(e.f, opts.Strict, category); issue == "" {
 				dst = v.appendChecked(append(dst, e.qkey[:len(e.qkey)-1]...))
+				continue
 			}
-			if issue != "" {
-				return Encoded{}, &ValidationError{Field: e.f.Name, Issue: issue}
+			switch e.str[strict] {
+			case strNonEmpty:
+				if v.Text == "" {
+					return Encoded{}, e.invalid(issueEmpty)
+				}
+			case strFull:
+				if issue := v.checkString(e.f, opts.Strict, category); issue != "" {
+					return Encoded{}, e.invalid(issue)
+				}
+			}
+			if v.Plain {
+				dst = append(append(append(dst, e.qkey...), v.Text...), '"')
+			} else {
+				dst = appendString(append(dst, e.qkey[:len(e.qkey)-1]...), v.Text)
 			}
 		}
 	}

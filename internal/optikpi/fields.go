@@ -298,6 +298,11 @@ type encField struct {
 	str [2]strCheck
 }
 
+// invalid is the error of issue with e's value.
+func (e *encField) invalid(issue string) error {
+	return &ValidationError{Field: e.f.Name, Issue: issue}
+}
+
 // strCheck is what checkString does for a string value of a field, decided
 // once per model rather than per value.
 type strCheck uint8
