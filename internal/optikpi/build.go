@@ -317,7 +317,12 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 					return Encoded{}, e.invalid(issue)
 				}
 			}
-			if v.Plain {
+			if n := len(dst); v.Plain && e.short && cap(dst)-n > qpadLen+len(v.Text) {
+				// The padding lands where the text goes next, in dst's
+				// capacity, and the appends need not grow dst.
+				*(*[qpadLen]byte)(dst[n : n+qpadLen]) = e.qpad
+				dst = append(append(dst[:n+len(e.qkey)], v.Text...), '"')
+			} else if v.Plain {
 				dst = append(append(append(dst, e.qkey...), v.Text...), '"')
 			} else {
 				dst = appendString(append(dst, e.qkey[:len(e.qkey)-1]...), v.Text)

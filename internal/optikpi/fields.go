@@ -293,7 +293,11 @@ type model struct {
 type encField struct {
 	// qkey is `,"name":"`: the key, and a string value's opening quote.
 	qkey string
-	f    *Field
+	// qpad is qkey padded with zeros, when it fits: written as one array,
+	// without a call to copy a few bytes, where dst has the room.
+	qpad  [qpadLen]byte
+	short bool // qkey fits in qpad
+	f     *Field
 	// str is what a string value needs checked, by ValidateOptions.rules.
 	str [2]strCheck
 }
@@ -302,6 +306,9 @@ type encField struct {
 func (e *encField) invalid(issue string) error {
 	return &ValidationError{Field: e.f.Name, Issue: issue}
 }
+
+// qpadLen is the size of encField.qpad: most keys fit.
+const qpadLen = 32
 
 // strCheck is what checkString does for a string value of a field, decided
 // once per model rather than per value.
@@ -350,8 +357,10 @@ func buildModels() (ms [len(tables)]model) {
 				m.eventID = i
 			}
 			m.keys[i] = append(appendString([]byte{','}, f.Name), ':')
-			m.enc[i] = encField{qkey: string(m.keys[i]) + `"`, f: &fs[i],
+			e := &m.enc[i]
+			*e = encField{qkey: string(m.keys[i]) + `"`, f: &fs[i],
 				str: [2]strCheck{stringCheck(&fs[i], false, k.EventCategory()), stringCheck(&fs[i], true, k.EventCategory())}}
+			e.short = copy(e.qpad[:], e.qkey) == len(e.qkey)
 			if f.Required {
 				m.required[0] = append(m.required[0], i)
 				m.requiredSet[0][i/64] |= 1 << (i % 64)
