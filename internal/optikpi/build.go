@@ -300,11 +300,21 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 			// fields are, without a second switch on the type, and checked
 			// only as far as its field needs (strCheck).
 			v, e := &b.vals[i], &m.enc[i]
+			// The key and a quote first, whatever the value: a short key
+			// is written as one array into dst's spare capacity when dst
+			// has room for it (the padding lies where the value goes
+			// next), not by a call to copy a few bytes.
+			if n := len(dst); e.short && cap(dst)-n >= qpadLen {
+				*(*[qpadLen]byte)(dst[n : n+qpadLen]) = e.qpad
+				dst = dst[:n+len(e.qkey)]
+			} else {
+				dst = append(dst, e.qkey...)
+			}
 			if v.Type != ValueString {
 				if issue := v.check(e.f, opts.Strict, category); issue != "" {
 					return Encoded{}, e.invalid(issue)
 				}
-				dst = v.appendChecked(append(dst, e.qkey[:len(e.qkey)-1]...))
+				dst = v.appendChecked(dst[:len(dst)-1])
 				continue
 			}
 			switch e.str[strict] {
@@ -317,15 +327,10 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 					return Encoded{}, e.invalid(issue)
 				}
 			}
-			if n := len(dst); v.Plain && e.short && cap(dst)-n > qpadLen+len(v.Text) {
-				// The padding lands where the text goes next, in dst's
-				// capacity, and the appends need not grow dst.
-				*(*[qpadLen]byte)(dst[n : n+qpadLen]) = e.qpad
-				dst = append(append(dst[:n+len(e.qkey)], v.Text...), '"')
-			} else if v.Plain {
-				dst = append(append(append(dst, e.qkey...), v.Text...), '"')
+			if v.Plain {
+				dst = append(append(dst, v.Text...), '"')
 			} else {
-				dst = appendString(append(dst, e.qkey[:len(e.qkey)-1]...), v.Text)
+				dst = appendString(dst[:len(dst)-1], v.Text)
 			}
 		}
 	}
