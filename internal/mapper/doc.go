@@ -30,7 +30,17 @@ type jpath struct {
 	// rather than find one: even one that views the record's text without
 	// being valid JSON (@fromstr of "{1").
 	made bool
+	at   pathAt // where a value of it is read from, decided once
 }
+
+// pathAt is where doc.value reads a path's value.
+type pathAt uint8
+
+const (
+	atGet pathAt = iota // doc.get
+	atTop               // doc.top[key]: a top-level key alone
+	atSub               // doc.sub[sub] when its top-level key's value is an object: a key below one
+)
 
 // plan is what the routes of one topic read: top-level keys, and below
 // them the keys of the second level ("profile" and its "email", "phone").
@@ -144,6 +154,7 @@ func (pl *plan) path(p string) *jpath {
 	}
 	jp := &jpath{full: p, key: i, sub: -1, made: strings.IndexByte(p, '@') >= 0}
 	if end == len(p) {
+		jp.at = atTop
 		return jp
 	}
 	jp.rest = p[end+1:]
@@ -164,6 +175,8 @@ func (pl *plan) path(p string) *jpath {
 	jp.sub = j
 	if end < len(jp.rest) {
 		jp.tail = jp.rest[end+1:]
+	} else {
+		jp.at = atSub
 	}
 	return jp
 }
@@ -371,23 +384,38 @@ func (d *doc) scan(i int) bool {
 
 // value reads p as a record value, false when it is missing or null:
 // recordValue of present, straight from the plan's slot when p has one.
-func (d *doc) value(p *jpath) (optikpi.Value, bool) {
+func (d *doc) value(p *jpath) (optikpi.Value, bool) { return d.read(p, false) }
+
+// read is value, and with mark fromValue: it marks what it reads Plain
+// when it is JSON or a number that views d's value, not made by a
+// modifier. One function, not one for the slots and one for get: the call
+// between them cost more than the reading.
+func (d *doc) read(p *jpath, mark bool) (optikpi.Value, bool) {
 	var sl slot
-	switch {
-	case p.key >= 0 && p.rest == "":
+	switch p.at {
+	case atTop:
 		sl = d.top[p.key]
-	case p.key >= 0 && p.sub >= 0 && p.tail == "" && d.top[p.key].exists() && d.scan(p.key):
-		sl = d.sub[p.sub]
+	case atSub:
+		if d.top[p.key].exists() && d.scan(p.key) {
+			sl = d.sub[p.sub]
+			break
+		}
+		fallthrough
 	default:
 		r := d.get(p)
 		if !r.Exists() || r.Type == gjson.Null {
 			return optikpi.Value{}, false
 		}
-		return recordValue(&r), true
+		v := recordValue(&r)
+		if mark && (v.Type == optikpi.ValueJSON || v.Type == optikpi.ValueNumber) && !p.made && within(v.Text, d.s) {
+			v.Plain = true
+		}
+		return v, true
 	}
 	if !sl.exists() {
 		return optikpi.Value{}, false
 	}
+	// A slot views d's value, and a path with one has no modifier.
 	raw := d.s[sl.start:sl.end]
 	switch raw[0] {
 	case '"':
@@ -402,9 +430,9 @@ func (d *doc) value(p *jpath) (optikpi.Value, bool) {
 	case 'n':
 		return optikpi.Value{}, false
 	case '{', '[':
-		return optikpi.Value{Type: optikpi.ValueJSON, Text: raw}, true
+		return optikpi.Value{Type: optikpi.ValueJSON, Text: raw, Plain: mark}, true
 	}
-	return optikpi.Value{Type: optikpi.ValueNumber, Text: raw}, true
+	return optikpi.Value{Type: optikpi.ValueNumber, Text: raw, Plain: mark}, true
 }
 
 // present reads p and reports whether it holds a value other than null.

@@ -22,7 +22,7 @@ func TestPlanReadsAsGjson(t *testing.T) {
 	paths := []string{
 		"a", "a.b", "a.b.0.c", "a.b.1.d", "a.b.#", "a.b.#.c", `a.b.#(c==2).d`, "a.e", "a.e.x",
 		"f", "f.f.f", "g\\.h", "a2.1", "a2.#", "missing", "missing.x", "a.b.@reverse.0.c",
-		"@this.f", "{f,q}", "profile.x", "q", "a*", "a.",
+		"@this.f", "{f,q}", "profile.x", "q", "a*", "a.", "a|@this", "a2|@reverse", "f|@fromstr",
 	}
 	planReadsAsGjson(t, values, paths)
 }
@@ -68,6 +68,16 @@ func readsAsGjson(t *testing.T, d *doc, v string, paths []string, compiled []*jp
 			// without an escape; recordValue leaves it to the encoder.
 			if gotValue.Plain && (want.Type != gjson.String || want.Raw != `"`+gotValue.Text+`"`) {
 				t.Errorf("value of %s in %s: %+v is Plain, but %s is not the plain string", p, v, gotValue, want.Raw)
+			}
+			// fromValue is value, with a number or JSON marked Plain
+			// when it is read, not made, from d's own text.
+			fromValue, fromOK := d.fromValue(compiled[i])
+			wantFrom := gotValue
+			if (wantFrom.Type == optikpi.ValueNumber || wantFrom.Type == optikpi.ValueJSON) && !compiled[i].made {
+				wantFrom.Plain = within(gjson.Get(d.s, p).Raw, d.s)
+			}
+			if fromValue != wantFrom || fromOK != ok {
+				t.Errorf("fromValue of %s in %s: got %+v %v, want %+v %v", p, v, fromValue, fromOK, wantFrom, ok)
 			}
 			gotValue.Plain = false
 			if gotValue != wantValue || ok != wantOK {

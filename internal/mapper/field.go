@@ -300,13 +300,7 @@ func (f *field) source(d *doc) (optikpi.Value, bool) {
 // value Map checked whole, so valid JSON (optikpi.Value.Plain). A value a
 // path made (a modifier's, even one viewing d's value: @fromstr of "1abc"
 // is the number 1abc) is left to validation.
-func (d *doc) fromValue(p *jpath) (optikpi.Value, bool) {
-	v, ok := d.value(p)
-	if (v.Type == optikpi.ValueJSON || v.Type == optikpi.ValueNumber) && !p.made && within(v.Text, d.s) {
-		v.Plain = true
-	}
-	return v, ok
-}
+func (d *doc) fromValue(p *jpath) (optikpi.Value, bool) { return d.read(p, true) }
 
 // within reports whether s lies in the memory of whole.
 func within(s, whole string) bool {

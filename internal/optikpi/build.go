@@ -278,37 +278,59 @@ func (b *Builder) Encode(opts ValidateOptions) (Encoded, error) {
 	m, category := b.m, b.kind.EventCategory()
 	strict := opts.rules()
 	// Only the fields set are visited, in table order; a required field
-	// missing before one of them is the first problem.
-	missing := maxFields
-	for w := range b.set {
-		if word := m.requiredSet[strict][w] &^ b.set[w]; word != 0 {
+	// missing before one of them is the first problem, so the fields
+	// after it are not visited at all.
+	set, missing := b.set, maxFields
+	for w := range set {
+		if word := m.requiredSet[strict][w] &^ set[w]; word != 0 {
 			missing = w*64 + bits.TrailingZeros64(word)
+			set[w] &= word&-word - 1
+			clear(set[w+1:])
 			break
 		}
 	}
 	// Every field is written after a comma (keys start with one), and the
 	// first comma becomes the '{' at the end.
 	dst := b.buf[:0]
-	for w, word := range b.set {
+	for w, word := range set {
 		for ; word != 0; word &= word - 1 {
-			i := w*64 + bits.TrailingZeros64(word)
-			if missing < i {
-				return Encoded{}, &ValidationError{Field: m.fields[missing].Name, Issue: issueMissing}
-			}
+			// Below maxFields: the mask only spares the bounds checks.
+			i := (w*64 + bits.TrailingZeros64(word)) & (maxFields - 1)
 			// check, and appendChecked when it passes: a string, as most
-			// fields are, without a second switch on the type.
-			v, f := &b.vals[i], &m.fields[i]
-			dst = append(dst, m.keys[i]...)
-			var issue string
-			if v.Type == ValueString {
-				if issue = v.checkString(f, opts.Strict, category); issue == "" {
-					dst = v.appendString(dst)
-				}
-			} else if issue = v.check(f, opts.Strict, category); issue == "" {
-				dst = v.appendChecked(dst)
+			// fields are, without a second switch on the type, and checked
+			// only as far as its field needs (strCheck).
+			v, e := &b.vals[i], &m.enc[i]
+			// The key and a quote first, whatever the value: a short key
+			// is written as one array into dst's spare capacity when dst
+			// has room for it (the padding lies where the value goes
+			// next), not by a call to copy a few bytes.
+			if n := len(dst); e.short && cap(dst)-n >= qpadLen {
+				*(*[qpadLen]byte)(dst[n : n+qpadLen]) = e.qpad
+				dst = dst[:n+len(e.qkey)]
+			} else {
+				dst = append(dst, e.qkey...)
 			}
-			if issue != "" {
-				return Encoded{}, &ValidationError{Field: f.Name, Issue: issue}
+			if v.Type != ValueString {
+				if issue := v.check(e.f, opts.Strict, category); issue != "" {
+					return Encoded{}, e.invalid(issue)
+				}
+				dst = v.appendChecked(dst[:len(dst)-1])
+				continue
+			}
+			switch e.str[strict] {
+			case strNonEmpty:
+				if v.Text == "" {
+					return Encoded{}, e.invalid(issueEmpty)
+				}
+			case strFull:
+				if issue := v.checkString(e.f, opts.Strict, category); issue != "" {
+					return Encoded{}, e.invalid(issue)
+				}
+			}
+			if v.Plain {
+				dst = append(append(dst, v.Text...), '"')
+			} else {
+				dst = appendString(dst[:len(dst)-1], v.Text)
 			}
 		}
 	}

@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 	"unsafe"
 )
 
@@ -172,22 +174,7 @@ func TestBuilderMatchesEncodeRandom(t *testing.T) {
 	for k, sample := range samples() {
 		fields := k.Fields()
 		for range 300 {
-			r := Record{}
-			for name, v := range sample {
-				if m, ok := v.(map[string]any); ok {
-					raw, _ := json.Marshal(m)
-					v = json.RawMessage(raw)
-				}
-				r[name] = v
-			}
-			for _, f := range fields {
-				switch rng.IntN(10) {
-				case 0:
-					delete(r, f.Name)
-				case 1:
-					r[f.Name] = builderValues[rng.IntN(len(builderValues))].Any()
-				}
-			}
+			r := randomRecord(rng, sample, fields, builderValues, 10)
 			if rng.IntN(2) == 0 {
 				r["zz_extra"] = "x"
 			}
@@ -346,4 +333,85 @@ func TestValueCheckPlainJSON(t *testing.T) {
 			t.Errorf("check(%+v) = %q, want %q", tc.v, got, tc.issue)
 		}
 	}
+}
+
+// randomRecord is sample (its objects as JSON, as a mapper sets them) with
+// each of fields left out, or set to one of values, once in every n.
+func randomRecord(rng *rand.Rand, sample Record, fields []Field, values []Value, n int) Record {
+	r := Record{}
+	for name, v := range sample {
+		if m, ok := v.(map[string]any); ok {
+			raw, _ := json.Marshal(m)
+			v = json.RawMessage(raw)
+		}
+		r[name] = v
+	}
+	for _, f := range fields {
+		switch rng.IntN(n) {
+		case 0:
+			delete(r, f.Name)
+		case 1:
+			r[f.Name] = values[rng.IntN(len(values))].Any()
+		}
+	}
+	return r
+}
+
+// TestBuilderMarkedMatchesEncode is TestBuilderMatchesEncodeRandom with
+// the strings marked as a mapper marks them (Plain when they hold nothing
+// to escape, DateTime too when AppendDateTime could have written them), so
+// that Encode's per-field string checks (strCheck) and its write of a
+// plain string meet every field, value and mode, good and bad: the same
+// bytes and the same error as the Record's encoding.
+func TestBuilderMarkedMatchesEncode(t *testing.T) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	values := append(slices.Clone(builderValues),
+		String("Male"), String("bonus"), String("pending"), String("list_1"), String("bad list"),
+		String("Deposit"), String("Account"), String("Gaming Activity"), String("SystemEvent"),
+		String("2024-01-15T10:30:00.5Z"), String("2024-02-30T10:30:00Z"), String("ünïcödé"))
+	mark := func(v Value) Value {
+		v = MarkPlain(v)
+		if v.Plain {
+			b, ok := AppendDateTime(nil, mustTime(v.Text))
+			v.DateTime = ok && string(b) == v.Text
+		}
+		return v
+	}
+	var b Builder
+	encoded := 0
+	for k, sample := range samples() {
+		fields := k.Fields()
+		for range 400 {
+			r := randomRecord(rng, sample, fields, values, 8)
+			for _, o := range modes {
+				want, wantErr := Encode(k, r, o)
+				b.Reset(k)
+				for name, v := range r {
+					val, _ := ValueOf(v)
+					if i, ok := k.FieldIndex(name); ok {
+						b.Set(i, mark(val))
+					} else {
+						b.SetExtra(name, mark(val))
+					}
+				}
+				got, gotErr := b.Encode(o)
+				if fmt.Sprint(gotErr) != fmt.Sprint(wantErr) || !bytes.Equal(got.JSON, want.JSON) ||
+					got.UserID != want.UserID || got.EventID != want.EventID {
+					t.Fatalf("%s %v strict=%v:\ngot  %q %v\nwant %q %v", k, r, o.Strict, got.JSON, gotErr, want.JSON, wantErr)
+				}
+				if gotErr == nil {
+					encoded++
+				}
+			}
+		}
+	}
+	if encoded < 200 {
+		t.Fatalf("only %d records encoded: the test sets too few good values", encoded)
+	}
+}
+
+// mustTime is the time s names in RFC 3339, the zero time if none.
+func mustTime(s string) time.Time {
+	tm, _ := time.Parse(time.RFC3339Nano, s)
+	return tm
 }

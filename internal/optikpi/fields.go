@@ -283,6 +283,55 @@ type model struct {
 	requiredSet [2][maxFields / 64]uint64
 	userID      int // position of user_id, -1 for none
 	eventID     int // position of event_id, -1 for none
+	// enc is, per position, what Builder.Encode writes and checks of a
+	// field: an array, so that a position read off a bitmap needs no
+	// bounds check.
+	enc *[maxFields]encField
+}
+
+// encField is a field as Builder.Encode writes it.
+type encField struct {
+	// qkey is `,"name":"`: the key, and a string value's opening quote.
+	qkey string
+	// qpad is qkey padded with zeros, when it fits: written as one array,
+	// without a call to copy a few bytes, where dst has the room.
+	qpad  [qpadLen]byte
+	short bool // qkey fits in qpad
+	f     *Field
+	// str is what a string value needs checked, by ValidateOptions.rules.
+	str [2]strCheck
+}
+
+// invalid is the error of issue with e's value.
+func (e *encField) invalid(issue string) error {
+	return &ValidationError{Field: e.f.Name, Issue: issue}
+}
+
+// qpadLen is the size of encField.qpad: most keys fit.
+const qpadLen = 32
+
+// strCheck is what checkString does for a string value of a field, decided
+// once per model rather than per value.
+type strCheck uint8
+
+const (
+	strAny      strCheck = iota // nothing: any string passes
+	strNonEmpty                 // issueEmpty for "", nothing else
+	strFull                     // checkString
+)
+
+// stringCheck is the strCheck of f in a model of the given event
+// category: what checkString would look at.
+func stringCheck(f *Field, strict bool, category string) strCheck {
+	switch {
+	case f.Type != TypeString,
+		category != "" && f.Name == "event_category",
+		strict && (f.Strict.OneOf != nil || f.Strict.Pattern != nil):
+		return strFull
+	case f.required(strict):
+		return strNonEmpty
+	}
+	return strAny
 }
 
 // models is derived once from tables and never written afterwards.
@@ -294,7 +343,8 @@ func buildModels() (ms [len(tables)]model) {
 		if len(fs) > maxFields {
 			panic(fmt.Sprintf("optikpi: model %s has %d fields, more than %d", k, len(fs), maxFields))
 		}
-		m := model{fields: fs, index: make(map[string]int, len(fs)), keys: make([][]byte, len(fs)), userID: -1, eventID: -1}
+		m := model{fields: fs, index: make(map[string]int, len(fs)), keys: make([][]byte, len(fs)), userID: -1, eventID: -1,
+			enc: new([maxFields]encField)}
 		for i, f := range fs {
 			if _, dup := m.index[f.Name]; dup {
 				panic(fmt.Sprintf("optikpi: model %s lists %q twice", k, f.Name))
@@ -307,6 +357,10 @@ func buildModels() (ms [len(tables)]model) {
 				m.eventID = i
 			}
 			m.keys[i] = append(appendString([]byte{','}, f.Name), ':')
+			e := &m.enc[i]
+			*e = encField{qkey: string(m.keys[i]) + `"`, f: &fs[i],
+				str: [2]strCheck{stringCheck(&fs[i], false, k.EventCategory()), stringCheck(&fs[i], true, k.EventCategory())}}
+			e.short = copy(e.qpad[:], e.qkey) == len(e.qkey)
 			if f.Required {
 				m.required[0] = append(m.required[0], i)
 				m.requiredSet[0][i/64] |= 1 << (i % 64)

@@ -33,7 +33,8 @@ func numberRef(s string, integer bool) (int, string) {
 func FuzzNumberSign(f *testing.F) {
 	for _, s := range []string{"0", "-0", "-0.000", "10.50", "-3", "0.001", "1e400", "-1e-400", "1e-400", "12x", "",
 		"1" + strings.Repeat("0", 298), "1" + strings.Repeat("0", 299), "1" + strings.Repeat("0", 320),
-		"0." + strings.Repeat("0", 296) + "1", "-0." + strings.Repeat("0", 330) + "1", "3.0", "3.5"} {
+		"0." + strings.Repeat("0", 296) + "1", "-0." + strings.Repeat("0", 330) + "1", "3.0", "3.5",
+		"20", "-7", "-0", "1" + strings.Repeat("0", 400), "30e-1", "3.0e0", "1.5e1", "1E+2", "-2.50"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -224,7 +224,7 @@ func numberSign(s string, integer bool) (int, string) {
 
 // jsonNumberSign is numberSign for s in JSON's grammar.
 func jsonNumberSign(s string, integer bool) (int, string) {
-	sign, ok := plainSign(s)
+	sign, ok, whole := plainSign(s)
 	if !ok {
 		f, err := strconv.ParseFloat(s, 64)
 		if err != nil { // only a range error is left: the API would see ±Infinity
@@ -232,7 +232,8 @@ func jsonNumberSign(s string, integer bool) (int, string) {
 		}
 		sign = cmp.Compare(f, 0)
 	}
-	if integer && !isIntegralText(s) {
+	// Digits alone are integral; a fraction or an exponent takes a look.
+	if integer && !whole && !isIntegralText(s) {
 		return 0, issueInteger
 	}
 	return sign, ""
@@ -241,23 +242,27 @@ func jsonNumberSign(s string, integer bool) (int, string) {
 // plainSign returns the sign of the JSON number s without strconv when s
 // has no exponent and fewer than 300 bytes: such a number is finite as a
 // float64 (at most 299 integer digits), and zero only when all its digits
-// are (it is at least 1e-298).
-func plainSign(s string) (sign int, ok bool) {
-	if len(s) >= 300 {
-		return 0, false
-	}
+// are (it is at least 1e-298). whole reports that s is digits alone,
+// after an optional '-': an integer, whatever ok says.
+func plainSign(s string) (sign int, ok, whole bool) {
+	whole = true
 	for i := 0; i < len(s); i++ {
 		switch c := s[i]; {
 		case c == 'e' || c == 'E':
-			return 0, false
+			return 0, false, false
+		case c == '.':
+			whole = false
 		case '1' <= c && c <= '9':
 			sign = 1
 		}
 	}
+	if len(s) >= 300 {
+		return 0, false, whole
+	}
 	if s[0] == '-' {
 		sign = -sign
 	}
-	return sign, true
+	return sign, true, whole
 }
 
 // IsJSONNumber reports whether s is a number in JSON's grammar (RFC 8259).
