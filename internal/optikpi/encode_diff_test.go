@@ -272,3 +272,23 @@ func FuzzJSONNumberSignMatchesOld(f *testing.F) {
 		}
 	})
 }
+
+// TestBuilderFieldOutsideModel: a position past the kind's fields (one of
+// another kind's, against Set's contract) stops Encode as an index out of
+// range always did, rather than writing the value without a key: invalid
+// JSON for the API and a record lost as its rejection.
+func TestBuilderFieldOutsideModel(t *testing.T) {
+	for _, v := range []Value{MarkPlain(String("x")), String("y"), {Type: ValueNumber, Text: "1"}} {
+		for _, o := range modes {
+			b := builderOf(t, KindAccount, samples()[KindAccount])
+			b.Set(len(KindAccount.Fields())+2, v)
+			func() {
+				defer func() { recover() }()
+				got, err := b.Encode(o)
+				if err == nil {
+					t.Errorf("%+v strict=%v: got %s, want a panic or an error", v, o.Strict, got.JSON)
+				}
+			}()
+		}
+	}
+}
