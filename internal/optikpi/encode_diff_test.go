@@ -292,3 +292,35 @@ func TestBuilderFieldOutsideModel(t *testing.T) {
 		}
 	}
 }
+
+// TestBuilderEveryBufferBoundary encodes each model's sample from a buffer
+// of every capacity up to past its encoding, so that each key meets the
+// end of the spare capacity at every offset, one byte short of a padded
+// write and exactly at it: the same bytes as the reference, none written
+// past the capacity.
+func TestBuilderEveryBufferBoundary(t *testing.T) {
+	for k, sample := range samples() {
+		sample = randomRecord(nil, sample, nil, nil, 1) // objects as JSON
+		for _, o := range modes {
+			ref := builderOf(t, k, sample)
+			want, err := ref.encodeOld(o)
+			if err != nil {
+				t.Fatalf("%s strict=%v: %v", k, o.Strict, err)
+			}
+			for c := 0; c <= len(want)+2*qpadLen; c++ {
+				b := builderOf(t, k, sample)
+				parent := bytes.Repeat([]byte{0xA5}, c+qpadLen)
+				b.buf = parent[:0:c]
+				got, err := b.Encode(o)
+				if err != nil || !bytes.Equal(got.JSON, want) {
+					t.Fatalf("%s strict=%v cap=%d: got %s %v, want %s", k, o.Strict, c, got.JSON, err, want)
+				}
+				for i := c; i < len(parent); i++ {
+					if parent[i] != 0xA5 {
+						t.Fatalf("%s cap=%d: byte %d past the capacity written", k, c, i)
+					}
+				}
+			}
+		}
+	}
+}
