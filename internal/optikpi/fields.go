@@ -311,13 +311,16 @@ func (e *encField) invalid(issue string) error {
 const qpadLen = 32
 
 // strCheck is what checkString does for a string value of a field, decided
-// once per model rather than per value.
+// once per model rather than per value. The zero value checks fully: at a
+// position past the model's fields (a Set against its contract) it meets
+// no Field and panics, as an index out of range did, rather than letting
+// Encode write a value without its key.
 type strCheck uint8
 
 const (
-	strAny      strCheck = iota // nothing: any string passes
+	strFull     strCheck = iota // checkString
+	strAny                      // nothing: any string passes
 	strNonEmpty                 // issueEmpty for "", nothing else
-	strFull                     // checkString
 )
 
 // stringCheck is the strCheck of f in a model of the given event
