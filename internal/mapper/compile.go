@@ -55,7 +55,7 @@ func modelNames() string {
 // checkRateLimits checks that sink.rate_limits names models: the sink's
 // setting, but the compile is where the models are known.
 func checkRateLimits(cfg *config.Config, ps *config.Problems) {
-	for name := range cfg.Sink.RateLimits {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Sink.RateLimits)) { // not the map's random order
 		if _, err := optikpi.ParseKind(name); err != nil {
 			ps.Add("sink.rate_limits."+name, "unknown model (want one of %s)", modelNames())
 		}
