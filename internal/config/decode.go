@@ -315,8 +315,8 @@ func (d *decoder) fieldIndex(t reflect.Type, name string) []int {
 
 // fieldIndexes maps each key of struct type t to the index path of its
 // field, those of inline fields in their place; of fields with the same
-// key, the first. Key "" is the first field without one (untagged, "-" or
-// unexported), which a key "" in the file has always been decoded into.
+// key, the first. A field without a key (untagged, "-" or unexported) is
+// not in it: a key "" in the file is unknown.
 func fieldIndexes(t reflect.Type) map[string][]int {
 	keys := map[string][]int{}
 	var walk func(t reflect.Type, path []int)

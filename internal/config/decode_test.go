@@ -43,7 +43,7 @@ func TestFieldIndexes(t *testing.T) {
 		}
 		seen[typ] = true
 		d := &decoder{}
-		for _, name := range append(keyNames(typ), "", "no_such_key") {
+		for _, name := range append(keyNames(typ), "", "-", "no_such_key", "Untagged", "untagged", "hidden") {
 			if got, want := d.fieldIndex(typ, name), search(typ, name); !slices.Equal(got, want) {
 				t.Errorf("%s key %q: got field %v, want %v", typ, name, got, want)
 			}
@@ -52,8 +52,29 @@ func TestFieldIndexes(t *testing.T) {
 			check(typ.Field(i).Type)
 		}
 	}
+	check(reflect.TypeFor[fieldCases]())
 	check(reflect.TypeFor[Config]())
 	if len(seen) < 10 {
 		t.Errorf("checked %d struct types, want the dozens of a Config", len(seen))
 	}
+}
+
+// fieldCases holds what a Config's types need not: a key written twice,
+// first in an inline struct and then after it, a key inline fields share,
+// fields of no key ("-", untagged, unexported) and an inline non-struct.
+type fieldCases struct {
+	Untagged int
+	Dash     int              `yaml:"-"`
+	hidden   int              `yaml:"hidden"`
+	A        fieldCasesInline `yaml:",inline"`
+	Twice    int              `yaml:"twice"`
+	B        fieldCasesInline `yaml:",inline"`
+	M        map[string]int   `yaml:",inline"`
+	Last     int              `yaml:"last,omitempty"`
+}
+
+type fieldCasesInline struct {
+	Twice int `yaml:"twice"`
+	Own   int `yaml:"own"`
+	Dash  int `yaml:"-,omitempty"`
 }

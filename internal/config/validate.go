@@ -2,10 +2,12 @@ package config
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/url"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -258,8 +260,8 @@ func validateSink(s *Sink, p *Problems) {
 		p.Add("sink.in_flight", "must be at least 1, got %d", s.InFlight)
 	}
 	// The names are models', which the mapper's compile checks.
-	for name, v := range s.RateLimits {
-		if v <= 0 && !p.reported("sink.rate_limits."+name) {
+	for _, name := range slices.Sorted(maps.Keys(s.RateLimits)) { // not the map's random order
+		if v := s.RateLimits[name]; v <= 0 && !p.reported("sink.rate_limits."+name) {
 			p.Add("sink.rate_limits."+name, "must be more than 0 requests per second, got %v", v)
 		}
 	}

@@ -55,7 +55,7 @@ func modelNames() string {
 // checkRateLimits checks that sink.rate_limits names models: the sink's
 // setting, but the compile is where the models are known.
 func checkRateLimits(cfg *config.Config, ps *config.Problems) {
-	for name := range cfg.Sink.RateLimits {
+	for _, name := range slices.Sorted(maps.Keys(cfg.Sink.RateLimits)) { // not the map's random order
 		if _, err := optikpi.ParseKind(name); err != nil {
 			ps.Add("sink.rate_limits."+name, "unknown model (want one of %s)", modelNames())
 		}
@@ -147,8 +147,8 @@ func (r *rule) checkParams() {
 		return slices.Contains(r.TransformBefore, name) || slices.Contains(r.Transform, name)
 	}
 	if uses(config.TransformMinorUnits) {
-		for c, e := range r.Exponents {
-			r.checkExponent(".exponents."+c, e)
+		for _, c := range slices.Sorted(maps.Keys(r.Exponents)) { // not the map's random order
+			r.checkExponent(".exponents."+c, r.Exponents[c])
 		}
 	} else if r.Exponent != nil || r.Currency != "" || r.CurrencyPath != "" || r.Exponents != nil {
 		r.add("", "exponent, currency, currency_path and exponents are parameters of the minor_units transform")

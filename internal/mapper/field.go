@@ -3,7 +3,9 @@ package mapper
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -129,8 +131,8 @@ func compileField(fr *config.FieldRule, key string, pl *plan, ps *config.Problem
 	f.fallback, f.hasFallback = r.value(".fallback", fr.Fallback)
 	if fr.Map != nil {
 		f.vmap = make(map[string]optikpi.Value, len(fr.Map))
-		for k, v := range fr.Map {
-			f.vmap[k], _ = r.value(".map."+k, v)
+		for _, k := range slices.Sorted(maps.Keys(fr.Map)) { // problems not in the map's random order
+			f.vmap[k], _ = r.value(".map."+k, fr.Map[k])
 		}
 		if len(f.vmap) <= smallMap {
 			for k, v := range f.vmap {

@@ -13,7 +13,12 @@ import (
 // TestCurrencyTable checks the table minor_units looks a currency_path's
 // code up in against config.CurrencyExponent, for every code it holds.
 func TestCurrencyTable(t *testing.T) {
-	for _, overrides := range []map[string]int{nil, {"BTC": 8, "EUR": 3, "usd": 5, "USDT": 6, "JPY": 9, "GBP": -1}} {
+	for _, overrides := range []map[string]int{
+		nil,
+		{"BTC": 8, "EUR": 3, "usd": 5, "USDT": 6, "JPY": 9, "GBP": -1},
+		// The edges of the range, over ISO codes and others.
+		{"ISK": maxExponent, "KWD": maxExponent + 1, "CLF": 0, "AAA": maxExponent, "ZZZ": -100, "XYZ": 1 << 40, "EUR": 2, "Jpy": 0, "": 3},
+	} {
 		codes := isoCurrencies()
 		if overrides != nil {
 			codes = newCurrencyTable(overrides)
