@@ -65,7 +65,7 @@ func (k Kind) AppendJSON(dst []byte, r Record) ([]byte, error) {
 		for word != 0 {
 			i := w*64 + bits.TrailingZeros64(word)
 			word &= word - 1
-			key := m.keys[i]
+			key := m.enc[i].key()
 			if !comma {
 				key = key[1:]
 			}

@@ -85,7 +85,7 @@ func (b *Builder) encodeOld(opts ValidateOptions) ([]byte, error) {
 				return nil, &ValidationError{Field: m.fields[missing].Name, Issue: issueMissing}
 			}
 			v, f := &b.vals[i], &m.fields[i]
-			dst = append(dst, m.keys[i]...)
+			dst = append(dst, m.enc[i].key()...)
 			var issue string
 			if v.Type == ValueString {
 				if issue = v.checkString(f, opts.Strict, category); issue == "" {

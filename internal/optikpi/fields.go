@@ -277,7 +277,6 @@ const maxFields = 128
 type model struct {
 	fields   []Field
 	index    map[string]int // field name → table position
-	keys     [][]byte       // `,"name":`, ready to append after a field or '{'
 	required [2][]int       // positions of required fields: [0] guide, [1] strict
 	// requiredSet marks the same positions, as Builder.set marks fields.
 	requiredSet [2][maxFields / 64]uint64
@@ -301,6 +300,9 @@ type encField struct {
 	// str is what a string value needs checked, by ValidateOptions.rules.
 	str [2]strCheck
 }
+
+// key is `,"name":`, ready to append after a field or '{'.
+func (e *encField) key() string { return e.qkey[:len(e.qkey)-1] }
 
 // invalid is the error of issue with e's value.
 func (e *encField) invalid(issue string) error {
@@ -346,8 +348,7 @@ func buildModels() (ms [len(tables)]model) {
 		if len(fs) > maxFields {
 			panic(fmt.Sprintf("optikpi: model %s has %d fields, more than %d", k, len(fs), maxFields))
 		}
-		m := model{fields: fs, index: make(map[string]int, len(fs)), keys: make([][]byte, len(fs)), userID: -1, eventID: -1,
-			enc: new([maxFields]encField)}
+		m := model{fields: fs, index: make(map[string]int, len(fs)), userID: -1, eventID: -1, enc: new([maxFields]encField)}
 		for i, f := range fs {
 			if _, dup := m.index[f.Name]; dup {
 				panic(fmt.Sprintf("optikpi: model %s lists %q twice", k, f.Name))
@@ -359,9 +360,8 @@ func buildModels() (ms [len(tables)]model) {
 			case "event_id":
 				m.eventID = i
 			}
-			m.keys[i] = append(appendString([]byte{','}, f.Name), ':')
 			e := &m.enc[i]
-			*e = encField{qkey: string(m.keys[i]) + `"`, f: &fs[i],
+			*e = encField{qkey: string(appendString([]byte{','}, f.Name)) + `:"`, f: &fs[i],
 				str: [2]strCheck{stringCheck(&fs[i], false, k.EventCategory()), stringCheck(&fs[i], true, k.EventCategory())}}
 			e.short = copy(e.qpad[:], e.qkey) == len(e.qkey)
 			if f.Required {
